@@ -1,0 +1,152 @@
+/**
+ * An in-memory backend for unit tests and throwaway runs. It follows the same contract as
+ * the durable adapters (test/contract), including idempotency and the hash chain.
+ */
+import { Subject, type Observable } from 'rxjs';
+import { decideAppend, type StoredIdLocation } from '../append-decision.js';
+import {
+  firstReadableRevision,
+  matchesFilter,
+  type BackendReadAll,
+  type BackendReadStream,
+  type EventBackend,
+} from '../backend.js';
+import type { PreparedEvent, RawStoredEvent } from '../envelope.js';
+import { StoreClosedError } from '../errors.js';
+import { chainHash, GENESIS_HASH } from '../hash-chain.js';
+import type { AppendResult, ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../port.js';
+
+export class MemoryBackend implements EventBackend {
+  readonly location = 'memory';
+  readonly readOnly = false;
+  private readonly all: RawStoredEvent[] = [];
+  private readonly streams = new Map<string, RawStoredEvent[]>();
+  private readonly ids = new Map<string, StoredIdLocation>();
+  private readonly metadata = new Map<string, StreamMetadata>();
+  private readonly changed = new Subject<void>();
+  private closed = false;
+
+  get changes(): Observable<void> {
+    return this.changed.asObservable();
+  }
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    this.assertOpen();
+    const stream = this.streams.get(streamId) ?? [];
+    const tip = stream[stream.length - 1];
+    const decision = decideAppend({
+      streamId,
+      expectedRevision,
+      currentRevision: tip ? tip.revision : null,
+      eventIds: events.map((event) => event.id),
+      storedAt: (id) => this.ids.get(id),
+    });
+    if (decision.kind === 'refused') throw decision.error;
+    if (decision.kind === 'already_appended') return decision.result;
+
+    const recordedAt = this.now().toISOString();
+    let prevHash = tip ? tip.hash : GENESIS_HASH;
+    let revision = decision.firstRevision;
+    let position = BigInt(this.all.length);
+    const written: RawStoredEvent[] = [];
+    for (const event of events) {
+      position += 1n;
+      const hash = chainHash(prevHash, streamId, revision, event);
+      written.push({ ...event, streamId, revision, position, recordedAt, prevHash, hash });
+      prevHash = hash;
+      revision += 1n;
+    }
+    for (const event of written) {
+      this.all.push(event);
+      stream.push(event);
+      this.ids.set(event.id, { streamId, revision: event.revision, position: event.position });
+    }
+    this.streams.set(streamId, stream);
+    this.changed.next();
+    const last = written[written.length - 1]!;
+    return { nextExpectedRevision: last.revision, position: last.position };
+  }
+
+  async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    const stream = this.streams.get(streamId) ?? [];
+    const tip = stream[stream.length - 1];
+    if (!tip) return [];
+    const floor = firstReadableRevision(this.metadata.get(streamId) ?? {}, tip.revision);
+    const from = options.from === 'end' ? tip.revision : options.from;
+    const readable = stream.filter((event) =>
+      event.revision >= floor && (options.direction === 'forwards' ? event.revision >= from : event.revision <= from),
+    );
+    if (options.direction === 'backwards') readable.reverse();
+    return readable.slice(0, options.maxCount);
+  }
+
+  async readAll(options: BackendReadAll): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    const head = BigInt(this.all.length);
+    const from = options.from === 'end' ? head : options.from;
+    const result: RawStoredEvent[] = [];
+    // Positions are 1-based indexes into `all`.
+    const step = options.direction === 'forwards' ? 1 : -1;
+    const last = options.direction === 'forwards' ? Number(options.until ?? head) : 1;
+    for (let position = Number(from < 1n ? 1n : from); step > 0 ? position <= last : position >= last; position += step) {
+      const event = this.all[position - 1];
+      if (!event) break;
+      if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
+      result.push(event);
+      if (result.length >= options.maxCount) break;
+    }
+    return result;
+  }
+
+  async headPosition(): Promise<bigint> {
+    return BigInt(this.all.length);
+  }
+
+  async streamRevision(streamId: string): Promise<bigint | null> {
+    const stream = this.streams.get(streamId);
+    return stream && stream.length > 0 ? BigInt(stream.length - 1) : null;
+  }
+
+  async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
+    const ids = [...this.streams.keys()]
+      .filter((id) => (options.prefix === undefined || id.startsWith(options.prefix)) && (options.after === undefined || id > options.after))
+      .sort()
+      .slice(0, options.limit ?? Number.MAX_SAFE_INTEGER);
+    return ids.map((streamId) => {
+      const tip = this.streams.get(streamId)!.at(-1)!;
+      return { streamId, revision: tip.revision, lastPosition: tip.position, lastRecordedAt: tip.recordedAt };
+    });
+  }
+
+  async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
+    return this.metadata.get(streamId) ?? {};
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    this.assertOpen();
+    this.metadata.set(streamId, { ...metadata });
+  }
+
+  /** Test hook: change a stored event in place, as someone with write access to the disk could. */
+  tamper(position: bigint, change: (event: RawStoredEvent) => RawStoredEvent): void {
+    const index = Number(position) - 1;
+    const original = this.all[index];
+    if (!original) throw new Error(`no event at position ${position}`);
+    const changed = change(original);
+    this.all[index] = changed;
+    const stream = this.streams.get(original.streamId)!;
+    stream[Number(original.revision)] = changed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.changed.complete();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}

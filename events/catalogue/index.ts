@@ -1,0 +1,8 @@
+/**
+ * The catalogue of every event ledgerclaw stores. A new event type is added here; a changed
+ * one gets a new version with an upcaster (`.evolve`), never an edited schema.
+ */
+import { EventCatalogue } from '../catalogue.js';
+import { runtimeStarted, runtimeStopped } from './runtime.js';
+
+export const catalogue = new EventCatalogue([runtimeStarted, runtimeStopped]);
