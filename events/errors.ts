@@ -133,3 +133,11 @@ export class ReadOnlyStoreError extends EventStoreError {
     super(`${operation} needs a writable event store; this handle was opened read-only`);
   }
 }
+
+/** A read-only handle was asked to open a store that has not been created yet. */
+export class StoreNotFoundError extends EventStoreError {
+  readonly code = 'store_not_found';
+  constructor(readonly path: string) {
+    super(`no event store at ${path} yet; \`ledgerclaw start\` creates it`);
+  }
+}
