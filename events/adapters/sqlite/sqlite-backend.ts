@@ -35,6 +35,9 @@ export interface SqliteBackendOptions {
   readonly maxBatchBytes?: number;
 }
 
+/** `PRAGMA synchronous` answers with a number. */
+const SYNCHRONOUS_LEVELS: Record<number, SqliteSynchronous> = { 1: 'NORMAL', 2: 'FULL', 3: 'EXTRA' };
+
 interface EventRow {
   position: number;
   stream_id: string;
@@ -90,6 +93,8 @@ function filterClause(filter: EventFilter | undefined): { sql: string; params: S
 
 export class SqliteBackend implements EventBackend {
   readonly readOnly: boolean;
+  /** The synchronous level SQLite reports it is using, read back after setting it. */
+  durability: SqliteSynchronous | 'unknown' = 'unknown';
   private readonly committed = new Subject<void>();
   readonly changes: Observable<void>;
   private closed = false;
@@ -142,6 +147,8 @@ export class SqliteBackend implements EventBackend {
     });
     await commits.start();
     backend = new SqliteBackend(options.path, reader, { connection, commits });
+    const level = await connection.get<{ synchronous: number }>('PRAGMA synchronous');
+    backend.durability = SYNCHRONOUS_LEVELS[level?.synchronous ?? -1] ?? 'unknown';
     return backend;
   }
 
