@@ -126,7 +126,7 @@ class CataloguedEventStore implements EventStore {
     return subscribeToBackend(this.backend, (raw) => this.catalogue.decode(raw, upcast), options);
   }
 
-  streamRevision(streamId: string): Promise<bigint | null> {
+  async streamRevision(streamId: string): Promise<bigint | null> {
     check(streamIdSchema, streamId, 'streamRevision: stream id');
     return this.backend.streamRevision(streamId);
   }
@@ -139,7 +139,7 @@ class CataloguedEventStore implements EventStore {
     return this.backend.headPosition();
   }
 
-  getStreamMetadata(streamId: string): Promise<StreamMetadata> {
+  async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
     check(streamIdSchema, streamId, 'getStreamMetadata: stream id');
     return this.backend.getStreamMetadata(streamId);
   }

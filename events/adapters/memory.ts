@@ -19,8 +19,12 @@ import type { AppendResult, ExpectedRevision, ListStreamsOptions, StreamInfo, St
 export class MemoryBackend implements EventBackend {
   readonly location = 'memory';
   readonly readOnly = false;
+  /** Every event in position order. Positions are values, not indexes: a removed event leaves a gap. */
   private readonly all: RawStoredEvent[] = [];
+  private lastPosition = 0n;
   private readonly streams = new Map<string, RawStoredEvent[]>();
+  /** Each stream's newest event, kept apart from the events as the SQLite adapter's stream index is. */
+  private readonly heads = new Map<string, RawStoredEvent>();
   private readonly ids = new Map<string, StoredIdLocation>();
   private readonly metadata = new Map<string, StreamMetadata>();
   private readonly changed = new Subject<void>();
@@ -35,7 +39,7 @@ export class MemoryBackend implements EventBackend {
   async append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     this.assertOpen();
     const stream = this.streams.get(streamId) ?? [];
-    const tip = stream[stream.length - 1];
+    const tip = this.heads.get(streamId);
     const decision = decideAppend({
       streamId,
       expectedRevision,
@@ -49,7 +53,7 @@ export class MemoryBackend implements EventBackend {
     const recordedAt = this.now().toISOString();
     let prevHash = tip ? tip.hash : GENESIS_HASH;
     let revision = decision.firstRevision;
-    let position = BigInt(this.all.length);
+    let position = this.lastPosition;
     const written: RawStoredEvent[] = [];
     for (const event of events) {
       position += 1n;
@@ -64,6 +68,8 @@ export class MemoryBackend implements EventBackend {
       this.ids.set(event.id, { streamId, revision: event.revision, position: event.position });
     }
     this.streams.set(streamId, stream);
+    this.heads.set(streamId, written[written.length - 1]!);
+    this.lastPosition = position;
     this.changed.next();
     const last = written[written.length - 1]!;
     return { nextExpectedRevision: last.revision, position: last.position };
@@ -72,7 +78,7 @@ export class MemoryBackend implements EventBackend {
   async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {
     this.assertOpen();
     const stream = this.streams.get(streamId) ?? [];
-    const tip = stream[stream.length - 1];
+    const tip = this.heads.get(streamId);
     if (!tip) return [];
     const floor = firstReadableRevision(this.metadata.get(streamId) ?? {}, tip.revision);
     const from = options.from === 'end' ? tip.revision : options.from;
@@ -85,16 +91,16 @@ export class MemoryBackend implements EventBackend {
 
   async readAll(options: BackendReadAll): Promise<RawStoredEvent[]> {
     this.assertOpen();
-    const head = BigInt(this.all.length);
+    const head = this.lastPosition;
     const from = options.from === 'end' ? head : options.from;
+    const inRange =
+      options.direction === 'forwards'
+        ? (event: RawStoredEvent) => event.position >= from && (options.until === undefined || event.position <= options.until)
+        : (event: RawStoredEvent) => event.position <= from;
+    const ordered = options.direction === 'forwards' ? this.all : [...this.all].reverse();
     const result: RawStoredEvent[] = [];
-    // Positions are 1-based indexes into `all`.
-    const step = options.direction === 'forwards' ? 1 : -1;
-    const last = options.direction === 'forwards' ? Number(options.until ?? head) : 1;
-    for (let position = Number(from < 1n ? 1n : from); step > 0 ? position <= last : position >= last; position += step) {
-      const event = this.all[position - 1];
-      if (!event) break;
-      if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
+    for (const event of ordered) {
+      if (!inRange(event) || !matchesFilter(options.filter, event.streamId, event.type)) continue;
       result.push(event);
       if (result.length >= options.maxCount) break;
     }
@@ -102,26 +108,29 @@ export class MemoryBackend implements EventBackend {
   }
 
   async headPosition(): Promise<bigint> {
-    return BigInt(this.all.length);
+    this.assertOpen();
+    return this.lastPosition;
   }
 
   async streamRevision(streamId: string): Promise<bigint | null> {
-    const stream = this.streams.get(streamId);
-    return stream && stream.length > 0 ? BigInt(stream.length - 1) : null;
+    this.assertOpen();
+    return this.heads.get(streamId)?.revision ?? null;
   }
 
   async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
-    const ids = [...this.streams.keys()]
+    this.assertOpen();
+    const ids = [...this.heads.keys()]
       .filter((id) => (options.prefix === undefined || id.startsWith(options.prefix)) && (options.after === undefined || id > options.after))
       .sort()
       .slice(0, options.limit ?? Number.MAX_SAFE_INTEGER);
     return ids.map((streamId) => {
-      const tip = this.streams.get(streamId)!.at(-1)!;
+      const tip = this.heads.get(streamId)!;
       return { streamId, revision: tip.revision, lastPosition: tip.position, lastRecordedAt: tip.recordedAt };
     });
   }
 
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
+    this.assertOpen();
     return this.metadata.get(streamId) ?? {};
   }
 
@@ -132,13 +141,29 @@ export class MemoryBackend implements EventBackend {
 
   /** Test hook: change a stored event in place, as someone with write access to the disk could. */
   tamper(position: bigint, change: (event: RawStoredEvent) => RawStoredEvent): void {
-    const index = Number(position) - 1;
-    const original = this.all[index];
-    if (!original) throw new Error(`no event at position ${position}`);
+    const index = this.indexOf(position);
+    const original = this.all[index]!;
     const changed = change(original);
     this.all[index] = changed;
     const stream = this.streams.get(original.streamId)!;
-    stream[Number(original.revision)] = changed;
+    stream[stream.indexOf(original)] = changed;
+  }
+
+  /**
+   * Test hook: remove a stored event from $all and its stream, as deleting its row would,
+   * while the stream index (what `listStreams` and `streamRevision` report) keeps its head.
+   */
+  removeForTest(position: bigint): void {
+    const index = this.indexOf(position);
+    const [removed] = this.all.splice(index, 1);
+    const stream = this.streams.get(removed!.streamId)!;
+    stream.splice(stream.indexOf(removed!), 1);
+  }
+
+  private indexOf(position: bigint): number {
+    const index = this.all.findIndex((event) => event.position === position);
+    if (index < 0) throw new Error(`no event at position ${position}`);
+    return index;
   }
 
   async close(): Promise<void> {

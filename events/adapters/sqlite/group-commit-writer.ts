@@ -54,8 +54,19 @@ interface StreamHead {
   readonly hash: string;
 }
 
+/** What one batch will write, decided before anything is written. */
+interface BatchPlan {
+  readonly decisions: AppendDecision[];
+  readonly rows: SqlValue[];
+  readonly newHeads: Map<string, StreamHead>;
+  headPosition: bigint;
+  /** Where each event id of the batch is stored, or will be once the rows are written. */
+  readonly stored: Map<string, StoredIdLocation>;
+}
+
 const EVENT_COLUMNS = 11;
-const STREAM_COLUMNS = 5;
+const INSERT_EVENTS =
+  'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash) VALUES ';
 /** Rows per multi-row INSERT; prepared statements are cached for every count up to this. */
 const ROWS_PER_STATEMENT = 64;
 /** Stream heads kept in memory; a miss costs one indexed read. */
@@ -74,8 +85,8 @@ export class GroupCommitWriter {
   private headPosition = 0n;
   /** Least recently used first: re-inserting a key moves it to the end. */
   private readonly heads = new Map<string, StreamHead>();
-  private readonly insertEvents = new Map<number, SqliteStatement>();
-  private readonly upsertStreams = new Map<number, SqliteStatement>();
+  /** Prepared multi-row INSERTs, by row count. */
+  private readonly insertStatements = new Map<number, SqliteStatement>();
   private counters = { transactions: 0, appends: 0, events: 0 };
 
   constructor(
@@ -108,7 +119,7 @@ export class GroupCommitWriter {
   async close(): Promise<void> {
     this.closed = true;
     await this.idle;
-    for (const statement of [...this.insertEvents.values(), ...this.upsertStreams.values()]) {
+    for (const statement of this.insertStatements.values()) {
       await statement.finalize();
     }
   }
@@ -170,103 +181,132 @@ export class GroupCommitWriter {
   }
 
   private async commitBatch(batch: readonly QueuedAppend[]): Promise<void> {
-    const decisions: AppendDecision[] = [];
-    const newHeads = new Map<string, StreamHead & { position: bigint }>();
-    let headPosition = this.headPosition;
-    let stored = new Map<string, StoredIdLocation>();
-    let rows: SqlValue[] = [];
+    let plan: BatchPlan | undefined;
     try {
-      await this.connection.exec('BEGIN IMMEDIATE');
-      await this.guardAgainstForeignWrites();
-      const heads = await this.loadHeads(batch);
-      stored = await this.findStoredIds(batch);
-      rows = [];
-      const recordedAt = new Date().toISOString();
+      plan = await this.planBatch(batch, 'optimistic');
+      try {
+        await this.writePlan(plan);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT') throw error;
+        // A stored event id that no decision expected (a retry sent with 'any'), or rows
+        // from a writer this one did not know of: plan again from what is on disk.
+        this.heads.clear();
+        this.headPosition = await this.readHeadPosition();
+        plan = await this.planBatch(batch, 'checked');
+        await this.writePlan(plan);
+      }
+    } catch (error) {
+      // Nothing of this batch is stored. Appends already refused keep their own reason;
+      // every other append fails with the storage error.
+      batch.forEach((append, index) => {
+        const decision = plan?.decisions[index];
+        append.reject(decision?.kind === 'refused' ? decision.error : error);
+      });
+      return;
+    }
 
-      for (const append of batch) {
-        const head = newHeads.get(append.streamId) ?? heads.get(append.streamId);
-        const decision = decideAppend({
+    const written = plan.rows.length / EVENT_COLUMNS;
+    this.headPosition = plan.headPosition;
+    this.counters.transactions += 1;
+    this.counters.appends += batch.length;
+    this.counters.events += written;
+    for (const [streamId, head] of plan.newHeads) this.rememberHead(streamId, head);
+    const settled = plan;
+    batch.forEach((append, index) => {
+      const decision = settled.decisions[index]!;
+      if (decision.kind === 'refused') append.reject(decision.error);
+      else if (decision.kind === 'already_appended') append.resolve(decision.result);
+      else {
+        const last = settled.stored.get(append.events[append.events.length - 1]!.id)!;
+        append.resolve({ nextExpectedRevision: last.revision, position: last.position });
+      }
+    });
+    if (written > 0) this.options.onCommit(plan.headPosition);
+  }
+
+  /**
+   * Decides every append of a batch and lays out the rows to insert; reads, never writes.
+   * `optimistic` trusts the cached heads and looks up stored event ids only for appends
+   * the rule would refuse (a retry looks like a conflict until its ids are found); the
+   * unique index on event ids catches the rest. `checked` looks up every id first.
+   */
+  private async planBatch(batch: readonly QueuedAppend[], mode: 'optimistic' | 'checked'): Promise<BatchPlan> {
+    const heads = await this.loadHeads(batch);
+    const stored = mode === 'checked' ? await this.findStoredIds(batch) : new Map<string, StoredIdLocation>();
+    const plan: BatchPlan = { decisions: [], rows: [], newHeads: new Map(), headPosition: this.headPosition, stored };
+    const recordedAt = new Date().toISOString();
+
+    for (const append of batch) {
+      const head = plan.newHeads.get(append.streamId) ?? heads.get(append.streamId);
+      const decide = () =>
+        decideAppend({
           streamId: append.streamId,
           expectedRevision: append.expectedRevision,
           currentRevision: head ? head.revision : null,
           eventIds: append.events.map((event) => event.id),
           storedAt: (id) => stored.get(id),
         });
-        decisions.push(decision);
-        if (decision.kind !== 'write') continue;
-
-        let prevHash = head ? head.hash : GENESIS_HASH;
-        let revision = decision.firstRevision;
-        for (const event of append.events) {
-          headPosition += 1n;
-          const hash = chainHash(prevHash, append.streamId, revision, event);
-          rows.push(
-            Number(headPosition), append.streamId, Number(revision), event.id, event.type, event.version,
-            event.dataJson, event.metadataJson, recordedAt, prevHash, hash,
-          );
-          // Later appends in this batch see this one, exactly as if it were already stored.
-          stored.set(event.id, { streamId: append.streamId, revision, position: headPosition });
-          prevHash = hash;
-          revision += 1n;
+      let decision = decide();
+      if (decision.kind === 'refused' && mode === 'optimistic') {
+        const found = await this.findStoredIds([append]);
+        if (found.size > 0) {
+          for (const [id, location] of found) stored.set(id, location);
+          decision = decide();
         }
-        newHeads.set(append.streamId, { revision: revision - 1n, hash: prevHash, position: headPosition });
       }
+      plan.decisions.push(decision);
+      if (decision.kind !== 'write') continue;
 
-      if (rows.length > 0) {
-        await this.insertRows(this.insertEvents, 'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash) VALUES ', EVENT_COLUMNS, rows);
-        const streamRows: SqlValue[] = [];
-        for (const [streamId, head] of newHeads) {
-          streamRows.push(streamId, Number(head.revision), head.hash, Number(head.position), recordedAt);
-        }
-        await this.insertRows(
-          this.upsertStreams,
-          'INSERT INTO streams (stream_id, revision, last_hash, last_position, updated_at) VALUES ',
-          STREAM_COLUMNS,
-          streamRows,
-          ' ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, last_hash = excluded.last_hash, last_position = excluded.last_position, updated_at = excluded.updated_at',
+      let prevHash = head ? head.hash : GENESIS_HASH;
+      let revision = decision.firstRevision;
+      for (const event of append.events) {
+        plan.headPosition += 1n;
+        const hash = chainHash(prevHash, append.streamId, revision, event);
+        plan.rows.push(
+          Number(plan.headPosition), append.streamId, Number(revision), event.id, event.type, event.version,
+          event.dataJson, event.metadataJson, recordedAt, prevHash, hash,
         );
+        // Later appends in this batch see this one, exactly as if it were already stored.
+        stored.set(event.id, { streamId: append.streamId, revision, position: plan.headPosition });
+        prevHash = hash;
+        revision += 1n;
+      }
+      plan.newHeads.set(append.streamId, { revision: revision - 1n, hash: prevHash });
+    }
+    return plan;
+  }
+
+  /**
+   * Inserts a plan's rows atomically. Rows that fit one statement go in one autocommit
+   * INSERT (a statement is atomic, and the trigger that advances the stream index runs
+   * inside it); more take an explicit transaction.
+   */
+  private async writePlan(plan: BatchPlan): Promise<void> {
+    const rowCount = plan.rows.length / EVENT_COLUMNS;
+    if (rowCount === 0) return;
+    if (rowCount <= ROWS_PER_STATEMENT) {
+      await this.insertEvents(plan.rows, 0, rowCount);
+      return;
+    }
+    await this.connection.exec('BEGIN IMMEDIATE');
+    try {
+      for (let row = 0; row < rowCount; row += ROWS_PER_STATEMENT) {
+        await this.insertEvents(plan.rows, row, Math.min(ROWS_PER_STATEMENT, rowCount - row));
       }
       await this.connection.exec('COMMIT');
     } catch (error) {
       await this.rollback();
-      // Nothing of this batch is stored. Appends already refused keep their own reason;
-      // every other append fails with the storage error.
-      batch.forEach((append, index) => {
-        const decision = decisions[index];
-        if (decision?.kind === 'refused') append.reject(decision.error);
-        else append.reject(error);
-      });
-      return;
+      throw error;
     }
-
-    this.headPosition = headPosition;
-    this.counters.transactions += 1;
-    this.counters.appends += batch.length;
-    this.counters.events += rows.length / EVENT_COLUMNS;
-    for (const [streamId, head] of newHeads) this.rememberHead(streamId, head);
-    batch.forEach((append, index) => {
-      const decision = decisions[index]!;
-      if (decision.kind === 'refused') append.reject(decision.error);
-      else if (decision.kind === 'already_appended') append.resolve(decision.result);
-      else {
-        const last = stored.get(append.events[append.events.length - 1]!.id)!;
-        append.resolve({ nextExpectedRevision: last.revision, position: last.position });
-      }
-    });
-    if (newHeads.size > 0) this.options.onCommit(headPosition);
   }
 
-  /**
-   * The caches are valid only while this writer is the only one. The data-directory lock
-   * makes it so; this check, one indexed read a batch, keeps a stray second writer from
-   * corrupting the chain even if the lock was bypassed.
-   */
-  private async guardAgainstForeignWrites(): Promise<void> {
-    const head = await this.readHeadPosition();
-    if (head !== this.headPosition) {
-      this.heads.clear();
-      this.headPosition = head;
+  private async insertEvents(rows: readonly SqlValue[], firstRow: number, count: number): Promise<void> {
+    let statement = this.insertStatements.get(count);
+    if (!statement) {
+      statement = await this.connection.prepare(`${INSERT_EVENTS}${placeholders(count, EVENT_COLUMNS)}`);
+      this.insertStatements.set(count, statement);
     }
+    await statement.run(rows.slice(firstRow * EVENT_COLUMNS, (firstRow + count) * EVENT_COLUMNS));
   }
 
   private async readHeadPosition(): Promise<bigint> {
@@ -311,25 +351,6 @@ export class GroupCommitWriter {
       }
     }
     return stored;
-  }
-
-  private async insertRows(
-    cache: Map<number, SqliteStatement>,
-    prefix: string,
-    columns: number,
-    values: readonly SqlValue[],
-    suffix = '',
-  ): Promise<void> {
-    const totalRows = values.length / columns;
-    for (let row = 0; row < totalRows; row += ROWS_PER_STATEMENT) {
-      const count = Math.min(ROWS_PER_STATEMENT, totalRows - row);
-      let statement = cache.get(count);
-      if (!statement) {
-        statement = await this.connection.prepare(`${prefix}${placeholders(count, columns)}${suffix}`);
-        cache.set(count, statement);
-      }
-      await statement.run(values.slice(row * columns, (row + count) * columns));
-    }
   }
 
   private rememberHead(streamId: string, head: StreamHead): void {

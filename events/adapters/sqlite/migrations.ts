@@ -43,6 +43,19 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at    TEXT    NOT NULL
       ) STRICT, WITHOUT ROWID;
 
+      -- The database keeps the stream index itself, inside the INSERT that adds the events:
+      -- it can never disagree with them, and an append costs one statement, not two.
+      CREATE TRIGGER events_advance_stream AFTER INSERT ON events
+      BEGIN
+        INSERT INTO streams (stream_id, revision, last_hash, last_position, updated_at)
+        VALUES (NEW.stream_id, NEW.revision, NEW.hash, NEW.position, NEW.recorded_at)
+        ON CONFLICT (stream_id) DO UPDATE SET
+          revision = excluded.revision,
+          last_hash = excluded.last_hash,
+          last_position = excluded.last_position,
+          updated_at = excluded.updated_at;
+      END;
+
       -- Apart from streams: metadata may be set before a stream's first event.
       CREATE TABLE stream_metadata (
         stream_id       TEXT PRIMARY KEY,

@@ -193,7 +193,7 @@ export class SqliteBackend implements EventBackend {
     this.assertOpen();
     const filter = filterClause(options.filter);
     if (options.direction === 'forwards') {
-      const from = options.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(options.from);
+      const from = options.from === 'end' ? Number(await this.headPosition()) : Number(options.from);
       const until = options.until === undefined ? Number.MAX_SAFE_INTEGER : Number(options.until);
       const rows = await this.reader.all<EventRow>(
         `${EVENT_SELECT} WHERE position >= ? AND position <= ?${filter.sql} ORDER BY position ASC LIMIT ?`,
