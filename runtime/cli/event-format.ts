@@ -1,0 +1,68 @@
+/**
+ * How events and streams look on the terminal and in `--json` output.
+ */
+import type { StoredEvent } from '../../events/envelope.js';
+import type { StreamInfo } from '../../events/port.js';
+import { formatTable, toJson, toJsonLine } from './format.js';
+
+/** The full envelope, the hash-chain links included, as one NDJSON line. */
+export function eventAsJsonLine(event: StoredEvent): string {
+  return toJsonLine({
+    id: event.id,
+    streamId: event.streamId,
+    revision: event.revision,
+    position: event.position,
+    type: event.type,
+    version: event.version,
+    storedVersion: event.storedVersion,
+    data: event.data,
+    metadata: event.metadata,
+    recordedAt: event.recordedAt,
+    prevHash: event.prevHash,
+    hash: event.hash,
+  });
+}
+
+const typeAndVersion = (event: StoredEvent) => `${event.type} v${event.version}`;
+
+/** `events read`: one stream, so the stream name is in the command, not in every row. */
+export function streamEventsTable(events: readonly StoredEvent[]): string {
+  return formatTable(
+    ['REV', 'POSITION', 'RECORDED AT', 'TYPE', 'ACTOR', 'DATA'],
+    events.map((event) => [
+      String(event.revision),
+      String(event.position),
+      event.recordedAt,
+      typeAndVersion(event),
+      event.metadata.actor,
+      toJson(event.data),
+    ]),
+  );
+}
+
+/**
+ * `events tail`: one self-contained line an event, since lines keep arriving while
+ * following and cannot be aligned with lines not yet seen.
+ */
+export function eventLine(event: StoredEvent): string {
+  return `${event.recordedAt}  @${event.position}  ${event.streamId}@${event.revision}  ${typeAndVersion(event)}  ${
+    event.metadata.actor
+  }  ${toJson(event.data)}\n`;
+}
+
+export function streamsTable(streams: readonly StreamInfo[]): string {
+  if (streams.length === 0) return '(no streams)\n';
+  return formatTable(
+    ['STREAM', 'REVISION', 'LAST EVENT'],
+    streams.map((stream) => [stream.streamId, String(stream.revision), stream.lastRecordedAt]),
+  );
+}
+
+export function streamAsJsonLine(stream: StreamInfo): string {
+  return toJsonLine({
+    streamId: stream.streamId,
+    revision: stream.revision,
+    lastPosition: stream.lastPosition,
+    lastRecordedAt: stream.lastRecordedAt,
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * `ledgerclaw events …`: read-only views of the event store. Events are shown as stored
+ * (no upcasting, `type vN` is the stored version): this is the audit view, and what the
+ * hash chain covers.
+ */
+import { Command, Option } from 'commander';
+import type { StoredEvent } from '../../events/envelope.js';
+import type { EventFilter, EventStore, StreamInfo } from '../../events/port.js';
+import { handleEach } from '../../events/subscription.js';
+import { verifyHashChains } from '../../events/verify.js';
+import type { Config } from '../config.js';
+import { action, loadCommandConfig, type CommandContext } from './command-context.js';
+import { eventAsJsonLine, eventLine, streamAsJsonLine, streamEventsTable, streamsTable } from './event-format.js';
+import { CommandFailedError, ExitCode } from './exit-codes.js';
+import type { CliIo, ShutdownSignal } from './io.js';
+import { collect, parseCount, parseEventType, parseRevision, parseStreamId, parseStreamPrefix } from './option-values.js';
+import { waitForReader, withReader } from './reader.js';
+
+const PAGE_SIZE = 1_000;
+const DEFAULT_TAIL_LIMIT = 20;
+
+interface StreamsOptions {
+  readonly prefix?: string;
+  readonly json?: boolean;
+}
+
+interface ReadOptions {
+  readonly from?: bigint;
+  readonly limit?: number;
+  readonly json?: boolean;
+}
+
+interface TailOptions {
+  readonly follow?: boolean;
+  readonly type?: string[];
+  readonly limit: number;
+  readonly json?: boolean;
+}
+
+export function registerEventsCommands(program: Command, context: CommandContext): void {
+  const events = program
+    .command('events')
+    .description('inspect the event store (read-only: works while `ledgerclaw start` runs)');
+
+  events
+    .command('streams')
+    .description('list streams with the revision and time of their last event')
+    .addOption(new Option('--prefix <prefix>', 'only streams whose name starts with <prefix>').argParser(parseStreamPrefix))
+    .option('--json', 'one JSON object a stream (NDJSON)')
+    .action(action(context, (options: StreamsOptions, command: Command) => streams(context.io, command, options)));
+
+  events
+    .command('read')
+    .description("print one stream's events as stored (the audit view)")
+    .argument('<stream>', "stream name, for example 'runtime' or 'task-42'", parseStreamId)
+    .addOption(new Option('--from <revision>', 'first revision to print (the first event is 0)').argParser(parseRevision))
+    .addOption(new Option('--limit <count>', 'print at most <count> events').argParser(parseCount))
+    .option('--json', 'one JSON object an event (NDJSON), with the full envelope including prevHash and hash')
+    .action(action(context, (stream: string, options: ReadOptions, command: Command) => read(context.io, command, stream, options)));
+
+  events
+    .command('tail')
+    .description('print the newest events of all streams; --follow keeps printing new ones')
+    .option('-f, --follow', 'keep printing events as they are appended, until Ctrl-C')
+    .addOption(
+      new Option('--type <type>', 'only events of this type, for example runtime.started (repeatable)').argParser(
+        collect(parseEventType),
+      ),
+    )
+    .addOption(new Option('--limit <count>', 'how many past events to print first').argParser(parseCount).default(DEFAULT_TAIL_LIMIT))
+    .option('--json', 'one JSON object an event (NDJSON)')
+    .action(action(context, (options: TailOptions, command: Command) => tail(context.io, command, options)));
+
+  events
+    .command('verify')
+    .description('walk every hash chain; exit 1 naming the first broken link')
+    .action(action(context, (_options: unknown, command: Command) => verify(context.io, command)));
+}
+
+async function streams(io: CliIo, command: Command, options: StreamsOptions): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, io);
+  const found = await withReader(config, async (opened) => {
+    if (!opened) return [];
+    const all: StreamInfo[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await opened.store.listStreams({
+        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+        ...(after === undefined ? {} : { after }),
+        limit: PAGE_SIZE,
+      });
+      all.push(...page);
+      if (page.length < PAGE_SIZE) return all;
+      after = page[page.length - 1]!.streamId;
+    }
+  });
+  io.stdout.write(options.json ? found.map(streamAsJsonLine).join('') : streamsTable(found));
+  return ExitCode.ok;
+}
+
+async function read(io: CliIo, command: Command, stream: string, options: ReadOptions): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, io);
+  const printed = await withReader(config, async (opened) => {
+    if (!opened) return 0;
+    let from = options.from ?? 0n;
+    let count = 0;
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    while (count < limit) {
+      const page = await opened.store.readStream(stream, { from, maxCount: Math.min(PAGE_SIZE, limit - count), upcast: false });
+      if (page.length === 0) break;
+      if (options.json) {
+        io.stdout.write(page.map(eventAsJsonLine).join(''));
+      } else {
+        // The header only once: a long stream is printed a page at a time.
+        const table = streamEventsTable(page);
+        io.stdout.write(count === 0 ? table : table.slice(table.indexOf('\n') + 1));
+      }
+      count += page.length;
+      from = page[page.length - 1]!.revision + 1n;
+    }
+    if (count === 0 && options.from !== undefined) {
+      const head = await opened.store.streamRevision(stream);
+      if (head !== null) {
+        throw new CommandFailedError(`stream ${stream} has no events from revision ${options.from} (its last is ${head})`);
+      }
+    }
+    return count;
+  });
+  if (printed === 0) throw new CommandFailedError(`stream ${stream} has no events`);
+  return ExitCode.ok;
+}
+
+async function tail(io: CliIo, command: Command, options: TailOptions): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, io);
+  const filter: EventFilter | undefined = options.type ? { eventTypes: options.type } : undefined;
+  const print = (event: StoredEvent): void => {
+    io.stdout.write(options.json ? eventAsJsonLine(event) : eventLine(event));
+  };
+
+  if (!options.follow) {
+    await withReader(config, async (opened) => {
+      if (opened) await printNewest(opened.store, options.limit, filter, print);
+    });
+    return ExitCode.ok;
+  }
+
+  const shutdown = io.watchShutdown();
+  try {
+    await follow(config, options.limit, filter, print, shutdown.received);
+  } finally {
+    shutdown.stop();
+  }
+  return ExitCode.ok;
+}
+
+/** Prints the newest events, then every new one, until a shutdown signal. */
+async function follow(
+  config: Config,
+  limit: number,
+  filter: EventFilter | undefined,
+  print: (event: StoredEvent) => void,
+  shutdown: Promise<ShutdownSignal>,
+): Promise<void> {
+  let received: ShutdownSignal | undefined;
+  void shutdown.then((signal) => {
+    received = signal;
+  });
+  // Following a data directory the runtime has not created yet waits for it.
+  const opened = await waitForReader(config, () => received !== undefined);
+  if (!opened) return;
+  try {
+    const head = await printNewest(opened.store, limit, filter, print);
+    await new Promise<void>((resolve, reject) => {
+      const subscription = opened.store
+        .subscribe({ fromPosition: head, upcast: false, ...(filter ? { filter } : {}) })
+        .pipe(handleEach(print))
+        .subscribe({ error: reject, complete: resolve });
+      void shutdown.then(() => {
+        subscription.unsubscribe();
+        resolve();
+      });
+    });
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * Prints the newest `limit` events matching `filter`, oldest first, and returns the head
+ * position they were read at: following from there misses nothing and repeats nothing.
+ */
+async function printNewest(
+  store: EventStore,
+  limit: number,
+  filter: EventFilter | undefined,
+  print: (event: StoredEvent) => void,
+): Promise<bigint> {
+  const head = await store.headPosition();
+  if (head === 0n) return head;
+  const newestFirst = await store.readAll({
+    fromPosition: head,
+    direction: 'backwards',
+    maxCount: limit,
+    upcast: false,
+    ...(filter ? { filter } : {}),
+  });
+  for (const event of newestFirst.reverse()) print(event);
+  return head;
+}
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+async function verify(io: CliIo, command: Command): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, io);
+  // Progress is for a person watching; redirected stderr (logs, CI) stays clean.
+  const showProgress = io.stderr.isTTY === true;
+  const result = await withReader(config, (opened) => {
+    if (!opened) return Promise.resolve({ ok: true, events: 0, streams: 0 } as const);
+    return verifyHashChains(opened.backend, {
+      ...(showProgress
+        ? {
+            onProgress: (checked: number, position: bigint, head: bigint) =>
+              io.stderr.write(`\rverifying hash chains: ${plural(checked, 'event')} (position ${position} of ${head})`),
+          }
+        : {}),
+    });
+  });
+  if (showProgress) io.stderr.write('\r\x1b[K');
+  if (result.ok) {
+    io.stdout.write(`hash chains intact: ${plural(result.events, 'event')} in ${plural(result.streams, 'stream')}\n`);
+    return ExitCode.ok;
+  }
+  io.stdout.write(`hash chain broken in stream ${result.streamId} at revision ${result.revision}: ${result.detail}\n`);
+  return ExitCode.failure;
+}

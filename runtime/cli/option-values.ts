@@ -1,0 +1,41 @@
+/**
+ * Parsers for option and argument values, each a zod schema behind commander's
+ * `argParser`. A bad value becomes commander's InvalidArgumentError, which commander
+ * reports naming the option (`option '--from <revision>' argument 'abc' is invalid`).
+ */
+import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { eventTypeSchema, streamIdSchema } from '../../events/envelope.js';
+
+function parserFor<T>(schema: z.ZodType<T, string>, expectation: string): (value: string) => T {
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidArgumentError(expectation);
+    return result.data;
+  };
+}
+
+export const parseRevision = parserFor(
+  z.string().regex(/^[0-9]+$/).transform((digits) => BigInt(digits)),
+  'expected a non-negative integer (a stream revision; the first event is 0)',
+);
+
+export const parseCount = parserFor(
+  z
+    .string()
+    .regex(/^[0-9]+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(1)),
+  'expected a positive integer',
+);
+
+export const parseEventType = parserFor(eventTypeSchema, "expected an event type '<kind>.<past_tense>', for example runtime.started");
+
+export const parseStreamId = parserFor(streamIdSchema, "expected a stream name '<kind>' or '<kind>-<id>', for example runtime or task-42");
+
+export const parseStreamPrefix = parserFor(z.string().min(1), 'expected a non-empty stream name prefix');
+
+/** For a repeatable option: each occurrence is parsed and added to the list. */
+export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}

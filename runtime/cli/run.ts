@@ -1,0 +1,37 @@
+/**
+ * Runs the CLI once and decides the exit status. Nothing here calls `process.exit`, so
+ * the whole CLI can run inside a test.
+ */
+import { CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import type { CommandContext } from './command-context.js';
+import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { buildProgram, PROGRAM_NAME } from './program.js';
+
+/** Commander's codes for output the user asked for, which is success. */
+const REQUESTED_OUTPUT = new Set(['commander.helpDisplayed', 'commander.version']);
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const context: CommandContext = { io, exitCode: ExitCode.ok };
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed the message (or the help it fell back to).
+      return REQUESTED_OUTPUT.has(error.code) ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      io.stderr.write(`${PROGRAM_NAME}: ${error.message}\nsee '${PROGRAM_NAME} --help'\n`);
+      return ExitCode.usage;
+    }
+    if (error instanceof CommandFailedError) {
+      io.stderr.write(`${PROGRAM_NAME}: ${error.message}\n`);
+      return ExitCode.failure;
+    }
+    io.stderr.write(`${PROGRAM_NAME}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.failure;
+  }
+}

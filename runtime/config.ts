@@ -1,0 +1,302 @@
+/**
+ * The runtime's configuration: one zod schema, filled from four layers, lowest precedence
+ * first: the schema's defaults, `ledgerclaw.config.json`, environment variables, and
+ * command-line flags. Every value remembers which layer it came from, so an invalid one is
+ * reported with its key path and its source, which is what an operator needs to fix it.
+ *
+ * `loadConfig` takes env and cwd as arguments and never reads `process.env`, so tests can
+ * call it with any environment.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SQLITE_SYNCHRONOUS_LEVELS = ['FULL', 'NORMAL', 'EXTRA'] as const;
+export const EVENT_STORE_BACKENDS = ['sqlite'] as const;
+export const DEFAULT_CONFIG_FILE = 'ledgerclaw.config.json';
+
+// `.prefault({})` (not `.default`) so that a missing section is parsed as `{}` and its
+// fields still get their own defaults.
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    log: z
+      .object({
+        level: z.enum(LOG_LEVELS).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    eventStore: z
+      .object({
+        // 'eventstoredb' joins this list with the EventStoreDB issue.
+        backend: z.enum(EVENT_STORE_BACKENDS).default('sqlite'),
+        sqlite: z
+          .object({
+            synchronous: z.enum(SQLITE_SYNCHRONOUS_LEVELS).default('FULL'),
+            busyTimeoutMs: z.number().int().nonnegative().default(5_000),
+            maxBatchEvents: z.number().int().min(1).default(2_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The validated configuration; `dataDir` is always an absolute path. */
+export type Config = z.output<typeof configSchema>;
+
+export interface ConfigKeyDoc {
+  /** Dotted path in the schema and in `ledgerclaw.config.json`. */
+  readonly key: string;
+  readonly env: string;
+  readonly flag?: string;
+  /** How an environment value is turned into the schema's input. */
+  readonly envKind: 'string' | 'integer';
+  readonly description: string;
+}
+
+/** Every key, its environment variable and its flag: the table README.md documents. */
+export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
+  {
+    key: 'dataDir',
+    env: 'LEDGERCLAW_DATA',
+    flag: '--data <dir>',
+    envKind: 'string',
+    description:
+      "the data directory (events.db, writer.lock); relative paths are resolved against the working directory, or against the config file's directory when set there",
+  },
+  { key: 'log.level', env: 'LEDGERCLAW_LOG_LEVEL', envKind: 'string', description: `pino log level: ${LOG_LEVELS.join(', ')}` },
+  {
+    key: 'eventStore.backend',
+    env: 'LEDGERCLAW_EVENT_STORE',
+    envKind: 'string',
+    description: `which event store: ${EVENT_STORE_BACKENDS.join(', ')}`,
+  },
+  {
+    key: 'eventStore.sqlite.synchronous',
+    env: 'LEDGERCLAW_SQLITE_SYNCHRONOUS',
+    envKind: 'string',
+    description: 'SQLite durability: FULL fsyncs every commit (an acknowledged append survives power loss); NORMAL may lose the last commits on power loss; EXTRA also fsyncs the directory',
+  },
+  {
+    key: 'eventStore.sqlite.busyTimeoutMs',
+    env: 'LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS',
+    envKind: 'integer',
+    description: 'how long a connection waits for a lock held by another connection',
+  },
+  {
+    key: 'eventStore.sqlite.maxBatchEvents',
+    env: 'LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS',
+    envKind: 'integer',
+    description: 'the most events the group-commit writer puts in one transaction',
+  },
+];
+
+export const CONFIG_FILE_ENV = 'LEDGERCLAW_CONFIG';
+
+/** A configuration that cannot be used. The message names the key and where the value came from. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`invalid config: ${message}`, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigFlags {
+  /** `--data <dir>` */
+  readonly data?: string | undefined;
+  /** `--config <file>` */
+  readonly config?: string | undefined;
+}
+
+export interface LoadConfigInput {
+  readonly flags?: ConfigFlags;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The config file that was read, or null when there was none. */
+  readonly configFile: string | null;
+}
+
+type PlainObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is PlainObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function display(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (!isPlainObject(current)) return undefined;
+    current = current[String(segment)];
+  }
+  return current;
+}
+
+function setAt(root: PlainObject, path: readonly string[], value: unknown): void {
+  let current = root;
+  for (const segment of path.slice(0, -1)) {
+    const next = current[segment];
+    if (isPlainObject(next)) {
+      current = next;
+    } else {
+      const created: PlainObject = {};
+      current[segment] = created;
+      current = created;
+    }
+  }
+  current[path[path.length - 1]!] = value;
+}
+
+/** The keys a config object may hold at `parent` (an empty path for the top level). */
+function knownKeysUnder(parent: readonly string[]): string[] {
+  const prefix = parent.length === 0 ? '' : `${parent.join('.')}.`;
+  const keys = new Set<string>();
+  for (const { key } of CONFIG_KEYS) {
+    if (key.startsWith(prefix)) keys.add(key.slice(prefix.length).split('.')[0]!);
+  }
+  return [...keys];
+}
+
+/** What the value should have been, in words, for the zod issues a config can produce. */
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((value) => String(value)).join(', ')}`;
+    case 'invalid_type':
+      if (issue.expected === 'int') return 'expected an integer';
+      if (issue.expected === 'object') return 'expected an object';
+      return `expected a ${issue.expected}`;
+    case 'too_small':
+      if (issue.origin === 'string') return 'expected a non-empty string';
+      return `expected ${issue.inclusive ? 'at least' : 'more than'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `expected ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
+    default:
+      return issue.message;
+  }
+}
+
+interface ConfigFile {
+  readonly path: string;
+  readonly content: PlainObject;
+}
+
+function locateConfigFile(input: LoadConfigInput): { path: string; explicitFrom: string | null } {
+  if (input.flags?.config !== undefined) return { path: resolve(input.cwd, input.flags.config), explicitFrom: '--config' };
+  const fromEnv = input.env[CONFIG_FILE_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { path: resolve(input.cwd, fromEnv), explicitFrom: CONFIG_FILE_ENV };
+  return { path: resolve(input.cwd, DEFAULT_CONFIG_FILE), explicitFrom: null };
+}
+
+function readConfigFile(input: LoadConfigInput): ConfigFile | null {
+  const { path, explicitFrom } = locateConfigFile(input);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Only the default file is optional: a file someone named must be there.
+    if (code === 'ENOENT' && explicitFrom === null) return null;
+    if (code === 'ENOENT') throw new ConfigError(`config file ${path} (from ${explicitFrom}) does not exist`, { cause: error });
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let content: unknown;
+  try {
+    content = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isPlainObject(content)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object, found ${describeJsonType(content)}`);
+  }
+  return { path, content };
+}
+
+/**
+ * Parses `raw` and turns the first issue into a ConfigError naming the key, the value and
+ * its source. Unknown keys can only come from the file: env and flags are fixed tables.
+ */
+function parseOrThrow(raw: PlainObject, sourceOf: (path: readonly string[]) => string): Config {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const unknown = issue.keys.map((key) => [...path, key].join('.'));
+    const where = path.length === 0 ? 'at the top level' : `in ${path.join('.')}`;
+    throw new ConfigError(
+      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (from ${sourceOf(path)}); ` +
+        `known keys ${where}: ${knownKeysUnder(path).join(', ')}`,
+    );
+  }
+  throw new ConfigError(`${path.join('.')} = ${display(valueAt(raw, path))} (from ${sourceOf(path)}): ${expectation(issue)}`);
+}
+
+function envValue(doc: ConfigKeyDoc, text: string): unknown {
+  if (doc.envKind === 'string') return text;
+  // Strictly digits: Number() would accept '', ' 12', '1e3' and '0x10'.
+  if (!/^[0-9]+$/.test(text)) {
+    throw new ConfigError(`${doc.key} = ${display(text)} (from ${doc.env}): expected a non-negative integer written in digits`);
+  }
+  return Number(text);
+}
+
+export function loadConfig(input: LoadConfigInput): LoadedConfig {
+  const file = readConfigFile(input);
+  const fileLabel = file?.path ?? 'defaults';
+
+  // The file is checked on its own first, so a bad file is blamed on the file even when
+  // an env variable overrides a neighbouring key.
+  const raw: PlainObject = structuredClone(file?.content ?? {});
+  parseOrThrow(raw, () => fileLabel);
+
+  const overrides = new Map<string, string>();
+  const sourceOf = (path: readonly string[]): string => {
+    for (let length = path.length; length > 0; length -= 1) {
+      const source = overrides.get(path.slice(0, length).join('.'));
+      if (source) return source;
+    }
+    return file && valueAt(file.content, path) !== undefined ? file.path : 'defaults';
+  };
+
+  for (const doc of CONFIG_KEYS) {
+    const text = input.env[doc.env];
+    // An empty variable counts as unset, as `${VAR:-}` in compose files produces.
+    if (text === undefined || text === '') continue;
+    setAt(raw, doc.key.split('.'), envValue(doc, text));
+    overrides.set(doc.key, doc.env);
+  }
+  if (input.flags?.data !== undefined) {
+    setAt(raw, ['dataDir'], input.flags.data);
+    overrides.set('dataDir', '--data');
+  }
+
+  const parsed = parseOrThrow(raw, sourceOf);
+  // A relative dataDir in a config file means "next to the file", as paths in tsconfig do.
+  const dataDirBase = file && !overrides.has('dataDir') && file.content['dataDir'] !== undefined ? dirname(file.path) : input.cwd;
+  const dataDir = isAbsolute(parsed.dataDir) ? parsed.dataDir : resolve(dataDirBase, parsed.dataDir);
+  return { config: { ...parsed, dataDir }, configFile: file?.path ?? null };
+}

@@ -1,0 +1,231 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONFIG_KEYS, ConfigError, configSchema, loadConfig, type LoadConfigInput } from '../../runtime/config.js';
+
+let cwd: string;
+
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'ledgerclaw-config-'));
+});
+
+afterEach(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function writeConfigFile(content: unknown, name = 'ledgerclaw.config.json'): string {
+  const path = join(cwd, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function load(input: Partial<LoadConfigInput> = {}) {
+  return loadConfig({ env: {}, cwd, ...input });
+}
+
+function loadError(input: Partial<LoadConfigInput> = {}): ConfigError {
+  try {
+    load(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('defaults', () => {
+  it('needs no file, no env and no flags', () => {
+    const { config, configFile } = load();
+    expect(configFile).toBeNull();
+    expect(config).toEqual({
+      dataDir: join(cwd, 'data'),
+      log: { level: 'info' },
+      eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
+    });
+  });
+
+  it('documents every key of the schema in the env table', () => {
+    const leaves: string[] = [];
+    const walk = (value: unknown, path: string[]) => {
+      if (typeof value === 'object' && value !== null) {
+        for (const [key, inner] of Object.entries(value)) walk(inner, [...path, key]);
+      } else {
+        leaves.push(path.join('.'));
+      }
+    };
+    walk(configSchema.parse({}), []);
+    expect(CONFIG_KEYS.map((doc) => doc.key).sort()).toEqual(leaves.sort());
+  });
+});
+
+describe('precedence: defaults < file < env < flag', () => {
+  it('takes a value from the file over the default', () => {
+    writeConfigFile({ log: { level: 'debug' }, eventStore: { sqlite: { synchronous: 'NORMAL' } } });
+    const { config, configFile } = load();
+    expect(configFile).toBe(join(cwd, 'ledgerclaw.config.json'));
+    expect(config.log.level).toBe('debug');
+    expect(config.eventStore.sqlite).toEqual({ synchronous: 'NORMAL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 });
+  });
+
+  it('takes env over the file, and keeps the file for keys env leaves alone', () => {
+    writeConfigFile({ dataDir: '/from/file', eventStore: { sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 100 } } });
+    const { config } = load({
+      env: { LEDGERCLAW_SQLITE_SYNCHRONOUS: 'EXTRA', LEDGERCLAW_DATA: '/from/env', LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '64' },
+    });
+    expect(config.dataDir).toBe('/from/env');
+    expect(config.eventStore.sqlite).toEqual({ synchronous: 'EXTRA', busyTimeoutMs: 100, maxBatchEvents: 64 });
+  });
+
+  it('takes --data over env and file', () => {
+    writeConfigFile({ dataDir: '/from/file' });
+    const { config } = load({ env: { LEDGERCLAW_DATA: '/from/env' }, flags: { data: '/from/flag' } });
+    expect(config.dataDir).toBe('/from/flag');
+  });
+
+  it('reads every documented env variable', () => {
+    const { config } = load({
+      env: {
+        LEDGERCLAW_DATA: '/d',
+        LEDGERCLAW_LOG_LEVEL: 'warn',
+        LEDGERCLAW_EVENT_STORE: 'sqlite',
+        LEDGERCLAW_SQLITE_SYNCHRONOUS: 'NORMAL',
+        LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: '250',
+        LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '10',
+      },
+    });
+    expect(config).toEqual({
+      dataDir: '/d',
+      log: { level: 'warn' },
+      eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
+    });
+  });
+
+  it('treats an empty env variable as unset', () => {
+    expect(load({ env: { LEDGERCLAW_LOG_LEVEL: '' } }).config.log.level).toBe('info');
+  });
+
+  it('reads the file named by --config, then LEDGERCLAW_CONFIG, instead of the default one', () => {
+    writeConfigFile({ log: { level: 'error' } });
+    writeConfigFile({ log: { level: 'warn' } }, 'by-env.json');
+    writeConfigFile({ log: { level: 'trace' } }, 'by-flag.json');
+    expect(load({ env: { LEDGERCLAW_CONFIG: 'by-env.json' } }).config.log.level).toBe('warn');
+    expect(load({ env: { LEDGERCLAW_CONFIG: 'by-env.json' }, flags: { config: 'by-flag.json' } }).config.log.level).toBe('trace');
+  });
+});
+
+describe('dataDir is absolute', () => {
+  it('resolves a relative flag or env value against the working directory', () => {
+    expect(load({ flags: { data: 'state' } }).config.dataDir).toBe(join(cwd, 'state'));
+    expect(load({ env: { LEDGERCLAW_DATA: '../elsewhere' } }).config.dataDir).toBe(join(cwd, '..', 'elsewhere'));
+  });
+
+  it("resolves a relative value from a config file against the file's directory", () => {
+    const configDir = join(cwd, 'etc');
+    const configPath = join(configDir, 'ledgerclaw.json');
+    mkdirSync(configDir);
+    writeFileSync(configPath, JSON.stringify({ dataDir: 'state' }));
+    expect(load({ flags: { config: configPath } }).config.dataDir).toBe(join(configDir, 'state'));
+  });
+});
+
+describe('errors name the key and where the value came from', () => {
+  it('names an env variable', () => {
+    const error = loadError({ env: { LEDGERCLAW_SQLITE_SYNCHRONOUS: 'fast' } });
+    expect(error.message).toBe(
+      'invalid config: eventStore.sqlite.synchronous = "fast" (from LEDGERCLAW_SQLITE_SYNCHRONOUS): expected one of FULL, NORMAL, EXTRA',
+    );
+  });
+
+  it('names the config file', () => {
+    const path = writeConfigFile({ log: { level: 'loud' } });
+    expect(loadError().message).toBe(
+      `invalid config: log.level = "loud" (from ${path}): expected one of fatal, error, warn, info, debug, trace, silent`,
+    );
+  });
+
+  it('names the --data flag', () => {
+    expect(loadError({ flags: { data: '' } }).message).toBe('invalid config: dataDir = "" (from --data): expected a non-empty string');
+  });
+
+  it('parses numbers in env strictly', () => {
+    for (const text of ['12abc', '1e3', ' 5', '0x10', '-5', '2.5']) {
+      expect(loadError({ env: { LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: text } }).message).toBe(
+        `invalid config: eventStore.sqlite.busyTimeoutMs = ${JSON.stringify(text)} (from LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS): expected a non-negative integer written in digits`,
+      );
+    }
+  });
+
+  it('checks a number from env against the schema', () => {
+    expect(loadError({ env: { LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '0' } }).message).toBe(
+      'invalid config: eventStore.sqlite.maxBatchEvents = 0 (from LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS): expected at least 1',
+    );
+  });
+
+  it('refuses a wrongly typed value in the file', () => {
+    const path = writeConfigFile({ eventStore: { sqlite: { busyTimeoutMs: '100' } } });
+    expect(loadError().message).toBe(
+      `invalid config: eventStore.sqlite.busyTimeoutMs = "100" (from ${path}): expected a number`,
+    );
+    writeConfigFile({ eventStore: { sqlite: { busyTimeoutMs: 1.5 } } });
+    expect(loadError().message).toContain('eventStore.sqlite.busyTimeoutMs = 1.5');
+    expect(loadError().message).toContain('expected an integer');
+  });
+
+  it('refuses an event store backend that does not exist yet', () => {
+    expect(loadError({ env: { LEDGERCLAW_EVENT_STORE: 'eventstoredb' } }).message).toBe(
+      'invalid config: eventStore.backend = "eventstoredb" (from LEDGERCLAW_EVENT_STORE): expected one of sqlite',
+    );
+  });
+
+  it('blames the file, not env, for a bad file value next to an env override', () => {
+    const path = writeConfigFile({ eventStore: { sqlite: { synchronous: 'fast' } } });
+    const error = loadError({ env: { LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: '10' } });
+    expect(error.message).toContain(`(from ${path})`);
+  });
+
+  it('lets env override a bad file value', () => {
+    writeConfigFile({ eventStore: { sqlite: { synchronous: 'NORMAL' } } });
+    expect(load({ env: { LEDGERCLAW_SQLITE_SYNCHRONOUS: 'FULL' } }).config.eventStore.sqlite.synchronous).toBe('FULL');
+  });
+});
+
+describe('the config file', () => {
+  it('refuses an unknown key, naming it, the file and the keys it could have meant', () => {
+    const path = writeConfigFile({ eventStore: { sqlite: { synchronus: 'FULL' } } });
+    expect(loadError().message).toBe(
+      `invalid config: unknown key eventStore.sqlite.synchronus (from ${path}); known keys in eventStore.sqlite: synchronous, busyTimeoutMs, maxBatchEvents`,
+    );
+  });
+
+  it('refuses an unknown top-level key', () => {
+    const path = writeConfigFile({ dataDir: './d', slack: {} });
+    expect(loadError().message).toBe(
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore`,
+    );
+  });
+
+  it('names the file when its JSON is malformed', () => {
+    const path = writeConfigFile('{ "dataDir": "./d", }');
+    const message = loadError().message;
+    expect(message).toMatch(new RegExp(`^invalid config: config file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON: `));
+  });
+
+  it('must hold an object', () => {
+    const path = writeConfigFile('[1, 2]');
+    expect(loadError().message).toBe(`invalid config: config file ${path} must hold a JSON object, found an array`);
+  });
+
+  it('may be missing when it is the default one', () => {
+    expect(load().configFile).toBeNull();
+  });
+
+  it('must exist when named explicitly', () => {
+    expect(loadError({ flags: { config: 'missing.json' } }).message).toBe(
+      `invalid config: config file ${join(cwd, 'missing.json')} (from --config) does not exist`,
+    );
+    expect(loadError({ env: { LEDGERCLAW_CONFIG: 'gone.json' } }).message).toBe(
+      `invalid config: config file ${join(cwd, 'gone.json')} (from LEDGERCLAW_CONFIG) does not exist`,
+    );
+  });
+});
