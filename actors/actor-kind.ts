@@ -1,0 +1,95 @@
+/**
+ * What every kind of actor declares, and the conventions its XState machine follows so
+ * that the actor host can run it event-sourced. Read this before writing a machine.
+ *
+ * A machine receives two sorts of XState events:
+ *
+ * - **Stored events**, which change its state. Their type is the catalogue type
+ *   (`task.paused`); they carry `data` (the catalogue's newest shape) and `meta`. Folding a
+ *   stream through the machine's transitions gives the actor's state, so these
+ *   transitions must be total and pure: no clock, no randomness, no I/O.
+ * - **Commands**, which never change state. Their type is an imperative word (`pause`);
+ *   they carry their own fields and `meta`. A command transition either *records* events
+ *   with the named action `record` (params: `{ type, data }`, one action per event, in
+ *   order) or *rejects* the command with the named action `reject` (params: `{ reason }`).
+ *   A command that matches no transition is rejected with a reason naming the state.
+ *
+ * Any other named action returned while a stored event is folded is an **effect**
+ * (`startContainer`, `postToSlack`): the host runs it, after the event is stored and
+ * never during replay, through the executor registered under the action's name, with a
+ * key derived from the event so the executor can be idempotent. Effect params must be
+ * plain JSON. Context must be plain JSON too, because snapshots store it.
+ */
+import type { AnyStateMachine, SnapshotFrom } from 'xstate';
+import type { z } from 'zod';
+import type { EventDefinition } from '../events/catalogue.js';
+
+/** What the host attaches to every command. */
+export interface CommandMeta {
+  readonly commandId: string;
+  /** When the host received the command (ISO 8601): the machine's only clock. */
+  readonly issuedAt: string;
+  /** Who sent it: `user:U123`, `runtime`, `agent:run-42`. */
+  readonly actor: string;
+}
+
+/** What the host attaches to every stored event it folds. */
+export interface EventMeta {
+  readonly eventId: string;
+  readonly revision: number;
+  readonly occurredAt: string;
+  readonly actor: string;
+  readonly correlationId: string;
+}
+
+/** A stored event as a machine receives it. */
+export interface FoldedEvent<TType extends string = string, TData = unknown> {
+  readonly type: TType;
+  readonly data: TData;
+  readonly meta: EventMeta;
+}
+
+/** The params of the `record` action: one event to append. */
+export interface RecordParams<TType extends string = string, TData = unknown> {
+  readonly type: TType;
+  readonly data: TData;
+}
+
+/** The params of the `reject` action. */
+export interface RejectParams {
+  readonly reason: string;
+}
+
+/** An effect as the host receives it from a transition. */
+export interface EffectRequest {
+  readonly type: string;
+  readonly params: unknown;
+}
+
+export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
+  /** The stream kind: actor `task` with id `42` lives on stream `task-42`. */
+  readonly kind: string;
+  readonly machine: TMachine;
+  /**
+   * Validates a command at the boundary (without `meta`, which the host adds): a
+   * discriminated union on `type`. An invalid command is refused before the machine sees it.
+   */
+  readonly commands: z.ZodType<{ type: string }>;
+  /** Every event type this machine records or folds; all of them are in the catalogue. */
+  readonly events: readonly EventDefinition[];
+  /** The machine's input for a new actor, from its id. */
+  readonly input?: (id: string) => unknown;
+  /**
+   * Effects that must run again after a restart, read from the state alone (a run still
+   * `starting` has not started its container). Called on start-up for every actor of the kind.
+   */
+  readonly pendingEffects?: (snapshot: SnapshotFrom<TMachine>) => readonly EffectRequest[];
+}
+
+/** A kind, with the machine type erased, as the host's registry keeps it. */
+export type AnyActorKind = ActorKind<AnyStateMachine>;
+
+/** `defineActorKind({...})`: keeps the machine's type for `pendingEffects`. */
+export function defineActorKind<TMachine extends AnyStateMachine>(kind: ActorKind<TMachine>): ActorKind<TMachine> {
+  return kind;
+}
