@@ -8,6 +8,19 @@ import type { AnyActorKind, CommandMeta, EffectRequest, FoldedEvent, RecordParam
 
 export type ActorSnapshot = AnyMachineSnapshot;
 
+/**
+ * An action as `transition` returns it. For a machine typed as AnyStateMachine, xstate's
+ * types narrow actions to its built-ins; the named actions this module reads are ours.
+ */
+interface ReturnedAction {
+  readonly type: string;
+  readonly params?: unknown;
+}
+
+function namedActions(actions: readonly unknown[]): readonly ReturnedAction[] {
+  return actions as readonly ReturnedAction[];
+}
+
 export interface Evolved {
   readonly snapshot: ActorSnapshot;
   /** Effects the transition asked for; the host runs them only for newly stored events. */
@@ -45,7 +58,7 @@ export function toFoldedEvent(event: StoredEvent): FoldedEvent {
 export function evolve(kind: AnyActorKind, snapshot: ActorSnapshot, event: StoredEvent): Evolved {
   const [next, actions] = transition(kind.machine, snapshot, toFoldedEvent(event) as never);
   const effects: EffectRequest[] = [];
-  for (const action of actions) {
+  for (const action of namedActions(actions)) {
     if (action.type === 'record' || action.type === 'reject') {
       throw new MachineContractError(
         `${kind.kind}: folding ${event.type} produced a '${action.type}' action; only commands record or reject`,
@@ -86,7 +99,7 @@ export function decide(
     throw new MachineContractError(`${kind.kind}: command '${command.type}' changed the state; only stored events may`);
   }
   const events: RecordParams[] = [];
-  for (const action of actions) {
+  for (const action of namedActions(actions)) {
     if (action.type === 'reject') return { accepted: false, reason: (action.params as RejectParams).reason };
     if (action.type !== 'record') {
       throw new MachineContractError(`${kind.kind}: command '${command.type}' produced '${action.type}'; commands only record or reject`);
