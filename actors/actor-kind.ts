@@ -24,6 +24,12 @@ import type { AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 
+/** A command as sent to the host: a type and its fields (validated by the kind's schema). */
+export interface Command {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
 /** What the host attaches to every command. */
 export interface CommandMeta {
   readonly commandId: string;

@@ -45,6 +45,8 @@ export interface EventBackend {
   readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]>;
   /** Every stored event, whatever its stream's metadata says (as EventStoreDB does before a scavenge). */
   readAll(options: BackendReadAll): Promise<RawStoredEvent[]>;
+  /** Events whose metadata.correlationId is this, in $all order. */
+  readByCorrelation(correlationId: string, maxCount: number): Promise<RawStoredEvent[]>;
   headPosition(): Promise<bigint>;
   streamRevision(streamId: string): Promise<bigint | null>;
   listStreams(options: ListStreamsOptions): Promise<StreamInfo[]>;

@@ -120,6 +120,14 @@ class CataloguedEventStore implements EventStore {
     return raws.map((raw) => this.catalogue.decode(raw, upcast));
   }
 
+  async readByCorrelation(correlationId: string, options: { maxCount?: number; upcast?: boolean } = {}): Promise<StoredEvent[]> {
+    check(z.string().min(1).max(200), correlationId, 'readByCorrelation: correlation id');
+    const maxCount = check(countSchema, options.maxCount ?? 10_000, 'readByCorrelation: maxCount');
+    const raws = await this.backend.readByCorrelation(correlationId, maxCount);
+    const upcast = options.upcast ?? true;
+    return raws.map((raw) => this.catalogue.decode(raw, upcast));
+  }
+
   subscribe(options: SubscribeOptions = {}): Observable<Delivery> {
     check(positionSchema, options.fromPosition ?? 'start', 'subscribe: fromPosition');
     const upcast = options.upcast ?? true;

@@ -105,6 +105,8 @@ export interface EventStore {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /** Every event that carries this correlation id, in $all order: one trigger followed through every actor. */
+  readByCorrelation(correlationId: string, options?: { readonly maxCount?: number; readonly upcast?: boolean }): Promise<StoredEvent[]>;
   /** Catch-up from `fromPosition`, then live; no gap and no duplicate at the switch. */
   subscribe(options?: SubscribeOptions): Observable<Delivery>;
   /** The current revision of a stream, or null when it has no events. */

@@ -107,6 +107,13 @@ export class MemoryBackend implements EventBackend {
     return result;
   }
 
+  async readByCorrelation(correlationId: string, maxCount: number): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    return this.all
+      .filter((event) => (JSON.parse(event.metadataJson) as { correlationId: string }).correlationId === correlationId)
+      .slice(0, maxCount);
+  }
+
   async headPosition(): Promise<bigint> {
     this.assertOpen();
     return this.lastPosition;

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
 import { z } from 'zod';
-import type { AnyActorKind, CommandMeta, EffectRequest } from '../../actors/actor-kind.js';
+import type { AnyActorKind, Command, CommandMeta, EffectRequest } from '../../actors/actor-kind.js';
 import { decide, describeState, evolve, initialSnapshot, type ActorSnapshot } from '../../actors/fold.js';
 import type { StoredEvent } from '../../events/envelope.js';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../events/errors.js';
@@ -147,7 +147,7 @@ export class ActorHost {
     return [...this.live.values()].map((actor) => this.view(actor));
   }
 
-  async send(kindName: string, id: string, command: { readonly type: string }, options: SendOptions = {}): Promise<SendResult> {
+  async send(kindName: string, id: string, command: Command, options: SendOptions = {}): Promise<SendResult> {
     if (this.options.readOnly) throw new Error('this actor host is read-only; commands go to the running runtime');
     if (this.stopped) throw new Error('the actor host is stopped');
     const kind = this.kind(kindName);
@@ -206,7 +206,7 @@ export class ActorHost {
 
   // ---- one command ----------------------------------------------------------------------
 
-  private async handle(actor: LiveActor, command: { readonly type: string }, options: SendOptions): Promise<SendResult> {
+  private async handle(actor: LiveActor, command: Command, options: SendOptions): Promise<SendResult> {
     const kind = actor.kindDefinition;
     const commandId = options.commandId ?? randomUUID();
     const meta: CommandMeta = {

@@ -5,6 +5,8 @@
  * executor runs at least once per asking event and must be idempotent: key its work on
  * the business identity in its params (a run id, a Slack event id) or on `context.key`.
  */
+import type { Command } from '../../actors/actor-kind.js';
+
 export interface ActorAddress {
   readonly kind: string;
   readonly id: string;
@@ -37,7 +39,7 @@ export interface EffectContext {
   /** Undefined when the effect was resumed from state after a restart. */
   readonly cause: CausingEvent | undefined;
   /** Sends a command to any actor, caused by this effect's event and in its correlation. */
-  send(kind: string, id: string, command: { readonly type: string }, options?: Omit<SendOptions, 'causationId' | 'correlationId'>): Promise<unknown>;
+  send(kind: string, id: string, command: Command, options?: Omit<SendOptions, 'causationId' | 'correlationId'>): Promise<unknown>;
 }
 
 export type EffectExecutor = (params: unknown, context: EffectContext) => Promise<void>;

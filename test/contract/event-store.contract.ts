@@ -1545,6 +1545,25 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
     });
 
     // ---------------------------------------------------------------------------------------
+    describe('correlation', () => {
+      it('reads every event that carries a correlation id, across streams, in $all order', async () => {
+        const correlated = (value: number) => ({ ...happened(value), metadata: { correlationId: 'slack-Ev42' } });
+        await store.append('order-1', [correlated(1), happened(2)], { expectedRevision: 'any' });
+        await store.append('invoice-9', [happened(3), correlated(4)], { expectedRevision: 'any' });
+        await store.append('order-1', [correlated(5)], { expectedRevision: 'any' });
+        const traced = await store.readByCorrelation('slack-Ev42');
+        expect(traced.map((event) => [event.streamId, (event.data as { count: number }).count])).toEqual([
+          ['order-1', 1],
+          ['invoice-9', 4],
+          ['order-1', 5],
+        ]);
+        expect(traced.map((event) => event.position)).toEqual([...traced.map((event) => event.position)].sort((a, b) => (a < b ? -1 : 1)));
+        expect(await store.readByCorrelation('slack-Ev42', { maxCount: 2 })).toHaveLength(2);
+        expect(await store.readByCorrelation('nobody')).toEqual([]);
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------
     describe('a closed store', () => {
       const operations: [string, (store: EventStore) => Promise<unknown>][] = [
         ['append', (closed) => closed.append('order-1', batch(1), { expectedRevision: 'any' })],
@@ -1553,6 +1572,7 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
         ['streamRevision', (closed) => closed.streamRevision('order-1')],
         ['listStreams', (closed) => closed.listStreams()],
         ['headPosition', (closed) => closed.headPosition()],
+        ['readByCorrelation', (closed) => closed.readByCorrelation('anything')],
         ['getStreamMetadata', (closed) => closed.getStreamMetadata('order-1')],
         ['setStreamMetadata', (closed) => closed.setStreamMetadata('order-1', { maxCount: 3 })],
       ];

@@ -71,6 +71,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'events by correlation id',
+    sql: `
+      -- \`ledgerclaw trace <correlationId>\`: one trigger followed through every stream.
+      CREATE INDEX events_by_correlation ON events (json_extract(metadata, '$.correlationId'), position);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

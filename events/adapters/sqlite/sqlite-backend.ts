@@ -209,6 +209,16 @@ export class SqliteBackend implements EventBackend {
     return rows.map(toRawEvent);
   }
 
+  async readByCorrelation(correlationId: string, maxCount: number): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    // The expression must match the index's (migration 2) for SQLite to use it.
+    const rows = await this.reader.all<EventRow>(
+      `${EVENT_SELECT} WHERE json_extract(metadata, '$.correlationId') = ? ORDER BY position LIMIT ?`,
+      [correlationId, sqlLimit(maxCount)],
+    );
+    return rows.map(toRawEvent);
+  }
+
   async headPosition(): Promise<bigint> {
     this.assertOpen();
     const row = await this.reader.get<{ head: number | null }>('SELECT max(position) AS head FROM events');
