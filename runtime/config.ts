@@ -42,6 +42,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    actors: z
+      .object({
+        snapshotEvery: z.number().int().min(1).default(100),
+        maxLiveActors: z.number().int().min(1).default(20_000),
+        idleAfterMs: z.number().int().min(1_000).default(600_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -92,6 +100,24 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: 'LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS',
     envKind: 'integer',
     description: 'the most events the group-commit writer puts in one transaction',
+  },
+  {
+    key: 'actors.snapshotEvery',
+    env: 'LEDGERCLAW_SNAPSHOT_EVERY',
+    envKind: 'integer',
+    description: "save an actor's snapshot once this many events were folded since its last one (snapshots.db)",
+  },
+  {
+    key: 'actors.maxLiveActors',
+    env: 'LEDGERCLAW_MAX_LIVE_ACTORS',
+    envKind: 'integer',
+    description: 'the most actors kept in memory; the least recently used idle ones are unloaded beyond it',
+  },
+  {
+    key: 'actors.idleAfterMs',
+    env: 'LEDGERCLAW_ACTOR_IDLE_AFTER_MS',
+    envKind: 'integer',
+    description: 'an actor unused this long is unloaded, and reloaded from its snapshot and stream on demand',
   },
 ];
 

@@ -42,6 +42,7 @@ describe('defaults', () => {
       dataDir: join(cwd, 'data'),
       log: { level: 'info' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
+      actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
 
@@ -92,12 +93,16 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_SQLITE_SYNCHRONOUS: 'NORMAL',
         LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: '250',
         LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '10',
+        LEDGERCLAW_SNAPSHOT_EVERY: '25',
+        LEDGERCLAW_MAX_LIVE_ACTORS: '500',
+        LEDGERCLAW_ACTOR_IDLE_AFTER_MS: '60000',
       },
     });
     expect(config).toEqual({
       dataDir: '/d',
       log: { level: 'warn' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
+      actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
     });
   });
 
@@ -201,7 +206,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', slack: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore`,
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, actors`,
     );
   });
 

@@ -1,0 +1,16 @@
+/**
+ * Every kind of actor the runtime hosts. A new kind is added here (and its events in
+ * events/catalogue/index.ts).
+ */
+import type { AnyActorKind } from './actor-kind.js';
+
+export const actorKinds: readonly AnyActorKind[] = [];
+
+/** The kind a stream belongs to: `task-42` → task, `supervisor` → supervisor. */
+export function kindOfStream(streamId: string, kinds: readonly AnyActorKind[] = actorKinds): { kind: AnyActorKind; id: string } | undefined {
+  for (const kind of kinds) {
+    if (streamId === kind.kind) return { kind, id: '' };
+    if (streamId.startsWith(`${kind.kind}-`)) return { kind, id: streamId.slice(kind.kind.length + 1) };
+  }
+  return undefined;
+}

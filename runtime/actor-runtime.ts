@@ -1,0 +1,57 @@
+/**
+ * The actor host as the runtime and the CLI use it: every actor kind, the data
+ * directory's snapshot store, the configured snapshot and passivation policy, and the
+ * effect executors that connect actors to one another and, in later issues, to the world.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { actorKinds } from '../actors/index.js';
+import type { AnyActorKind } from '../actors/actor-kind.js';
+import type { EventStore } from '../events/port.js';
+import type { SnapshotStore } from '../snapshots/snapshot-store.js';
+import { SqliteSnapshotStore } from '../snapshots/sqlite-snapshot-store.js';
+import { ActorHost, type Logger } from './actor-host/actor-host.js';
+import type { EffectExecutors } from './actor-host/effects.js';
+import type { Config } from './config.js';
+
+export const SNAPSHOTS_DB_FILE = 'snapshots.db';
+
+export interface ActorRuntime {
+  readonly host: ActorHost;
+  close(): Promise<void>;
+}
+
+export interface ActorRuntimeOptions {
+  readonly store: EventStore;
+  readonly config: Config;
+  /** The CLI's host reads and replays; only `ledgerclaw start` appends and runs effects. */
+  readonly readOnly: boolean;
+  readonly effects?: EffectExecutors;
+  readonly kinds?: readonly AnyActorKind[];
+  readonly logger?: Logger;
+}
+
+export async function openActorRuntime(options: ActorRuntimeOptions): Promise<ActorRuntime> {
+  const path = join(options.config.dataDir, SNAPSHOTS_DB_FILE);
+  // A reader never creates the snapshot file: without one it folds whole streams.
+  const snapshots: SnapshotStore | undefined =
+    options.readOnly && !existsSync(path) ? undefined : await SqliteSnapshotStore.open(path, { readOnly: options.readOnly });
+  const host = new ActorHost({
+    store: options.store,
+    kinds: options.kinds ?? actorKinds,
+    ...(snapshots ? { snapshots } : {}),
+    snapshotEvery: options.config.actors.snapshotEvery,
+    maxLiveActors: options.config.actors.maxLiveActors,
+    idleAfterMs: options.config.actors.idleAfterMs,
+    readOnly: options.readOnly,
+    ...(options.effects ? { effects: options.effects } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return {
+    host,
+    close: async () => {
+      await host.stop();
+      await snapshots?.close();
+    },
+  };
+}
