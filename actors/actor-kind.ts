@@ -16,9 +16,13 @@
  *
  * Any other named action returned while a stored event is folded is an **effect**
  * (`startContainer`, `postToSlack`): the host runs it, after the event is stored and
- * never during replay, through the executor registered under the action's name, with a
+ * never during replay, through the executor registered as `<kind>.<action name>`, with a
  * key derived from the event so the executor can be idempotent. Effect params must be
  * plain JSON. Context must be plain JSON too, because snapshots store it.
+ *
+ * A command that records a varying number of events uses xstate's `enqueueActions`; it is
+ * typed only on a machine's own setup, so build it as
+ * `const base = setup({...}); base.extend({ actions: { x: base.enqueueActions(...) } })`.
  */
 import type { AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { z } from 'zod';

@@ -281,9 +281,12 @@ export class ActorHost {
 
   private runEffect(actor: LiveActor, effect: EffectRequest, key: string, cause: CausingEvent | undefined): void {
     if (this.options.readOnly) return;
-    const executor = this.options.effects?.[effect.type];
+    // Executors are registered as `<kind>.<effect>`: effect names are a machine's own, so
+    // two kinds may use one name for different things.
+    const name = `${actor.kind}.${effect.type}`;
+    const executor = this.options.effects?.[name];
     if (!executor) {
-      this.logger.error({ streamId: actor.streamId, effect: effect.type, key }, 'no executor is registered for this effect; it did not run');
+      this.logger.error({ streamId: actor.streamId, effect: name, key }, 'no executor is registered for this effect; it did not run');
       return;
     }
     const context: EffectContext = {

@@ -44,4 +44,5 @@ export interface EffectContext {
 
 export type EffectExecutor = (params: unknown, context: EffectContext) => Promise<void>;
 
+/** Keyed `<kind>.<effect>`, for example `run.startContainer`. */
 export type EffectExecutors = Readonly<Record<string, EffectExecutor>>;

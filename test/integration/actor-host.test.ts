@@ -122,7 +122,7 @@ describe('commands', () => {
   it('carries correlation and causation from a command through the effects it causes', async () => {
     const actors = host({
       effects: {
-        notifyLimit: async (params: unknown, context: EffectContext) => {
+        'counter.notifyLimit': async (params: unknown, context: EffectContext) => {
           await context.send('counter', `${(params as { id: string }).id}-follower`, { type: 'increment', by: 1 });
         },
       },
@@ -141,7 +141,7 @@ describe('effects', () => {
   it('runs an effect once, after its event is stored, and never when the actor is replayed', async () => {
     const seen: { params: unknown; key: string; stored: bigint | null }[] = [];
     const effects = {
-      notifyLimit: async (params: unknown, context: EffectContext) => {
+      'counter.notifyLimit': async (params: unknown, context: EffectContext) => {
         seen.push({ params, key: context.key, stored: await store.streamRevision(context.actor.streamId) });
       },
     };
@@ -165,7 +165,7 @@ describe('effects', () => {
     const resumed: string[] = [];
     const restarted = host({
       effects: {
-        notifyLimit: async (_params: unknown, context: EffectContext) => {
+        'counter.notifyLimit': async (_params: unknown, context: EffectContext) => {
           resumed.push(`${context.actor.streamId} ${context.key} ${context.cause === undefined ? 'resumed' : 'caused'}`);
         },
       },

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     snapshotEvery: 4,
     maxLiveActors: 100,
     effects: {
-      notifyLimit: async (params: unknown, context: EffectContext) => {
+      'counter.notifyLimit': async (params: unknown, context: EffectContext) => {
         appendFileSync(effects, `${context.key} ${context.actor.streamId} ${JSON.stringify(params)}\n`);
         await context.send('counter', context.actor.id, { type: 'close', reason: 'limit reached' });
       },

@@ -1,0 +1,128 @@
+/**
+ * One agent turn, on stream `run-<id>`: queued for a group, granted a slot by the
+ * supervisor (starting), its container started (running), and then exactly one ending:
+ * completed, failed, timed out or interrupted. Model and tool calls are recorded on the
+ * same stream by a later issue.
+ */
+import { z } from 'zod';
+import { defineEvent } from '../catalogue.js';
+
+/** A run, group or task id: it can sit in a stream name, a container label and a log line. */
+export const runIdentifierSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII with no spaces');
+
+const timestamp = z.iso.datetime();
+
+/** What made the turn happen. */
+export const runTriggerSchema = z.enum(['mention', 'dm', 'thread', 'task', 'chat']);
+export type RunTrigger = z.infer<typeof runTriggerSchema>;
+
+/** `group`: the run sees the group's conversation and memory; `isolated`: a fresh session. */
+export const runContextModeSchema = z.enum(['group', 'isolated']);
+
+/**
+ * What the turn answers, as a reference the runner resolves (for example
+ * `slack:T1:C1:1712345678.000100` or `task-42@2026-01-05T09:00:00.000Z`), never the text itself.
+ */
+export const turnRefSchema = z.string().min(1).max(500);
+
+export const runFailureReasonSchema = z.enum([
+  'start_failed',
+  'exit_code',
+  'oom',
+  'crash',
+  'budget_exceeded',
+  'model_error',
+]);
+export type RunFailureReason = z.infer<typeof runFailureReasonSchema>;
+
+/** `hard`: the run's total time ran out; `idle`: nothing happened for too long. */
+export const runTimeoutLimitSchema = z.enum(['hard', 'idle']);
+
+export const runInterruptionReasonSchema = z.enum(['runtime_restarted', 'runtime_shutdown', 'container_lost']);
+
+export const tokenTotalsSchema = z
+  .object({
+    input: z.number().int().nonnegative(),
+    output: z.number().int().nonnegative(),
+    cacheRead: z.number().int().nonnegative(),
+    cacheWrite: z.number().int().nonnegative(),
+  })
+  .strict();
+export type TokenTotals = z.infer<typeof tokenTotalsSchema>;
+
+/** What went wrong, in words (an exit code and the last lines of stderr, a model error). */
+export const runDetailSchema = z.string().min(1).max(4_000);
+
+export const runQueued = defineEvent(
+  'run.queued',
+  1,
+  z
+    .object({
+      groupId: runIdentifierSchema,
+      /** The task this run is for, when a task fired it. */
+      taskId: runIdentifierSchema.nullable(),
+      trigger: runTriggerSchema,
+      turnRef: turnRefSchema,
+      contextMode: runContextModeSchema,
+      queuedAt: timestamp,
+    })
+    .strict(),
+);
+
+/** The supervisor granted the run a slot: it is `starting` until its container runs. */
+export const runSlotGranted = defineEvent('run.slot_granted', 1, z.object({ grantedAt: timestamp }).strict());
+
+export const runStarted = defineEvent(
+  'run.started',
+  1,
+  z.object({ containerId: z.string().min(1).max(200), startedAt: timestamp }).strict(),
+);
+
+export const runCompleted = defineEvent(
+  'run.completed',
+  1,
+  z
+    .object({
+      summary: z.string().max(20_000),
+      tokens: tokenTotalsSchema,
+      completedAt: timestamp,
+    })
+    .strict(),
+);
+
+export const runFailed = defineEvent(
+  'run.failed',
+  1,
+  z.object({ reason: runFailureReasonSchema, detail: runDetailSchema, failedAt: timestamp }).strict(),
+);
+
+export const runTimedOut = defineEvent(
+  'run.timed_out',
+  1,
+  z
+    .object({
+      limit: runTimeoutLimitSchema,
+      /** The limit that was passed, in milliseconds. */
+      limitMs: z.number().int().positive(),
+      timedOutAt: timestamp,
+    })
+    .strict(),
+);
+
+export const runInterrupted = defineEvent(
+  'run.interrupted',
+  1,
+  z
+    .object({
+      reason: runInterruptionReasonSchema,
+      detail: runDetailSchema.nullable(),
+      interruptedAt: timestamp,
+    })
+    .strict(),
+);
+
+export const runEvents = [runQueued, runSlotGranted, runStarted, runCompleted, runFailed, runTimedOut, runInterrupted];
