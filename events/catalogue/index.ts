@@ -3,6 +3,9 @@
  * one gets a new version with an upcaster (`.evolve`), never an edited schema.
  */
 import { EventCatalogue } from '../catalogue.js';
+import { runEvents } from './run.js';
 import { runtimeStarted, runtimeStopped } from './runtime.js';
+import { supervisorEvents } from './supervisor.js';
+import { taskEvents } from './task.js';
 
-export const catalogue = new EventCatalogue([runtimeStarted, runtimeStopped]);
+export const catalogue = new EventCatalogue([runtimeStarted, runtimeStopped, ...taskEvents, ...runEvents, ...supervisorEvents]);
