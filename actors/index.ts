@@ -3,11 +3,14 @@
  * events/catalogue/index.ts).
  */
 import type { AnyActorKind } from './actor-kind.js';
+import { approvalKind } from './approval.js';
+import { groupKind } from './group.js';
+import { memoryKind } from './memory.js';
 import { runKind } from './run.js';
 import { supervisorKind } from './supervisor.js';
 import { taskKind } from './task.js';
 
-export const actorKinds: readonly AnyActorKind[] = [taskKind, runKind, supervisorKind];
+export const actorKinds: readonly AnyActorKind[] = [groupKind, taskKind, memoryKind, approvalKind, runKind, supervisorKind];
 
 /** The kind a stream belongs to: `task-42` → task, `supervisor` → supervisor. */
 export function kindOfStream(streamId: string, kinds: readonly AnyActorKind[] = actorKinds): { kind: AnyActorKind; id: string } | undefined {

@@ -3,9 +3,21 @@
  * one gets a new version with an upcaster (`.evolve`), never an edited schema.
  */
 import { EventCatalogue } from '../catalogue.js';
+import { approvalEvents } from './approval.js';
+import { groupEvents } from './group.js';
+import { memoryEvents } from './memory.js';
 import { runEvents } from './run.js';
 import { runtimeStarted, runtimeStopped } from './runtime.js';
 import { supervisorEvents } from './supervisor.js';
 import { taskEvents } from './task.js';
 
-export const catalogue = new EventCatalogue([runtimeStarted, runtimeStopped, ...taskEvents, ...runEvents, ...supervisorEvents]);
+export const catalogue = new EventCatalogue([
+  runtimeStarted,
+  runtimeStopped,
+  ...groupEvents,
+  ...taskEvents,
+  ...memoryEvents,
+  ...approvalEvents,
+  ...runEvents,
+  ...supervisorEvents,
+]);

@@ -17,7 +17,12 @@ export const runIdentifierSchema = z
 const timestamp = z.iso.datetime();
 
 /** What made the turn happen. */
-export const runTriggerSchema = z.enum(['mention', 'dm', 'thread', 'task', 'chat']);
+/**
+ * What started the turn: a mention, a DM, a follow-up in a thread the bot takes part in,
+ * any message in a group that answers everything ('channel'), messages that waited for
+ * the previous run ('queued'), a scheduled task, or the local chat.
+ */
+export const runTriggerSchema = z.enum(['mention', 'dm', 'thread', 'channel', 'queued', 'task', 'chat']);
 export type RunTrigger = z.infer<typeof runTriggerSchema>;
 
 /** `group`: the run sees the group's conversation and memory; `isolated`: a fresh session. */

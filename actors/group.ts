@@ -1,0 +1,543 @@
+/**
+ * The group actor: one Slack channel, DM or thread, on the stream `group-<team>.<channel>`
+ * (a thread: `group-<team>.<channel>.<thread_ts>`); its id is the part after `group-`.
+ *
+ * It records every message it is handed, decides which ones ask the agent for a turn, and
+ * makes sure each of those is answered exactly once:
+ *
+ * - `unconfigured` until `configure`; a group does not take messages before it knows its
+ *   trigger mode and who may address the assistant.
+ * - `configured.idle`: no run. A triggering message records `group.message_received` and
+ *   `group.turn_requested` together.
+ * - `configured.awaitingRun`: a turn was requested and its run has not started yet.
+ * - `configured.running`: the run started.
+ *   While a turn is requested or running, triggering messages are recorded and queued
+ *   (`pendingMessageIds`), never a second run; `runFinished` records the next
+ *   `group.turn_requested` for all of them in the same decision.
+ *
+ * Which messages trigger: in a DM (`dm`) and in an `all` group every message; otherwise a
+ * message that mentions the bot, or a follow-up in a thread group the bot has already
+ * taken a turn in. A sender outside a non-empty allow-list is recorded as
+ * `group.message_ignored` (reason `sender_not_allowed`, text not kept) and triggers nothing.
+ *
+ * Duplicates: the group remembers the ids of the last {@link RECENT_MESSAGE_WINDOW}
+ * messages it recorded (received or ignored) and rejects any of them again. A message
+ * older (by Slack timestamp) than every remembered one is rejected too, because it can no
+ * longer be told apart from a redelivery; Slack redelivers within minutes, far inside the
+ * window, so this only guards against answering twice. The window keeps the context, and
+ * with it every snapshot and every fold step, bounded however long the group lives.
+ */
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import type { EventDefinition } from '../events/catalogue.js';
+import {
+  groupEvents,
+  runIdSchema,
+  runOutcomeSchema,
+  slackTsSchema,
+  slackUserIdSchema,
+  triggerModeSchema,
+  type groupConfigured,
+  type groupCursorAdvanced,
+  type groupMessageIgnored,
+  type groupMessageReceived,
+  type groupRunFinished,
+  type groupRunStarted,
+  type groupTurnRequested,
+} from '../events/catalogue/group.js';
+import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+
+/** How many recorded message ids a group remembers to reject redeliveries. */
+export const RECENT_MESSAGE_WINDOW = 1000;
+
+export const groupCommands = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('configure'),
+      triggerMode: triggerModeSchema,
+      /** Empty: everyone may address the assistant here. */
+      allowedSenders: z.array(slackUserIdSchema).max(1000),
+      isAdmin: z.boolean(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('receiveMessage'),
+      /** The Slack `ts` of the message. */
+      messageId: slackTsSchema,
+      sender: slackUserIdSchema,
+      text: z.string().max(40_000),
+      threadTs: slackTsSchema.optional(),
+      mentionsBot: z.boolean(),
+      /** The run id to use if this message starts a turn at once; derived from the message otherwise. */
+      runId: runIdSchema.optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('runStarted'), runId: runIdSchema }).strict(),
+  z.object({ type: z.literal('runFinished'), runId: runIdSchema, outcome: runOutcomeSchema }).strict(),
+  z.object({ type: z.literal('markSeen'), cursor: slackTsSchema }).strict(),
+]);
+
+export type GroupCommand = z.infer<typeof groupCommands>;
+
+type Folded<TDefinition> = TDefinition extends EventDefinition<infer TType, infer TData> ? FoldedEvent<TType, TData> : never;
+
+type GroupStoredEvent =
+  | Folded<typeof groupConfigured>
+  | Folded<typeof groupMessageReceived>
+  | Folded<typeof groupMessageIgnored>
+  | Folded<typeof groupTurnRequested>
+  | Folded<typeof groupRunStarted>
+  | Folded<typeof groupRunFinished>
+  | Folded<typeof groupCursorAdvanced>;
+
+type GroupMachineEvent = (GroupCommand & { meta: CommandMeta }) | GroupStoredEvent;
+type ReceiveMessage = Extract<GroupCommand, { type: 'receiveMessage' }>;
+
+type TriggerMode = z.infer<typeof triggerModeSchema>;
+type MessageTrigger = NonNullable<Folded<typeof groupMessageReceived>['data']['trigger']>;
+type TurnTrigger = Folded<typeof groupTurnRequested>['data']['trigger'];
+
+export interface GroupSettings {
+  readonly triggerMode: TriggerMode;
+  readonly allowedSenders: readonly string[];
+  readonly isAdmin: boolean;
+}
+
+export interface GroupRun {
+  readonly runId: string;
+  readonly trigger: TurnTrigger;
+  readonly messageIds: readonly string[];
+}
+
+export interface GroupContext {
+  readonly id: string;
+  /** The thread's ts for a thread group (`<team>.<channel>.<thread_ts>`); null for a channel or DM. */
+  readonly threadTs: string | null;
+  readonly settings: GroupSettings | null;
+  /** Ids of the last messages recorded (received or ignored), oldest first; at most RECENT_MESSAGE_WINDOW. */
+  readonly recentMessageIds: readonly string[];
+  /** The newest message recorded, by timestamp. */
+  readonly latestMessageId: string | null;
+  /** The newest message the agent has seen. */
+  readonly seenCursor: string | null;
+  /** The bot has taken a turn here: in a thread group, follow-ups trigger without a mention. */
+  readonly engaged: boolean;
+  /** Triggering messages no requested turn answers yet, oldest first. */
+  readonly pendingMessageIds: readonly string[];
+  /** The turn requested or running; null when idle. */
+  readonly currentRun: GroupRun | null;
+}
+
+// ---- pure helpers ------------------------------------------------------------------------
+
+/** Orders two Slack timestamps: negative when `a` is older. */
+export function compareSlackTs(a: string, b: string): number {
+  const [aSeconds = '', aFraction = ''] = a.split('.');
+  const [bSeconds = '', bFraction = ''] = b.split('.');
+  const left = aSeconds.padStart(12, '0') + aFraction.padEnd(9, '0');
+  const right = bSeconds.padStart(12, '0') + bFraction.padEnd(9, '0');
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** `<groupId>-<messageId>` (its stream is `run-<groupId>-<messageId>`), with anything a run id may not hold replaced by `_`. */
+export function runIdForMessage(groupId: string, messageId: string): string {
+  return `${groupId}-${messageId}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
+}
+
+/** `<team>.<channel>.<thread_ts>` → the thread ts (which itself holds a dot); null for a channel id. */
+function threadTsOf(groupId: string): string | null {
+  const parts = groupId.split('.');
+  return parts.length > 2 ? parts.slice(2).join('.') : null;
+}
+
+function senderAllowed(settings: GroupSettings, sender: string): boolean {
+  return settings.allowedSenders.length === 0 || settings.allowedSenders.includes(sender);
+}
+
+/** Why this message asks for a turn under the group's settings, or null (recorded only). */
+function triggerOf(context: GroupContext, message: ReceiveMessage): MessageTrigger | null {
+  const settings = context.settings;
+  if (!settings || !senderAllowed(settings, message.sender)) return null;
+  if (settings.triggerMode === 'dm') return 'dm';
+  if (message.mentionsBot) return 'mention';
+  if (settings.triggerMode === 'all') return 'all';
+  if (context.threadTs !== null && context.engaged) return 'thread_follow_up';
+  return null;
+}
+
+function oldestRemembered(context: GroupContext): string | null {
+  let oldest: string | null = null;
+  for (const id of context.recentMessageIds) if (oldest === null || compareSlackTs(id, oldest) < 0) oldest = id;
+  return oldest;
+}
+
+function normalizedSenders(senders: readonly string[]): string[] {
+  return [...new Set(senders)].sort();
+}
+
+function sameSettings(a: GroupSettings, b: GroupSettings): boolean {
+  return (
+    a.triggerMode === b.triggerMode &&
+    a.isAdmin === b.isAdmin &&
+    JSON.stringify(normalizedSenders(a.allowedSenders)) === JSON.stringify(normalizedSenders(b.allowedSenders))
+  );
+}
+
+function remember(context: GroupContext, messageId: string): Pick<GroupContext, 'recentMessageIds' | 'latestMessageId'> {
+  const recent = [...context.recentMessageIds, messageId];
+  return {
+    recentMessageIds: recent.length > RECENT_MESSAGE_WINDOW ? recent.slice(recent.length - RECENT_MESSAGE_WINDOW) : recent,
+    latestMessageId:
+      context.latestMessageId === null || compareSlackTs(messageId, context.latestMessageId) > 0 ? messageId : context.latestMessageId,
+  };
+}
+
+function receivedData(context: GroupContext, message: ReceiveMessage) {
+  return {
+    messageId: message.messageId,
+    sender: message.sender,
+    text: message.text,
+    threadTs: message.threadTs ?? null,
+    mentionsBot: message.mentionsBot,
+    trigger: triggerOf(context, message),
+  };
+}
+
+// ---- the machine -------------------------------------------------------------------------
+
+export const groupMachine = setup({
+  types: {} as { context: GroupContext; events: GroupMachineEvent; input: { id: string } },
+  guards: {
+    isRecordedMessage: ({ context, event }) => event.type === 'receiveMessage' && context.recentMessageIds.includes(event.messageId),
+    isOlderThanDuplicateWindow: ({ context, event }) => {
+      if (event.type !== 'receiveMessage' || context.recentMessageIds.length < RECENT_MESSAGE_WINDOW) return false;
+      const oldest = oldestRemembered(context);
+      return oldest !== null && compareSlackTs(event.messageId, oldest) < 0;
+    },
+    isFromAnotherThread: ({ context, event }) =>
+      event.type === 'receiveMessage' && context.threadTs !== null && event.threadTs !== undefined && event.threadTs !== context.threadTs,
+    isFromSenderNotAllowed: ({ context, event }) =>
+      event.type === 'receiveMessage' && context.settings !== null && !senderAllowed(context.settings, event.sender),
+    asksForTurnWhileIdle: ({ context, event }) =>
+      event.type === 'receiveMessage' && context.currentRun === null && triggerOf(context, event) !== null,
+    changesNoSetting: ({ context, event }) => event.type === 'configure' && context.settings !== null && sameSettings(context.settings, event),
+    isCurrentRun: ({ context, event }) =>
+      (event.type === 'runStarted' || event.type === 'runFinished') && context.currentRun?.runId === event.runId,
+    isCurrentRunWithQueuedMessages: ({ context, event }) =>
+      event.type === 'runFinished' && context.currentRun?.runId === event.runId && context.pendingMessageIds.length > 0,
+    isMessageTheGroupHasNotRecorded: ({ context, event }) =>
+      event.type === 'markSeen' && (context.latestMessageId === null || compareSlackTs(event.cursor, context.latestMessageId) > 0),
+    wouldNotAdvanceCursor: ({ context, event }) =>
+      event.type === 'markSeen' && context.seenCursor !== null && compareSlackTs(event.cursor, context.seenCursor) <= 0,
+    messageAsksForTurn: ({ event }) => event.type === 'group.message_received' && event.data.trigger !== null,
+  },
+  actions: {
+    record: (_, _params: RecordParams) => {},
+    reject: (_, _params: RejectParams) => {},
+
+    applySettings: assign({
+      settings: ({ context, event }) =>
+        event.type === 'group.configured'
+          ? { triggerMode: event.data.triggerMode, allowedSenders: event.data.allowedSenders, isAdmin: event.data.isAdmin }
+          : context.settings,
+    }),
+    rememberMessage: assign(({ context, event }) =>
+      event.type === 'group.message_received' || event.type === 'group.message_ignored' ? remember(context, event.data.messageId) : {},
+    ),
+    queueMessageForTurn: assign({
+      pendingMessageIds: ({ context, event }) =>
+        event.type === 'group.message_received' ? [...context.pendingMessageIds, event.data.messageId] : context.pendingMessageIds,
+    }),
+    startTurn: assign(({ context, event }) => {
+      if (event.type !== 'group.turn_requested') return {};
+      const answered = new Set(event.data.messageIds);
+      return {
+        currentRun: { runId: event.data.runId, trigger: event.data.trigger, messageIds: event.data.messageIds },
+        pendingMessageIds: context.pendingMessageIds.filter((id) => !answered.has(id)),
+        engaged: true,
+      };
+    }),
+    clearRun: assign({ currentRun: null }),
+    advanceCursor: assign({
+      seenCursor: ({ context, event }) => (event.type === 'group.cursor_advanced' ? event.data.cursor : context.seenCursor),
+    }),
+
+    /**
+     * Asks the supervisor for an agent run answering these messages. The executor sends
+     * the supervisor a dispatch keyed by `runId`, so asking twice starts one run.
+     */
+    requestRun: (_, _params: { runId: string; groupId: string; trigger: TurnTrigger; messageIds: readonly string[] }) => {},
+    /**
+     * Shows the sender the message was taken up (the Slack "working on it" reaction). The
+     * executor adds the reaction to `messageId`; adding a reaction that is there is a no-op.
+     */
+    acknowledgeMessage: (_, _params: { groupId: string; messageId: string }) => {},
+  },
+}).createMachine({
+  id: 'group',
+  context: ({ input }) => ({
+    id: input.id,
+    threadTs: threadTsOf(input.id),
+    settings: null,
+    recentMessageIds: [],
+    latestMessageId: null,
+    seenCursor: null,
+    engaged: false,
+    pendingMessageIds: [],
+    currentRun: null,
+  }),
+  initial: 'unconfigured',
+  states: {
+    unconfigured: {
+      on: {
+        configure: {
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'group.configured',
+              data: { triggerMode: event.triggerMode, allowedSenders: normalizedSenders(event.allowedSenders), isAdmin: event.isAdmin },
+            }),
+          },
+        },
+        receiveMessage: {
+          actions: {
+            type: 'reject',
+            params: { reason: 'the group is not configured yet; configure it before it takes messages' },
+          },
+        },
+        runStarted: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has requested no run' } } },
+        runFinished: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has requested no run' } } },
+        markSeen: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has recorded no message' } } },
+        'group.configured': { target: 'configured', actions: 'applySettings' },
+      },
+    },
+    configured: {
+      initial: 'idle',
+      on: {
+        configure: [
+          {
+            guard: 'changesNoSetting',
+            actions: { type: 'reject', params: { reason: 'the group is already configured with exactly these settings' } },
+          },
+          {
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({
+                type: 'group.configured',
+                data: { triggerMode: event.triggerMode, allowedSenders: normalizedSenders(event.allowedSenders), isAdmin: event.isAdmin },
+              }),
+            },
+          },
+        ],
+        receiveMessage: [
+          {
+            guard: 'isRecordedMessage',
+            actions: {
+              type: 'reject',
+              params: ({ event }) => ({ reason: `message ${event.messageId} is already recorded in this group; a message is answered once` }),
+            },
+          },
+          {
+            guard: 'isOlderThanDuplicateWindow',
+            actions: {
+              type: 'reject',
+              params: ({ event }) => ({
+                reason: `message ${event.messageId} is older than the last ${RECENT_MESSAGE_WINDOW} messages this group remembers; it cannot be told apart from a redelivery`,
+              }),
+            },
+          },
+          {
+            guard: 'isFromAnotherThread',
+            actions: {
+              type: 'reject',
+              params: ({ context, event }) => ({
+                reason: `message ${event.messageId} belongs to thread ${event.threadTs}, not to this group's thread ${context.threadTs}`,
+              }),
+            },
+          },
+          {
+            guard: 'isFromSenderNotAllowed',
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({
+                type: 'group.message_ignored',
+                data: { messageId: event.messageId, sender: event.sender, reason: 'sender_not_allowed' },
+              }),
+            },
+          },
+          {
+            guard: 'asksForTurnWhileIdle',
+            actions: [
+              { type: 'record', params: ({ context, event }) => ({ type: 'group.message_received', data: receivedData(context, event) }) },
+              {
+                type: 'record',
+                params: ({ context, event }) => ({
+                  type: 'group.turn_requested',
+                  data: {
+                    runId: event.runId ?? runIdForMessage(context.id, event.messageId),
+                    // The guard asksForTurnWhileIdle has checked the trigger is not null.
+                    trigger: triggerOf(context, event) ?? 'mention',
+                    messageIds: [event.messageId],
+                  },
+                }),
+              },
+            ],
+          },
+          {
+            // Not a trigger, or a trigger while a turn is requested or running: the fold queues it.
+            actions: { type: 'record', params: ({ context, event }) => ({ type: 'group.message_received', data: receivedData(context, event) }) },
+          },
+        ],
+        // idle rejects runFinished itself; awaitingRun and running finish their run here.
+        runFinished: [
+          {
+            guard: 'isCurrentRunWithQueuedMessages',
+            actions: [
+              { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
+              {
+                type: 'record',
+                params: ({ context }) => ({
+                  type: 'group.turn_requested',
+                  data: {
+                    runId: runIdForMessage(context.id, context.pendingMessageIds[0] ?? ''),
+                    trigger: 'queued',
+                    messageIds: context.pendingMessageIds,
+                  },
+                }),
+              },
+            ],
+          },
+          {
+            guard: 'isCurrentRun',
+            actions: { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
+          },
+          {
+            actions: {
+              type: 'reject',
+              params: ({ context, event }) => ({ reason: `the group's current run is ${context.currentRun?.runId}, not ${event.runId}` }),
+            },
+          },
+        ],
+        markSeen: [
+          {
+            guard: 'isMessageTheGroupHasNotRecorded',
+            actions: {
+              type: 'reject',
+              params: ({ context, event }) => ({
+                reason:
+                  context.latestMessageId === null
+                    ? `the group has recorded no message yet; the agent cannot have seen ${event.cursor}`
+                    : `the group's newest message is ${context.latestMessageId}; the agent cannot have seen ${event.cursor}`,
+              }),
+            },
+          },
+          {
+            guard: 'wouldNotAdvanceCursor',
+            actions: {
+              type: 'reject',
+              params: ({ context, event }) => ({
+                reason: `the seen cursor is at ${context.seenCursor} already; it never moves back to ${event.cursor}`,
+              }),
+            },
+          },
+          { actions: { type: 'record', params: ({ event }) => ({ type: 'group.cursor_advanced', data: { cursor: event.cursor } }) } },
+        ],
+        'group.configured': { actions: 'applySettings' },
+        'group.message_received': [
+          {
+            guard: 'messageAsksForTurn',
+            actions: [
+              'rememberMessage',
+              'queueMessageForTurn',
+              { type: 'acknowledgeMessage', params: ({ context, event }) => ({ groupId: context.id, messageId: event.data.messageId }) },
+            ],
+          },
+          { actions: 'rememberMessage' },
+        ],
+        'group.message_ignored': { actions: 'rememberMessage' },
+        'group.turn_requested': {
+          target: '.awaitingRun',
+          actions: [
+            'startTurn',
+            {
+              type: 'requestRun',
+              params: ({ context, event }) => ({
+                runId: event.data.runId,
+                groupId: context.id,
+                trigger: event.data.trigger,
+                messageIds: event.data.messageIds,
+              }),
+            },
+          ],
+        },
+        'group.run_finished': { target: '.idle', actions: 'clearRun' },
+        'group.cursor_advanced': { actions: 'advanceCursor' },
+      },
+      states: {
+        idle: {
+          on: {
+            runStarted: {
+              actions: {
+                type: 'reject',
+                params: ({ event }) => ({ reason: `the group is idle; it requested no run, so run ${event.runId} cannot start for it` }),
+              },
+            },
+            runFinished: {
+              actions: {
+                type: 'reject',
+                params: ({ event }) => ({ reason: `the group is idle; no run is in progress, so run ${event.runId} cannot finish` }),
+              },
+            },
+          },
+        },
+        awaitingRun: {
+          on: {
+            runStarted: [
+              { guard: 'isCurrentRun', actions: { type: 'record', params: ({ event }) => ({ type: 'group.run_started', data: { runId: event.runId } }) } },
+              {
+                actions: {
+                  type: 'reject',
+                  params: ({ context, event }) => ({ reason: `the group is waiting for run ${context.currentRun?.runId}, not ${event.runId}` }),
+                },
+              },
+            ],
+            'group.run_started': { target: 'running' },
+          },
+        },
+        running: {
+          on: {
+            runStarted: {
+              actions: {
+                type: 'reject',
+                params: ({ context, event }) => ({
+                  reason:
+                    context.currentRun?.runId === event.runId
+                      ? `run ${event.runId} has already started`
+                      : `run ${context.currentRun?.runId} is running in this group, not ${event.runId}`,
+                }),
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+});
+
+export const groupKind = defineActorKind({
+  kind: 'group',
+  machine: groupMachine,
+  commands: groupCommands,
+  events: groupEvents,
+  input: (id: string) => ({ id }),
+  // A turn requested whose run has not started may have lost its requestRun to a crash;
+  // the supervisor dispatches by run id, so asking again is safe. (A lost "working on it"
+  // reaction is cosmetic and is not resumed.)
+  pendingEffects: (snapshot) => {
+    const run = snapshot.context.currentRun;
+    return snapshot.matches({ configured: 'awaitingRun' }) && run
+      ? [{ type: 'requestRun', params: { runId: run.runId, groupId: snapshot.context.id, trigger: run.trigger, messageIds: run.messageIds } }]
+      : [];
+  },
+});

@@ -1,0 +1,532 @@
+/**
+ * The memory actor: the facts of one scope, on the stream `memory-<scope>` where the scope
+ * is `user.<id>` or `group.<id>`.
+ *
+ * A fact has an id, a key (what it is about), a statement, a confidence and a source. At
+ * most one fact per key is active, unless facts on the key disagree and a conflict is open.
+ *
+ * Recording a fact on a key that already has an active fact with another statement:
+ * - a user's word replaces an agent's automatically: a `user-stated` or `user-confirmed`
+ *   fact records `memory.fact_recorded` and `memory.fact_superseded` for every active
+ *   `agent-observed` / `agent-inferred` fact on the key (and closes their conflict, if any);
+ * - anything else (agent over agent, agent over user, user over user) records
+ *   `memory.fact_recorded` and `memory.conflict_flagged`: all of them stay active and
+ *   flagged, and nothing is decided until `resolveConflict` (or `retireFact`) leaves one.
+ * The same statement (ignoring surrounding and repeated whitespace) on the same key is
+ * rejected as a duplicate.
+ *
+ * Confidence ranks: agent-inferred < agent-observed < user-stated = user-confirmed. Both
+ * user confidences are the user's word, so neither silently overrides the other.
+ *
+ * States: `consistent` (no open conflict) and `conflicted` (at least one).
+ */
+import { assign, setup } from 'xstate';
+import { z } from 'zod';
+import type { EventDefinition } from '../events/catalogue.js';
+import {
+  factConfidenceSchema,
+  factIdSchema,
+  factKeySchema,
+  factSourceSchema,
+  factStatementSchema,
+  memoryEvents,
+  type memoryConflictFlagged,
+  type memoryConflictResolved,
+  type memoryFactConfirmed,
+  type memoryFactRecorded,
+  type memoryFactRetired,
+  type memoryFactSuperseded,
+} from '../events/catalogue/memory.js';
+import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+
+const newFactSchema = z
+  .object({
+    id: factIdSchema,
+    key: factKeySchema,
+    statement: factStatementSchema,
+    confidence: factConfidenceSchema,
+    source: factSourceSchema,
+  })
+  .strict();
+
+export const memoryCommands = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('recordFact'), fact: newFactSchema }).strict(),
+  z.object({ type: z.literal('supersedeFact'), factId: factIdSchema, newFact: newFactSchema }).strict(),
+  /** Must come from a user (`meta.actor` = `user:<id>`): it turns an agent's fact into the user's word. */
+  z.object({ type: z.literal('confirmFact'), factId: factIdSchema }).strict(),
+  z.object({ type: z.literal('retireFact'), factId: factIdSchema, reason: z.string().min(1).max(1000) }).strict(),
+  z.object({ type: z.literal('resolveConflict'), keepFactId: factIdSchema, retireFactId: factIdSchema }).strict(),
+]);
+
+export type MemoryCommand = z.infer<typeof memoryCommands>;
+export type NewFact = z.infer<typeof newFactSchema>;
+export type FactConfidence = z.infer<typeof factConfidenceSchema>;
+
+type Folded<TDefinition> = TDefinition extends EventDefinition<infer TType, infer TData> ? FoldedEvent<TType, TData> : never;
+
+type MemoryStoredEvent =
+  | Folded<typeof memoryFactRecorded>
+  | Folded<typeof memoryFactSuperseded>
+  | Folded<typeof memoryFactConfirmed>
+  | Folded<typeof memoryFactRetired>
+  | Folded<typeof memoryConflictFlagged>
+  | Folded<typeof memoryConflictResolved>;
+
+type MemoryMachineEvent = (MemoryCommand & { meta: CommandMeta }) | MemoryStoredEvent;
+
+export interface MemoryFact {
+  readonly id: string;
+  readonly key: string;
+  readonly statement: string;
+  readonly confidence: FactConfidence;
+  readonly source: NewFact['source'];
+  readonly recordedAt: string;
+  readonly status: 'active' | 'superseded' | 'retired';
+  readonly supersededBy: string | null;
+}
+
+export interface MemoryConflict {
+  readonly key: string;
+  /** The active facts that disagree, oldest first. */
+  readonly factIds: readonly string[];
+}
+
+export interface MemoryContext {
+  readonly scope: string;
+  /** Every fact ever recorded, in order (arrays, not records: keys and ids are user text). */
+  readonly facts: readonly MemoryFact[];
+  readonly conflicts: readonly MemoryConflict[];
+}
+
+// ---- pure rules --------------------------------------------------------------------------
+
+const CONFIDENCE_RANK: Readonly<Record<FactConfidence, number>> = {
+  'agent-inferred': 0,
+  'agent-observed': 1,
+  'user-stated': 2,
+  'user-confirmed': 2,
+};
+
+const isUsersWord = (confidence: FactConfidence) => confidence === 'user-stated' || confidence === 'user-confirmed';
+
+/** A user's word over an agent's: the one case a new fact replaces an old one unasked. */
+export function supersedesAutomatically(newer: FactConfidence, older: FactConfidence): boolean {
+  return CONFIDENCE_RANK[newer] > CONFIDENCE_RANK[older] && isUsersWord(newer) && !isUsersWord(older);
+}
+
+const normalized = (statement: string) => statement.trim().replace(/\s+/g, ' ');
+
+const factById = (context: MemoryContext, id: string) => context.facts.find((fact) => fact.id === id);
+const activeFactsOn = (context: MemoryContext, key: string) => context.facts.filter((fact) => fact.key === key && fact.status === 'active');
+const conflictOn = (context: MemoryContext, key: string) => context.conflicts.find((conflict) => conflict.key === key);
+const conflictHolding = (context: MemoryContext, factId: string) => context.conflicts.find((conflict) => conflict.factIds.includes(factId));
+const isActive = (context: MemoryContext, id: string) => factById(context, id)?.status === 'active';
+
+function recordedData(fact: NewFact, recordedAt: string) {
+  return { factId: fact.id, key: fact.key, statement: fact.statement, confidence: fact.confidence, source: fact.source, recordedAt };
+}
+
+function automaticSupersession(context: MemoryContext, fact: NewFact) {
+  return { factIds: activeFactsOn(context, fact.key).map((old) => old.id), supersededBy: fact.id, mode: 'automatic' as const };
+}
+
+function describeFact(context: MemoryContext, id: string): string {
+  const fact = factById(context, id);
+  return fact ? `fact ${id} is ${fact.status}` : `no fact ${id} is recorded`;
+}
+
+function withoutFact(conflicts: readonly MemoryConflict[], factId: string): MemoryConflict[] {
+  return conflicts.map((conflict) => ({ ...conflict, factIds: conflict.factIds.filter((id) => id !== factId) }));
+}
+
+function updateFact(facts: readonly MemoryFact[], id: string, change: Partial<MemoryFact>): MemoryFact[] {
+  return facts.map((fact) => (fact.id === id ? { ...fact, ...change } : fact));
+}
+
+/** The one fact left on a conflict once `factId` goes, when exactly one is left. */
+function lastFactStandingWithout(context: MemoryContext, factId: string): string | null {
+  const rest = conflictHolding(context, factId)?.factIds.filter((id) => id !== factId) ?? [];
+  return rest.length === 1 ? (rest[0] ?? null) : null;
+}
+
+// ---- the machine -------------------------------------------------------------------------
+
+export const memoryMachine = setup({
+  types: {} as { context: MemoryContext; events: MemoryMachineEvent; input: { id: string } },
+  guards: {
+    // recordFact
+    isTakenFactId: ({ context, event }) =>
+      (event.type === 'recordFact' && factById(context, event.fact.id) !== undefined) ||
+      (event.type === 'supersedeFact' && factById(context, event.newFact.id) !== undefined),
+    restatesAnActiveFact: ({ context, event }) =>
+      event.type === 'recordFact' &&
+      activeFactsOn(context, event.fact.key).some((fact) => normalized(fact.statement) === normalized(event.fact.statement)),
+    isFirstActiveFactOnKey: ({ context, event }) => event.type === 'recordFact' && activeFactsOn(context, event.fact.key).length === 0,
+    supersedesEveryActiveFactOnKey: ({ context, event }) =>
+      event.type === 'recordFact' &&
+      activeFactsOn(context, event.fact.key).every((fact) => supersedesAutomatically(event.fact.confidence, fact.confidence)),
+    supersedesEveryFactInConflict: ({ context, event }) =>
+      event.type === 'recordFact' &&
+      conflictOn(context, event.fact.key) !== undefined &&
+      activeFactsOn(context, event.fact.key).every((fact) => supersedesAutomatically(event.fact.confidence, fact.confidence)),
+
+    // commands naming an existing fact
+    namesUnknownFact: ({ context, event }) =>
+      (event.type === 'supersedeFact' || event.type === 'confirmFact' || event.type === 'retireFact') &&
+      factById(context, event.factId) === undefined,
+    namesInactiveFact: ({ context, event }) =>
+      (event.type === 'supersedeFact' || event.type === 'confirmFact' || event.type === 'retireFact') && !isActive(context, event.factId),
+
+    // supersedeFact
+    changesKey: ({ context, event }) => event.type === 'supersedeFact' && factById(context, event.factId)?.key !== event.newFact.key,
+    isOnConflictedKey: ({ context, event }) => event.type === 'supersedeFact' && conflictOn(context, event.newFact.key) !== undefined,
+    restatesSupersededFact: ({ context, event }) =>
+      event.type === 'supersedeFact' && normalized(factById(context, event.factId)?.statement ?? '') === normalized(event.newFact.statement),
+    ranksBelowSupersededFact: ({ context, event }) => {
+      if (event.type !== 'supersedeFact') return false;
+      const old = factById(context, event.factId);
+      return old !== undefined && CONFIDENCE_RANK[event.newFact.confidence] < CONFIDENCE_RANK[old.confidence];
+    },
+
+    // confirmFact
+    isNotFromUser: ({ event }) => event.type === 'confirmFact' && !event.meta.actor.startsWith('user:'),
+    isUsersWordAlready: ({ context, event }) => {
+      const fact = event.type === 'confirmFact' ? factById(context, event.factId) : undefined;
+      return fact !== undefined && isUsersWord(fact.confidence);
+    },
+
+    // retireFact
+    leavesOneFactInConflict: ({ context, event }) => event.type === 'retireFact' && lastFactStandingWithout(context, event.factId) !== null,
+
+    // resolveConflict
+    keepsWhatItRetires: ({ event }) => event.type === 'resolveConflict' && event.keepFactId === event.retireFactId,
+    namesUnknownOrInactiveConflictFact: ({ context, event }) =>
+      event.type === 'resolveConflict' && (!isActive(context, event.keepFactId) || !isActive(context, event.retireFactId)),
+    namesFactsNotInOneConflict: ({ context, event }) =>
+      event.type === 'resolveConflict' && !conflictHolding(context, event.retireFactId)?.factIds.includes(event.keepFactId),
+    endsConflict: ({ context, event }) =>
+      event.type === 'resolveConflict' && lastFactStandingWithout(context, event.retireFactId) === event.keepFactId,
+
+    // folding
+    resolvesLastOpenConflict: ({ context, event }) =>
+      event.type === 'memory.conflict_resolved' && context.conflicts.every((conflict) => conflict.key === event.data.key),
+  },
+  actions: {
+    record: (_, _params: RecordParams) => {},
+    reject: (_, _params: RejectParams) => {},
+    addFact: assign({
+      facts: ({ context, event }) =>
+        event.type === 'memory.fact_recorded'
+          ? [
+              ...context.facts,
+              {
+                id: event.data.factId,
+                key: event.data.key,
+                statement: event.data.statement,
+                confidence: event.data.confidence,
+                source: event.data.source,
+                recordedAt: event.data.recordedAt,
+                status: 'active' as const,
+                supersededBy: null,
+              },
+            ]
+          : context.facts,
+    }),
+    markSuperseded: assign(({ context, event }) => {
+      if (event.type !== 'memory.fact_superseded') return {};
+      let { facts, conflicts } = context;
+      for (const factId of event.data.factIds) {
+        facts = updateFact(facts, factId, { status: 'superseded', supersededBy: event.data.supersededBy });
+        conflicts = withoutFact(conflicts, factId);
+      }
+      return { facts, conflicts };
+    }),
+    markConfirmed: assign({
+      facts: ({ context, event }) =>
+        event.type === 'memory.fact_confirmed' ? updateFact(context.facts, event.data.factId, { confidence: 'user-confirmed' }) : context.facts,
+    }),
+    markRetired: assign(({ context, event }) =>
+      event.type === 'memory.fact_retired'
+        ? { facts: updateFact(context.facts, event.data.factId, { status: 'retired' }), conflicts: withoutFact(context.conflicts, event.data.factId) }
+        : {},
+    ),
+    openConflict: assign({
+      conflicts: ({ context, event }) => {
+        if (event.type !== 'memory.conflict_flagged') return context.conflicts;
+        const existing = conflictOn(context, event.data.key);
+        const factIds = [...new Set([...(existing?.factIds ?? []), ...event.data.factIds])];
+        return [...context.conflicts.filter((conflict) => conflict.key !== event.data.key), { key: event.data.key, factIds }];
+      },
+    }),
+    closeConflict: assign({
+      conflicts: ({ context, event }) =>
+        event.type === 'memory.conflict_resolved' ? context.conflicts.filter((conflict) => conflict.key !== event.data.key) : context.conflicts,
+    }),
+
+    /**
+     * Tells the scope's owner (the user, or the group's channel) that facts on `key`
+     * disagree and asks which holds. The executor posts once per (scope, key, factIds):
+     * asking twice posts nothing new.
+     */
+    notifyConflict: (_, _params: { scope: string; key: string; factIds: readonly string[] }) => {},
+  },
+}).createMachine({
+  id: 'memory',
+  context: ({ input }) => ({ scope: input.id, facts: [], conflicts: [] }),
+  initial: 'consistent',
+  on: {
+    recordFact: [
+      {
+        guard: 'isTakenFactId',
+        actions: { type: 'reject', params: ({ context, event }) => ({ reason: `${describeFact(context, event.fact.id)}; a fact id is used once` }) },
+      },
+      {
+        guard: 'restatesAnActiveFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `duplicate: ${activeFactsOn(context, event.fact.key)
+              .filter((fact) => normalized(fact.statement) === normalized(event.fact.statement))
+              .map((fact) => `fact ${fact.id}`)
+              .join(', ')} on ${event.fact.key} already states this; nothing to record`,
+          }),
+        },
+      },
+      {
+        guard: 'isFirstActiveFactOnKey',
+        actions: { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+      },
+      {
+        // A user's word over agents' facts that were in conflict: it replaces them all and ends the conflict.
+        guard: 'supersedesEveryFactInConflict',
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+          { type: 'record', params: ({ context, event }) => ({ type: 'memory.fact_superseded', data: automaticSupersession(context, event.fact) }) },
+          { type: 'record', params: ({ event }) => ({ type: 'memory.conflict_resolved', data: { key: event.fact.key, keptFactId: event.fact.id } }) },
+        ],
+      },
+      {
+        guard: 'supersedesEveryActiveFactOnKey',
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+          { type: 'record', params: ({ context, event }) => ({ type: 'memory.fact_superseded', data: automaticSupersession(context, event.fact) }) },
+        ],
+      },
+      {
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+          {
+            type: 'record',
+            params: ({ context, event }) => ({
+              type: 'memory.conflict_flagged',
+              data: { key: event.fact.key, factIds: [...activeFactsOn(context, event.fact.key).map((fact) => fact.id), event.fact.id] },
+            }),
+          },
+        ],
+      },
+    ],
+    supersedeFact: [
+      {
+        guard: 'namesUnknownFact',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `no fact ${event.factId} is recorded; there is nothing to supersede` }) },
+      },
+      {
+        guard: 'namesInactiveFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({ reason: `${describeFact(context, event.factId)}; only an active fact can be superseded` }),
+        },
+      },
+      {
+        guard: 'isTakenFactId',
+        actions: { type: 'reject', params: ({ context, event }) => ({ reason: `${describeFact(context, event.newFact.id)}; a fact id is used once` }) },
+      },
+      {
+        guard: 'changesKey',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `fact ${event.factId} is about ${factById(context, event.factId)?.key}, the new fact about ${event.newFact.key}; a fact is superseded by one about the same key`,
+          }),
+        },
+      },
+      {
+        guard: 'isOnConflictedKey',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `${event.newFact.key} has an open conflict between ${conflictOn(context, event.newFact.key)?.factIds.join(', ')}; resolve it with resolveConflict first`,
+          }),
+        },
+      },
+      {
+        guard: 'restatesSupersededFact',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `duplicate: the new fact states what fact ${event.factId} already states` }) },
+      },
+      {
+        guard: 'ranksBelowSupersededFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `an ${event.newFact.confidence} fact cannot supersede the ${factById(context, event.factId)?.confidence} fact ${event.factId}; record it instead, so the disagreement is flagged`,
+          }),
+        },
+      },
+      {
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.newFact, event.meta.issuedAt) }) },
+          {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'memory.fact_superseded',
+              data: { factIds: [event.factId], supersededBy: event.newFact.id, mode: 'requested' },
+            }),
+          },
+        ],
+      },
+    ],
+    confirmFact: [
+      {
+        guard: 'namesUnknownFact',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `no fact ${event.factId} is recorded; there is nothing to confirm` }) },
+      },
+      {
+        guard: 'namesInactiveFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({ reason: `${describeFact(context, event.factId)}; only an active fact can be confirmed` }),
+        },
+      },
+      {
+        guard: 'isNotFromUser',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `only a user can confirm a fact; ${event.meta.actor} is not a user` }) },
+      },
+      {
+        guard: 'isUsersWordAlready',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `fact ${event.factId} is ${factById(context, event.factId)?.confidence} already; only an agent's fact can be confirmed`,
+          }),
+        },
+      },
+      {
+        actions: {
+          type: 'record',
+          params: ({ event }) => ({ type: 'memory.fact_confirmed', data: { factId: event.factId, confirmedBy: event.meta.actor } }),
+        },
+      },
+    ],
+    retireFact: [
+      {
+        guard: 'namesUnknownFact',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `no fact ${event.factId} is recorded; there is nothing to retire` }) },
+      },
+      {
+        guard: 'namesInactiveFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({ reason: `${describeFact(context, event.factId)}; only an active fact can be retired` }),
+        },
+      },
+      {
+        guard: 'leavesOneFactInConflict',
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_retired', data: { factId: event.factId, reason: event.reason } }) },
+          {
+            type: 'record',
+            params: ({ context, event }) => ({
+              type: 'memory.conflict_resolved',
+              data: { key: factById(context, event.factId)?.key ?? '', keptFactId: lastFactStandingWithout(context, event.factId) ?? '' },
+            }),
+          },
+        ],
+      },
+      { actions: { type: 'record', params: ({ event }) => ({ type: 'memory.fact_retired', data: { factId: event.factId, reason: event.reason } }) } },
+    ],
+    resolveConflict: [
+      {
+        guard: 'keepsWhatItRetires',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `a conflict is resolved by keeping one fact and retiring another, not ${event.keepFactId} twice` }) },
+      },
+      {
+        guard: 'namesUnknownOrInactiveConflictFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({
+            reason: `${describeFact(context, isActive(context, event.keepFactId) ? event.retireFactId : event.keepFactId)}; a conflict is between active facts`,
+          }),
+        },
+      },
+      {
+        guard: 'namesFactsNotInOneConflict',
+        actions: {
+          type: 'reject',
+          params: ({ event }) => ({ reason: `facts ${event.keepFactId} and ${event.retireFactId} are not in one open conflict` }),
+        },
+      },
+      {
+        guard: 'endsConflict',
+        actions: [
+          {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'memory.fact_retired',
+              data: { factId: event.retireFactId, reason: `conflict resolved in favour of ${event.keepFactId}` },
+            }),
+          },
+          {
+            type: 'record',
+            params: ({ context, event }) => ({
+              type: 'memory.conflict_resolved',
+              data: { key: factById(context, event.keepFactId)?.key ?? '', keptFactId: event.keepFactId },
+            }),
+          },
+        ],
+      },
+      {
+        // A conflict among three or more: this retires one, the rest stay in conflict.
+        actions: {
+          type: 'record',
+          params: ({ event }) => ({
+            type: 'memory.fact_retired',
+            data: { factId: event.retireFactId, reason: `conflict resolved in favour of ${event.keepFactId}` },
+          }),
+        },
+      },
+    ],
+    'memory.fact_recorded': { actions: 'addFact' },
+    'memory.fact_superseded': { actions: 'markSuperseded' },
+    'memory.fact_confirmed': { actions: 'markConfirmed' },
+    'memory.fact_retired': { actions: 'markRetired' },
+    'memory.conflict_flagged': {
+      target: '.conflicted',
+      actions: [
+        'openConflict',
+        { type: 'notifyConflict', params: ({ context, event }) => ({ scope: context.scope, key: event.data.key, factIds: event.data.factIds }) },
+      ],
+    },
+  },
+  states: {
+    consistent: {},
+    conflicted: {
+      on: {
+        'memory.conflict_resolved': [
+          { guard: 'resolvesLastOpenConflict', target: 'consistent', actions: 'closeConflict' },
+          { actions: 'closeConflict' },
+        ],
+      },
+    },
+  },
+});
+
+export const memoryKind = defineActorKind({
+  kind: 'memory',
+  machine: memoryMachine,
+  commands: memoryCommands,
+  events: memoryEvents,
+  input: (id: string) => ({ id }),
+  // No pendingEffects: an open conflict stays in the state and in every read model built
+  // from it (MEMORY.md, memory_search), where the agent and the user keep seeing it; a
+  // lost notification is not lost information, and re-posting on each restart would nag.
+});

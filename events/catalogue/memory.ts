@@ -1,0 +1,115 @@
+/**
+ * Memory: the facts the assistant holds for one scope, on the stream `memory-<scope>`
+ * (`memory-user.<id>` or `memory-group.<id>`). A fact is never edited: it is recorded,
+ * then perhaps confirmed, superseded by a newer fact, or retired. Two facts that disagree
+ * on one key are flagged as a conflict and stay that way until someone resolves it.
+ */
+import { z } from 'zod';
+import { defineEvent } from '../catalogue.js';
+
+export const factIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'expected letters, digits, dots, colons, dashes and underscores');
+
+/** What a fact is about, as a dotted lower-case path: `vendor.acme.payment_terms`. */
+export const factKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/, "expected a dotted lower-case key such as 'vendor.acme.payment_terms'");
+
+export const factStatementSchema = z
+  .string()
+  .min(1)
+  .max(4000)
+  .refine((statement) => statement.trim().length > 0, 'a statement cannot be blank');
+
+/**
+ * How much the fact can be trusted: said by a user, an agent's fact a user confirmed, seen
+ * by an agent in a source, or inferred by an agent.
+ */
+export const factConfidenceSchema = z.enum(['user-stated', 'user-confirmed', 'agent-observed', 'agent-inferred']);
+
+/** Where the fact comes from: a stored event, a daily log, or a Slack message. */
+export const factSourceSchema = z
+  .object({
+    kind: z.enum(['event', 'daily_log', 'message']),
+    ref: z.string().min(1).max(500),
+  })
+  .strict();
+
+export const memoryFactRecorded = defineEvent(
+  'memory.fact_recorded',
+  1,
+  z
+    .object({
+      factId: factIdSchema,
+      key: factKeySchema,
+      statement: factStatementSchema,
+      confidence: factConfidenceSchema,
+      source: factSourceSchema,
+      recordedAt: z.iso.datetime(),
+    })
+    .strict(),
+);
+
+export const memoryFactSuperseded = defineEvent(
+  'memory.fact_superseded',
+  1,
+  z
+    .object({
+      /** The facts replaced: one, or every agent fact on the key when a user's word replaces them. */
+      factIds: z.array(factIdSchema).min(1),
+      supersededBy: factIdSchema,
+      /** `automatic`: a user's word replaced an agent's; `requested`: someone asked for it. */
+      mode: z.enum(['automatic', 'requested']),
+    })
+    .strict(),
+);
+
+export const memoryFactConfirmed = defineEvent(
+  'memory.fact_confirmed',
+  1,
+  z
+    .object({
+      factId: factIdSchema,
+      /** The user who confirmed it (`user:U123`). */
+      confirmedBy: z.string().min(1).max(200),
+    })
+    .strict(),
+);
+
+export const memoryFactRetired = defineEvent(
+  'memory.fact_retired',
+  1,
+  z.object({ factId: factIdSchema, reason: z.string().min(1).max(1000) }).strict(),
+);
+
+export const memoryConflictFlagged = defineEvent(
+  'memory.conflict_flagged',
+  1,
+  z
+    .object({
+      key: factKeySchema,
+      /** Every active fact on the key that disagrees, oldest first. */
+      factIds: z.array(factIdSchema).min(2),
+    })
+    .strict(),
+);
+
+export const memoryConflictResolved = defineEvent(
+  'memory.conflict_resolved',
+  1,
+  z.object({ key: factKeySchema, keptFactId: factIdSchema }).strict(),
+);
+
+export const memoryEvents = [
+  memoryFactRecorded,
+  memoryFactSuperseded,
+  memoryFactConfirmed,
+  memoryFactRetired,
+  memoryConflictFlagged,
+  memoryConflictResolved,
+];

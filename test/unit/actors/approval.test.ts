@@ -1,0 +1,217 @@
+/**
+ * The approval actor: N of M approvers sign off one exact action before a deadline; any
+ * deny denies; nobody approves their own request; a decided approval never changes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { SnapshotFrom } from 'xstate';
+import { approvalKind, type approvalMachine } from '../../../actors/approval.js';
+import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
+
+const ID = 'apr-1';
+const HASH = 'a'.repeat(64);
+const OTHER_HASH = 'b'.repeat(64);
+const NOW = '2026-01-05T09:00:00.000Z';
+const EXPIRES = '2026-01-05T10:00:00.000Z';
+const ACTION = { tool: 'send_payment', summary: 'Pay Acme 1,200 EUR for invoice 42', argumentsHash: HASH };
+
+function request(overrides: Record<string, unknown> = {}) {
+  return { type: 'request', requester: 'U1', action: ACTION, approvers: ['U2', 'U3', 'U4'], required: 2, expiresAt: EXPIRES, ...overrides };
+}
+
+function requested(overrides: Record<string, unknown> = {}): GivenEvent {
+  return {
+    type: 'approval.requested',
+    data: { requester: 'U1', action: ACTION, approvers: ['U2', 'U3', 'U4'], required: 2, expiresAt: EXPIRES, requestedAt: NOW, ...overrides },
+  };
+}
+
+function vote(approver: string, decision: 'approve' | 'deny' = 'approve', argumentsHash = HASH) {
+  return { type: 'vote', approver, decision, argumentsHash };
+}
+
+function voteCast(approver: string, decision: 'approve' | 'deny' = 'approve', castAt = NOW): GivenEvent {
+  return { type: 'approval.vote_cast', data: { approver, decision, argumentsHash: HASH, castAt } };
+}
+
+/** A vote sent by the approver themself. */
+const by = (approver: string, issuedAt = NOW) => ({ actor: `user:${approver}`, issuedAt });
+
+function effectsOf(actor: ActorSpec, ...events: GivenEvent[]) {
+  return actor.given(...events).effects.slice(actor.effects.length);
+}
+
+const pendingEffectsOf = (actor: ActorSpec) => approvalKind.pendingEffects!(actor.snapshot as SnapshotFrom<typeof approvalMachine>);
+
+const unrequested = () => spec(approvalKind, ID);
+const pending = () => unrequested().given(requested());
+const granted = () => pending().given(voteCast('U2'), voteCast('U3'), { type: 'approval.granted', data: { approvedBy: ['U2', 'U3'], grantedAt: NOW } });
+const denied = () => pending().given(voteCast('U2', 'deny'), { type: 'approval.denied', data: { deniedBy: 'U2', deniedAt: NOW } });
+const expired = () => pending().given({ type: 'approval.expired', data: { expiredAt: EXPIRES } });
+
+describe('an unrequested approval', () => {
+  it('starts unrequested, with nothing to resume', () => {
+    expect(unrequested().state).toBe('unrequested');
+    expect(unrequested().context).toEqual({ id: ID, request: null, votes: [] });
+    expect(pendingEffectsOf(unrequested())).toEqual([]);
+  });
+
+  it('records the request, dated by the command, and asks the approvers', () => {
+    const events = [requested()];
+    const after = unrequested().when(request()).thenRecorded(events);
+    expect(after.state).toBe('pending');
+    expect(effectsOf(unrequested(), ...events)).toEqual([
+      { type: 'notifyApprovers', params: { approvalId: ID, approvers: ['U2', 'U3', 'U4'], summary: ACTION.summary } },
+    ]);
+  });
+
+  it('lets the requester be listed when enough others can approve', () => {
+    unrequested()
+      .when(request({ approvers: ['U1', 'U2', 'U3'] }))
+      .thenRecorded([requested({ approvers: ['U1', 'U2', 'U3'] })]);
+  });
+
+  it('refuses a request that could never be granted or names someone twice', () => {
+    unrequested().when(request({ approvers: ['U2', 'U2'] })).thenRejected('the approvers list someone twice');
+    unrequested().when(request({ approvers: ['U2'], required: 2 })).thenRejected('it needs 2 approvals but lists only 1 approvers');
+    unrequested()
+      .when(request({ approvers: ['U1', 'U2'], required: 2 }))
+      .thenRejected('U1 cannot approve their own request, and the other 1 approvers cannot give the 2 approvals it needs');
+  });
+
+  it('refuses a request that expires before it is made', () => {
+    unrequested().when(request({ expiresAt: NOW })).thenRejected(`it would expire at ${NOW}, which is not after now`);
+    unrequested().when(request({ expiresAt: '2026-01-05T08:00:00.000Z' })).thenRejected(/not after now/);
+  });
+
+  it('refuses an invalid request at the boundary', () => {
+    expect(() => unrequested().when(request({ required: 0 }))).toThrow(/invalid/);
+    expect(() => unrequested().when(request({ action: { ...ACTION, argumentsHash: 'ABC' } }))).toThrow(/invalid/);
+    expect(() => unrequested().when(request({ expiresAt: 'tomorrow' }))).toThrow(/invalid/);
+  });
+
+  it('has nothing to vote on or expire', () => {
+    unrequested().when(vote('U2'), by('U2')).thenRejected('no approval has been requested yet');
+    unrequested().when({ type: 'expire' }).thenRejected('no approval has been requested yet');
+  });
+});
+
+describe('a pending approval', () => {
+  it('asks the approvers again after a restart (idempotently)', () => {
+    expect(pending().state).toBe('pending');
+    expect(pendingEffectsOf(pending())).toEqual([
+      { type: 'notifyApprovers', params: { approvalId: ID, approvers: ['U2', 'U3', 'U4'], summary: ACTION.summary } },
+    ]);
+  });
+
+  it('is requested once', () => {
+    pending().when(request()).thenRejected('already requested and pending');
+  });
+
+  it('records an approval short of the required number and stays pending', () => {
+    const after = pending()
+      .when(vote('U2'), by('U2'))
+      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW } }]);
+    expect(after.state).toBe('pending');
+    expect(after.context).toMatchObject({ votes: [{ approver: 'U2', decision: 'approve', castAt: NOW }] });
+  });
+
+  it('is granted by the N-th approval, in the same decision, and reports it', () => {
+    const before = pending().given(voteCast('U2'));
+    const at = '2026-01-05T09:30:00.000Z';
+    const events = [
+      { type: 'approval.vote_cast', data: { approver: 'U4', decision: 'approve', argumentsHash: HASH, castAt: at } },
+      { type: 'approval.granted', data: { approvedBy: ['U2', 'U4'], grantedAt: at } },
+    ];
+    const after = before.when(vote('U4'), by('U4', at)).thenRecorded(events);
+    expect(after.state).toBe('granted');
+    expect(effectsOf(before, ...events)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'granted' } }]);
+    expect(pendingEffectsOf(after)).toEqual([]);
+  });
+
+  it('is granted by a single approval when one is required', () => {
+    unrequested()
+      .given(requested({ approvers: ['U2'], required: 1 }))
+      .when(vote('U2'), by('U2'))
+      .thenRecorded([
+        { type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW } },
+        { type: 'approval.granted', data: { approvedBy: ['U2'], grantedAt: NOW } },
+      ]);
+  });
+
+  it('is denied by any single deny, even after approvals', () => {
+    const before = pending().given(voteCast('U2'));
+    const events = [
+      { type: 'approval.vote_cast', data: { approver: 'U3', decision: 'deny', argumentsHash: HASH, castAt: NOW } },
+      { type: 'approval.denied', data: { deniedBy: 'U3', deniedAt: NOW } },
+    ];
+    const after = before.when(vote('U3', 'deny'), by('U3')).thenRecorded(events);
+    expect(after.state).toBe('denied');
+    expect(effectsOf(before, ...events)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'denied' } }]);
+  });
+
+  it('rejects a vote for a different action', () => {
+    pending().when(vote('U2', 'approve', OTHER_HASH), by('U2')).thenRejected('the vote is for a different action');
+  });
+
+  it('never lets the requester approve their own request', () => {
+    pending().when(vote('U1'), by('U1')).thenRejected('a requester can never approve their own request');
+    unrequested()
+      .given(requested({ approvers: ['U1', 'U2', 'U3'] }))
+      .when(vote('U1'), by('U1'))
+      .thenRejected('U1 requested this approval; a requester can never approve their own request');
+  });
+
+  it('rejects a vote by someone who is not an approver', () => {
+    pending().when(vote('U9'), by('U9')).thenRejected('U9 is not one of the approvers (U2, U3, U4)');
+  });
+
+  it("rejects a vote cast in an approver's name by someone else", () => {
+    pending().when(vote('U2'), { actor: 'agent:run-42' }).thenRejected('a vote for U2 must come from user:U2, not from agent:run-42');
+    pending().when(vote('U2'), { actor: 'user:U3' }).thenRejected(/must come from user:U2/);
+  });
+
+  it('rejects a second vote by the same approver', () => {
+    pending().given(voteCast('U2')).when(vote('U2'), by('U2')).thenRejected('U2 has already voted');
+    pending().given(voteCast('U2')).when(vote('U2', 'deny'), by('U2')).thenRejected('U2 has already voted');
+  });
+
+  it('takes votes until just before the deadline and none at or after it', () => {
+    pending()
+      .when(vote('U2'), by('U2', '2026-01-05T09:59:59.999Z'))
+      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: '2026-01-05T09:59:59.999Z' } }]);
+    pending().when(vote('U2'), by('U2', EXPIRES)).thenRejected(`voting closed at ${EXPIRES}`);
+    pending().when(vote('U2', 'deny'), by('U2', '2026-01-06T00:00:00.000Z')).thenRejected(/voting closed/);
+  });
+
+  it('refuses to expire before its deadline', () => {
+    pending().when({ type: 'expire' }, { issuedAt: '2026-01-05T09:59:59.999Z' }).thenRejected(`expires at ${EXPIRES}; it is only 2026-01-05T09:59:59.999Z`);
+  });
+
+  it('expires at its deadline and reports it', () => {
+    const events = [{ type: 'approval.expired', data: { expiredAt: EXPIRES } }];
+    const after = pending().when({ type: 'expire' }, { issuedAt: EXPIRES, actor: 'runtime' }).thenRecorded(events);
+    expect(after.state).toBe('expired');
+    expect(effectsOf(pending(), ...events)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'expired' } }]);
+  });
+
+  it('compares times as instants, not as text', () => {
+    unrequested()
+      .given(requested({ expiresAt: '2026-01-05T10:00:00Z' }))
+      .when({ type: 'expire' }, { issuedAt: '2026-01-05T10:00:00.000Z' })
+      .thenRecorded([{ type: 'approval.expired', data: { expiredAt: '2026-01-05T10:00:00.000Z' } }]);
+  });
+});
+
+describe('a decided approval', () => {
+  it.each([
+    ['granted', granted],
+    ['denied', denied],
+    ['expired', expired],
+  ] as const)('once %s, takes no request, vote or expiry and resumes nothing', (state, actor) => {
+    expect(actor().state).toBe(state);
+    actor().when(request()).thenRejected(/already|expired/);
+    actor().when(vote('U4'), by('U4')).thenRejected(/no more votes/);
+    actor().when({ type: 'expire' }, { issuedAt: '2026-01-06T00:00:00.000Z' }).thenRejected(/does not expire|already expired/);
+    expect(pendingEffectsOf(actor())).toEqual([]);
+  });
+});

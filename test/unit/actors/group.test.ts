@@ -1,0 +1,384 @@
+/**
+ * The group actor: configuration, which messages trigger a turn, one run at a time with
+ * the rest queued, duplicates refused, and a seen-cursor that only moves forward.
+ */
+import { describe, expect, it } from 'vitest';
+import type { SnapshotFrom } from 'xstate';
+import { compareSlackTs, groupKind, RECENT_MESSAGE_WINDOW, runIdForMessage, type groupMachine } from '../../../actors/group.js';
+import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
+
+const CHANNEL = 'T1.C1';
+const THREAD_TS = '1712345000.000100';
+const THREAD = `${CHANNEL}.${THREAD_TS}`;
+
+const M1 = '1712345678.000100';
+const M2 = '1712345679.000200';
+const M3 = '1712345680.000300';
+const M4 = '1712345681.000400';
+
+function configured(overrides: Record<string, unknown> = {}): GivenEvent {
+  return { type: 'group.configured', data: { triggerMode: 'mention', allowedSenders: [], isAdmin: false, ...overrides } };
+}
+
+function received(messageId: string, overrides: Record<string, unknown> = {}): GivenEvent {
+  return {
+    type: 'group.message_received',
+    data: { messageId, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: false, trigger: null, ...overrides },
+  };
+}
+
+function turnRequested(runId: string, messageIds: string[], trigger = 'mention'): GivenEvent {
+  return { type: 'group.turn_requested', data: { runId, trigger, messageIds } };
+}
+
+function message(messageId: string, overrides: Record<string, unknown> = {}) {
+  return { type: 'receiveMessage', messageId, sender: 'U1', text: 'hello', mentionsBot: false, ...overrides };
+}
+
+/** The effects asked for while folding just these events. */
+function effectsOf(actor: ActorSpec, ...events: GivenEvent[]) {
+  return actor.given(...events).effects.slice(actor.effects.length);
+}
+
+const pendingEffectsOf = (actor: ActorSpec) => groupKind.pendingEffects!(actor.snapshot as SnapshotFrom<typeof groupMachine>);
+
+const RUN_1 = runIdForMessage(CHANNEL, M1);
+
+const idle = () => spec(groupKind, CHANNEL).given(configured());
+const awaitingRun = () => idle().given(received(M1, { mentionsBot: true, trigger: 'mention' }), turnRequested(RUN_1, [M1]));
+const running = () => awaitingRun().given({ type: 'group.run_started', data: { runId: RUN_1 } });
+
+describe('helpers', () => {
+  it('orders Slack timestamps by time, not by text', () => {
+    expect(compareSlackTs('999999999.000001', '1000000000.000000')).toBeLessThan(0);
+    expect(compareSlackTs('1712345678.0002', '1712345678.000100')).toBeGreaterThan(0);
+    expect(compareSlackTs(M1, M1)).toBe(0);
+  });
+
+  it('derives a run id that is safe as a stream id and a container label', () => {
+    expect(runIdForMessage(CHANNEL, M1)).toBe('T1.C1-1712345678.000100');
+    expect(runIdForMessage('T1.C1/x y', M1)).toBe('T1.C1_x_y-1712345678.000100');
+  });
+});
+
+describe('an unconfigured group', () => {
+  it('starts unconfigured, knowing whether it is a thread', () => {
+    expect(spec(groupKind, CHANNEL).state).toBe('unconfigured');
+    expect(spec(groupKind, CHANNEL).context).toMatchObject({ id: CHANNEL, threadTs: null, settings: null });
+    expect(spec(groupKind, THREAD).context).toMatchObject({ id: THREAD, threadTs: THREAD_TS });
+  });
+
+  it('records its configuration with the allowed senders sorted and without repeats', () => {
+    const after = spec(groupKind, CHANNEL)
+      .when({ type: 'configure', triggerMode: 'all', allowedSenders: ['U3', 'U1', 'U3'], isAdmin: true })
+      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true } }]);
+    expect(after.state).toBe('configured.idle');
+    expect(after.context).toMatchObject({ settings: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true } });
+  });
+
+  it('takes no message, run or cursor before it is configured', () => {
+    const fresh = spec(groupKind, CHANNEL);
+    fresh.when(message(M1, { mentionsBot: true })).thenRejected(/not configured yet/);
+    fresh.when({ type: 'runStarted', runId: RUN_1 }).thenRejected(/not configured yet/);
+    fresh.when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' }).thenRejected(/not configured yet/);
+    fresh.when({ type: 'markSeen', cursor: M1 }).thenRejected(/not configured yet/);
+  });
+
+  it('refuses an invalid command at the boundary', () => {
+    expect(() => spec(groupKind, CHANNEL).when(message('not-a-ts'))).toThrow(/invalid/);
+    expect(() => spec(groupKind, CHANNEL).when({ type: 'configure', triggerMode: 'sometimes', allowedSenders: [], isAdmin: false })).toThrow(
+      /invalid/,
+    );
+  });
+});
+
+describe('an idle group', () => {
+  it('records a message that does not mention the bot without asking for a turn', () => {
+    const after = idle()
+      .when(message(M1))
+      .thenRecorded([{ type: 'group.message_received', data: { messageId: M1, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: false, trigger: null } }]);
+    expect(after.state).toBe('configured.idle');
+    expect(after.context).toMatchObject({ pendingMessageIds: [], latestMessageId: M1, recentMessageIds: [M1] });
+    expect(after.effects).toEqual([]);
+  });
+
+  it('asks for a turn when the bot is mentioned, acknowledging the message and requesting a run', () => {
+    const before = idle();
+    const events = [
+      { type: 'group.message_received', data: { messageId: M1, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: true, trigger: 'mention' } },
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1] } },
+    ];
+    const after = before.when(message(M1, { mentionsBot: true })).thenRecorded(events);
+    expect(after.state).toBe('configured.awaitingRun');
+    expect(after.context).toMatchObject({ currentRun: { runId: RUN_1, trigger: 'mention', messageIds: [M1] }, pendingMessageIds: [], engaged: true });
+    expect(after.effects).toEqual([
+      { type: 'acknowledgeMessage', params: { groupId: CHANNEL, messageId: M1 } },
+      { type: 'requestRun', params: { runId: RUN_1, groupId: CHANNEL, trigger: 'mention', messageIds: [M1] } },
+    ]);
+  });
+
+  it('uses the run id the command gives', () => {
+    idle()
+      .when(message(M1, { mentionsBot: true, runId: 'run-custom-1' }))
+      .thenRecorded([
+        received(M1, { mentionsBot: true, trigger: 'mention' }),
+        { type: 'group.turn_requested', data: { runId: 'run-custom-1', trigger: 'mention', messageIds: [M1] } },
+      ]);
+  });
+
+  it("in an 'all' group every message triggers, and a mention says so", () => {
+    const all = spec(groupKind, CHANNEL).given(configured({ triggerMode: 'all' }));
+    all.when(message(M1)).thenRecorded([
+      received(M1, { trigger: 'all' }),
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+    ]);
+    all.when(message(M1, { mentionsBot: true })).thenRecorded([
+      received(M1, { mentionsBot: true, trigger: 'mention' }),
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1] } },
+    ]);
+  });
+
+  it('in a DM every message triggers', () => {
+    spec(groupKind, 'T1.D1')
+      .given(configured({ triggerMode: 'dm' }))
+      .when(message(M1))
+      .thenRecorded([
+        received(M1, { trigger: 'dm' }),
+        { type: 'group.turn_requested', data: { runId: runIdForMessage('T1.D1', M1), trigger: 'dm', messageIds: [M1] } },
+      ]);
+  });
+
+  it('ignores a sender outside the allow-list, keeping the fact but not the text, even when they mention the bot', () => {
+    const restricted = spec(groupKind, CHANNEL).given(configured({ triggerMode: 'all', allowedSenders: ['U2'] }));
+    const after = restricted
+      .when(message(M1, { sender: 'U9', mentionsBot: true, text: 'do something' }))
+      .thenRecorded([{ type: 'group.message_ignored', data: { messageId: M1, sender: 'U9', reason: 'sender_not_allowed' } }]);
+    expect(after.state).toBe('configured.idle');
+    expect(after.effects).toEqual([]);
+    expect(after.context).toMatchObject({ recentMessageIds: [M1], pendingMessageIds: [], currentRun: null });
+    after.when(message(M1, { sender: 'U9' })).thenRejected(/already recorded/);
+  });
+
+  it('lets a sender on the allow-list trigger', () => {
+    spec(groupKind, CHANNEL)
+      .given(configured({ triggerMode: 'all', allowedSenders: ['U1', 'U2'] }))
+      .when(message(M1, { sender: 'U2' }))
+      .thenRecorded([
+        received(M1, { sender: 'U2', trigger: 'all' }),
+        { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+      ]);
+  });
+
+  it('rejects a message it has already recorded, so no message is answered twice', () => {
+    idle().given(received(M1)).when(message(M1, { mentionsBot: true })).thenRejected(`message ${M1} is already recorded`);
+  });
+
+  it('has no run to start or finish', () => {
+    idle().when({ type: 'runStarted', runId: RUN_1 }).thenRejected(/idle; it requested no run/);
+    idle().when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' }).thenRejected(/idle; no run is in progress/);
+  });
+
+  it('can be reconfigured, and the new trigger mode applies to the next message', () => {
+    const reconfigured = idle()
+      .when({ type: 'configure', triggerMode: 'all', allowedSenders: [], isAdmin: false })
+      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'all', allowedSenders: [], isAdmin: false } }]);
+    expect(reconfigured.state).toBe('configured.idle');
+    reconfigured.when(message(M1)).thenRecorded([
+      received(M1, { trigger: 'all' }),
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+    ]);
+  });
+
+  it('rejects a configuration that changes nothing', () => {
+    spec(groupKind, CHANNEL)
+      .given(configured({ allowedSenders: ['U1', 'U2'] }))
+      .when({ type: 'configure', triggerMode: 'mention', allowedSenders: ['U2', 'U1', 'U1'], isAdmin: false })
+      .thenRejected(/already configured with exactly these settings/);
+  });
+});
+
+describe('the duplicate window', () => {
+  const many = (count: number): GivenEvent[] =>
+    Array.from({ length: count }, (_, index) => received(`${1712300000 + index}.000000`));
+
+  it('remembers the last messages only, so the context stays bounded', () => {
+    const full = idle().given(...many(RECENT_MESSAGE_WINDOW + 1));
+    const context = full.context as { recentMessageIds: string[]; latestMessageId: string };
+    expect(context.recentMessageIds).toHaveLength(RECENT_MESSAGE_WINDOW);
+    expect(context.recentMessageIds[0]).toBe('1712300001.000000');
+    expect(context.latestMessageId).toBe(`${1712300000 + RECENT_MESSAGE_WINDOW}.000000`);
+  });
+
+  it('rejects a message older than every remembered one, since it may be a redelivery', () => {
+    const full = idle().given(...many(RECENT_MESSAGE_WINDOW + 1));
+    full.when(message('1712300000.000000', { mentionsBot: true })).thenRejected(/older than the last 1000 messages/);
+    full.when(message('1712200000.000000')).thenRejected(/cannot be told apart from a redelivery/);
+  });
+
+  it('still takes a late message that is newer than the oldest remembered one', () => {
+    const full = idle().given(...many(RECENT_MESSAGE_WINDOW + 1));
+    full.when(message('1712300500.500000')).thenRecorded([received('1712300500.500000')]);
+  });
+
+  it('does not judge age before the window is full', () => {
+    idle().given(received(M2)).when(message(M1)).thenRecorded([received(M1)]);
+  });
+});
+
+describe('threads', () => {
+  const thread = () => spec(groupKind, THREAD).given(configured());
+
+  it('does not take a follow-up without a mention before the bot has answered in the thread', () => {
+    thread().when(message(M1, { threadTs: THREAD_TS })).thenRecorded([received(M1, { threadTs: THREAD_TS })]);
+  });
+
+  it('takes a follow-up in a thread the bot has answered in as a trigger', () => {
+    const runId = runIdForMessage(THREAD, M1);
+    const answered = thread().given(
+      received(M1, { threadTs: THREAD_TS, mentionsBot: true, trigger: 'mention' }),
+      turnRequested(runId, [M1]),
+      { type: 'group.run_finished', data: { runId, outcome: 'completed' } },
+    );
+    expect(answered.state).toBe('configured.idle');
+    answered.when(message(M2, { threadTs: THREAD_TS })).thenRecorded([
+      received(M2, { threadTs: THREAD_TS, trigger: 'thread_follow_up' }),
+      { type: 'group.turn_requested', data: { runId: runIdForMessage(THREAD, M2), trigger: 'thread_follow_up', messageIds: [M2] } },
+    ]);
+  });
+
+  it('does not treat plain messages in an answered channel as follow-ups', () => {
+    const answered = idle().given(
+      received(M1, { mentionsBot: true, trigger: 'mention' }),
+      turnRequested(RUN_1, [M1]),
+      { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } },
+    );
+    answered.when(message(M2)).thenRecorded([received(M2)]);
+  });
+
+  it("rejects a message from another thread than the group's", () => {
+    thread().when(message(M1, { threadTs: '1712345999.000000' })).thenRejected(/belongs to thread 1712345999.000000/);
+  });
+});
+
+describe('a group awaiting its run', () => {
+  it('asks again for its run after a restart', () => {
+    const actor = awaitingRun();
+    expect(actor.state).toBe('configured.awaitingRun');
+    expect(pendingEffectsOf(actor)).toEqual([
+      { type: 'requestRun', params: { runId: RUN_1, groupId: CHANNEL, trigger: 'mention', messageIds: [M1] } },
+    ]);
+  });
+
+  it('records that its run started', () => {
+    const after = awaitingRun().when({ type: 'runStarted', runId: RUN_1 }).thenRecorded([{ type: 'group.run_started', data: { runId: RUN_1 } }]);
+    expect(after.state).toBe('configured.running');
+  });
+
+  it('rejects the start of another run', () => {
+    awaitingRun().when({ type: 'runStarted', runId: 'run-other' }).thenRejected(`waiting for run ${RUN_1}, not run-other`);
+  });
+
+  it('queues a triggering message instead of asking for a second run, and acknowledges it', () => {
+    const before = awaitingRun();
+    const events = [received(M2, { mentionsBot: true, trigger: 'mention' })];
+    before.when(message(M2, { mentionsBot: true })).thenRecorded(events);
+    expect(effectsOf(before, ...events)).toEqual([{ type: 'acknowledgeMessage', params: { groupId: CHANNEL, messageId: M2 } }]);
+    const after = before.given(...events);
+    expect(after.state).toBe('configured.awaitingRun');
+    expect(after.context).toMatchObject({ pendingMessageIds: [M2], currentRun: { runId: RUN_1 } });
+  });
+
+  it('does not queue a message that does not trigger', () => {
+    const after = awaitingRun().given(received(M2));
+    expect(after.context).toMatchObject({ pendingMessageIds: [] });
+  });
+
+  it('records a run that finished without starting, and becomes idle', () => {
+    const after = awaitingRun()
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'failed' })
+      .thenRecorded([{ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'failed' } }]);
+    expect(after.state).toBe('configured.idle');
+    expect(after.context).toMatchObject({ currentRun: null });
+    expect(pendingEffectsOf(after)).toEqual([]);
+  });
+
+  it('can be reconfigured without losing its run', () => {
+    const after = awaitingRun().given(configured({ triggerMode: 'all' }));
+    expect(after.state).toBe('configured.awaitingRun');
+    expect(after.context).toMatchObject({ currentRun: { runId: RUN_1 }, settings: { triggerMode: 'all' } });
+  });
+});
+
+describe('a running group', () => {
+  it('does not ask again for a run that started', () => {
+    expect(running().state).toBe('configured.running');
+    expect(pendingEffectsOf(running())).toEqual([]);
+  });
+
+  it('rejects a second start', () => {
+    running().when({ type: 'runStarted', runId: RUN_1 }).thenRejected(`run ${RUN_1} has already started`);
+    running().when({ type: 'runStarted', runId: 'run-other' }).thenRejected(`run ${RUN_1} is running in this group, not run-other`);
+  });
+
+  it('rejects the end of another run', () => {
+    running().when({ type: 'runFinished', runId: 'run-other', outcome: 'completed' }).thenRejected(`current run is ${RUN_1}, not run-other`);
+  });
+
+  it('becomes idle when its run finishes with nothing queued', () => {
+    const after = running()
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' })
+      .thenRecorded([{ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } }]);
+    expect(after.state).toBe('configured.idle');
+    expect(after.context).toMatchObject({ currentRun: null, pendingMessageIds: [] });
+  });
+
+  it('asks for one turn answering every queued message when its run finishes', () => {
+    const queued = running().given(
+      received(M2, { mentionsBot: true, trigger: 'mention' }),
+      received(M3),
+      received(M4, { mentionsBot: true, trigger: 'mention' }),
+    );
+    expect(queued.context).toMatchObject({ pendingMessageIds: [M2, M4] });
+    const next = runIdForMessage(CHANNEL, M2);
+    const events = [
+      { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'timed_out' } },
+      { type: 'group.turn_requested', data: { runId: next, trigger: 'queued', messageIds: [M2, M4] } },
+    ];
+    queued.when({ type: 'runFinished', runId: RUN_1, outcome: 'timed_out' }).thenRecorded(events);
+    expect(effectsOf(queued, ...events)).toEqual([
+      { type: 'requestRun', params: { runId: next, groupId: CHANNEL, trigger: 'queued', messageIds: [M2, M4] } },
+    ]);
+    const after = queued.given(...events);
+    expect(after.state).toBe('configured.awaitingRun');
+    expect(after.context).toMatchObject({ currentRun: { runId: next, trigger: 'queued', messageIds: [M2, M4] }, pendingMessageIds: [] });
+  });
+
+  it('still rejects duplicates while running', () => {
+    running().when(message(M1, { mentionsBot: true })).thenRejected(/already recorded/);
+  });
+});
+
+describe('the seen cursor', () => {
+  it('cannot point at a message before any is recorded', () => {
+    idle().when({ type: 'markSeen', cursor: M1 }).thenRejected(/recorded no message yet/);
+  });
+
+  it('cannot point past the newest message', () => {
+    idle().given(received(M1)).when({ type: 'markSeen', cursor: M2 }).thenRejected(`newest message is ${M1}`);
+  });
+
+  it('moves forward, while idle or running', () => {
+    const after = idle()
+      .given(received(M1), received(M2))
+      .when({ type: 'markSeen', cursor: M1 })
+      .thenRecorded([{ type: 'group.cursor_advanced', data: { cursor: M1 } }]);
+    expect(after.context).toMatchObject({ seenCursor: M1 });
+    running().given(received(M2)).when({ type: 'markSeen', cursor: M2 }).thenRecorded([{ type: 'group.cursor_advanced', data: { cursor: M2 } }]);
+  });
+
+  it('never moves backwards or stays put', () => {
+    const seen = idle().given(received(M1), received(M2), { type: 'group.cursor_advanced', data: { cursor: M2 } });
+    seen.when({ type: 'markSeen', cursor: M1 }).thenRejected(`at ${M2} already; it never moves back to ${M1}`);
+    seen.when({ type: 'markSeen', cursor: M2 }).thenRejected(/never moves back/);
+  });
+});
