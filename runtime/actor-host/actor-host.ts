@@ -293,6 +293,10 @@ export class ActorHost {
       key,
       actor: { kind: actor.kind, id: actor.id, streamId: actor.streamId },
       cause,
+      load: async (kind, id) => {
+        const view = await this.load(kind, id);
+        return { state: view.state, context: view.snapshot.context as unknown };
+      },
       send: (kind, id, command, options = {}) =>
         this.send(kind, id, command, {
           ...options,

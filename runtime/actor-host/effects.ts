@@ -38,6 +38,8 @@ export interface EffectContext {
   readonly actor: ActorAddress;
   /** Undefined when the effect was resumed from state after a restart. */
   readonly cause: CausingEvent | undefined;
+  /** Reads any actor's current state, to tell work already done from work refused. */
+  load(kind: string, id: string): Promise<{ readonly state: string; readonly context: unknown }>;
   /** Sends a command to any actor, caused by this effect's event and in its correlation. */
   send(kind: string, id: string, command: Command, options?: Omit<SendOptions, 'causationId' | 'correlationId'>): Promise<unknown>;
 }

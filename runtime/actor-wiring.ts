@@ -1,0 +1,136 @@
+/**
+ * The effect executors that connect actors to one another: a fired task queues its run,
+ * a queued run asks the supervisor for a slot, a dispatched run gets its slot, a finished
+ * run frees it and reports to its task. Each is idempotent: when a command is refused,
+ * the executor reads the target's state, and a state that shows the step already happened
+ * counts as done; so a resumed or repeated effect changes nothing.
+ *
+ * Effects that reach outside the runtime (a container, Slack) are registered by the
+ * issues that bring those channels; until then the host logs that they have no executor.
+ */
+import type { GroupContext } from '../actors/group.js';
+import type { ReportOutcomeParams, RunSlotParams } from '../actors/run.js';
+import { SUPERVISOR_ID, type SupervisorContext } from '../actors/supervisor.js';
+import type { RequestTaskRunParams, TaskContext } from '../actors/task.js';
+import type { SendResult } from './actor-host/actor-host.js';
+import type { EffectContext, EffectExecutors } from './actor-host/effects.js';
+
+class RefusedStepError extends Error {
+  override readonly name = 'RefusedStepError';
+}
+
+function refused(what: string, result: SendResult): RefusedStepError {
+  return new RefusedStepError(`${what} was refused: ${result.status === 'rejected' ? result.reason : 'unexpectedly'}`);
+}
+
+async function supervisorHolds(context: EffectContext, runId: string): Promise<'queued' | 'active' | 'no'> {
+  const supervisor = (await context.load('supervisor', SUPERVISOR_ID)).context as SupervisorContext;
+  if (supervisor.queue.some((run) => run.runId === runId)) return 'queued';
+  return supervisor.active.some((run) => run.runId === runId) ? 'active' : 'no';
+}
+
+async function queueTaskRun(params: unknown, context: EffectContext): Promise<void> {
+  const request = params as RequestTaskRunParams;
+  const result = (await context.send('run', request.runId, {
+    type: 'queue',
+    groupId: request.groupId,
+    taskId: request.taskId,
+    trigger: 'task',
+    turnRef: request.turnRef,
+    contextMode: request.contextMode,
+  })) as SendResult;
+  // A run past `new` was queued before.
+  if (result.status === 'rejected' && result.state === 'new') throw refused(`queueing run ${request.runId}`, result);
+}
+
+/** How a group's turn trigger reads as a run trigger. */
+const RUN_TRIGGER_OF_TURN: Record<string, string> = {
+  mention: 'mention',
+  dm: 'dm',
+  thread_follow_up: 'thread',
+  all: 'channel',
+  queued: 'queued',
+};
+
+async function queueGroupRun(params: unknown, context: EffectContext): Promise<void> {
+  const request = params as { runId: string; groupId: string; trigger: string; messageIds: readonly string[] };
+  const trigger = RUN_TRIGGER_OF_TURN[request.trigger];
+  if (!trigger) throw new RefusedStepError(`group turn trigger '${request.trigger}' has no run trigger`);
+  const result = (await context.send('run', request.runId, {
+    type: 'queue',
+    groupId: request.groupId,
+    trigger,
+    // The messages the turn answers; the context builder reads them from the group's stream.
+    turnRef: `group-${request.groupId}@${request.messageIds.join(',')}`.slice(0, 500),
+    contextMode: 'group',
+  })) as SendResult;
+  if (result.status === 'rejected' && result.state === 'new') throw refused(`queueing run ${request.runId}`, result);
+}
+
+async function requestSlot(params: unknown, context: EffectContext): Promise<void> {
+  const { runId, groupId } = params as RunSlotParams;
+  const result = (await context.send('supervisor', SUPERVISOR_ID, { type: 'requestRun', runId, groupId })) as SendResult;
+  if (result.status === 'rejected' && (await supervisorHolds(context, runId)) === 'no') throw refused(`asking a slot for run ${runId}`, result);
+}
+
+async function grantSlot(params: unknown, context: EffectContext): Promise<void> {
+  const { runId } = params as RunSlotParams;
+  const result = (await context.send('run', runId, { type: 'grantSlot' })) as SendResult;
+  if (result.status === 'accepted' || result.state === 'starting' || result.state === 'running') return;
+  if (!result.state.startsWith('finished')) throw refused(`granting a slot to run ${runId}`, result);
+  // The run ended without its release reaching the supervisor (a crash): free the slot now.
+  await releaseSlot(params, context);
+}
+
+async function releaseSlot(params: unknown, context: EffectContext): Promise<void> {
+  const { runId } = params as RunSlotParams;
+  const result = (await context.send('supervisor', SUPERVISOR_ID, { type: 'releaseRun', runId })) as SendResult;
+  if (result.status === 'rejected' && (await supervisorHolds(context, runId)) !== 'no') throw refused(`releasing the slot of run ${runId}`, result);
+}
+
+/** How a run's ending reads to the group that asked for it. */
+const GROUP_OUTCOME_OF_RUN: Record<string, string> = {
+  completed: 'completed',
+  failed: 'failed',
+  timed_out: 'timed_out',
+  interrupted: 'interrupted',
+};
+
+async function reportOutcome(params: unknown, context: EffectContext): Promise<void> {
+  const report = params as ReportOutcomeParams;
+  if (report.taskId === null) {
+    await reportToGroup(report, context);
+    return;
+  }
+  const detail = 'detail' in report.outcome && typeof report.outcome.detail === 'string' ? report.outcome.detail : undefined;
+  const result = (await context.send('task', report.taskId, {
+    type: 'finishRun',
+    runId: report.runId,
+    outcome: report.outcome.status === 'completed' ? 'succeeded' : 'failed',
+    ...(detail ? { detail } : {}),
+  })) as SendResult;
+  if (result.status === 'accepted') return;
+  const task = (await context.load('task', report.taskId)).context as TaskContext;
+  // Still waiting for this very run: the report really was refused.
+  if (task.runInFlight?.runId === report.runId) throw refused(`reporting run ${report.runId} to task ${report.taskId}`, result);
+}
+
+async function reportToGroup(report: ReportOutcomeParams, context: EffectContext): Promise<void> {
+  const result = (await context.send('group', report.groupId, {
+    type: 'runFinished',
+    runId: report.runId,
+    outcome: GROUP_OUTCOME_OF_RUN[report.outcome.status] ?? 'failed',
+  })) as SendResult;
+  if (result.status === 'accepted') return;
+  const group = (await context.load('group', report.groupId)).context as GroupContext;
+  if (group.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.groupId}`, result);
+}
+
+export const actorWiring: EffectExecutors = {
+  'group.requestRun': queueGroupRun,
+  'task.requestTaskRun': queueTaskRun,
+  'run.requestSlot': requestSlot,
+  'supervisor.grantSlot': grantSlot,
+  'run.releaseSlot': releaseSlot,
+  'run.reportOutcome': reportOutcome,
+};
