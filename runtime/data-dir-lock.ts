@@ -13,6 +13,7 @@ import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } fr
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from './process-liveness.js';
 
 export const LOCK_FILE_NAME = 'writer.lock';
 const TAKEOVER_FILE_NAME = 'writer.lock.takeover';
@@ -62,16 +63,6 @@ export interface AcquireOptions {
 
 /** Locks this process already holds: a lock file naming our own pid is otherwise ambiguous. */
 const heldByThisProcess = new Set<string>();
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function parseHolder(text: string): LockHolder | undefined {
   try {

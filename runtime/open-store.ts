@@ -7,7 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSqliteBackend, type SqliteBackend } from '../events/adapters/sqlite/sqlite-backend.js';
-import { catalogue } from '../events/catalogue/index.js';
+import type { EventCatalogue } from '../events/catalogue.js';
+import { catalogue as registeredCatalogue } from '../events/catalogue/index.js';
 import { createEventStore } from '../events/event-store.js';
 import type { EventStore } from '../events/port.js';
 import type { Config } from './config.js';
@@ -23,6 +24,8 @@ export interface OpenStoreOptions {
   readonly actor: string;
   /** Written into the writer lock, for the operator who finds it. */
   readonly command?: string;
+  /** The event types the store knows: events/catalogue/index.ts unless given (tests). */
+  readonly catalogue?: EventCatalogue;
 }
 
 export interface OpenedEventStore {
@@ -59,7 +62,7 @@ async function openSqliteStore(config: Config, options: OpenStoreOptions): Promi
     lock?.release();
     throw error;
   }
-  const store = createEventStore(backend, catalogue, { defaultActor: options.actor });
+  const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
   let closing: Promise<void> | undefined;
   return {
     store,

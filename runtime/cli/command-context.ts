@@ -1,14 +1,37 @@
 /**
- * What every command action gets: the CLI's IO, a place to put its exit code, and the
- * configuration built from the global options, the environment and the config file.
+ * What every command action gets: the CLI's IO, a place to put its exit code, the actor
+ * kinds and event catalogue it works with, and the configuration built from the global
+ * options, the environment and the config file.
  */
 import type { Command } from 'commander';
+import type { AnyActorKind } from '../../actors/actor-kind.js';
+import { actorKinds } from '../../actors/index.js';
+import type { EventCatalogue } from '../../events/catalogue.js';
+import { catalogue } from '../../events/catalogue/index.js';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import type { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
+/**
+ * The actor kinds the commands know and the catalogue their events are read with. Always
+ * the registries (actors/index.ts, events/catalogue/index.ts), except in tests that run the
+ * CLI in-process on actors of a test kind.
+ */
+export interface ActorSetup {
+  readonly kinds: readonly AnyActorKind[];
+  readonly catalogue: EventCatalogue;
+}
+
+export const registeredActors: ActorSetup = { kinds: actorKinds, catalogue };
+
+/** For messages about a kind that is not one: `known kinds: task, run`. */
+export function knownKindsText(actors: ActorSetup): string {
+  return actors.kinds.length === 0 ? 'no actor kinds are registered' : `known kinds: ${actors.kinds.map((kind) => kind.kind).join(', ')}`;
+}
+
 export interface CommandContext {
   readonly io: CliIo;
+  readonly actors: ActorSetup;
   /** Set by the action that ran; commander itself knows nothing about exit codes of actions. */
   exitCode: ExitCode;
 }

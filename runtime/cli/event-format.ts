@@ -7,7 +7,12 @@ import { formatTable, toJson, toJsonLine } from './format.js';
 
 /** The full envelope, the hash-chain links included, as one NDJSON line. */
 export function eventAsJsonLine(event: StoredEvent): string {
-  return toJsonLine({
+  return toJsonLine(eventAsJson(event));
+}
+
+/** The full envelope as a plain object, for JSON output that embeds events. */
+export function eventAsJson(event: StoredEvent): Record<string, unknown> {
+  return {
     id: event.id,
     streamId: event.streamId,
     revision: event.revision,
@@ -20,10 +25,10 @@ export function eventAsJsonLine(event: StoredEvent): string {
     recordedAt: event.recordedAt,
     prevHash: event.prevHash,
     hash: event.hash,
-  });
+  };
 }
 
-const typeAndVersion = (event: StoredEvent) => `${event.type} v${event.version}`;
+export const typeAndVersion = (event: StoredEvent): string => `${event.type} v${event.version}`;
 
 /** `events read`: one stream, so the stream name is in the command, not in every row. */
 export function streamEventsTable(events: readonly StoredEvent[]): string {
@@ -65,4 +70,25 @@ export function streamAsJsonLine(stream: StreamInfo): string {
     lastPosition: stream.lastPosition,
     lastRecordedAt: stream.lastRecordedAt,
   });
+}
+
+/**
+ * `trace`: every event of one correlation, in $all order. The cause is shown as
+ * `stream@revision` when it is an event of the same trace, else as its id (a command's).
+ */
+export function traceTable(events: readonly StoredEvent[]): string {
+  const located = new Map(events.map((event) => [event.id, `${event.streamId}@${event.revision}`]));
+  return formatTable(
+    ['RECORDED AT', 'EVENT', 'TYPE', 'ACTOR', 'CAUSED BY'],
+    events.map((event) => {
+      const cause = event.metadata.causationId;
+      return [
+        event.recordedAt,
+        `${event.streamId}@${event.revision}`,
+        typeAndVersion(event),
+        event.metadata.actor,
+        cause === null ? '-' : (located.get(cause) ?? cause),
+      ];
+    }),
+  );
 }

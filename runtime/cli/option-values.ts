@@ -35,6 +35,33 @@ export const parseStreamId = parserFor(streamIdSchema, "expected a stream name '
 
 export const parseStreamPrefix = parserFor(z.string().min(1), 'expected a non-empty stream name prefix');
 
+export const parsePort = parserFor(
+  z
+    .string()
+    .regex(/^[0-9]+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65_535)),
+  'expected a TCP port number from 1 to 65535',
+);
+
+/** As the envelope allows it: see events/envelope.ts. */
+export const parseCorrelationId = parserFor(z.string().min(1).max(200), 'expected a correlation id (1 to 200 characters)');
+
+export const parseStateName = parserFor(
+  z.string().regex(/^[^\s,]+$/),
+  "expected a state name such as 'open' or 'running.waiting' (no spaces or commas)",
+);
+
+/** An actor kind name, one of `known`; the message lists them. */
+export function kindNameParser(known: readonly string[]): (value: string) => string {
+  return (value) => {
+    if (known.includes(value)) return value;
+    throw new InvalidArgumentError(
+      known.length === 0 ? 'no actor kinds are registered' : `expected one of the actor kinds: ${known.join(', ')}`,
+    );
+  };
+}
+
 /** For a repeatable option: each occurrence is parsed and added to the list. */
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];

@@ -6,10 +6,13 @@
 import { Command, Help } from 'commander';
 import { CONFIG_FILE_ENV, CONFIG_KEYS, DEFAULT_CONFIG_FILE } from '../config.js';
 import { ledgerclawVersion } from '../version.js';
+import { registerActorsCommands } from './actors-commands.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
 import type { CliIo } from './io.js';
+import { registerReplayCommand } from './replay-command.js';
 import { registerStartCommand } from './start-command.js';
+import { registerTraceCommand } from './trace-command.js';
 
 export const PROGRAM_NAME = 'ledgerclaw';
 
@@ -86,6 +89,9 @@ export function buildProgram(context: CommandContext): Command {
 
   registerStartCommand(program, context);
   registerEventsCommands(program, context);
+  registerActorsCommands(program, context);
+  registerReplayCommand(program, context);
+  registerTraceCommand(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

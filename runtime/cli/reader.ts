@@ -5,16 +5,22 @@
  * an error.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventCatalogue } from '../../events/catalogue.js';
 import { SchemaVersionError, StoreNotFoundError } from '../../events/errors.js';
 import type { Config } from '../config.js';
 import { openEventStore, type OpenedEventStore } from '../open-store.js';
 
 const READER_ACTOR = 'cli';
 
+export interface ReaderOptions {
+  /** The catalogue events are decoded with; the registered one unless given. */
+  readonly catalogue?: EventCatalogue;
+}
+
 /** The store opened read-only, or null when no database exists yet. */
-export async function openReader(config: Config): Promise<OpenedEventStore | null> {
+export async function openReader(config: Config, options: ReaderOptions = {}): Promise<OpenedEventStore | null> {
   try {
-    return await openEventStore(config, { mode: 'reader', actor: READER_ACTOR });
+    return await openEventStore(config, { mode: 'reader', actor: READER_ACTOR, ...options });
   } catch (error) {
     if (error instanceof StoreNotFoundError) return null;
     throw error;
@@ -22,8 +28,12 @@ export async function openReader(config: Config): Promise<OpenedEventStore | nul
 }
 
 /** Runs `use` with a reader (null for a store not created yet), then closes it. */
-export async function withReader<T>(config: Config, use: (opened: OpenedEventStore | null) => Promise<T>): Promise<T> {
-  const opened = await openReader(config);
+export async function withReader<T>(
+  config: Config,
+  use: (opened: OpenedEventStore | null) => Promise<T>,
+  options: ReaderOptions = {},
+): Promise<T> {
+  const opened = await openReader(config, options);
   try {
     return await use(opened);
   } finally {

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import type { CommandContext } from './command-context.js';
+import { registeredActors, type ActorSetup, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { buildProgram, PROGRAM_NAME } from './program.js';
@@ -12,8 +12,13 @@ import { buildProgram, PROGRAM_NAME } from './program.js';
 /** Commander's codes for output the user asked for, which is success. */
 const REQUESTED_OUTPUT = new Set(['commander.helpDisplayed', 'commander.version']);
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  const context: CommandContext = { io, exitCode: ExitCode.ok };
+export interface RunOptions {
+  /** The registered kinds and catalogue unless given: tests pass a test kind's. */
+  readonly actors?: ActorSetup;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo, options: RunOptions = {}): Promise<ExitCode> {
+  const context: CommandContext = { io, actors: options.actors ?? registeredActors, exitCode: ExitCode.ok };
   const program = buildProgram(context);
   try {
     await program.parseAsync([...argv], { from: 'user' });

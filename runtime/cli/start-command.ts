@@ -1,22 +1,31 @@
 /**
  * `ledgerclaw start`: the main job. It takes the data directory as its writer, records on
- * the `runtime` stream that it started (and whether the run before it ended cleanly), and
- * runs until SIGINT or SIGTERM, when it records that it stopped. The Slack channel, the
- * scheduler and the supervisor join this command in later issues.
+ * the `runtime` stream that it started (and whether the run before it ended cleanly), runs
+ * the actor host (resuming the effects actors' states say are owed), reports its live
+ * actors for `actors list`, optionally feeds the Stately inspector, and runs until SIGINT
+ * or SIGTERM, when it records that it stopped. The Slack channel and the scheduler join
+ * this command in later issues.
  */
 import { hostname } from 'node:os';
-import { basename, relative } from 'node:path';
-import type { Command } from 'commander';
+import { basename, join, relative } from 'node:path';
+import { Option, type Command } from 'commander';
 import { runtimeStarted, runtimeStopped, RUNTIME_STREAM } from '../../events/catalogue/runtime.js';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
+import { openActorRuntime, SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
+import { actorWiring } from '../actor-wiring.js';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
-import { eventsDbPath, openEventStore } from '../open-store.js';
+import { startInspector, type RunningInspector } from '../inspector.js';
+import { LiveActorsFileWriter } from '../live-actors-file.js';
+import { createLogger, type Logger } from '../logger.js';
+import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
-import { action, loadCommandConfig, type CommandContext } from './command-context.js';
+import { action, loadCommandConfig, type ActorSetup, type CommandContext } from './command-context.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo, ShutdownSignal } from './io.js';
+import { parsePort } from './option-values.js';
+
+export const DEFAULT_INSPECT_PORT = 8080;
 
 export type PreviousShutdown = 'first_start' | 'clean' | 'unclean';
 
@@ -33,11 +42,23 @@ const PREVIOUS_SHUTDOWN_TEXT: Record<PreviousShutdown, string> = {
   unclean: 'did not stop cleanly (crashed or was killed); picking up from the stored events',
 };
 
+interface StartOptions {
+  readonly inspect?: boolean;
+  readonly inspectPort: number;
+}
+
 export function registerStartCommand(program: Command, context: CommandContext): void {
   program
     .command('start')
     .description("run the runtime until Ctrl-C or SIGTERM (the data directory's only writer)")
-    .action(action(context, (_options: unknown, command: Command) => start(context.io, command)));
+    .option('--inspect', 'show the actors live in the Stately inspector, a local web page (its UI loads from stately.ai)')
+    .addOption(
+      new Option('--inspect-port <port>', 'the port of the inspector page (implies --inspect)')
+        .argParser(parsePort)
+        .default(DEFAULT_INSPECT_PORT)
+        .implies({ inspect: true }),
+    )
+    .action(action(context, (options: StartOptions, command: Command) => start(context, command, options)));
 }
 
 /** How to run the CLI again, as this process was run: the bin, or `node dist/…/main.js`. */
@@ -47,15 +68,35 @@ function cliInvocation(io: CliIo): string {
   return 'ledgerclaw';
 }
 
-function banner(io: CliIo, config: Config, durability: string, previous: PreviousShutdown): string {
+interface BannerFacts {
+  readonly durability: string;
+  readonly previous: PreviousShutdown;
+  readonly kinds: readonly string[];
+  readonly resumedEffects: number;
+  readonly inspector: RunningInspector | undefined;
+}
+
+function banner(io: CliIo, config: Config, facts: BannerFacts): string {
   const cli = cliInvocation(io);
+  const kinds = facts.kinds.length === 0 ? 'no actor kinds registered yet' : `${facts.kinds.length} kinds (${facts.kinds.join(', ')})`;
   return [
     `ledgerclaw ${ledgerclawVersion()} started`,
     `  data directory    ${config.dataDir}`,
     `  event store       ${eventsDbPath(config)} (sqlite)`,
-    `  durability        synchronous=${durability}`,
+    `  durability        synchronous=${facts.durability}`,
+    `  snapshots         ${join(config.dataDir, SNAPSHOTS_DB_FILE)}`,
+    `  actors            ${kinds}; ${facts.resumedEffects} pending effect${facts.resumedEffects === 1 ? '' : 's'} resumed`,
     `  pid               ${process.pid}`,
-    `  previous run      ${PREVIOUS_SHUTDOWN_TEXT[previous]}`,
+    `  previous run      ${PREVIOUS_SHUTDOWN_TEXT[facts.previous]}`,
+    ...(facts.inspector
+      ? [
+          `  inspector         ${facts.inspector.url}`,
+          '',
+          `Inspect the actors: open ${facts.inspector.url} in a browser. The page embeds the Stately inspector`,
+          'UI from https://stately.ai/inspect, so the browser needs internet access (the runtime does not).',
+          `The port listens on every network interface: whoever reaches it can read actor state.`,
+        ]
+      : []),
     '',
     `Watch events from another terminal: ${cli} events tail --follow --data ${config.dataDir}`,
     'Stop with Ctrl-C or SIGTERM.',
@@ -101,34 +142,107 @@ async function recordStop(store: EventStore, started: RecordedStart, signal: Shu
   );
 }
 
-async function start(io: CliIo, command: Command): Promise<ExitCode> {
+async function start(context: CommandContext, command: Command, options: StartOptions): Promise<ExitCode> {
+  const { io, actors } = context;
   const { config, configFile } = loadCommandConfig(command, io);
   const logger = createLogger({ level: config.log.level });
   // Listen before opening anything, so a signal during startup still ends in an orderly stop.
   const shutdown = io.watchShutdown();
   try {
-    const opened = await openEventStore(config, { mode: 'writer', actor: 'runtime', command: 'ledgerclaw start' });
+    // Before anything is written: a busy port should stop the start, not half of it.
+    const inspector = options.inspect ? await startInspector({ port: options.inspectPort, logger }) : undefined;
     try {
-      const started = await recordStart(opened.store, config);
-      io.stdout.write(banner(io, config, opened.backend.durability, started.previousShutdown));
-      logger.info(
-        {
-          dataDir: config.dataDir,
+      const opened = await openEventStore(config, {
+        mode: 'writer',
+        actor: 'runtime',
+        command: 'ledgerclaw start',
+        catalogue: actors.catalogue,
+      });
+      try {
+        const started = await recordStart(opened.store, config);
+        const signal = await runActors({
+          io,
+          config,
           configFile,
-          eventStore: { backend: config.eventStore.backend, path: opened.backend.location, durability: opened.backend.durability },
-          previousShutdown: started.previousShutdown,
-        },
-        'runtime started',
-      );
-      const signal = await shutdown.received;
-      logger.info({ signal }, 'shutting down');
-      await recordStop(opened.store, started, signal);
+          opened,
+          started,
+          actors,
+          inspector,
+          logger,
+          shutdown: shutdown.received,
+        });
+        await recordStop(opened.store, started, signal);
+      } finally {
+        await opened.close();
+      }
     } finally {
-      await opened.close();
+      inspector?.stop();
     }
   } finally {
     shutdown.stop();
   }
   logger.info('runtime stopped');
   return ExitCode.ok;
+}
+
+/** What the actors run on: the store is open and the start recorded. */
+interface StartedRuntime {
+  readonly io: CliIo;
+  readonly config: Config;
+  readonly configFile: string | null;
+  readonly opened: OpenedEventStore;
+  readonly started: RecordedStart;
+  readonly actors: ActorSetup;
+  readonly inspector: RunningInspector | undefined;
+  readonly logger: Logger;
+  readonly shutdown: Promise<ShutdownSignal>;
+}
+
+/** Runs the actor host until a shutdown signal; everything it opened is closed before the store is. */
+async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
+  const { io, config, opened, logger } = runtime;
+  const actorRuntime = await openActorRuntime({
+    store: opened.store,
+    config,
+    readOnly: false,
+    logger,
+    kinds: runtime.actors.kinds,
+    effects: actorWiring,
+  });
+  try {
+    // Attached first, so the actors loaded to resume their effects show in the inspector too.
+    runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
+    const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
+    try {
+      const resumedEffects = await actorRuntime.host.resumePendingEffects();
+      logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
+      io.stdout.write(
+        banner(io, config, {
+          durability: opened.backend.durability,
+          previous: runtime.started.previousShutdown,
+          kinds: actorRuntime.host.kindNames,
+          resumedEffects,
+          inspector: runtime.inspector,
+        }),
+      );
+      logger.info(
+        {
+          dataDir: config.dataDir,
+          configFile: runtime.configFile,
+          eventStore: { backend: config.eventStore.backend, path: opened.backend.location, durability: opened.backend.durability },
+          previousShutdown: runtime.started.previousShutdown,
+          actorKinds: actorRuntime.host.kindNames,
+          ...(runtime.inspector ? { inspector: runtime.inspector.url } : {}),
+        },
+        'runtime started',
+      );
+      const signal = await runtime.shutdown;
+      logger.info({ signal }, 'shutting down');
+      return signal;
+    } finally {
+      await liveActorsFile.stop();
+    }
+  } finally {
+    await actorRuntime.close();
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { defineEvent, EventCatalogue } from '../../events/catalogue.js';
+import { defineEvent, EventCatalogue, type EventDefinition } from '../../events/catalogue.js';
 import type { NewEvent } from '../../events/envelope.js';
 
 export const benchRecorded = defineEvent(
@@ -24,6 +24,9 @@ export const benchRecorded = defineEvent(
 
 export const benchCatalogue = new EventCatalogue([benchRecorded]);
 
+/** The data of a `bench.recorded` event. */
+export type BenchMessage = typeof benchRecorded extends EventDefinition<string, infer TData> ? TData : never;
+
 const TEXTS = [
   'Reminder: send the Q3 invoice summary to finance by Friday noon.',
   'Deploy of billing-api v2.14 finished; error rate back under 0.1%.',
@@ -38,7 +41,7 @@ const OCCURRED_AT = '2025-01-15T09:30:00.000Z';
  * The `seq`-th event of one appender. Id and metadata are given in full, so the catalogue
  * prepares exactly the same stored bytes whether the store or the baseline does it.
  */
-export function benchEvent(appender: number, seq: number, conversationId: string): NewEvent<'bench.recorded'> {
+export function benchEvent(appender: number, seq: number, conversationId: string): NewEvent<'bench.recorded', BenchMessage> {
   const id = randomUUID();
   return benchRecorded.create(
     {

@@ -10,6 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { runActorsSuite } from './actors.js';
 import { runEventsSuite } from './events.js';
 
 export interface SuiteOptions {
@@ -33,6 +34,7 @@ export type Suite = (options: SuiteOptions) => Promise<SuiteReport>;
 /** Every suite by name; later suites (search, scheduler, slack) are added here. */
 const SUITES = {
   events: runEventsSuite,
+  actors: runActorsSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;

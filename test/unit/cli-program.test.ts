@@ -37,7 +37,7 @@ describe('help', () => {
   it('lists every command, global option and env variable, and exits 0', async () => {
     const { code, stdout } = await cli(['--help']);
     expect(code).toBe(0);
-    for (const text of ['start', 'events streams', 'events read', 'events tail', 'events verify', '--data <dir>', '--config <file>', 'LEDGERCLAW_SQLITE_SYNCHRONOUS']) {
+    for (const text of ['start', 'events streams', 'events read', 'events tail', 'events verify', 'actors list', 'replay [options] <stream>', 'trace [options] <correlationId>', '--data <dir>', '--config <file>', 'LEDGERCLAW_SQLITE_SYNCHRONOUS']) {
       expect(stdout).toContain(text);
     }
   });
