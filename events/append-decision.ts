@@ -15,7 +15,7 @@ export interface StoredIdLocation {
 
 export type AppendDecision =
   | { readonly kind: 'write'; readonly firstRevision: bigint }
-  | { readonly kind: 'already_appended'; readonly result: AppendResult }
+  | { readonly kind: 'already_appended'; readonly result: Omit<AppendResult, 'events'> }
   | { readonly kind: 'refused'; readonly error: Error };
 
 export interface AppendFacts {

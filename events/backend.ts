@@ -15,6 +15,11 @@ import type {
   StreamMetadata,
 } from './port.js';
 
+/** An append's result as a backend gives it: the stored events still in their stored form. */
+export interface BackendAppendResult extends Omit<AppendResult, 'events'> {
+  readonly events: readonly RawStoredEvent[];
+}
+
 export interface BackendReadStream {
   /** Inclusive; 'end' means the newest event. */
   readonly from: bigint | 'end';
@@ -40,7 +45,7 @@ export interface EventBackend {
    * Appends atomically: all events at consecutive revisions, or none. Idempotent on event
    * ids (see events/append-decision.ts).
    */
-  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult>;
   /** Honours the stream's truncateBefore and maxCount. */
   readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]>;
   /** Every stored event, whatever its stream's metadata says (as EventStoreDB does before a scavenge). */

@@ -89,7 +89,8 @@ class CataloguedEventStore implements EventStore {
       if (seen.has(event.id)) throw new EventIdConflictError(streamId, event.id, 'same_append');
       seen.add(event.id);
     }
-    return this.backend.append(streamId, prepared, expectedRevision);
+    const result = await this.backend.append(streamId, prepared, expectedRevision);
+    return { ...result, events: result.events.map((raw) => this.catalogue.decode(raw, true)) };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {

@@ -24,6 +24,12 @@ export interface AppendResult {
   readonly nextExpectedRevision: bigint;
   /** The $all position of the last event appended. */
   readonly position: bigint;
+  /**
+   * The events as stored, exactly as a read returns them (upcast, with their revisions,
+   * positions and hashes), so a writer can fold what it wrote without reading it back.
+   * A recognised retry returns the events the original append stored.
+   */
+  readonly events: readonly StoredEvent[];
 }
 
 export type Direction = 'forwards' | 'backwards';

@@ -7,6 +7,7 @@ import { decideAppend, type StoredIdLocation } from '../append-decision.js';
 import {
   firstReadableRevision,
   matchesFilter,
+  type BackendAppendResult,
   type BackendReadAll,
   type BackendReadStream,
   type EventBackend,
@@ -14,7 +15,7 @@ import {
 import type { PreparedEvent, RawStoredEvent } from '../envelope.js';
 import { StoreClosedError } from '../errors.js';
 import { chainHash, GENESIS_HASH } from '../hash-chain.js';
-import type { AppendResult, ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../port.js';
+import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../port.js';
 
 export class MemoryBackend implements EventBackend {
   readonly location = 'memory';
@@ -36,7 +37,7 @@ export class MemoryBackend implements EventBackend {
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  async append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
     this.assertOpen();
     const stream = this.streams.get(streamId) ?? [];
     const tip = this.heads.get(streamId);
@@ -48,7 +49,10 @@ export class MemoryBackend implements EventBackend {
       storedAt: (id) => this.ids.get(id),
     });
     if (decision.kind === 'refused') throw decision.error;
-    if (decision.kind === 'already_appended') return decision.result;
+    if (decision.kind === 'already_appended') {
+      const first = decision.result.nextExpectedRevision - BigInt(events.length - 1);
+      return { ...decision.result, events: stream.filter((event) => event.revision >= first && event.revision <= decision.result.nextExpectedRevision) };
+    }
 
     const recordedAt = this.now().toISOString();
     let prevHash = tip ? tip.hash : GENESIS_HASH;
@@ -72,7 +76,7 @@ export class MemoryBackend implements EventBackend {
     this.lastPosition = position;
     this.changed.next();
     const last = written[written.length - 1]!;
-    return { nextExpectedRevision: last.revision, position: last.position };
+    return { nextExpectedRevision: last.revision, position: last.position, events: written };
   }
 
   async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {

@@ -231,8 +231,10 @@ export class ActorHost {
           occurredAt: meta.issuedAt,
         },
       }));
+      const firstRevision = actor.revision === null ? 0n : actor.revision + 1n;
+      let stored: readonly StoredEvent[];
       try {
-        await this.options.store.append(actor.streamId, events, { expectedRevision: actor.revision ?? 'no_stream' });
+        ({ events: stored } = await this.options.store.append(actor.streamId, events, { expectedRevision: actor.revision ?? 'no_stream' }));
       } catch (error) {
         if (error instanceof EventIdConflictError) return this.alreadyApplied(actor, events.map((event) => event.id), error);
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -244,10 +246,9 @@ export class ActorHost {
         this.logger.warn({ streamId: actor.streamId, attempt, expected: String(error.expected), actual: String(error.actual) }, 'actor was behind its stream; reloading');
         continue;
       }
-      const firstRevision = actor.revision === null ? 0n : actor.revision + 1n;
-      // Read back what was stored, so live state is folded from exactly what a replay reads.
-      const stored = await this.options.store.readStream(actor.streamId, { from: firstRevision, maxCount: events.length });
-      if (stored[0]?.id !== events[0]!.id) return this.alreadyApplied(actor, events.map((event) => event.id));
+      // The store hands back what it stored, exactly as a replay reads it: live state is
+      // folded from the same events. Stored earlier means a retried command.
+      if (stored[0]?.revision !== firstRevision) return this.alreadyApplied(actor, events.map((event) => event.id));
       this.foldNew(actor, stored);
       return { status: 'accepted', events: stored, revision: actor.revision!, state: describeState(actor.snapshot), duplicate: false };
     }

@@ -1545,6 +1545,27 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
     });
 
     // ---------------------------------------------------------------------------------------
+    describe('what an append returns', () => {
+      it('returns the stored events exactly as a read returns them, upcast, with positions and hashes', async () => {
+        await store.append('order-1', [happened(0)], { expectedRevision: 'no_stream' });
+        const result = await store.append('order-1', [happened(1), testNoted.create({ text: 'ünïcode ✓' }), happened(2)], { expectedRevision: 0n });
+        const read = await store.readStream('order-1', { from: 1n });
+        expect(result.events).toEqual(read);
+        expect(result.events.map((event) => event.revision)).toEqual([1n, 2n, 3n]);
+        expect(result.events[2]!.position).toBe(result.position);
+      });
+
+      it('returns the original events for a recognised retry', async () => {
+        const events = [happened(1, { id: uuidv4() }), happened(2, { id: uuidv4() })];
+        const original = await store.append('order-1', events, { expectedRevision: 'no_stream' });
+        await store.append('order-1', [happened(3)], { expectedRevision: 'any' });
+        const retried = await store.append('order-1', events, { expectedRevision: 'no_stream' });
+        expect(retried.events).toEqual(original.events);
+        expect(retried.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------
     describe('correlation', () => {
       it('reads every event that carries a correlation id, across streams, in $all order', async () => {
         const correlated = (value: number) => ({ ...happened(value), metadata: { correlationId: 'slack-Ev42' } });

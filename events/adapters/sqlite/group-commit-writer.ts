@@ -7,11 +7,13 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decideAppend, type AppendDecision, type StoredIdLocation } from '../../append-decision.js';
-import type { PreparedEvent } from '../../envelope.js';
+import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { StoreClosedError } from '../../errors.js';
 import { chainHash, GENESIS_HASH } from '../../hash-chain.js';
-import type { AppendResult, ExpectedRevision } from '../../port.js';
+import type { BackendAppendResult } from '../../backend.js';
+import type { ExpectedRevision } from '../../port.js';
 import type { SqlValue, SqliteConnection, SqliteStatement } from './connection.js';
+import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
 
 export interface WriterOptions {
   /** Most events one transaction takes from the queue (an append is never split). */
@@ -28,7 +30,7 @@ interface QueuedAppend {
   readonly events: readonly PreparedEvent[];
   readonly expectedRevision: ExpectedRevision;
   readonly bytes: number;
-  readonly resolve: (result: AppendResult) => void;
+  readonly resolve: (result: BackendAppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -58,6 +60,8 @@ interface StreamHead {
 interface BatchPlan {
   readonly decisions: AppendDecision[];
   readonly rows: SqlValue[];
+  /** For each append the batch writes (by its index in the batch), its events as they will be stored. */
+  readonly written: Map<number, RawStoredEvent[]>;
   readonly newHeads: Map<string, StreamHead>;
   headPosition: bigint;
   /** Where each event id of the batch is stored, or will be once the rows are written. */
@@ -102,7 +106,7 @@ export class GroupCommitWriter {
     return { ...this.counters };
   }
 
-  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
     if (this.closed) return Promise.reject(new StoreClosedError());
     const bytes = events.reduce((sum, event) => sum + event.dataJson.length + event.metadataJson.length, 0);
     return new Promise((resolve, reject) => {
@@ -211,17 +215,33 @@ export class GroupCommitWriter {
     this.counters.appends += batch.length;
     this.counters.events += written;
     for (const [streamId, head] of plan.newHeads) this.rememberHead(streamId, head);
+    if (written > 0) this.options.onCommit(plan.headPosition);
+    const retried = await this.readStoredRetries(batch, plan).catch((error: unknown) => error as Error);
     const settled = plan;
     batch.forEach((append, index) => {
       const decision = settled.decisions[index]!;
       if (decision.kind === 'refused') append.reject(decision.error);
-      else if (decision.kind === 'already_appended') append.resolve(decision.result);
-      else {
-        const last = settled.stored.get(append.events[append.events.length - 1]!.id)!;
-        append.resolve({ nextExpectedRevision: last.revision, position: last.position });
+      else if (decision.kind === 'already_appended') {
+        if (retried instanceof Error) append.reject(retried);
+        else append.resolve({ ...decision.result, events: append.events.map((event) => retried.get(event.id)!) });
+      } else {
+        const events = settled.written.get(index)!;
+        const last = events[events.length - 1]!;
+        append.resolve({ nextExpectedRevision: last.revision, position: last.position, events });
       }
     });
-    if (written > 0) this.options.onCommit(plan.headPosition);
+  }
+
+  /** The originally stored events of the appends recognised as retries (rare: one read). */
+  private async readStoredRetries(batch: readonly QueuedAppend[], plan: BatchPlan): Promise<Map<string, RawStoredEvent>> {
+    const ids = batch.flatMap((append, index) => (plan.decisions[index]!.kind === 'already_appended' ? append.events.map((event) => event.id) : []));
+    const found = new Map<string, RawStoredEvent>();
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      const rows = await this.connection.all<EventRow>(`${EVENT_SELECT} WHERE event_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      for (const row of rows) found.set(row.event_id, toRawEvent(row));
+    }
+    return found;
   }
 
   /**
@@ -233,10 +253,10 @@ export class GroupCommitWriter {
   private async planBatch(batch: readonly QueuedAppend[], mode: 'optimistic' | 'checked'): Promise<BatchPlan> {
     const heads = await this.loadHeads(batch);
     const stored = mode === 'checked' ? await this.findStoredIds(batch) : new Map<string, StoredIdLocation>();
-    const plan: BatchPlan = { decisions: [], rows: [], newHeads: new Map(), headPosition: this.headPosition, stored };
+    const plan: BatchPlan = { decisions: [], rows: [], written: new Map(), newHeads: new Map(), headPosition: this.headPosition, stored };
     const recordedAt = new Date().toISOString();
 
-    for (const append of batch) {
+    for (const [index, append] of batch.entries()) {
       const head = plan.newHeads.get(append.streamId) ?? heads.get(append.streamId);
       const decide = () =>
         decideAppend({
@@ -259,6 +279,8 @@ export class GroupCommitWriter {
 
       let prevHash = head ? head.hash : GENESIS_HASH;
       let revision = decision.firstRevision;
+      const written: RawStoredEvent[] = [];
+      plan.written.set(index, written);
       for (const event of append.events) {
         plan.headPosition += 1n;
         const hash = chainHash(prevHash, append.streamId, revision, event);
@@ -266,6 +288,7 @@ export class GroupCommitWriter {
           Number(plan.headPosition), append.streamId, Number(revision), event.id, event.type, event.version,
           event.dataJson, event.metadataJson, recordedAt, prevHash, hash,
         );
+        written.push({ ...event, streamId: append.streamId, revision, position: plan.headPosition, recordedAt, prevHash, hash });
         // Later appends in this batch see this one, exactly as if it were already stored.
         stored.set(event.id, { streamId: append.streamId, revision, position: plan.headPosition });
         prevHash = hash;

@@ -9,15 +9,17 @@ import { dirname } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import {
   firstReadableRevision,
+  type BackendAppendResult,
   type BackendReadAll,
   type BackendReadStream,
   type EventBackend,
 } from '../../backend.js';
 import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { ReadOnlyStoreError, StoreClosedError, StoreNotFoundError } from '../../errors.js';
-import type { AppendResult, EventFilter, ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
+import type { EventFilter, ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
 import { watchForeignCommits } from './commit-watcher.js';
 import { SqliteConnection, type SqlValue } from './connection.js';
+import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit-writer.js';
 import { migrate, requireCurrentSchema } from './migrations.js';
 
@@ -38,42 +40,9 @@ export interface SqliteBackendOptions {
 /** `PRAGMA synchronous` answers with a number. */
 const SYNCHRONOUS_LEVELS: Record<number, SqliteSynchronous> = { 1: 'NORMAL', 2: 'FULL', 3: 'EXTRA' };
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  event_id: string;
-  type: string;
-  version: number;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const EVENT_SELECT =
-  'SELECT position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash FROM events';
-
 /** SQLite integers are 64-bit; LIMIT -1 means no limit. */
 function sqlLimit(maxCount: number): number {
   return maxCount >= Number.MAX_SAFE_INTEGER ? -1 : maxCount;
-}
-
-function toRawEvent(row: EventRow): RawStoredEvent {
-  return {
-    id: row.event_id,
-    streamId: row.stream_id,
-    revision: BigInt(row.revision),
-    position: BigInt(row.position),
-    type: row.type,
-    version: row.version,
-    dataJson: row.data,
-    metadataJson: row.metadata,
-    recordedAt: row.recorded_at,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
 }
 
 function filterClause(filter: EventFilter | undefined): { sql: string; params: SqlValue[] } {
@@ -152,7 +121,7 @@ export class SqliteBackend implements EventBackend {
     return backend;
   }
 
-  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
     if (this.closed) return Promise.reject(new StoreClosedError());
     if (!this.writer) return Promise.reject(new ReadOnlyStoreError('append'));
     return this.writer.commits.append(streamId, events, expectedRevision);
