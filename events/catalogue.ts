@@ -85,6 +85,13 @@ function toFieldIssues(error: z.ZodError, prefix: string): FieldIssue[] {
   }));
 }
 
+export interface PreparedWithValues {
+  readonly prepared: PreparedEvent;
+  /** The newest version's parsed data: what a read of the stored text gives back. */
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
 export class EventCatalogue {
   private readonly definitions = new Map<string, EventDefinition>();
 
@@ -108,6 +115,11 @@ export class EventCatalogue {
    * canonical JSON that is stored and hashed. Throws naming the type and the field.
    */
   prepare(event: NewEvent, context: PrepareContext, where: string): PreparedEvent {
+    return this.prepareWithValues(event, context, where).prepared;
+  }
+
+  /** `prepare`, also handing back the validated values, so the appender need not parse its own events again. */
+  prepareWithValues(event: NewEvent, context: PrepareContext, where: string): PreparedWithValues {
     const definition = this.definitions.get(event.type);
     if (!definition) throw new UnknownEventTypeError(String(event.type), where);
     const step = definition.steps[definition.steps.length - 1]!;
@@ -131,11 +143,15 @@ export class EventCatalogue {
       throw new InvalidEventError(definition.type, step.version, issues, where);
     }
     return {
-      id,
-      type: definition.type,
-      version: step.version,
-      dataJson: canonicalJson(data.data),
-      metadataJson: canonicalJson(metadata.data),
+      prepared: {
+        id,
+        type: definition.type,
+        version: step.version,
+        dataJson: canonicalJson(data.data),
+        metadataJson: canonicalJson(metadata.data),
+      },
+      data: data.data,
+      metadata: metadata.data,
     };
   }
 

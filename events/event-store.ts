@@ -6,8 +6,8 @@
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import type { EventBackend } from './backend.js';
-import type { EventCatalogue, PrepareContext } from './catalogue.js';
-import { streamIdSchema, type NewEvent, type StoredEvent } from './envelope.js';
+import type { EventCatalogue, PrepareContext, PreparedWithValues } from './catalogue.js';
+import { streamIdSchema, type NewEvent, type RawStoredEvent, type StoredEvent } from './envelope.js';
 import { EventIdConflictError, InvalidArgumentError } from './errors.js';
 import type {
   AppendOptions,
@@ -63,6 +63,33 @@ function describe(value: unknown): string {
   }
 }
 
+/**
+ * The stored event built from the values just validated, when what is stored is byte for
+ * byte what was prepared (always, but for a retry whose original differed): parsing the
+ * stored text again would give the same values, at a cost on every append.
+ */
+function storedFromValues(raw: RawStoredEvent, values: PreparedWithValues | undefined): StoredEvent | undefined {
+  if (!values) return undefined;
+  const { prepared } = values;
+  if (prepared.id !== raw.id || prepared.version !== raw.version || prepared.dataJson !== raw.dataJson || prepared.metadataJson !== raw.metadataJson) {
+    return undefined;
+  }
+  return {
+    id: raw.id,
+    streamId: raw.streamId,
+    revision: raw.revision,
+    position: raw.position,
+    type: raw.type,
+    version: raw.version,
+    storedVersion: raw.version,
+    data: values.data,
+    metadata: values.metadata,
+    recordedAt: raw.recordedAt,
+    prevHash: raw.prevHash,
+    hash: raw.hash,
+  };
+}
+
 class CataloguedEventStore implements EventStore {
   private readonly context: PrepareContext;
 
@@ -81,16 +108,17 @@ class CataloguedEventStore implements EventStore {
       throw new InvalidArgumentError(`append to ${streamId}: expected a non-empty array of events`);
     }
     // Validate the whole batch before anything reaches storage: nothing partial is written.
-    const prepared = events.map((event, index) =>
-      this.catalogue.prepare(event, this.context, `append to ${streamId}, event ${index}`),
+    const values = events.map((event, index) =>
+      this.catalogue.prepareWithValues(event, this.context, `append to ${streamId}, event ${index}`),
     );
+    const prepared = values.map((value) => value.prepared);
     const seen = new Set<string>();
     for (const event of prepared) {
       if (seen.has(event.id)) throw new EventIdConflictError(streamId, event.id, 'same_append');
       seen.add(event.id);
     }
     const result = await this.backend.append(streamId, prepared, expectedRevision);
-    return { ...result, events: result.events.map((raw) => this.catalogue.decode(raw, true)) };
+    return { ...result, events: result.events.map((raw, index) => storedFromValues(raw, values[index]) ?? this.catalogue.decode(raw, true)) };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
