@@ -22,37 +22,6 @@ type WebSocketInspector = ReturnType<typeof createWebSocketInspector>;
 /** The part of an inspector the bridge uses: any of @statelyai/inspect's inspectors. */
 export type InspectorSink = Pick<WebSocketInspector, 'actor' | 'event' | 'snapshot'>;
 
-type StateValue = string | StateObject;
-interface StateObject {
-  [region: string]: StateValue;
-}
-
-/**
- * The xstate state value back from its description (actors/fold.ts `describeState`):
- * `open` → 'open', `running.waiting` → { running: 'waiting' }, `a.x, b.y` → { a: 'x', b: 'y' }.
- * State keys cannot hold '.', which xstate reserves as the path separator.
- */
-export function stateValueOf(description: string): StateValue {
-  const paths = description.split(', ').map((path) => path.split('.'));
-  if (paths.length === 1 && paths[0]!.length === 1) return paths[0]![0]!;
-  const root: StateObject = {};
-  for (const path of paths) {
-    let node = root;
-    for (let index = 0; index < path.length - 1; index += 1) {
-      const key = path[index]!;
-      if (index === path.length - 2) {
-        node[key] = path[index + 1]!;
-        break;
-      }
-      const existing = node[key];
-      const child: StateObject = typeof existing === 'object' ? existing : {};
-      node[key] = child;
-      node = child;
-    }
-  }
-  return root;
-}
-
 export interface BridgeOptions {
   /** The kinds whose machine definitions are sent along, so the UI can draw them. */
   readonly kinds?: readonly AnyActorKind[];
@@ -78,7 +47,7 @@ export function bridgeInspection(inspection: Observable<InspectionEvent>, inspec
       case 'actor':
         inspector.actor(actorRef(item.streamId), {
           status: 'active',
-          value: stateValueOf(item.state),
+          value: item.value,
           context: item.context,
         });
         return;
@@ -94,13 +63,16 @@ export function bridgeInspection(inspection: Observable<InspectionEvent>, inspec
           metadata: item.event.metadata,
         };
         inspector.event(item.streamId, event);
-        inspector.snapshot(item.streamId, { status: 'active', value: stateValueOf(item.state), context: item.context }, { event });
+        inspector.snapshot(item.streamId, { status: 'active', value: item.value, context: item.context }, { event });
         return;
       }
       // An effect is an action, not something sent to the actor, and a saved snapshot is
       // the store's business: neither has a place in the inspector's picture of actors.
       case 'effect':
       case 'snapshot':
+        return;
+      case 'passivated':
+        inspector.snapshot(item.streamId, { status: 'stopped' });
         return;
     }
   });

@@ -49,10 +49,7 @@ export interface LiveActorsFileOptions {
   readonly source: LiveActorsSource;
   /** How long changes are gathered before one write. Default 1 s. */
   readonly coalesceMs?: number;
-  /**
-   * How often the file is checked even when nothing was reported: the host unloads idle
-   * actors without telling anyone, and the file should not go on calling them live. Default 30 s.
-   */
+  /** How often the file is checked even when nothing was reported, as a safety net. Default 30 s. */
   readonly refreshMs?: number;
   readonly logger?: Logger;
 }
@@ -73,8 +70,8 @@ export class LiveActorsFileWriter {
   private constructor(private readonly options: LiveActorsFileOptions) {
     this.path = liveActorsPath(options.dataDir);
     this.subscription = options.source.inspection.subscribe((event) => {
-      // Only an actor coming into memory or changing state changes the file.
-      if (event.type === 'actor' || event.type === 'event') this.schedule();
+      // Only an actor coming into memory, changing state or leaving it changes the file.
+      if (event.type === 'actor' || event.type === 'event' || event.type === 'passivated') this.schedule();
     });
     this.refresher = setInterval(() => this.schedule(), options.refreshMs ?? DEFAULT_REFRESH_MS);
     // The file is a report on the runtime; it never keeps the process alive by itself.

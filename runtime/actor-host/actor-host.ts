@@ -271,7 +271,7 @@ export class ActorHost {
       const evolved = evolve(actor.kindDefinition, actor.snapshot, event);
       actor.snapshot = evolved.snapshot;
       actor.revision = event.revision;
-      this.inspect({ type: 'event', streamId: actor.streamId, event, state: describeState(actor.snapshot), context: actor.snapshot.context });
+      this.inspect({ type: 'event', streamId: actor.streamId, event, state: describeState(actor.snapshot), value: actor.snapshot.value, context: actor.snapshot.context });
       const cause: CausingEvent = { id: event.id, type: event.type, revision: event.revision, correlationId: event.metadata.correlationId };
       evolved.effects.forEach((effect, index) => this.runEffect(actor, effect, `${event.id}:${index}`, cause));
     }
@@ -330,7 +330,7 @@ export class ActorHost {
       if (!actor) {
         actor = loaded;
         this.live.set(streamId, actor);
-        this.inspect({ type: 'actor', streamId, state: describeState(actor.snapshot), context: actor.snapshot.context });
+        this.inspect({ type: 'actor', streamId, state: describeState(actor.snapshot), value: actor.snapshot.value, context: actor.snapshot.context });
         this.evictOverflow();
       }
     }
@@ -405,7 +405,7 @@ export class ActorHost {
     if (this.live.size <= max) return;
     for (const [streamId, actor] of this.live) {
       if (this.live.size <= max) break;
-      if (actor.busy === 0) this.live.delete(streamId);
+      if (actor.busy === 0) this.passivate(streamId);
     }
   }
 
@@ -413,8 +413,13 @@ export class ActorHost {
     const cutoff = Date.now() - idleAfterMs;
     for (const [streamId, actor] of this.live) {
       if (actor.lastUsed > cutoff) break; // ordered least recently used first
-      if (actor.busy === 0) this.live.delete(streamId);
+      if (actor.busy === 0) this.passivate(streamId);
     }
+  }
+
+  private passivate(streamId: string): void {
+    this.live.delete(streamId);
+    this.inspect({ type: 'passivated', streamId });
   }
 
   private idFromStream(kind: AnyActorKind, streamId: string): string | undefined {

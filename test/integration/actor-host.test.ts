@@ -231,8 +231,14 @@ describe('snapshots', () => {
 describe('passivation', () => {
   it('keeps at most maxLiveActors in memory and brings an unloaded actor back from its stream', async () => {
     const actors = host({ maxLiveActors: 10 });
+    const passivated: string[] = [];
+    actors.inspection.subscribe((event) => {
+      if (event.type === 'passivated') passivated.push(event.streamId);
+    });
     for (let index = 0; index < 40; index += 1) await actors.send('counter', `p${index}`, { type: 'increment', by: (index % 9) + 1 });
     expect(actors.liveActors().length).toBeLessThanOrEqual(10);
+    expect(passivated).toContain('counter-p0');
+    expect(passivated.length + actors.liveActors().length).toBe(40);
     expect(actors.liveActors().map((actor) => actor.id)).not.toContain('p0');
     const back = await actors.load('counter', 'p0');
     expect(back.snapshot.context).toMatchObject({ count: 1 });

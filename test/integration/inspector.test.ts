@@ -14,7 +14,7 @@ import { createEventStore } from '../../events/event-store.js';
 import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import type { CliIo } from '../../runtime/cli/io.js';
 import { runCli } from '../../runtime/cli/run.js';
-import { startInspector, stateValueOf, type RunningInspector } from '../../runtime/inspector.js';
+import { startInspector, type RunningInspector } from '../../runtime/inspector.js';
 import { liveActorsFileSchema, liveActorsPath } from '../../runtime/live-actors-file.js';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, startProcess } from '../support/child-process.js';
@@ -89,15 +89,6 @@ class Viewer {
   }
 }
 
-describe('stateValueOf', () => {
-  it('turns a state description back into an xstate state value', () => {
-    expect(stateValueOf('open')).toBe('open');
-    expect(stateValueOf('running.waiting')).toEqual({ running: 'waiting' });
-    expect(stateValueOf('a.b.c')).toEqual({ a: { b: 'c' } });
-    expect(stateValueOf('live.chat.idle, live.jobs.busy')).toEqual({ live: { chat: 'idle', jobs: 'busy' } });
-    expect(stateValueOf('a.x, b.y')).toEqual({ a: 'x', b: 'y' });
-  });
-});
 
 describe('bridgeInspection to a real inspector server', () => {
   let inspector: RunningInspector | undefined;

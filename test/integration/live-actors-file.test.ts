@@ -85,7 +85,7 @@ describe('LiveActorsFileWriter', () => {
     expect(reads).toBe(1);
     for (let index = 0; index < 50; index += 1) {
       actors.push(view(`counter-${index}`));
-      inspection.next({ type: 'actor', streamId: `counter-${index}`, state: 'open', context: {} });
+      inspection.next({ type: 'actor', streamId: `counter-${index}`, state: 'open', value: 'open', context: {} });
     }
     await eventually((ids) => ids.length === 50);
     expect(reads).toBe(2);
@@ -96,6 +96,16 @@ describe('LiveActorsFileWriter', () => {
     await start({ inspection: new Subject<InspectionEvent>(), liveActors: () => actors }, { refreshMs: 50, coalesceMs: 20 });
     expect((await readLiveFile()).actors).toHaveLength(2);
     actors.pop();
+    expect(await eventually((ids) => ids.length === 1)).toEqual(['counter-a']);
+  });
+
+  it('drops an actor as soon as the host reports it passivated', async () => {
+    const actors = [view('counter-a'), view('counter-b')];
+    const inspection = new Subject<InspectionEvent>();
+    // A periodic check far beyond the test's patience: only the report can do it.
+    await start({ inspection, liveActors: () => actors }, { refreshMs: 600_000, coalesceMs: 20 });
+    actors.pop();
+    inspection.next({ type: 'passivated', streamId: 'counter-b' });
     expect(await eventually((ids) => ids.length === 1)).toEqual(['counter-a']);
   });
 });
