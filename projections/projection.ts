@@ -1,0 +1,50 @@
+/**
+ * A projection: a read model built from events, that can always be thrown away and built
+ * again from `$all`. Each projection version lives in its own SQLite file in the data
+ * directory (`read-models/<name>.v<version>.db`) together with its checkpoint, and the
+ * projection host applies events to it in transactions that also move the checkpoint, so
+ * after a crash no event is applied twice and none is skipped.
+ *
+ * A projection is written as:
+ * - `schema`: the DDL of a fresh read model (tables, FTS5 virtual tables, indexes);
+ * - `apply(db, event)`: one stored event's effect, inside the host's transaction. It must
+ *   be deterministic (no clock, no randomness: times come from the event), so that a
+ *   rebuild gives byte-identical results. Events of other types are never passed to it.
+ * - `afterCommit(db, context)` (optional): runs after a batch that applied at least one of
+ *   its events was committed, outside the transaction: regenerate files such as MEMORY.md
+ *   or WORK_CONTEXT.md from the tables. It must write files atomically (temp + rename)
+ *   and derive them from the tables alone, so a rebuild writes the same bytes.
+ *
+ * Raising `version` makes the host build the new version beside the live one and swap it
+ * in once it has caught up (blue/green): readers never see a half-built read model.
+ */
+import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
+import type { StoredEvent } from '../events/envelope.js';
+
+export interface AfterCommitContext {
+  /** The runtime's data directory, for files the projection maintains. */
+  readonly dataDir: string;
+}
+
+export interface Projection {
+  /** Lower-case words with dashes: `memory-index`. Names the read model file. */
+  readonly name: string;
+  /** A positive integer; raise it whenever `schema` or `apply` changes meaning. */
+  readonly version: number;
+  /** The event types `apply` receives. */
+  readonly eventTypes: readonly string[];
+  readonly schema: string;
+  apply(db: SqliteConnection, event: StoredEvent): Promise<void>;
+  afterCommit?(db: SqliteConnection, context: AfterCommitContext): Promise<void>;
+}
+
+/** `defineProjection({...})`: a typed identity, so a projection reads as one declaration. */
+export function defineProjection(projection: Projection): Projection {
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(projection.name)) {
+    throw new Error(`projection name '${projection.name}' must be lower-case words joined by dashes`);
+  }
+  if (!Number.isInteger(projection.version) || projection.version < 1) {
+    throw new Error(`projection ${projection.name}: version must be a positive integer`);
+  }
+  return projection;
+}
