@@ -1,0 +1,293 @@
+/**
+ * Runs every projection over `$all`, each at its own position and in its own read model
+ * file. Events arrive through the store's catch-up-then-live subscription and are applied
+ * in batches; each batch is one transaction that also moves the checkpoint, so a crash
+ * never applies an event twice or skips one. A projection whose `apply` throws is marked
+ * failed, with the event and the error, and stops; the others go on.
+ *
+ * A projection whose version differs from its active build, or one asked to rebuild, is
+ * built beside the active build from the start of `$all` and swapped in once it has
+ * caught up; until then readers keep the old build (blue/green).
+ */
+import { bufferTime, concatMap, filter, type Subscription } from 'rxjs';
+import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
+import type { StoredEvent } from '../events/envelope.js';
+import type { Delivery, EventStore } from '../events/port.js';
+import type { Logger } from '../runtime/actor-host/actor-host.js';
+import type { Projection } from './projection.js';
+import { openReadModelForWriting, readCheckpoint, ReadModelCatalog, type CatalogEntry } from './read-model-files.js';
+
+export interface ProjectionHostOptions {
+  readonly store: EventStore;
+  readonly projections: readonly Projection[];
+  readonly dataDir: string;
+  /** Most events applied in one transaction. Default 500. */
+  readonly batchSize?: number;
+  /**
+   * How long a replaced build's file is kept after a swap, so readers that opened it
+   * before can finish. Default 60 s; files left over are removed on the next start.
+   */
+  readonly retiredFileGraceMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface BuildProgress {
+  readonly name: string;
+  readonly position: bigint;
+  readonly head: bigint;
+}
+
+/** One projection writing one build (the active one, or a rebuild beside it). */
+interface Runner {
+  readonly projection: Projection;
+  readonly file: string;
+  readonly connection: SqliteConnection;
+  readonly role: 'active' | 'build';
+  position: bigint | null;
+  subscription: Subscription | undefined;
+  failed: boolean;
+}
+
+const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export class ProjectionHost {
+  private readonly runners = new Map<string, Runner>();
+  private readonly progressListeners = new Set<(progress: BuildProgress) => void>();
+  private readonly caughtUp = new Map<string, Array<() => void>>();
+  /** Settles when a projection's build in progress is swapped in, or fails. */
+  private readonly builds = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void }>();
+  private catalog: ReadModelCatalog | undefined;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ProjectionHostOptions) {
+    this.logger = options.logger ?? silent;
+    const names = new Set<string>();
+    for (const projection of options.projections) {
+      if (names.has(projection.name)) throw new Error(`projection ${projection.name} is registered twice`);
+      names.add(projection.name);
+    }
+  }
+
+  /** Opens every read model, starts rebuilds where versions changed, and follows `$all`. */
+  async start(): Promise<void> {
+    this.catalog = await ReadModelCatalog.open(this.options.dataDir);
+    await this.catalog.removeUnreferencedFiles();
+    for (const projection of this.options.projections) {
+      let entry = await this.catalog.entry(projection.name);
+      if (!entry) entry = await this.catalog.create(projection.name, projection.version);
+      if (entry.buildingFile && entry.buildingVersion === projection.version) {
+        // A rebuild was under way when the last process stopped: go on from its checkpoint.
+        this.trackBuild(projection.name);
+        await this.run(projection, entry.buildingFile, 'build');
+      } else if (entry.activeVersion !== projection.version) {
+        this.logger.info({ projection: projection.name, from: entry.activeVersion, to: projection.version }, 'projection version changed; rebuilding beside the live read model');
+        await this.startBuild(projection);
+      } else if (entry.status !== 'failed') {
+        await this.run(projection, entry.activeFile, 'active');
+      } else {
+        this.logger.warn({ projection: projection.name, failure: entry.failure }, 'projection failed earlier; rebuild it to start it again');
+      }
+    }
+  }
+
+  /**
+   * Builds a projection again from the start, beside the live read model; resolves once
+   * the new build is swapped in. Progress comes through `onBuildProgress`.
+   */
+  async rebuild(name: string): Promise<void> {
+    const projection = this.options.projections.find((candidate) => candidate.name === name);
+    if (!projection) throw new Error(`unknown projection '${name}' (known: ${this.options.projections.map((p) => p.name).join(', ')})`);
+    await this.startBuild(projection);
+    await this.whenBuilt(name);
+  }
+
+  /** Resolves when the build in progress (if any) has been swapped in. */
+  async whenBuilt(name: string): Promise<void> {
+    await this.builds.get(name)?.promise;
+  }
+
+  /** Resolves when the projection's active build has applied everything up to `position`. */
+  async waitFor(name: string, position: bigint): Promise<void> {
+    for (;;) {
+      const runner = this.runners.get(name);
+      if (runner?.role === 'active' && runner.position !== null && runner.position >= position) return;
+      if (runner?.failed) throw new Error(`projection ${name} failed`);
+      await new Promise<void>((resolve) => {
+        const waiting = this.caughtUp.get(name) ?? [];
+        waiting.push(resolve);
+        this.caughtUp.set(name, waiting);
+      });
+    }
+  }
+
+  /** Every committed batch of a build reports its progress here (for progress bars). */
+  onBuildProgress(listener: (progress: BuildProgress) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  async entries(): Promise<CatalogEntry[]> {
+    return this.catalog ? this.catalog.entries() : [];
+  }
+
+  async stop(): Promise<void> {
+    for (const runner of this.runners.values()) runner.subscription?.unsubscribe();
+    // Let a batch in flight finish its transaction before the file closes.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const runner of this.runners.values()) await runner.connection.close().catch(() => undefined);
+    this.runners.clear();
+    await this.catalog?.close();
+    this.catalog = undefined;
+  }
+
+  // ---- builds and runners -------------------------------------------------------------------
+
+  private async startBuild(projection: Projection): Promise<void> {
+    const catalog = this.requireCatalog();
+    const previous = await catalog.entry(projection.name);
+    if (previous?.buildingFile) {
+      this.runners.get(`${projection.name}#build`)?.subscription?.unsubscribe();
+      await catalog.removeFile(previous.buildingFile);
+    }
+    const entry = await catalog.startBuild(projection.name, projection.version);
+    this.trackBuild(projection.name);
+    await this.run(projection, entry.buildingFile!, 'build');
+  }
+
+  private trackBuild(name: string): void {
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<void>((done, failed) => {
+      resolve = done;
+      reject = failed;
+    });
+    promise.catch(() => undefined); // a failure is reported to whoever awaits it, and logged
+    this.builds.set(name, { promise, resolve, reject });
+  }
+
+  private async run(projection: Projection, file: string, role: Runner['role']): Promise<void> {
+    const catalog = this.requireCatalog();
+    const connection = await openReadModelForWriting(catalog.path(file), projection.schema);
+    const runner: Runner = { projection, file, connection, role, position: await readCheckpoint(connection), subscription: undefined, failed: false };
+    const key = role === 'active' ? projection.name : `${projection.name}#build`;
+    this.runners.set(key, runner);
+    const batchSize = this.options.batchSize ?? 500;
+    runner.subscription = this.options.store
+      .subscribe({ fromPosition: runner.position ?? 'start', maxInFlight: batchSize })
+      .pipe(
+        bufferTime(20, null, batchSize),
+        filter((batch) => batch.length > 0),
+        concatMap((batch) => this.applyBatch(runner, batch)),
+      )
+      .subscribe({
+        error: (error: unknown) => {
+          runner.failed = true;
+          this.logger.error({ projection: projection.name, err: error }, 'projection subscription failed');
+        },
+      });
+    // Nothing to catch up on (an empty store, or a checkpoint at the head): no batch will
+    // come to say so.
+    if ((runner.position ?? 0n) >= (await this.options.store.headPosition())) await this.afterProgress(runner);
+  }
+
+  private async applyBatch(runner: Runner, batch: readonly Delivery[]): Promise<void> {
+    if (runner.failed) return;
+    const { projection, connection } = runner;
+    const wanted = new Set(projection.eventTypes);
+    let applied = 0;
+    let current: StoredEvent | undefined;
+    try {
+      await connection.exec('BEGIN IMMEDIATE');
+      for (const delivery of batch) {
+        current = delivery.event;
+        if (wanted.has(current.type)) {
+          await projection.apply(connection, current);
+          applied += 1;
+        }
+      }
+      const last = batch[batch.length - 1]!.event.position;
+      await connection.run(
+        'INSERT INTO projection_checkpoint (singleton, position) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET position = excluded.position',
+        [last.toString()],
+      );
+      await connection.exec('COMMIT');
+      runner.position = last;
+    } catch (error) {
+      await connection.exec('ROLLBACK').catch(() => undefined);
+      await this.fail(runner, current, error);
+      return;
+    } finally {
+      for (const delivery of batch) delivery.ack();
+    }
+    if (applied > 0 && projection.afterCommit) {
+      await projection.afterCommit(connection, { dataDir: this.options.dataDir }).catch((error: unknown) =>
+        this.logger.error({ projection: projection.name, err: error }, 'regenerating the files of a projection failed'),
+      );
+    }
+    await this.afterProgress(runner);
+  }
+
+  private async afterProgress(runner: Runner): Promise<void> {
+    const head = await this.options.store.headPosition();
+    const position = runner.position ?? 0n;
+    if (runner.role === 'build') {
+      for (const listener of this.progressListeners) listener({ name: runner.projection.name, position, head });
+      if (position >= head) await this.swapIn(runner);
+      return;
+    }
+    if (position >= head) {
+      const catalog = this.requireCatalog();
+      const entry = await catalog.entry(runner.projection.name);
+      if (entry?.status === 'catching_up') await catalog.setStatus(runner.projection.name, 'live');
+    }
+    const waiting = this.caughtUp.get(runner.projection.name);
+    this.caughtUp.delete(runner.projection.name);
+    for (const resolve of waiting ?? []) resolve();
+  }
+
+  /** The build caught up: it becomes the active read model, and the old file goes. */
+  private async swapIn(build: Runner): Promise<void> {
+    const name = build.projection.name;
+    const catalog = this.requireCatalog();
+    const { retiredFile } = await catalog.swapIn(name);
+    const retired = this.runners.get(name);
+    retired?.subscription?.unsubscribe();
+    await retired?.connection.close().catch(() => undefined);
+    this.runners.delete(`${name}#build`);
+    this.runners.set(name, Object.assign(build, { role: 'active' as const }));
+    if (retiredFile !== build.file) this.removeLater(retiredFile);
+    this.logger.info({ projection: name, version: build.projection.version, position: String(build.position) }, 'rebuilt read model swapped in');
+    this.builds.get(name)?.resolve();
+    this.builds.delete(name);
+    await this.afterProgress(build);
+  }
+
+  private async fail(runner: Runner, event: StoredEvent | undefined, error: unknown): Promise<void> {
+    runner.failed = true;
+    runner.subscription?.unsubscribe();
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error({ projection: runner.projection.name, position: String(event?.position), eventType: event?.type, err: error }, 'projection failed; the others go on');
+    await this.requireCatalog()
+      .markFailed(runner.projection.name, { position: event?.position ?? -1n, eventType: event?.type ?? '', error: message })
+      .catch(() => undefined);
+    const waiting = this.caughtUp.get(runner.projection.name);
+    this.caughtUp.delete(runner.projection.name);
+    for (const resolve of waiting ?? []) resolve();
+    if (runner.role === 'build') {
+      this.builds.get(runner.projection.name)?.reject(new Error(`rebuilding ${runner.projection.name} failed at ${event?.type ?? 'an event'}: ${message}`));
+      this.builds.delete(runner.projection.name);
+    }
+  }
+
+  private removeLater(file: string): void {
+    const timer = setTimeout(() => {
+      void this.catalog?.removeFile(file).catch(() => undefined);
+    }, this.options.retiredFileGraceMs ?? 60_000);
+    timer.unref();
+  }
+
+  private requireCatalog(): ReadModelCatalog {
+    if (!this.catalog) throw new Error('the projection host is not started');
+    return this.catalog;
+  }
+}
