@@ -180,10 +180,9 @@ export class ProjectionHost {
         concatMap((batch) => this.applyBatch(runner, batch)),
       )
       .subscribe({
-        error: (error: unknown) => {
-          runner.failed = true;
-          this.logger.error({ projection: projection.name, err: error }, 'projection subscription failed');
-        },
+        // The store could not deliver (an event it cannot read): the projection stops
+        // there, marked failed, like a failing apply.
+        error: (error: unknown) => void this.fail(runner, undefined, error),
       });
     // Nothing to catch up on (an empty store, or a checkpoint at the head): no batch will
     // come to say so.

@@ -8,6 +8,7 @@ import type { AnyActorKind } from '../../actors/actor-kind.js';
 import { actorKinds } from '../../actors/index.js';
 import type { EventCatalogue } from '../../events/catalogue.js';
 import { catalogue } from '../../events/catalogue/index.js';
+import type { Projection } from '../../projections/projection.js';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import type { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -32,6 +33,8 @@ export function knownKindsText(actors: ActorSetup): string {
 export interface CommandContext {
   readonly io: CliIo;
   readonly actors: ActorSetup;
+  /** The read models the runtime maintains: the registry (projections/index.ts) but in tests. */
+  readonly readModels: readonly Projection[];
   /** Set by the action that ran; commander itself knows nothing about exit codes of actions. */
   exitCode: ExitCode;
 }

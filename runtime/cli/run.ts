@@ -3,6 +3,8 @@
  * the whole CLI can run inside a test.
  */
 import { CommanderError } from 'commander';
+import { readModelProjections } from '../../projections/index.js';
+import type { Projection } from '../../projections/projection.js';
 import { ConfigError } from '../config.js';
 import { registeredActors, type ActorSetup, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
@@ -15,10 +17,17 @@ const REQUESTED_OUTPUT = new Set(['commander.helpDisplayed', 'commander.version'
 export interface RunOptions {
   /** The registered kinds and catalogue unless given: tests pass a test kind's. */
   readonly actors?: ActorSetup;
+  /** The registered projections unless given. */
+  readonly readModels?: readonly Projection[];
 }
 
 export async function runCli(argv: readonly string[], io: CliIo, options: RunOptions = {}): Promise<ExitCode> {
-  const context: CommandContext = { io, actors: options.actors ?? registeredActors, exitCode: ExitCode.ok };
+  const context: CommandContext = {
+    io,
+    actors: options.actors ?? registeredActors,
+    readModels: options.readModels ?? readModelProjections,
+    exitCode: ExitCode.ok,
+  };
   const program = buildProgram(context);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -16,6 +16,8 @@ import { openActorRuntime, SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
 import { actorWiring } from '../actor-wiring.js';
 import type { Config } from '../config.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
+import type { Projection } from '../../projections/projection.js';
+import { ProjectionHost } from '../../projections/projection-host.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
@@ -167,6 +169,7 @@ async function start(context: CommandContext, command: Command, options: StartOp
           opened,
           started,
           actors,
+          readModels: context.readModels,
           inspector,
           logger,
           shutdown: shutdown.received,
@@ -193,6 +196,7 @@ interface StartedRuntime {
   readonly opened: OpenedEventStore;
   readonly started: RecordedStart;
   readonly actors: ActorSetup;
+  readonly readModels: readonly Projection[];
   readonly inspector: RunningInspector | undefined;
   readonly logger: Logger;
   readonly shutdown: Promise<ShutdownSignal>;
@@ -209,7 +213,10 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     kinds: runtime.actors.kinds,
     effects: actorWiring,
   });
+  // Read models follow $all from their checkpoints; a raised version rebuilds beside the live one.
+  const projectionHost = new ProjectionHost({ store: opened.store, projections: runtime.readModels, dataDir: config.dataDir, logger });
   try {
+    await projectionHost.start();
     // Attached first, so the actors loaded to resume their effects show in the inspector too.
     runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
     const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
@@ -244,5 +251,6 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     }
   } finally {
     await actorRuntime.close();
+    await projectionHost.stop();
   }
 }

@@ -8,7 +8,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openSqliteBackend } from '../../events/adapters/sqlite/sqlite-backend.js';
+import { openSqliteBackend, type SqliteBackend } from '../../events/adapters/sqlite/sqlite-backend.js';
+import { EventCatalogue } from '../../events/catalogue.js';
 import { createEventStore } from '../../events/event-store.js';
 import type { EventStore } from '../../events/port.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
@@ -17,6 +18,7 @@ import { counterCatalogue, counterIncremented } from '../support/counter-kind.js
 import { tallyOf, tallyProjection } from '../support/tally-projection.js';
 
 let dataDir: string;
+let backend: SqliteBackend;
 let store: EventStore;
 const hosts: ProjectionHost[] = [];
 
@@ -44,7 +46,7 @@ async function readTally(name = 'tally'): Promise<Record<string, number>> {
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ledgerclaw-projections-'));
-  const backend = await openSqliteBackend({ path: join(dataDir, 'events.db'), mode: 'writer' });
+  backend = await openSqliteBackend({ path: join(dataDir, 'events.db'), mode: 'writer' });
   store = createEventStore(backend, counterCatalogue);
 });
 
@@ -127,4 +129,15 @@ it('rebuilds on request into a new file while readers keep the old one until the
   expect((await host.entries())[0]).toMatchObject({ generation: 2, status: 'live', buildingFile: null });
   expect(progress.length).toBeGreaterThan(1);
   expect(await readTally()).toEqual({ 'counter-a': 300 });
+});
+
+it('marks a projection failed when the store cannot deliver an event to it', async () => {
+  await append('counter-a', 3);
+  // A runtime whose catalogue does not know the stored events cannot read them.
+  const blind = createEventStore(backend, new EventCatalogue([]));
+  const host = new ProjectionHost({ store: blind, projections: [tallyProjection()], dataDir });
+  hosts.push(host);
+  await host.start();
+  await expect(host.waitFor('tally', await store.headPosition())).rejects.toThrow(/tally failed/);
+  expect((await host.entries())[0]).toMatchObject({ status: 'failed', failure: { error: expect.stringMatching(/unknown event type 'counter.incremented'/) } });
 });
