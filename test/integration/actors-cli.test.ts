@@ -17,10 +17,9 @@ import { createEventStore } from '../../events/event-store.js';
 import type { EventStore } from '../../events/port.js';
 import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import { registeredActors, type ActorSetup } from '../../runtime/cli/command-context.js';
-import type { CliIo } from '../../runtime/cli/io.js';
-import { runCli } from '../../runtime/cli/run.js';
 import { LiveActorsFileWriter, liveActorsPath, type LiveActorsFileContent } from '../../runtime/live-actors-file.js';
 import { counterEvents, counterIncremented, counterKind } from '../support/counter-kind.js';
+import { runCliCaptured } from '../support/in-process-cli.js';
 
 const catalogue = new EventCatalogue([...counterEvents, runtimeStarted, runtimeStopped]);
 const actors: ActorSetup = { kinds: [counterKind], catalogue };
@@ -38,19 +37,8 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-async function cli(args: string[], setup: ActorSetup = actors) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { LEDGERCLAW_LOG_LEVEL: 'silent' },
-    cwd,
-    watchShutdown: () => ({ received: new Promise(() => undefined), stop: () => undefined }),
-  };
-  const code = await runCli([...args, '--data', dataDir], io, { actors: setup });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], setup: ActorSetup = actors) =>
+  runCliCaptured([...args, '--data', dataDir], { cwd, env: { LEDGERCLAW_LOG_LEVEL: 'silent' }, actors: setup });
 
 /** A writer on the data directory's events.db, as `ledgerclaw start` would open it; closed after `use`. */
 async function withWriter<T>(use: (host: ActorHost, store: EventStore) => Promise<T>): Promise<T> {

@@ -12,12 +12,11 @@ import { runtimeStarted, runtimeStopped } from '../../events/catalogue/runtime.j
 import { createEventStore } from '../../events/event-store.js';
 import type { Projection } from '../../projections/projection.js';
 import { openReadModel } from '../../projections/read-model-files.js';
-import type { CliIo } from '../../runtime/cli/io.js';
-import { runCli } from '../../runtime/cli/run.js';
 import { builtFile } from '../support/built-dist.js';
 import { startProcess } from '../support/child-process.js';
 import { counterEvents, counterIncremented, counterKind } from '../support/counter-kind.js';
 import { tallyOf, tallyProjection } from '../support/tally-projection.js';
+import { runCliCaptured } from '../support/in-process-cli.js';
 
 const catalogue = new EventCatalogue([...counterEvents, runtimeStarted, runtimeStopped]);
 let cwd: string;
@@ -33,19 +32,8 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-async function cli(args: string[], readModels: readonly Projection[] = [tallyProjection()]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { LEDGERCLAW_LOG_LEVEL: 'silent' },
-    cwd,
-    watchShutdown: () => ({ received: new Promise(() => undefined), stop: () => undefined }),
-  };
-  const code = await runCli([...args, '--data', dataDir], io, { actors: { kinds: [counterKind], catalogue }, readModels });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], readModels: readonly Projection[] = [tallyProjection()]) =>
+  runCliCaptured([...args, '--data', dataDir], { cwd, env: { LEDGERCLAW_LOG_LEVEL: 'silent' }, actors: { kinds: [counterKind], catalogue }, readModels });
 
 async function writeEvents(count: number): Promise<void> {
   const backend = await openSqliteBackend({ path: join(dataDir, 'events.db'), mode: 'writer' });

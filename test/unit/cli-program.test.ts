@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../runtime/cli/io.js';
-import { runCli } from '../../runtime/cli/run.js';
+import { runCliCaptured } from '../support/in-process-cli.js';
 
 let cwd: string;
 
@@ -19,19 +18,7 @@ afterEach(() => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-    cwd,
-    watchShutdown: () => ({ received: new Promise(() => undefined), stop: () => undefined }),
-  };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCliCaptured(args, { cwd, env });
 
 describe('help', () => {
   it('lists every command, global option and env variable, and exits 0', async () => {
