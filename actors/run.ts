@@ -267,19 +267,11 @@ export const runMachine = setup({
         'run.started': { target: 'running', actions: { type: 'applyStarted', params: ({ event }) => ({ containerId: event.data.containerId }) } },
         'run.failed': {
           target: 'finished.failed',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'failed' as const, reason: event.data.reason, detail: event.data.detail }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'failed' as const, reason: event.data.reason, detail: event.data.detail }) },
         },
         'run.interrupted': {
           target: 'finished.interrupted',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'interrupted' as const, reason: event.data.reason, detail: event.data.detail }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'interrupted' as const, reason: event.data.reason, detail: event.data.detail }) },
         },
       },
     },
@@ -324,41 +316,32 @@ export const runMachine = setup({
 
         'run.completed': {
           target: 'finished.completed',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'completed' as const, summary: event.data.summary }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'completed' as const, summary: event.data.summary }) },
         },
         'run.failed': {
           target: 'finished.failed',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'failed' as const, reason: event.data.reason, detail: event.data.detail }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'failed' as const, reason: event.data.reason, detail: event.data.detail }) },
         },
         'run.timed_out': {
           target: 'finished.timed_out',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'timed_out' as const, limit: event.data.limit, limitMs: event.data.limitMs }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'timed_out' as const, limit: event.data.limit, limitMs: event.data.limitMs }) },
         },
         'run.interrupted': {
           target: 'finished.interrupted',
-          actions: [
-            { type: 'applyOutcome', params: ({ event }) => ({ status: 'interrupted' as const, reason: event.data.reason, detail: event.data.detail }) },
-            { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
-            { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
-          ],
+          actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'interrupted' as const, reason: event.data.reason, detail: event.data.detail }) },
         },
       },
     },
 
-    /** Final: each command is rejected, naming how the run ended. */
+    /**
+     * Final: each command is rejected, naming how the run ended. However it ended, the
+     * slot goes back to the supervisor and the outcome to whoever asked for the run.
+     */
     finished: {
+      entry: [
+        { type: 'releaseSlot', params: ({ context }) => slotParams(context) },
+        { type: 'reportOutcome', params: ({ context }) => reportOutcomeParams(context, outcomeOf(context)) },
+      ],
       on: {
         queue: { actions: { type: 'reject', params: ({ context }) => ({ reason: finishedReason(context, 'queued again') }) } },
         grantSlot: { actions: { type: 'reject', params: ({ context }) => ({ reason: finishedReason(context, 'granted a slot') }) } },
