@@ -2,6 +2,9 @@
  * Every read model the runtime maintains. A new projection is added here; raising one's
  * version rebuilds it (beside the live one) on the next start.
  */
+import { memoryFilesProjection } from './memory-files.js';
+import { memoryIndexProjection } from './memory-index.js';
 import type { Projection } from './projection.js';
+import { workContextProjection } from './work-context.js';
 
-export const readModelProjections: readonly Projection[] = [];
+export const readModelProjections: readonly Projection[] = [memoryIndexProjection, memoryFilesProjection, workContextProjection];

@@ -46,6 +46,12 @@ interface Runner {
   position: bigint | null;
   subscription: Subscription | undefined;
   failed: boolean;
+  /** Settles once the failure is in the catalog, so whoever learns of it can read it there. */
+  failureRecorded: Promise<void>;
+  /** Replaced by a rebuild, or the host is stopping: its batches no longer count. */
+  retired: boolean;
+  /** The batch being applied, awaited before the file is closed. */
+  applying: Promise<void>;
 }
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -111,7 +117,10 @@ export class ProjectionHost {
     for (;;) {
       const runner = this.runners.get(name);
       if (runner?.role === 'active' && runner.position !== null && runner.position >= position) return;
-      if (runner?.failed) throw new Error(`projection ${name} failed`);
+      if (runner?.failed) {
+        await runner.failureRecorded;
+        throw new Error(`projection ${name} failed`);
+      }
       await new Promise<void>((resolve) => {
         const waiting = this.caughtUp.get(name) ?? [];
         waiting.push(resolve);
@@ -131,10 +140,7 @@ export class ProjectionHost {
   }
 
   async stop(): Promise<void> {
-    for (const runner of this.runners.values()) runner.subscription?.unsubscribe();
-    // Let a batch in flight finish its transaction before the file closes.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    for (const runner of this.runners.values()) await runner.connection.close().catch(() => undefined);
+    for (const runner of this.runners.values()) await this.retire(runner);
     this.runners.clear();
     await this.catalog?.close();
     this.catalog = undefined;
@@ -146,7 +152,8 @@ export class ProjectionHost {
     const catalog = this.requireCatalog();
     const previous = await catalog.entry(projection.name);
     if (previous?.buildingFile) {
-      this.runners.get(`${projection.name}#build`)?.subscription?.unsubscribe();
+      const abandoned = this.runners.get(`${projection.name}#build`);
+      if (abandoned) await this.retire(abandoned);
       await catalog.removeFile(previous.buildingFile);
     }
     const entry = await catalog.startBuild(projection.name, projection.version);
@@ -168,16 +175,29 @@ export class ProjectionHost {
   private async run(projection: Projection, file: string, role: Runner['role']): Promise<void> {
     const catalog = this.requireCatalog();
     const connection = await openReadModelForWriting(catalog.path(file), projection.schema);
-    const runner: Runner = { projection, file, connection, role, position: await readCheckpoint(connection), subscription: undefined, failed: false };
+    const runner: Runner = {
+      projection,
+      file,
+      connection,
+      role,
+      position: await readCheckpoint(connection),
+      subscription: undefined,
+      failed: false,
+      failureRecorded: Promise.resolve(),
+      retired: false,
+      applying: Promise.resolve(),
+    };
     const key = role === 'active' ? projection.name : `${projection.name}#build`;
     this.runners.set(key, runner);
+    // A crash between a commit and its file writes leaves the files behind the tables.
+    if (role === 'active') await this.regenerateFiles(runner);
     const batchSize = this.options.batchSize ?? 500;
     runner.subscription = this.options.store
       .subscribe({ fromPosition: runner.position ?? 'start', maxInFlight: batchSize })
       .pipe(
         bufferTime(20, null, batchSize),
         filter((batch) => batch.length > 0),
-        concatMap((batch) => this.applyBatch(runner, batch)),
+        concatMap((batch) => (runner.applying = this.applyBatch(runner, batch))),
       )
       .subscribe({
         // The store could not deliver (an event it cannot read): the projection stops
@@ -190,7 +210,10 @@ export class ProjectionHost {
   }
 
   private async applyBatch(runner: Runner, batch: readonly Delivery[]): Promise<void> {
-    if (runner.failed) return;
+    if (runner.failed || runner.retired) {
+      for (const delivery of batch) delivery.ack();
+      return;
+    }
     const { projection, connection } = runner;
     const wanted = new Set(projection.eventTypes);
     let applied = 0;
@@ -218,12 +241,18 @@ export class ProjectionHost {
     } finally {
       for (const delivery of batch) delivery.ack();
     }
-    if (applied > 0 && projection.afterCommit) {
-      await projection.afterCommit(connection, { dataDir: this.options.dataDir }).catch((error: unknown) =>
-        this.logger.error({ projection: projection.name, err: error }, 'regenerating the files of a projection failed'),
-      );
-    }
+    // A build beside the live read model must not overwrite the live files with a
+    // half-built state; it regenerates them once, when it is swapped in.
+    if (applied > 0 && runner.role === 'active') await this.regenerateFiles(runner);
     await this.afterProgress(runner);
+  }
+
+  private async regenerateFiles(runner: Runner): Promise<void> {
+    const { projection, connection } = runner;
+    if (!projection.afterCommit) return;
+    await projection.afterCommit(connection, { dataDir: this.options.dataDir }).catch((error: unknown) =>
+      this.logger.error({ projection: projection.name, err: error }, 'regenerating the files of a projection failed'),
+    );
   }
 
   private async afterProgress(runner: Runner): Promise<void> {
@@ -250,25 +279,35 @@ export class ProjectionHost {
     const catalog = this.requireCatalog();
     const { retiredFile } = await catalog.swapIn(name);
     const retired = this.runners.get(name);
-    retired?.subscription?.unsubscribe();
-    await retired?.connection.close().catch(() => undefined);
+    if (retired) await this.retire(retired);
     this.runners.delete(`${name}#build`);
     this.runners.set(name, Object.assign(build, { role: 'active' as const }));
     if (retiredFile !== build.file) this.removeLater(retiredFile);
+    await this.regenerateFiles(build);
     this.logger.info({ projection: name, version: build.projection.version, position: String(build.position) }, 'rebuilt read model swapped in');
     this.builds.get(name)?.resolve();
     this.builds.delete(name);
     await this.afterProgress(build);
   }
 
+  /** Stops a runner: no new batch starts, the one in flight finishes, then its file closes. */
+  private async retire(runner: Runner): Promise<void> {
+    runner.retired = true;
+    runner.subscription?.unsubscribe();
+    await runner.applying;
+    await runner.connection.close().catch(() => undefined);
+  }
+
   private async fail(runner: Runner, event: StoredEvent | undefined, error: unknown): Promise<void> {
+    if (runner.retired) return; // closing under it is not a failure of the projection
     runner.failed = true;
     runner.subscription?.unsubscribe();
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error({ projection: runner.projection.name, position: String(event?.position), eventType: event?.type, err: error }, 'projection failed; the others go on');
-    await this.requireCatalog()
+    runner.failureRecorded = this.requireCatalog()
       .markFailed(runner.projection.name, { position: event?.position ?? -1n, eventType: event?.type ?? '', error: message })
       .catch(() => undefined);
+    await runner.failureRecorded;
     const waiting = this.caughtUp.get(runner.projection.name);
     this.caughtUp.delete(runner.projection.name);
     for (const resolve of waiting ?? []) resolve();

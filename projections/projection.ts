@@ -10,10 +10,11 @@
  * - `apply(db, event)`: one stored event's effect, inside the host's transaction. It must
  *   be deterministic (no clock, no randomness: times come from the event), so that a
  *   rebuild gives byte-identical results. Events of other types are never passed to it.
- * - `afterCommit(db, context)` (optional): runs after a batch that applied at least one of
- *   its events was committed, outside the transaction: regenerate files such as MEMORY.md
- *   or WORK_CONTEXT.md from the tables. It must write files atomically (temp + rename)
- *   and derive them from the tables alone, so a rebuild writes the same bytes.
+ * - `afterCommit(db, context)` (optional): runs outside the transaction after a committed
+ *   batch that applied at least one of its events, once when the projection starts, and
+ *   once when a rebuild is swapped in (never while a rebuild is building): regenerate files
+ *   such as MEMORY.md or WORK_CONTEXT.md from the tables. It must write files atomically
+ *   (temp + rename) and derive them from the tables alone, so a rebuild writes the same bytes.
  *
  * Raising `version` makes the host build the new version beside the live one and swap it
  * in once it has caught up (blue/green): readers never see a half-built read model.

@@ -4,6 +4,7 @@
  */
 import { EventCatalogue } from '../catalogue.js';
 import { approvalEvents } from './approval.js';
+import { dailyLogEvents } from './daily-log.js';
 import { groupEvents } from './group.js';
 import { memoryEvents } from './memory.js';
 import { runEvents } from './run.js';
@@ -17,6 +18,7 @@ export const catalogue = new EventCatalogue([
   ...groupEvents,
   ...taskEvents,
   ...memoryEvents,
+  ...dailyLogEvents,
   ...approvalEvents,
   ...runEvents,
   ...supervisorEvents,

@@ -1,0 +1,93 @@
+/**
+ * Daily logs and consolidation: the second layer of a group's memory.
+ *
+ * A daily log is the evidence base behind facts: a short summary of what happened in a
+ * group on one day, written by the agent (or the consolidation step) as
+ * `memory.daily_log_written`. A day may have several entries; each is kept and indexed.
+ *
+ * Consolidation keeps a group's conversation from growing into raw context: once the
+ * messages since the last consolidation exceed a token budget, the runtime records
+ * `memory.consolidation_requested`; the consolidation step asks a model to distill new
+ * facts and a daily-log entry from those messages, and records the facts (through the
+ * memory actor), the daily log, and `memory.consolidated` naming what it produced and how
+ * far it read, so the next window starts after `throughMessageId`.
+ *
+ * `scope` is always a group's memory scope, `group.<groupId>` (as in the stream name
+ * `memory-group.<groupId>`): daily logs belong to groups, never to a user's private scope.
+ * Read models take the scope from the data, not from the stream the events are stored on.
+ */
+import { z } from 'zod';
+import { defineEvent } from '../catalogue.js';
+import { factIdSchema } from './memory.js';
+
+/** `group.<groupId>`: the memory scope of a group. */
+export const groupScopeSchema = z
+  .string()
+  .min(7)
+  .max(262)
+  .regex(/^group\.[\x21-\x7e]+$/, "expected a group's memory scope such as 'group.T1.C1'");
+
+/** A calendar day, `YYYY-MM-DD` (UTC). */
+export const logDaySchema = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, "expected a day such as '2026-01-05'");
+
+/** A Slack message timestamp (`1712345678.000100`), the id of a message in its group. */
+const messageIdSchema = z.string().regex(/^\d{1,12}\.\d{1,9}$/, "expected a Slack message timestamp such as '1712345678.000100'");
+
+export const dailyLogSummarySchema = z
+  .string()
+  .min(1)
+  .max(20_000)
+  .refine((summary) => summary.trim().length > 0, 'a summary cannot be blank');
+
+export const memoryDailyLogWritten = defineEvent(
+  'memory.daily_log_written',
+  1,
+  z
+    .object({
+      scope: groupScopeSchema,
+      day: logDaySchema,
+      summary: dailyLogSummarySchema,
+      /** Who wrote it: `agent:<run id>`, `agent:consolidation`, `user:U123`. */
+      writtenBy: z.string().min(1).max(200),
+    })
+    .strict(),
+);
+
+export const memoryConsolidationRequested = defineEvent(
+  'memory.consolidation_requested',
+  1,
+  z
+    .object({
+      scope: groupScopeSchema,
+      reason: z.enum(['budget_exceeded']),
+      /** The first message of the window to consolidate. */
+      messagesSince: messageIdSchema,
+      /** The last message of the window: the next window starts after it. */
+      throughMessageId: messageIdSchema,
+      messageCount: z.number().int().positive(),
+      /** The window's size in tokens (estimated as ceil(chars / 4) per message). */
+      tokenEstimate: z.number().int().nonnegative(),
+      budgetTokens: z.number().int().positive(),
+    })
+    .strict(),
+);
+
+export const memoryConsolidated = defineEvent(
+  'memory.consolidated',
+  1,
+  z
+    .object({
+      scope: groupScopeSchema,
+      /** The facts recorded from the window (possibly none). */
+      factIds: z.array(factIdSchema).max(200),
+      /** The day of the daily-log entry written from the window. */
+      dailyLogDay: logDaySchema,
+      /** The last message consolidated. */
+      throughMessageId: messageIdSchema,
+    })
+    .strict(),
+);
+
+export const dailyLogEvents = [memoryDailyLogWritten, memoryConsolidationRequested, memoryConsolidated];
