@@ -398,3 +398,11 @@ export async function consolidationState(db: SqliteConnection, scope: string): P
     lastDailyLogDay: row.last_daily_log_day,
   };
 }
+
+/** Every scope the index holds anything for, sorted: the operator's view, never an agent's. */
+export async function listScopes(db: SqliteConnection): Promise<string[]> {
+  const rows = await db.all<{ scope: string }>(
+    'SELECT scope FROM memory_facts UNION SELECT scope FROM memory_daily_logs ORDER BY scope',
+  );
+  return rows.map((row) => row.scope);
+}

@@ -10,6 +10,7 @@ import { registerActorsCommands } from './actors-commands.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
 import type { CliIo } from './io.js';
+import { registerMemoryCommands } from './memory-commands.js';
 import { registerProjectionsCommands } from './projections-commands.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerStartCommand } from './start-command.js';
@@ -94,6 +95,7 @@ export function buildProgram(context: CommandContext): Command {
   registerReplayCommand(program, context);
   registerTraceCommand(program, context);
   registerProjectionsCommands(program, context);
+  registerMemoryCommands(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.
