@@ -116,6 +116,63 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
   );
 }
 
+const ROWS_PER_STATEMENT = 50;
+
+/** Runs `insert` over `rows` in statements of at most ROWS_PER_STATEMENT rows. */
+async function insertInChunks<TRow>(rows: readonly TRow[], insert: (chunk: readonly TRow[]) => Promise<void>): Promise<void> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) await insert(rows.slice(start, start + ROWS_PER_STATEMENT));
+}
+
+const placeholders = (rows: number, row: string) => new Array<string>(rows).fill(row).join(', ');
+
+/**
+ * Records a run of fact recordings in a few multi-row statements: what `apply` does for
+ * each, in order, with the same chunk ids (the next after the largest), so a batched
+ * build and an event-by-event one give identical rows and identical search ranks.
+ */
+async function recordFacts(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
+  const facts = events.map((event) => ({ event, scope: scopeOfMemoryStream(event), data: dataOf(memoryFactRecorded, event) }));
+  const inserted = new Set<string>();
+  await insertInChunks(facts, async (chunk) => {
+    const rows = await db.all<{ scope: string; fact_id: string }>(
+      `INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
+         recorded_at, recorded_event_id, recorded_position, changed_at)
+       VALUES ${placeholders(chunk.length, "(?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)")}
+       ON CONFLICT (scope, fact_id) DO NOTHING RETURNING scope, fact_id`,
+      chunk.flatMap(({ event, scope, data }) => [
+        scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
+        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
+      ]),
+    );
+    for (const row of rows) inserted.add(`${row.scope}\u0000${row.fact_id}`);
+  });
+  const top = await db.get<{ top: number | null }>('SELECT max(chunk_id) AS top FROM memory_chunks');
+  let nextChunkId = (top?.top ?? 0) + 1;
+  const chunks: { id: number; scope: string; factId: string; eventId: string; seq: number; count: number; text: string; key: string }[] = [];
+  for (const { event, scope, data } of facts) {
+    if (!inserted.delete(`${scope}\u0000${data.factId}`)) continue; // stored before: no new chunks, as in apply
+    const texts = chunkText(data.statement);
+    texts.forEach((text, seq) => chunks.push({ id: nextChunkId++, scope, factId: data.factId, eventId: event.id, seq, count: texts.length, text, key: data.key }));
+  }
+  await insertInChunks(chunks, (chunk) =>
+    db
+      .run(
+        `INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
+         VALUES ${placeholders(chunk.length, "(?, ?, 'fact', ?, NULL, ?, ?, ?, ?)")}`,
+        chunk.flatMap((row) => [row.id, row.scope, row.factId, row.eventId, row.seq, row.count, estimateTokens(row.text)]),
+      )
+      .then(() => undefined),
+  );
+  await insertInChunks(chunks, (chunk) =>
+    db
+      .run(
+        `INSERT INTO memory_chunks_fts (rowid, text, key) VALUES ${placeholders(chunk.length, '(?, ?, ?)')}`,
+        chunk.flatMap((row) => [row.id, row.text, row.key]),
+      )
+      .then(() => undefined),
+  );
+}
+
 export const memoryIndexProjection = defineProjection({
   name: 'memory-index',
   version: 1,
@@ -140,5 +197,20 @@ export const memoryIndexProjection = defineProjection({
       return;
     }
     await applyMemoryFactEvent(db, event);
+  },
+  // Fact recordings are nearly all a rebuild sees: they go in a few statements a batch;
+  // anything else keeps its place in the order, applied on its own.
+  async applyMany(db, events) {
+    let run: StoredEvent[] = [];
+    for (const event of events) {
+      if (event.type === memoryFactRecorded.type) {
+        run.push(event);
+        continue;
+      }
+      if (run.length > 0) await recordFacts(db, run);
+      run = [];
+      await memoryIndexProjection.apply(db, event);
+    }
+    if (run.length > 0) await recordFacts(db, run);
   },
 });

@@ -216,16 +216,22 @@ export class ProjectionHost {
     }
     const { projection, connection } = runner;
     const wanted = new Set(projection.eventTypes);
-    let applied = 0;
+    const events = batch.map((delivery) => delivery.event).filter((event) => wanted.has(event.type));
+    const applied = events.length;
     let current: StoredEvent | undefined;
     try {
       await connection.exec('BEGIN IMMEDIATE');
-      for (const delivery of batch) {
-        current = delivery.event;
-        if (wanted.has(current.type)) {
-          await projection.apply(connection, current);
-          applied += 1;
+      if (projection.applyMany && events.length > 1) {
+        try {
+          await projection.applyMany(connection, events);
+        } catch {
+          // Start the batch again one event at a time, so the failure names its event.
+          await connection.exec('ROLLBACK');
+          await connection.exec('BEGIN IMMEDIATE');
+          for (const event of events) await projection.apply(connection, (current = event));
         }
+      } else {
+        for (const event of events) await projection.apply(connection, (current = event));
       }
       const last = batch[batch.length - 1]!.event.position;
       await connection.run(
