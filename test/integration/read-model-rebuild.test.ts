@@ -13,6 +13,9 @@ import { catalogue } from '../../events/catalogue/index.js';
 import { createEventStore } from '../../events/event-store.js';
 import type { EventStore } from '../../events/port.js';
 import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
+import { memoryIndexProjection } from '../../projections/memory-index.js';
+import { listScopes, searchMemory } from '../../projections/memory-queries.js';
+import { openReadModel } from '../../projections/read-model-files.js';
 import { readModelProjections } from '../../projections/index.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
 import { readModelsDir } from '../../projections/read-model-files.js';
@@ -20,7 +23,7 @@ import { groupFilePath } from '../../projections/atomic-file.js';
 import { workContextPath } from '../../projections/work-context.js';
 import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import { runCliCaptured } from '../support/in-process-cli.js';
-import { temporaryDir, TestClock, type World } from './projections/fixture.js';
+import { applyEvents, openProjection, temporaryDir, TestClock, type World } from './projections/fixture.js';
 import { buildMemoryScenario, GROUP_A, GROUP_B } from './projections/memory-scenario.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -125,4 +128,22 @@ it('answers a memory search whose words hold nothing searchable with a clear usa
 it('says so when the memory index was never built', async () => {
   const result = await runCliCaptured(['memory', 'show', '--data', dir.path], { cwd: dir.path });
   expect(result).toMatchObject({ code: 1, stderr: expect.stringMatching(/memory index is not built yet/) });
+});
+
+it('builds the same memory index in batches (applyMany) as one event at a time (apply)', async () => {
+  await buildReadModels();
+  const batched = await openReadModel(dir.path, 'memory-index');
+  const oneByOne = await openProjection(join(dir.path, 'one-by-one.db'), memoryIndexProjection);
+  try {
+    await applyEvents(oneByOne, memoryIndexProjection, await world.all(), { batchSize: 1 });
+    for (const query of ['acme', 'meetings', 'payment terms', 'Rotterdam warehouse']) {
+      const scopes = await listScopes(batched!);
+      expect(await searchMemory(oneByOne, query, { scopes, limit: 100 })).toEqual(await searchMemory(batched!, query, { scopes, limit: 100 }));
+    }
+    const rows = (db: typeof oneByOne) => db.all('SELECT * FROM memory_chunks ORDER BY chunk_id');
+    expect(await rows(oneByOne)).toEqual(await rows(batched!));
+  } finally {
+    await batched?.close();
+    await oneByOne.close();
+  }
 });
