@@ -6,6 +6,7 @@ import { EventCatalogue } from '../catalogue.js';
 import { approvalEvents } from './approval.js';
 import { dailyLogEvents } from './daily-log.js';
 import { groupEvents } from './group.js';
+import { knowledgeEvents } from './knowledge.js';
 import { memoryEvents } from './memory.js';
 import { runEvents } from './run.js';
 import { runtimeStarted, runtimeStopped } from './runtime.js';
@@ -19,6 +20,7 @@ export const catalogue = new EventCatalogue([
   ...taskEvents,
   ...memoryEvents,
   ...dailyLogEvents,
+  ...knowledgeEvents,
   ...approvalEvents,
   ...runEvents,
   ...supervisorEvents,

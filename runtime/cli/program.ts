@@ -13,6 +13,7 @@ import type { CliIo } from './io.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerProjectionsCommands } from './projections-commands.js';
 import { registerReplayCommand } from './replay-command.js';
+import { registerSearchCommand } from './search-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTraceCommand } from './trace-command.js';
 
@@ -96,6 +97,7 @@ export function buildProgram(context: CommandContext): Command {
   registerTraceCommand(program, context);
   registerProjectionsCommands(program, context);
   registerMemoryCommands(program, context);
+  registerSearchCommand(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

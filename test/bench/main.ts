@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
 import { runEventsSuite } from './events.js';
+import { runSearchSuite } from './search.js';
 
 export interface SuiteOptions {
   /** Where to create the suite's temporary directory; os.tmpdir() when not given. */
@@ -35,6 +36,7 @@ export type Suite = (options: SuiteOptions) => Promise<SuiteReport>;
 const SUITES = {
   events: runEventsSuite,
   actors: runActorsSuite,
+  search: runSearchSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;
