@@ -16,6 +16,37 @@ export const SQLITE_SYNCHRONOUS_LEVELS = ['FULL', 'NORMAL', 'EXTRA'] as const;
 export const EVENT_STORE_BACKENDS = ['sqlite'] as const;
 export const DEFAULT_CONFIG_FILE = 'ledgerclaw.config.json';
 
+const knowledgeSourceNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'expected lower-case words joined by dashes, such as handbook or slack-general');
+
+const knowledgeSourceConfigSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      name: knowledgeSourceNameSchema,
+      kind: z.literal('folder'),
+      /** A folder or a git working tree; relative to the working directory. */
+      path: z.string().min(1),
+      /** Who may read it: everyone (default) or one group. */
+      group: z.string().min(1).optional(),
+      /** Prefix for links in results, such as a repository's blob URL. */
+      urlBase: z.url().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      name: knowledgeSourceNameSchema,
+      kind: z.literal('slack'),
+      /** Channel ids; every channel the bot is in when left out. */
+      channels: z.array(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123ABCD')).optional(),
+      /** The Web API's base URL; Slack's own by default (tests point it at a fake). */
+      apiBaseUrl: z.url().optional(),
+    })
+    .strict(),
+]);
+
+export type KnowledgeSourceConfig = z.infer<typeof knowledgeSourceConfigSchema>;
+
 // `.prefault({})` (not `.default`) so that a missing section is parsed as `{}` and its
 // fields still get their own defaults.
 export const configSchema = z
@@ -39,6 +70,16 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    knowledge: z
+      .object({
+        /**
+         * Where knowledge caches come from. Set in ledgerclaw.config.json only; secrets are
+         * never configuration: a Slack source reads its token from SLACK_BOT_TOKEN.
+         */
+        sources: z.array(knowledgeSourceConfigSchema).default([]),
       })
       .strict()
       .prefault({}),
@@ -197,13 +238,11 @@ function setAt(root: PlainObject, path: readonly string[], value: unknown): void
 }
 
 /** The keys a config object may hold at `parent` (an empty path for the top level). */
+/** The keys the schema has under a path, read off the defaults it fills in. */
 function knownKeysUnder(parent: readonly string[]): string[] {
-  const prefix = parent.length === 0 ? '' : `${parent.join('.')}.`;
-  const keys = new Set<string>();
-  for (const { key } of CONFIG_KEYS) {
-    if (key.startsWith(prefix)) keys.add(key.slice(prefix.length).split('.')[0]!);
-  }
-  return [...keys];
+  let node: unknown = configSchema.parse({});
+  for (const key of parent) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return typeof node === 'object' && node !== null && !Array.isArray(node) ? Object.keys(node) : [];
 }
 
 /** What the value should have been, in words, for the zod issues a config can produce. */

@@ -10,6 +10,7 @@ import { registerActorsCommands } from './actors-commands.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
 import type { CliIo } from './io.js';
+import { registerKnowledgeCommands } from './knowledge-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerProjectionsCommands } from './projections-commands.js';
 import { registerReplayCommand } from './replay-command.js';
@@ -98,6 +99,7 @@ export function buildProgram(context: CommandContext): Command {
   registerProjectionsCommands(program, context);
   registerMemoryCommands(program, context);
   registerSearchCommand(program, context);
+  registerKnowledgeCommands(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

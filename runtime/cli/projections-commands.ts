@@ -12,6 +12,7 @@ import type { Projection } from '../../projections/projection.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
 import { readCheckpoint, ReadModelCatalog, type CatalogEntry } from '../../projections/read-model-files.js';
 import { DataDirectoryInUseError } from '../data-dir-lock.js';
+import { knowledgeProjections } from '../knowledge/sources.js';
 import { openEventStore } from '../open-store.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
@@ -79,9 +80,10 @@ async function checkpointOf(path: string): Promise<bigint | null> {
   }
 }
 
-async function list(context: CommandContext, command: Command, projections: readonly Projection[], options: { json?: boolean }): Promise<ExitCode> {
+async function list(context: CommandContext, command: Command, registered: readonly Projection[], options: { json?: boolean }): Promise<ExitCode> {
   const { io } = context;
   const { config } = loadCommandConfig(command, io);
+  const projections = [...registered, ...knowledgeProjections(config)];
   const head = await withReader(config, async (opened) => (opened ? opened.store.headPosition() : 0n));
   const rows = await rowsOf(config.dataDir, projections, head);
   if (options.json) {
@@ -114,17 +116,18 @@ async function list(context: CommandContext, command: Command, projections: read
 async function rebuild(
   context: CommandContext,
   command: Command,
-  projections: readonly Projection[],
+  registered: readonly Projection[],
   name: string | undefined,
   options: { all?: boolean },
 ): Promise<ExitCode> {
   const { io } = context;
+  const { config } = loadCommandConfig(command, io);
+  const projections = [...registered, ...knowledgeProjections(config)];
   if ((name === undefined) === !options.all) throw new UsageError('name one projection to rebuild, or pass --all');
   const names = options.all ? projections.map((projection) => projection.name) : [name!];
   const unknown = names.find((wanted) => !projections.some((projection) => projection.name === wanted));
   if (unknown) throw new UsageError(`unknown projection '${unknown}' (known: ${projections.map((projection) => projection.name).join(', ') || 'none'})`);
 
-  const { config } = loadCommandConfig(command, io);
   let opened;
   try {
     opened = await openEventStore(config, { mode: 'writer', actor: 'cli', command: 'ledgerclaw projections rebuild', catalogue: context.actors.catalogue });

@@ -18,6 +18,7 @@ import type { Config } from '../config.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
 import type { Projection } from '../../projections/projection.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
+import { knowledgeProjections } from '../knowledge/sources.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
@@ -214,7 +215,12 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     effects: actorWiring,
   });
   // Read models follow $all from their checkpoints; a raised version rebuilds beside the live one.
-  const projectionHost = new ProjectionHost({ store: opened.store, projections: runtime.readModels, dataDir: config.dataDir, logger });
+  const projectionHost = new ProjectionHost({
+    store: opened.store,
+    projections: [...runtime.readModels, ...knowledgeProjections(config)],
+    dataDir: config.dataDir,
+    logger,
+  });
   try {
     await projectionHost.start();
     // Attached first, so the actors loaded to resume their effects show in the inspector too.

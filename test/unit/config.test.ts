@@ -42,6 +42,7 @@ describe('defaults', () => {
       dataDir: join(cwd, 'data'),
       log: { level: 'info' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
+      knowledge: { sources: [] },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -57,6 +58,36 @@ describe('defaults', () => {
     };
     walk(configSchema.parse({}), []);
     expect(CONFIG_KEYS.map((doc) => doc.key).sort()).toEqual(leaves.sort());
+  });
+});
+
+describe('knowledge sources', () => {
+  it('reads folder and Slack sources from the config file', () => {
+    writeConfigFile({
+      knowledge: {
+        sources: [
+          { name: 'handbook', kind: 'folder', path: './docs', urlBase: 'https://git.example/handbook/' },
+          { name: 'slack-general', kind: 'slack', channels: ['C0123ABCD'] },
+        ],
+      },
+    });
+    expect(load().config.knowledge.sources).toEqual([
+      { name: 'handbook', kind: 'folder', path: './docs', urlBase: 'https://git.example/handbook/' },
+      { name: 'slack-general', kind: 'slack', channels: ['C0123ABCD'] },
+    ]);
+  });
+
+  it('refuses a token in the config file: secrets come from the environment', () => {
+    const path = writeConfigFile({ knowledge: { sources: [{ name: 'slack', kind: 'slack', token: 'xoxb-secret' }] } });
+    const message = loadError().message;
+    expect(message).toContain('knowledge.sources.0');
+    expect(message).toContain(path);
+    expect(message).not.toContain('xoxb-secret');
+  });
+
+  it('names a bad source field', () => {
+    writeConfigFile({ knowledge: { sources: [{ name: 'Hand Book', kind: 'folder', path: './docs' }] } });
+    expect(loadError().message).toMatch(/knowledge\.sources\.0\.name/);
   });
 });
 
@@ -102,6 +133,7 @@ describe('precedence: defaults < file < env < flag', () => {
       dataDir: '/d',
       log: { level: 'warn' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
+      knowledge: { sources: [] },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
     });
   });
@@ -206,7 +238,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', slack: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, actors`,
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, knowledge, actors`,
     );
   });
 

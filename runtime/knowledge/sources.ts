@@ -1,0 +1,62 @@
+/**
+ * The knowledge sources of a configuration, made real: a connector for each, and the
+ * cache projection that indexes what it syncs. Secrets come from the environment at sync
+ * time and go no further than the connector that needs them.
+ */
+import { resolve } from 'node:path';
+import type { EventStore } from '../../events/port.js';
+import { knowledgeCacheProjection } from '../../projections/knowledge-cache.js';
+import type { Projection } from '../../projections/projection.js';
+import type { Config, KnowledgeSourceConfig } from '../config.js';
+import { syncConnector, type Connector, type SyncReport } from './connector.js';
+import { FolderConnector } from './folder-connector.js';
+import { fetchSlackWebApi, SlackHistoryConnector } from './slack-history-connector.js';
+
+export const SLACK_TOKEN_ENV = 'SLACK_BOT_TOKEN';
+
+export class KnowledgeSourceError extends Error {
+  override readonly name = 'KnowledgeSourceError';
+}
+
+/** One cache read model per configured source. */
+export function knowledgeProjections(config: Config): Projection[] {
+  return config.knowledge.sources.map((source) => knowledgeCacheProjection(source.name));
+}
+
+export function connectorFor(source: KnowledgeSourceConfig, context: { env: Readonly<Record<string, string | undefined>>; cwd: string }): Connector {
+  switch (source.kind) {
+    case 'folder':
+      return new FolderConnector({
+        source: source.name,
+        root: resolve(context.cwd, source.path),
+        ...(source.group ? { visibility: { kind: 'group', groupId: source.group } } : {}),
+        ...(source.urlBase ? { urlBase: source.urlBase } : {}),
+      });
+    case 'slack': {
+      const token = context.env[SLACK_TOKEN_ENV];
+      if (!token) throw new KnowledgeSourceError(`knowledge source ${source.name} reads Slack and needs the bot token in ${SLACK_TOKEN_ENV}`);
+      return new SlackHistoryConnector({
+        source: source.name,
+        api: fetchSlackWebApi({ token, ...(source.apiBaseUrl ? { baseUrl: source.apiBaseUrl } : {}) }),
+        ...(source.channels ? { channels: source.channels } : {}),
+      });
+    }
+  }
+}
+
+/** Syncs the configured sources (or the one named), one after another. */
+export async function syncKnowledgeSources(
+  store: EventStore,
+  config: Config,
+  context: { env: Readonly<Record<string, string | undefined>>; cwd: string; only?: string },
+): Promise<SyncReport[]> {
+  const sources = config.knowledge.sources.filter((source) => context.only === undefined || source.name === context.only);
+  if (context.only !== undefined && sources.length === 0) {
+    throw new KnowledgeSourceError(
+      `no knowledge source named ${context.only} (configured: ${config.knowledge.sources.map((source) => source.name).join(', ') || 'none'})`,
+    );
+  }
+  const reports: SyncReport[] = [];
+  for (const source of sources) reports.push(await syncConnector(store, connectorFor(source, context)));
+  return reports;
+}
