@@ -92,6 +92,24 @@ export interface PreparedWithValues {
   readonly metadata: EventMetadata;
 }
 
+/** A stored event as consumers see it: its place and chain from storage, its values decoded. */
+export function storedEventOf(raw: RawStoredEvent, values: { data: unknown; metadata: EventMetadata; version: number }): StoredEvent {
+  return {
+    id: raw.id,
+    streamId: raw.streamId,
+    revision: raw.revision,
+    position: raw.position,
+    type: raw.type,
+    version: values.version,
+    storedVersion: raw.version,
+    data: values.data,
+    metadata: values.metadata,
+    recordedAt: raw.recordedAt,
+    prevHash: raw.prevHash,
+    hash: raw.hash,
+  };
+}
+
 export class EventCatalogue {
   private readonly definitions = new Map<string, EventDefinition>();
 
@@ -186,19 +204,6 @@ export class EventCatalogue {
         version = step.version;
       }
     }
-    return {
-      id: raw.id,
-      streamId: raw.streamId,
-      revision: raw.revision,
-      position: raw.position,
-      type: raw.type,
-      version,
-      storedVersion: raw.version,
-      data,
-      metadata: metadata.data,
-      recordedAt: raw.recordedAt,
-      prevHash: raw.prevHash,
-      hash: raw.hash,
-    };
+    return storedEventOf(raw, { data, metadata: metadata.data, version });
   }
 }

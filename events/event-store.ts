@@ -6,7 +6,7 @@
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import type { EventBackend } from './backend.js';
-import type { EventCatalogue, PrepareContext, PreparedWithValues } from './catalogue.js';
+import { storedEventOf, type EventCatalogue, type PrepareContext, type PreparedWithValues } from './catalogue.js';
 import { streamIdSchema, type NewEvent, type RawStoredEvent, type StoredEvent } from './envelope.js';
 import { EventIdConflictError, InvalidArgumentError } from './errors.js';
 import type {
@@ -74,20 +74,7 @@ function storedFromValues(raw: RawStoredEvent, values: PreparedWithValues | unde
   if (prepared.id !== raw.id || prepared.version !== raw.version || prepared.dataJson !== raw.dataJson || prepared.metadataJson !== raw.metadataJson) {
     return undefined;
   }
-  return {
-    id: raw.id,
-    streamId: raw.streamId,
-    revision: raw.revision,
-    position: raw.position,
-    type: raw.type,
-    version: raw.version,
-    storedVersion: raw.version,
-    data: values.data,
-    metadata: values.metadata,
-    recordedAt: raw.recordedAt,
-    prevHash: raw.prevHash,
-    hash: raw.hash,
-  };
+  return storedEventOf(raw, { data: values.data, metadata: values.metadata, version: raw.version });
 }
 
 class CataloguedEventStore implements EventStore {

@@ -13,9 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sqlite3 from 'sqlite3';
@@ -30,6 +28,7 @@ import type { MemoryProbeResult } from './actors-memory.js';
 import { benchCatalogue } from './bench-catalogue.js';
 import { benchKind, benchMessage } from './bench-kind.js';
 import { formatMs, formatNumber, formatRate, formatRatio, formatTable, median, summarize, type Summary } from './stats.js';
+import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
 
 export interface ActorsSuiteOptions {
   readonly dir?: string;
@@ -336,26 +335,11 @@ async function measureMemory(root: string, plan: Plan, log: (line: string) => vo
 
 // ---------------------------------------------------------------------------------------
 
-interface Target {
-  readonly name: string;
-  readonly value: number;
-  readonly threshold: number;
-  readonly pass: boolean;
-}
-
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
-
 export async function runActorsSuite(options: ActorsSuiteOptions): Promise<{ table: string; figures: Record<string, unknown> }> {
   const { log } = options;
   const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
-  const root = await mkdtemp(join(options.dir ?? tmpdir(), 'ledgerclaw-bench-actors-'));
-  const removeOnInterrupt = (): void => {
-    rmSync(root, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', removeOnInterrupt);
   const suiteStarted = performance.now();
-  try {
+  return inBenchWorkspace('ledgerclaw-bench-actors-', options.dir, async (root) => {
     log(`actors suite${options.quick ? ' (quick)' : ''}: working in ${root}`);
     const rehydrate = await measureRehydrate(root, plan, log);
     const commands = await measureCommands(root, plan, log);
@@ -433,8 +417,5 @@ export async function runActorsSuite(options: ActorsSuiteOptions): Promise<{ tab
       seconds,
     };
     return { table: `${header}\n${table}`, figures };
-  } finally {
-    process.removeListener('SIGINT', removeOnInterrupt);
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }

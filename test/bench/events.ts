@@ -17,9 +17,7 @@
  * overhead, not a different driver's.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { SqliteConnection, type SqlValue, type SqliteStatement } from '../../events/adapters/sqlite/connection.js';
@@ -33,6 +31,7 @@ import type { EventStore, ExpectedRevision } from '../../events/port.js';
 import { loadConfig } from '../../runtime/config.js';
 import { benchCatalogue, benchEvent } from './bench-catalogue.js';
 import { formatMs, formatNumber, formatRate, formatRatio, formatTable, median, summarize, type Summary } from './stats.js';
+import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
 
 export interface EventsSuiteOptions {
   readonly dir?: string;
@@ -515,26 +514,11 @@ async function measureLevel(
   };
 }
 
-interface Target {
-  readonly name: string;
-  readonly value: number;
-  readonly threshold: number;
-  readonly pass: boolean;
-}
-
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
-
 export async function runEventsSuite(options: EventsSuiteOptions): Promise<{ table: string; figures: Record<string, unknown> }> {
   const { log } = options;
   const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
-  const root = await mkdtemp(join(options.dir ?? tmpdir(), 'ledgerclaw-bench-events-'));
-  const removeOnInterrupt = (): void => {
-    rmSync(root, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', removeOnInterrupt);
   const suiteStarted = performance.now();
-  try {
+  return inBenchWorkspace('ledgerclaw-bench-events-', options.dir, async (root) => {
     const filesystem = await describeFilesystem(root);
     const dataDir = runtimeDataDir();
     if (dataDir.note) log(`  warning: ${dataDir.note}`);
@@ -682,8 +666,5 @@ export async function runEventsSuite(options: EventsSuiteOptions): Promise<{ tab
       seconds,
     };
     return { table: `${header}\n${table}`, figures };
-  } finally {
-    process.removeListener('SIGINT', removeOnInterrupt);
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }

@@ -39,6 +39,8 @@ import { matchExpression, searchKnowledge, type KnowledgeAccess, type KnowledgeC
 import { sha256Hex } from '../../runtime/knowledge/connector.js';
 import { formatMs, formatNumber, formatRatio, formatTable, median, summarize, type Summary } from './stats.js';
 import { measureMemoryRebuild } from './memory-rebuild.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { verdict } from './suite-workspace.js';
 
 export interface SearchSuiteOptions {
   readonly dir?: string;
@@ -67,17 +69,6 @@ const QUICK_PLAN: Plan = { chunks: 100_000, rounds: 5, queriesPerBucket: 8 };
 // ---------------------------------------------------------------------------------------
 // Deterministic text.
 
-/** mulberry32: a small, fast, seeded PRNG with good enough statistics for text. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REAL_WORDS = (
   'the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her ' +
@@ -152,7 +143,7 @@ interface Corpus {
 
 function corpus(): Corpus {
   const words = vocabulary(VOCABULARY_SIZE);
-  const random = prng(7);
+  const random = seededRandom(7);
   const topics = Array.from({ length: TOPICS }, () =>
     Array.from({ length: WORDS_PER_TOPIC }, () => words[120 + Math.floor(random() * (VOCABULARY_SIZE - 120))]!),
   );
@@ -235,7 +226,7 @@ interface GeneratedDocument {
 }
 
 function* documents(spec: CacheSpec, c: Corpus): Generator<GeneratedDocument> {
-  const random = prng(1000 + spec.index);
+  const random = seededRandom(1000 + spec.index);
   const start = Date.parse('2024-06-01T00:00:00.000Z');
   const span = 730 * 24 * 3600 * 1000;
   let remaining = spec.chunks;
@@ -399,7 +390,7 @@ const BUCKETS: readonly { readonly name: string; readonly min: number; readonly 
 
 /** Candidate queries: topic words alone and together, with a common word now and then. */
 function* candidates(c: Corpus): Generator<string[]> {
-  const random = prng(99);
+  const random = seededRandom(99);
   for (;;) {
     const topic = c.topics[Math.floor(random() * TOPICS)]!;
     const terms = 1 + Math.floor(random() * 3);
@@ -485,7 +476,6 @@ async function measure(caches: readonly KnowledgeCache[], largest: KnowledgeCach
   return samples;
 }
 
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
 
 function summaryFigures(summary: Summary): Record<string, number> {
   return { p50Ms: summary.p50, p90Ms: summary.p90, p99Ms: summary.p99, meanMs: summary.mean, maxMs: summary.max, count: summary.count };

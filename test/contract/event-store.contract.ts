@@ -36,6 +36,7 @@ import {
   testNoted,
   v1OnlyCatalogue,
 } from '../support/test-catalogue.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 export interface ContractHarness {
   /** `createEventStore(backend, testCatalogue)`. */
@@ -53,17 +54,6 @@ const WAIT_MS = 20_000;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be repeated. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function range(count: number): number[] {
   return Array.from({ length: count }, (_, index) => index);

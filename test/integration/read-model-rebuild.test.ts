@@ -7,10 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { actorKinds } from '../../actors/index.js';
 import { openSqliteBackend } from '../../events/adapters/sqlite/sqlite-backend.js';
-import { catalogue } from '../../events/catalogue/index.js';
-import { createEventStore } from '../../events/event-store.js';
 import type { EventStore } from '../../events/port.js';
 import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
 import { memoryIndexProjection } from '../../projections/memory-index.js';
@@ -21,9 +18,8 @@ import { ProjectionHost } from '../../projections/projection-host.js';
 import { readModelsDir } from '../../projections/read-model-files.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
 import { workContextPath } from '../../projections/work-context.js';
-import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import { runCliCaptured } from '../support/in-process-cli.js';
-import { applyEvents, openProjection, temporaryDir, TestClock, type World } from './projections/fixture.js';
+import { applyEvents, createWorld, openProjection, temporaryDir, type World } from './projections/fixture.js';
 import { buildMemoryScenario, GROUP_A, GROUP_B } from './projections/memory-scenario.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -32,28 +28,9 @@ let world: World;
 
 beforeEach(async () => {
   dir = await temporaryDir('read-model-rebuild');
-  const clock = new TestClock();
   const backend = await openSqliteBackend({ path: join(dir.path, 'events.db'), mode: 'writer' });
-  store = createEventStore(backend, catalogue, { now: clock.now });
-  const host = new ActorHost({ store, kinds: actorKinds, now: clock.now, defaultActor: 'runtime' });
-  world = {
-    store,
-    host,
-    clock,
-    async send(kind, id, command, actor) {
-      clock.advance(1_000);
-      const result = await host.send(kind, id, command, actor ? { actor } : {});
-      if (result.status !== 'accepted') throw new Error(`${kind} ${id} rejected ${command.type}: ${result.reason}`);
-      return result;
-    },
-    async append(streamId, events) {
-      clock.advance(1_000);
-      const stamped = events.map((event) => ({ ...event, metadata: { occurredAt: clock.iso(), ...event.metadata } }));
-      return [...(await store.append(streamId, stamped, { expectedRevision: 'any' })).events];
-    },
-    all: () => store.readAll({ maxCount: 100_000 }),
-    stop: () => host.stop(),
-  };
+  world = createWorld(undefined, backend);
+  store = world.store;
   await buildMemoryScenario(world);
   await world.send('task', 'digest', {
     type: 'schedule',
@@ -66,7 +43,6 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await world.stop();
-  await store.close();
   await dir.remove();
 });
 

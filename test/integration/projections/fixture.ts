@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actorKinds } from '../../../actors/index.js';
 import { MemoryBackend } from '../../../events/adapters/memory.js';
+import type { EventBackend } from '../../../events/backend.js';
 import { SqliteConnection } from '../../../events/adapters/sqlite/connection.js';
 import { EventCatalogue, type EventDefinition } from '../../../events/catalogue.js';
 import { dailyLogEvents } from '../../../events/catalogue/daily-log.js';
@@ -56,9 +57,10 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export function createWorld(start?: string): World {
+/** A world on the memory backend, or on the backend given (a real SQLite file, say). */
+export function createWorld(start?: string, backend?: EventBackend): World {
   const clock = new TestClock(start);
-  const store = createEventStore(new MemoryBackend(clock.now), projectionCatalogue(), { now: clock.now });
+  const store = createEventStore(backend ?? new MemoryBackend(clock.now), projectionCatalogue(), { now: clock.now });
   const host = new ActorHost({ store, kinds: actorKinds, now: clock.now, defaultActor: 'runtime' });
   return {
     store,
