@@ -80,6 +80,8 @@ export const configSchema = z
          * never configuration: a Slack source reads its token from SLACK_BOT_TOKEN.
          */
         sources: z.array(knowledgeSourceConfigSchema).default([]),
+        /** How often the running runtime syncs every source (the scheduler will take this over). */
+        syncEveryMs: z.number().int().min(10_000).default(900_000),
       })
       .strict()
       .prefault({}),
@@ -141,6 +143,12 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: 'LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS',
     envKind: 'integer',
     description: 'the most events the group-commit writer puts in one transaction',
+  },
+  {
+    key: 'knowledge.syncEveryMs',
+    env: 'LEDGERCLAW_KNOWLEDGE_SYNC_EVERY_MS',
+    envKind: 'integer',
+    description: 'how often `ledgerclaw start` syncs the configured knowledge sources (once at start, then at this interval)',
   },
   {
     key: 'actors.snapshotEvery',

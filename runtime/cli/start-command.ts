@@ -18,7 +18,7 @@ import type { Config } from '../config.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
 import type { Projection } from '../../projections/projection.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
-import { knowledgeProjections } from '../knowledge/sources.js';
+import { knowledgeProjections, startKnowledgeSyncLoop } from '../knowledge/sources.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
@@ -226,6 +226,7 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     // Attached first, so the actors loaded to resume their effects show in the inspector too.
     runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
     const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
+    const knowledgeSync = startKnowledgeSyncLoop(opened.store, config, { env: io.env, cwd: io.cwd, logger });
     try {
       const resumedEffects = await actorRuntime.host.resumePendingEffects();
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
@@ -253,6 +254,7 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
       logger.info({ signal }, 'shutting down');
       return signal;
     } finally {
+      await knowledgeSync.stop();
       await liveActorsFile.stop();
     }
   } finally {

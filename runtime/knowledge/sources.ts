@@ -60,3 +60,47 @@ export async function syncKnowledgeSources(
   for (const source of sources) reports.push(await syncConnector(store, connectorFor(source, context)));
   return reports;
 }
+
+export interface KnowledgeSyncLoop {
+  /** Stops the timer and waits for a sync in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Syncs every configured source once now and then every `syncEveryMs`, one pass at a time,
+ * logging each pass. A source that fails (a missing token, Slack unreachable) is logged
+ * and tried again next time; the others go on. The scheduler (a later issue) replaces
+ * this loop with a task per source.
+ */
+export function startKnowledgeSyncLoop(
+  store: EventStore,
+  config: Config,
+  context: { env: Readonly<Record<string, string | undefined>>; cwd: string; logger: { info(o: object, m: string): void; error(o: object, m: string): void } },
+): KnowledgeSyncLoop {
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const pass = async () => {
+    for (const source of config.knowledge.sources) {
+      if (stopped) return;
+      try {
+        const report = await syncConnector(store, connectorFor(source, context));
+        context.logger.info({ source: source.name, added: report.added, changed: report.changed, removed: report.removed }, 'knowledge source synced');
+      } catch (error) {
+        context.logger.error({ source: source.name, err: error }, 'knowledge source could not be synced; trying again at the next pass');
+      }
+    }
+  };
+  const schedule = () => {
+    running = running.then(pass);
+  };
+  const timer = setInterval(schedule, config.knowledge.syncEveryMs);
+  timer.unref();
+  if (config.knowledge.sources.length > 0) schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -7,6 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { builtFile } from '../support/built-dist.js';
+import { startProcess } from '../support/child-process.js';
 import { runCliCaptured } from '../support/in-process-cli.js';
 
 let cwd: string;
@@ -55,4 +57,26 @@ it('says which environment variable a Slack source needs, and syncs nothing', as
 it('names the configured sources when asked for one that is not', async () => {
   const result = await cli(['knowledge', 'sync', '--source', 'wiki']);
   expect(result).toMatchObject({ code: 1, stderr: expect.stringMatching(/no knowledge source named wiki \(configured: handbook, slack-general\)/) });
+});
+
+it('has the running runtime sync its sources and index them, searchable while it runs', async () => {
+  const runtime = startProcess(process.execPath, [builtFile('runtime/cli/main.js'), 'start'], {
+    cwd,
+    env: { ...process.env, LEDGERCLAW_LOG_LEVEL: 'info' },
+  });
+  try {
+    await runtime.waitForOutput('knowledge source synced', { stream: 'stderr' });
+    // The slack source has no token here: it is logged and retried, and the others go on.
+    await runtime.waitForOutput('could not be synced', { stream: 'stderr' });
+    expect(runtime.stderr()).toContain('SLACK_BOT_TOKEN');
+    let found = '';
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && !found.includes('onboarding.md'); ) {
+      found = (await cli(['search', 'onboarding', '--json'])).stdout;
+      if (!found.includes('onboarding.md')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(found).toContain('onboarding.md');
+  } finally {
+    runtime.kill('SIGTERM');
+    await runtime.exited;
+  }
 });

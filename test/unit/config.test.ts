@@ -42,7 +42,7 @@ describe('defaults', () => {
       dataDir: join(cwd, 'data'),
       log: { level: 'info' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
-      knowledge: { sources: [] },
+      knowledge: { sources: [], syncEveryMs: 900_000 },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -125,6 +125,7 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: '250',
         LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '10',
         LEDGERCLAW_SNAPSHOT_EVERY: '25',
+        LEDGERCLAW_KNOWLEDGE_SYNC_EVERY_MS: '60000',
         LEDGERCLAW_MAX_LIVE_ACTORS: '500',
         LEDGERCLAW_ACTOR_IDLE_AFTER_MS: '60000',
       },
@@ -133,7 +134,7 @@ describe('precedence: defaults < file < env < flag', () => {
       dataDir: '/d',
       log: { level: 'warn' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
-      knowledge: { sources: [] },
+      knowledge: { sources: [], syncEveryMs: 60_000 },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
     });
   });
