@@ -21,6 +21,9 @@ function namedActions(actions: readonly unknown[]): readonly ReturnedAction[] {
   return actions as readonly ReturnedAction[];
 }
 
+// The kinds are erased to AnyStateMachine here, whose event type xstate narrows to never;
+// the events passed below are the ones actor-kind.ts defines, validated at the boundary.
+
 export interface Evolved {
   readonly snapshot: ActorSnapshot;
   /** Effects the transition asked for; the host runs them only for newly stored events. */

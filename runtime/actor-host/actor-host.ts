@@ -354,6 +354,7 @@ export class ActorHost {
     const saved = await this.options.snapshots?.load(streamId, hash);
     if (saved) {
       const persisted = saved.state as { value: unknown; context: unknown };
+      // A snapshot is JSON this machine (same hash) wrote; its types were erased with the kind.
       snapshot = kind.machine.resolveState({ value: persisted.value as never, context: persisted.context as never }) as ActorSnapshot;
       revision = saved.revision;
     }
