@@ -73,6 +73,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    memory: z
+      .object({
+        /** Tokens of conversation a group gathers before a consolidation is asked for. */
+        consolidationBudgetTokens: z.number().int().min(100).default(8_000),
+      })
+      .strict()
+      .prefault({}),
     knowledge: z
       .object({
         /**
@@ -143,6 +150,12 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: 'LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS',
     envKind: 'integer',
     description: 'the most events the group-commit writer puts in one transaction',
+  },
+  {
+    key: 'memory.consolidationBudgetTokens',
+    env: 'LEDGERCLAW_CONSOLIDATION_BUDGET_TOKENS',
+    envKind: 'integer',
+    description: "tokens of a group's conversation since its last consolidation that make the runtime ask for the next one",
   },
   {
     key: 'knowledge.syncEveryMs',

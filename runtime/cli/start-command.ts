@@ -18,6 +18,7 @@ import type { Config } from '../config.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
 import type { Projection } from '../../projections/projection.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
+import { ConsolidationTrigger } from '../consolidation-trigger.js';
 import { knowledgeProjections, startKnowledgeSyncLoop } from '../knowledge/sources.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -227,6 +228,8 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
     const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
     const knowledgeSync = startKnowledgeSyncLoop(opened.store, config, { env: io.env, cwd: io.cwd, logger });
+    const consolidation = new ConsolidationTrigger({ store: opened.store, budgetTokens: config.memory.consolidationBudgetTokens, logger });
+    await consolidation.start();
     try {
       const resumedEffects = await actorRuntime.host.resumePendingEffects();
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
@@ -254,6 +257,7 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
       logger.info({ signal }, 'shutting down');
       return signal;
     } finally {
+      consolidation.stop();
       await knowledgeSync.stop();
       await liveActorsFile.stop();
     }

@@ -42,6 +42,7 @@ describe('defaults', () => {
       dataDir: join(cwd, 'data'),
       log: { level: 'info' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
+      memory: { consolidationBudgetTokens: 8_000 },
       knowledge: { sources: [], syncEveryMs: 900_000 },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
@@ -126,6 +127,7 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '10',
         LEDGERCLAW_SNAPSHOT_EVERY: '25',
         LEDGERCLAW_KNOWLEDGE_SYNC_EVERY_MS: '60000',
+        LEDGERCLAW_CONSOLIDATION_BUDGET_TOKENS: '4000',
         LEDGERCLAW_MAX_LIVE_ACTORS: '500',
         LEDGERCLAW_ACTOR_IDLE_AFTER_MS: '60000',
       },
@@ -134,6 +136,7 @@ describe('precedence: defaults < file < env < flag', () => {
       dataDir: '/d',
       log: { level: 'warn' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
+      memory: { consolidationBudgetTokens: 4_000 },
       knowledge: { sources: [], syncEveryMs: 60_000 },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
     });
@@ -239,7 +242,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', slack: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, knowledge, actors`,
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, actors`,
     );
   });
 
