@@ -6,6 +6,7 @@
  * that applied at least one of its events.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actorKinds } from '../../../actors/index.js';
@@ -135,4 +136,45 @@ export async function applyEvents(
       await projection.afterCommit(db, { dataDir: options.dataDir });
     }
   }
+}
+
+/**
+ * A world and a temporary directory for each test of one projection, and `build`, which
+ * applies everything the world stored to a fresh read model under that directory.
+ */
+export function projectionTestbed(projection: Projection, prefix: string) {
+  let world: World | undefined;
+  let dir: { path: string; remove: () => Promise<void> } | undefined;
+  const open: SqliteConnection[] = [];
+  beforeEach(async () => {
+    world = createWorld();
+    dir = await temporaryDir(prefix);
+  });
+  afterEach(async () => {
+    for (const db of open.splice(0)) await db.close();
+    await world?.stop();
+    await dir?.remove();
+  });
+  return {
+    get world(): World {
+      if (!world) throw new Error('the testbed world exists only inside a test');
+      return world;
+    },
+    get dir(): string {
+      if (!dir) throw new Error('the testbed directory exists only inside a test');
+      return dir.path;
+    },
+    /** Closes this connection after the test. */
+    track(db: SqliteConnection): SqliteConnection {
+      open.push(db);
+      return db;
+    },
+    async build(name: string, options: { batchSize?: number } = {}): Promise<{ db: SqliteConnection; dataDir: string }> {
+      const dataDir = join(this.dir, name);
+      const db = await openProjection(join(this.dir, `${name}.db`), projection);
+      open.push(db);
+      await applyEvents(db, projection, await this.world.all(), { dataDir, ...options });
+      return { db, dataDir };
+    },
+  };
 }

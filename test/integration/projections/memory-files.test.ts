@@ -7,39 +7,22 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteConnection } from '../../../events/adapters/sqlite/connection.js';
+import { describe, expect, it } from 'vitest';
 import { groupFilePath } from '../../../projections/atomic-file.js';
 import { MEMORY_FILE_MAX_LINES, memoryFilesProjection, renderMemoryFile } from '../../../projections/memory-files.js';
-import { applyEvents, createWorld, openProjection, temporaryDir, type World } from './fixture.js';
+import { applyEvents, openProjection, projectionTestbed } from './fixture.js';
 import { buildMemoryScenario, GROUP_A, GROUP_B, recordFact, SCOPE_A } from './memory-scenario.js';
 
-let world: World;
-let dir: { path: string; remove: () => Promise<void> };
-const open: SqliteConnection[] = [];
-
-beforeEach(async () => {
-  world = createWorld();
-  dir = await temporaryDir('memory-files');
-});
-
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  await world.stop();
-  await dir.remove();
-});
+const bed = projectionTestbed(memoryFilesProjection, 'memory-files');
 
 async function build(name: string, options: { batchSize?: number } = {}) {
-  const dataDir = join(dir.path, name);
-  const db = await openProjection(join(dir.path, `${name}.db`), memoryFilesProjection);
-  open.push(db);
-  await applyEvents(db, memoryFilesProjection, await world.all(), { dataDir, ...options });
-  return { db, dataDir, read: (groupId: string) => readFile(groupFilePath(dataDir, groupId, 'MEMORY.md'), 'utf8') };
+  const built = await bed.build(name, options);
+  return { ...built, read: (groupId: string) => readFile(groupFilePath(built.dataDir, groupId, 'MEMORY.md'), 'utf8') };
 }
 
 describe('MEMORY.md', () => {
   it('lists conflicts whole and flagged, then active facts by confidence and recency; superseded and retired left out', async () => {
-    await buildMemoryScenario(world);
+    await buildMemoryScenario(bed.world);
     const { read } = await build('data');
     expect(await read(GROUP_A)).toBe(
       [
@@ -66,7 +49,7 @@ describe('MEMORY.md', () => {
   });
 
   it("puts a user's private facts in no group's file", async () => {
-    await buildMemoryScenario(world);
+    await buildMemoryScenario(bed.world);
     const { dataDir, read } = await build('data');
     expect((await readdir(join(dataDir, 'groups'))).sort()).toEqual([GROUP_A, GROUP_B]);
     for (const groupId of [GROUP_A, GROUP_B]) {
@@ -81,12 +64,12 @@ describe('MEMORY.md', () => {
     const confidences = ['agent-inferred', 'agent-observed', 'user-stated'] as const;
     for (let index = 0; index < 240; index += 1) {
       const confidence = confidences[index % 3]!;
-      await recordFact(world, scope, { id: `x${index}`, key: `topic.item_${index}`, statement: `Statement number ${index} about topic ${index}.`, confidence });
+      await recordFact(bed.world, scope, { id: `x${index}`, key: `topic.item_${index}`, statement: `Statement number ${index} about topic ${index}.`, confidence });
     }
-    for (const index of [1, 4, 7]) await world.send('memory', scope, { type: 'confirmFact', factId: `x${index}` }, 'user:U1');
+    for (const index of [1, 4, 7]) await bed.world.send('memory', scope, { type: 'confirmFact', factId: `x${index}` }, 'user:U1');
     // Two conflicts, each shown with both statements.
-    await recordFact(world, scope, { id: 'c1', key: 'topic.item_0', statement: 'Statement number 0 is wrong.', confidence: 'agent-observed' });
-    await recordFact(world, scope, { id: 'c2', key: 'topic.item_3', statement: 'Statement number 3 is wrong.', confidence: 'agent-inferred' });
+    await recordFact(bed.world, scope, { id: 'c1', key: 'topic.item_0', statement: 'Statement number 0 is wrong.', confidence: 'agent-observed' });
+    await recordFact(bed.world, scope, { id: 'c2', key: 'topic.item_3', statement: 'Statement number 3 is wrong.', confidence: 'agent-inferred' });
 
     const { read } = await build('data');
     const text = await read('T9.C9');
@@ -109,15 +92,15 @@ describe('MEMORY.md', () => {
   });
 
   it('rewrites only the groups whose facts changed', async () => {
-    await buildMemoryScenario(world);
+    await buildMemoryScenario(bed.world);
     const { db, dataDir, read } = await build('data');
     const fileB = groupFilePath(dataDir, GROUP_B, 'MEMORY.md');
     await rm(fileB);
-    const before = await world.all();
+    const before = await bed.world.all();
 
-    await recordFact(world, SCOPE_A, { id: 'f9', key: 'customer.umbrella.renewal', statement: 'Umbrella renews in March.', confidence: 'user-stated' });
-    await recordFact(world, 'user.U1', { id: 'u9', key: 'preference.lunch', statement: 'U1 eats lunch at noon.', confidence: 'user-stated' });
-    const fresh = (await world.all()).slice(before.length);
+    await recordFact(bed.world, SCOPE_A, { id: 'f9', key: 'customer.umbrella.renewal', statement: 'Umbrella renews in March.', confidence: 'user-stated' });
+    await recordFact(bed.world, 'user.U1', { id: 'u9', key: 'preference.lunch', statement: 'U1 eats lunch at noon.', confidence: 'user-stated' });
+    const fresh = (await bed.world.all()).slice(before.length);
     await applyEvents(db, memoryFilesProjection, fresh, { dataDir });
 
     expect(await read(GROUP_A)).toContain('(f9, 2026-01-05)');
@@ -126,13 +109,13 @@ describe('MEMORY.md', () => {
   });
 
   it('keeps a group dirty when its file cannot be written, and writes it after the next batch', async () => {
-    await buildMemoryScenario(world);
-    const dataDir = join(dir.path, 'data');
-    const db = await openProjection(join(dir.path, 'data.db'), memoryFilesProjection);
-    open.push(db);
+    await buildMemoryScenario(bed.world);
+    const dataDir = join(bed.dir, 'data');
+    const db = await openProjection(join(bed.dir, 'data.db'), memoryFilesProjection);
+    bed.track(db);
     // A directory where the file should go: the rename fails.
     await mkdir(groupFilePath(dataDir, GROUP_A, 'MEMORY.md'), { recursive: true });
-    await expect(applyEvents(db, memoryFilesProjection, await world.all(), { dataDir })).rejects.toThrow(/MEMORY.md could not be written for 1 group/);
+    await expect(applyEvents(db, memoryFilesProjection, await bed.world.all(), { dataDir })).rejects.toThrow(/MEMORY.md could not be written for 1 group/);
     expect(await db.all('SELECT group_id FROM memory_files_dirty')).toEqual([{ group_id: GROUP_A }]);
     expect(await readFile(groupFilePath(dataDir, GROUP_B, 'MEMORY.md'), 'utf8')).toContain('Falcon');
 
@@ -144,8 +127,8 @@ describe('MEMORY.md', () => {
   });
 
   it('writes byte-identical files when rebuilt from scratch', async () => {
-    await buildMemoryScenario(world);
-    await world.send('memory', SCOPE_A, { type: 'resolveConflict', keepFactId: 'f1', retireFactId: 'f2' }, 'user:U1');
+    await buildMemoryScenario(bed.world);
+    await bed.world.send('memory', SCOPE_A, { type: 'resolveConflict', keepFactId: 'f1', retireFactId: 'f2' }, 'user:U1');
     const live = await build('live', { batchSize: 1 });
     const rebuilt = await build('rebuilt', { batchSize: 10_000 });
     for (const groupId of [GROUP_A, GROUP_B]) {

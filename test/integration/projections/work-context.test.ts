@@ -6,39 +6,21 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskRunId } from '../../../actors/task.js';
-import type { SqliteConnection } from '../../../events/adapters/sqlite/connection.js';
 import { RECENT_DECISIONS, workContextPath, workContextProjection } from '../../../projections/work-context.js';
-import { applyEvents, createWorld, openProjection, temporaryDir, type World } from './fixture.js';
+import { applyEvents, projectionTestbed } from './fixture.js';
 import { recordFact } from './memory-scenario.js';
 
 const GROUP = 'T1.C1';
 const DM = 'T1.D1';
 const HASH = 'a'.repeat(64);
 
-let world: World;
-let dir: { path: string; remove: () => Promise<void> };
-const open: SqliteConnection[] = [];
-
-beforeEach(async () => {
-  world = createWorld();
-  dir = await temporaryDir('work-context');
-});
-
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  await world.stop();
-  await dir.remove();
-});
+const bed = projectionTestbed(workContextProjection, 'work-context');
 
 async function build(name: string, options: { batchSize?: number } = {}) {
-  const dataDir = join(dir.path, name);
-  const db = await openProjection(join(dir.path, `${name}.db`), workContextProjection);
-  open.push(db);
-  await applyEvents(db, workContextProjection, await world.all(), { dataDir, ...options });
-  return { db, dataDir, read: (groupId: string | null) => readFile(workContextPath(dataDir, groupId), 'utf8') };
+  const built = await bed.build(name, options);
+  return { ...built, read: (groupId: string | null) => readFile(workContextPath(built.dataDir, groupId), 'utf8') };
 }
 
 const queue = (groupId: string, trigger = 'mention', taskId?: string) => ({
@@ -60,7 +42,7 @@ const request = (requester: string, summary: string, approvers = ['U2', 'U3'], r
 });
 
 async function buildScenario(): Promise<void> {
-  const { send } = world;
+  const { send } = bed.world;
   await send('group', GROUP, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
   await send('group', DM, { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
 
@@ -102,13 +84,13 @@ async function buildScenario(): Promise<void> {
 
   // Memory: one conflict open, one resolved; a user's conflict stays private.
   const scope = `group.${GROUP}`;
-  await recordFact(world, scope, { id: 'f1', key: 'vendor.acme.payment_terms', statement: 'Acme pays net 30.', confidence: 'user-stated' });
-  await recordFact(world, scope, { id: 'f2', key: 'vendor.acme.payment_terms', statement: 'Acme pays net 45.', confidence: 'agent-inferred' });
-  await recordFact(world, scope, { id: 'f3', key: 'office.address', statement: 'The office is on Main Street.', confidence: 'agent-observed' });
-  await recordFact(world, scope, { id: 'f4', key: 'office.address', statement: 'The office is on Elm Street.', confidence: 'agent-inferred' });
-  await world.send('memory', scope, { type: 'resolveConflict', keepFactId: 'f4', retireFactId: 'f3' }, 'user:U1');
-  await recordFact(world, 'user.U1', { id: 'u1', key: 'health.dentist', statement: 'U1 sees the dentist on Mondays.', confidence: 'user-stated' });
-  await recordFact(world, 'user.U1', { id: 'u2', key: 'health.dentist', statement: 'U1 sees the dentist on Tuesdays.', confidence: 'user-stated' });
+  await recordFact(bed.world, scope, { id: 'f1', key: 'vendor.acme.payment_terms', statement: 'Acme pays net 30.', confidence: 'user-stated' });
+  await recordFact(bed.world, scope, { id: 'f2', key: 'vendor.acme.payment_terms', statement: 'Acme pays net 45.', confidence: 'agent-inferred' });
+  await recordFact(bed.world, scope, { id: 'f3', key: 'office.address', statement: 'The office is on Main Street.', confidence: 'agent-observed' });
+  await recordFact(bed.world, scope, { id: 'f4', key: 'office.address', statement: 'The office is on Elm Street.', confidence: 'agent-inferred' });
+  await bed.world.send('memory', scope, { type: 'resolveConflict', keepFactId: 'f4', retireFactId: 'f3' }, 'user:U1');
+  await recordFact(bed.world, 'user.U1', { id: 'u1', key: 'health.dentist', statement: 'U1 sees the dentist on Mondays.', confidence: 'user-stated' });
+  await recordFact(bed.world, 'user.U1', { id: 'u2', key: 'health.dentist', statement: 'U1 sees the dentist on Tuesdays.', confidence: 'user-stated' });
 }
 
 describe('WORK_CONTEXT.md', () => {
@@ -184,11 +166,11 @@ describe('WORK_CONTEXT.md', () => {
     const { db, dataDir, read } = await build('data');
     await rm(workContextPath(dataDir, DM));
     await rm(workContextPath(dataDir, GROUP));
-    const before = (await world.all()).length;
-    await world.send('run', 'r1', { type: 'grantSlot' });
+    const before = (await bed.world.all()).length;
+    await bed.world.send('run', 'r1', { type: 'grantSlot' });
     // A user's memory changes no work context.
-    await recordFact(world, 'user.U1', { id: 'u3', key: 'health.gym', statement: 'U1 goes to the gym.', confidence: 'user-stated' });
-    await applyEvents(db, workContextProjection, (await world.all()).slice(before), { dataDir });
+    await recordFact(bed.world, 'user.U1', { id: 'u3', key: 'health.gym', statement: 'U1 goes to the gym.', confidence: 'user-stated' });
+    await applyEvents(db, workContextProjection, (await bed.world.all()).slice(before), { dataDir });
     expect(await read(GROUP)).toMatch(/- run r1 \[starting since [^\]]+\] trigger mention/);
     expect(existsSync(workContextPath(dataDir, DM))).toBe(false);
     expect(await db.all('SELECT * FROM work_context_dirty')).toEqual([]);
@@ -196,8 +178,8 @@ describe('WORK_CONTEXT.md', () => {
 
   it(`keeps the last ${RECENT_DECISIONS} decisions, newest first`, async () => {
     for (let index = 0; index < 25; index += 1) {
-      await world.send('approval', `p${index}`, request('U1', `Payment ${index}`), 'user:U1');
-      await world.send('approval', `p${index}`, { type: 'vote', approver: 'U2', decision: 'approve', argumentsHash: HASH }, 'user:U2');
+      await bed.world.send('approval', `p${index}`, request('U1', `Payment ${index}`), 'user:U1');
+      await bed.world.send('approval', `p${index}`, { type: 'vote', approver: 'U2', decision: 'approve', argumentsHash: HASH }, 'user:U2');
     }
     const { db, read } = await build('data');
     const company = await read(null);
