@@ -337,36 +337,27 @@ export class SlackHistoryConnector implements Connector {
 
   /** Every top-level message newer than `oldest` (exclusive), oldest first. */
   private async history(channelId: string, oldest: string | null): Promise<SlackMessage[]> {
-    const messages: SlackMessage[] = [];
-    let page: string | undefined;
-    do {
-      const response = await this.options.api.call<HistoryResponse>('conversations.history', {
-        channel: channelId,
-        limit: this.pageSize,
-        cursor: page,
-        ...(oldest !== null ? { oldest, inclusive: false } : {}),
-      });
-      messages.push(...(response.messages ?? []));
-      page = response.has_more ? response.response_metadata?.next_cursor || undefined : undefined;
-    } while (page);
-    const seen = new Set<string>();
-    return messages
-      .filter((message) => (seen.has(message.ts) ? false : (seen.add(message.ts), true)))
-      .filter((message) => oldest === null || compareTs(message.ts, oldest) > 0)
-      .sort((a, b) => compareTs(a.ts, b.ts));
+    const messages = await this.allPages('conversations.history', {
+      channel: channelId,
+      ...(oldest !== null ? { oldest, inclusive: false } : {}),
+    });
+    return messages.filter((message) => oldest === null || compareTs(message.ts, oldest) > 0);
   }
 
   /** A thread's parent and replies, oldest first. */
   private async replies(channelId: string, threadTs: string): Promise<SlackMessage[]> {
+    return this.allPages('conversations.replies', { channel: channelId, ts: threadTs });
+  }
+
+  /**
+   * Every message of a paged history method, each once (a message can straddle two pages
+   * when the channel moves while it is read), oldest first.
+   */
+  private async allPages(method: 'conversations.history' | 'conversations.replies', params: SlackParams): Promise<SlackMessage[]> {
     const messages: SlackMessage[] = [];
     let page: string | undefined;
     do {
-      const response = await this.options.api.call<HistoryResponse>('conversations.replies', {
-        channel: channelId,
-        ts: threadTs,
-        limit: this.pageSize,
-        cursor: page,
-      });
+      const response = await this.options.api.call<HistoryResponse>(method, { ...params, limit: this.pageSize, cursor: page });
       messages.push(...(response.messages ?? []));
       page = response.has_more ? response.response_metadata?.next_cursor || undefined : undefined;
     } while (page);
