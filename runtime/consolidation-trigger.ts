@@ -13,6 +13,7 @@ import { memoryConsolidated, memoryConsolidationRequested } from '../events/cata
 import { groupMessageReceived } from '../events/catalogue/group.js';
 import { EventIdConflictError } from '../events/errors.js';
 import { eventIdFor } from '../events/ids.js';
+import type { StoredEvent } from '../events/envelope.js';
 import type { EventStore } from '../events/port.js';
 import { handleEach } from '../events/subscription.js';
 import type { Logger } from './actor-host/actor-host.js';
@@ -25,6 +26,7 @@ export interface ConsolidationTriggerOptions {
 }
 
 const GROUP_PREFIX = 'group-';
+const READ_BACK_PAGE = 200;
 
 export class ConsolidationTrigger {
   private subscription: Subscription | undefined;
@@ -58,19 +60,21 @@ export class ConsolidationTrigger {
   async check(groupId: string): Promise<boolean> {
     const scope = `group.${groupId}`;
     const memoryStream = `memory-${scope}`;
-    let consolidatedThrough: string | null = null;
-    let pendingThrough: string | null = null;
-    for (const event of await this.options.store.readStream(memoryStream)) {
-      if (memoryConsolidationRequested.is(event)) pendingThrough = event.data.throughMessageId;
-      if (memoryConsolidated.is(event)) {
-        consolidatedThrough = event.data.throughMessageId;
-        pendingThrough = null;
-      }
-    }
-    const messages = conversationSince(await this.options.store.readStream(`${GROUP_PREFIX}${groupId}`), pendingThrough ?? consolidatedThrough);
+    // Only the newest request or consolidation matters, and only the messages after it:
+    // both are read newest first and no further, so a check costs the window, not the
+    // group's whole history.
+    const { stop: last } = await this.readBack(memoryStream, (event) => memoryConsolidationRequested.is(event) || memoryConsolidated.is(event));
+    const pendingThrough = last && memoryConsolidationRequested.is(last) ? last.data.throughMessageId : null;
+    const consolidatedThrough = last && memoryConsolidated.is(last) ? last.data.throughMessageId : null;
+    const after = pendingThrough ?? consolidatedThrough;
+    const window =
+      pendingThrough !== null
+        ? []
+        : (await this.readBack(`${GROUP_PREFIX}${groupId}`, (event) => groupMessageReceived.is(event) && event.data.messageId === after)).after;
+    const messages = conversationSince(window, after);
     const decision = decideConsolidation({
       scope,
-      messages: pendingThrough === null ? messages : [],
+      messages,
       pendingRequest: pendingThrough !== null,
       ...(this.options.budgetTokens ? { budgetTokens: this.options.budgetTokens } : {}),
     });
@@ -87,5 +91,23 @@ export class ConsolidationTrigger {
     }
     this.options.logger?.info({ scope, tokens: decision.tokenEstimate, budget: decision.budgetTokens }, 'consolidation requested');
     return true;
+  }
+
+  /**
+   * Reads a stream from its newest event back to the first one `isStop` matches: that
+   * event (if any), and the events after it, in stream order.
+   */
+  private async readBack(streamId: string, isStop: (event: StoredEvent) => boolean): Promise<{ stop: StoredEvent | undefined; after: StoredEvent[] }> {
+    const after: StoredEvent[] = [];
+    for (let from: bigint | 'end' = 'end'; ; ) {
+      const page = await this.options.store.readStream(streamId, { from, direction: 'backwards', maxCount: READ_BACK_PAGE });
+      for (const event of page) {
+        if (isStop(event)) return { stop: event, after: after.reverse() };
+        after.push(event);
+      }
+      const oldest = page[page.length - 1];
+      if (page.length < READ_BACK_PAGE || !oldest || oldest.revision === 0n) return { stop: undefined, after: after.reverse() };
+      from = oldest.revision - 1n;
+    }
   }
 }

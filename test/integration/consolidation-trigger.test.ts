@@ -91,3 +91,13 @@ it('catches up on start with what arrived while it was not running, and asks onc
   expect(await trigger.check('T1.C2')).toBe(false);
   expect(await requests('T1.C2')).toHaveLength(1);
 });
+
+it('counts a window longer than one page of the stream, read back from the newest message', async () => {
+  const first = await say('T1.C1', 1);
+  for (let index = 0; index < 248; index += 1) await say('T1.C1', 1);
+  const through = await say('T1.C1', 1);
+  trigger = new ConsolidationTrigger({ store, budgetTokens: 400 });
+  expect(await trigger.check('T1.C1')).toBe(true);
+  const [request] = await requests('T1.C1');
+  expect(request!.data).toMatchObject({ messagesSince: first, throughMessageId: through, messageCount: 250 });
+});
