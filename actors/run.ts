@@ -17,6 +17,9 @@ import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
+  modelOutputBlockSchema,
+  promptMessageSchema,
+  promptSectionSchema,
   runContextModeSchema,
   runDetailSchema,
   runIdentifierSchema,
@@ -29,6 +32,7 @@ import {
   turnRefSchema,
   type RunFailureReason,
   type RunTrigger,
+  type TokenTotals,
 } from '../events/catalogue/run.js';
 import { defineActorKind, type CommandMeta, type EffectRequest, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
 
@@ -47,6 +51,44 @@ export const runCommands = z.discriminatedUnion('type', [
   z.object({ type: z.literal('grantSlot') }).strict(),
   /** The container runs. */
   z.object({ type: z.literal('reportStarted'), containerId: z.string().min(1).max(200) }).strict(),
+  /** The prompt assembled for the run (before its container starts). */
+  z
+    .object({
+      type: z.literal('noteContext'),
+      model: z.string().min(1).max(200),
+      system: z.array(promptSectionSchema).max(20),
+      messages: z.array(promptMessageSchema).min(1).max(2_000),
+      tokenEstimate: z.number().int().nonnegative(),
+      windowBudgetTokens: z.number().int().positive(),
+    })
+    .strict(),
+  /** A model call the gateway answered. */
+  z
+    .object({
+      type: z.literal('noteModelCall'),
+      callId: z.string().min(1).max(100),
+      model: z.string().min(1).max(200),
+      tokens: tokenTotalsSchema,
+      costUsd: z.number().nonnegative().nullable(),
+      latencyMs: z.number().int().nonnegative(),
+      attempts: z.number().int().min(1),
+      stopReason: z.string().max(100).nullable(),
+      output: z.array(modelOutputBlockSchema).max(200),
+    })
+    .strict(),
+  /** A tool call and its result. */
+  z
+    .object({
+      type: z.literal('noteToolCall'),
+      callId: z.string().min(1).max(200),
+      tool: z.string().min(1).max(200),
+      where: z.enum(['host', 'workspace']),
+      input: z.json(),
+      output: z.string().max(20_000),
+      isError: z.boolean(),
+      durationMs: z.number().int().nonnegative(),
+    })
+    .strict(),
   z.object({ type: z.literal('complete'), summary: z.string().max(20_000), tokens: tokenTotalsSchema }).strict(),
   z.object({ type: z.literal('fail'), reason: runFailureReasonSchema, detail: runDetailSchema }).strict(),
   z.object({ type: z.literal('timeOut'), limit: runTimeoutLimitSchema, limitMs: z.number().int().positive() }).strict(),
@@ -74,6 +116,17 @@ export type RunOutcome =
   | { readonly status: 'timed_out'; readonly limit: 'hard' | 'idle'; readonly limitMs: number }
   | { readonly status: 'interrupted'; readonly reason: 'runtime_restarted' | 'runtime_shutdown' | 'container_lost'; readonly detail: string | null };
 
+/** What the run's model calls have spent so far. */
+export interface RunUsage {
+  readonly tokens: TokenTotals;
+  /** In US dollars, over the calls whose model has a known price. */
+  readonly costUsd: number;
+  readonly modelCalls: number;
+  readonly toolCalls: number;
+}
+
+export const NO_USAGE: RunUsage = { tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, costUsd: 0, modelCalls: 0, toolCalls: 0 };
+
 export interface RunContext {
   readonly id: string;
   /** Null until the run is queued. */
@@ -82,6 +135,7 @@ export interface RunContext {
   readonly containerId: string | null;
   /** Null until the run ends. */
   readonly outcome: RunOutcome | null;
+  readonly usage: RunUsage;
 }
 
 /** The params of the `requestSlot`, `startContainer` and `releaseSlot` effects. */
@@ -142,6 +196,20 @@ export const runMachine = setup({
     applyQueued: assign((_, params: RunRequest) => ({ request: params })),
     applyStarted: assign((_, params: { containerId: string }) => ({ containerId: params.containerId })),
     applyOutcome: assign((_, params: RunOutcome) => ({ outcome: params })),
+    applyModelCall: assign(({ context }, params: { tokens: TokenTotals; costUsd: number | null }) => ({
+      usage: {
+        ...context.usage,
+        tokens: {
+          input: context.usage.tokens.input + params.tokens.input,
+          output: context.usage.tokens.output + params.tokens.output,
+          cacheRead: context.usage.tokens.cacheRead + params.tokens.cacheRead,
+          cacheWrite: context.usage.tokens.cacheWrite + params.tokens.cacheWrite,
+        },
+        costUsd: context.usage.costUsd + (params.costUsd ?? 0),
+        modelCalls: context.usage.modelCalls + 1,
+      },
+    })),
+    applyToolCall: assign(({ context }) => ({ usage: { ...context.usage, toolCalls: context.usage.toolCalls + 1 } })),
 
     /**
      * Effect: ask the supervisor for a slot (its `requestRun` command). Idempotent: the
@@ -175,7 +243,7 @@ export const runMachine = setup({
   },
 }).createMachine({
   id: 'run',
-  context: ({ input }) => ({ id: input.id, request: null, containerId: null, outcome: null }),
+  context: ({ input }) => ({ id: input.id, request: null, containerId: null, outcome: null, usage: NO_USAGE }),
   initial: 'new',
   states: {
     new: {
@@ -246,6 +314,22 @@ export const runMachine = setup({
             params: ({ event }) => ({ type: 'run.started', data: { containerId: event.containerId, startedAt: event.meta.issuedAt } }),
           },
         },
+        noteContext: {
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'run.context_built',
+              data: {
+                model: event.model,
+                system: event.system,
+                messages: event.messages,
+                tokenEstimate: event.tokenEstimate,
+                windowBudgetTokens: event.windowBudgetTokens,
+                builtAt: event.meta.issuedAt,
+              },
+            }),
+          },
+        },
         complete: { actions: { type: 'reject', params: { reason: 'the run is starting; its container has not started, so it cannot complete' } } },
         fail: {
           actions: {
@@ -264,6 +348,8 @@ export const runMachine = setup({
           },
         },
 
+        // The prompt is history for `runs show` and audits; it changes no state.
+        'run.context_built': {},
         'run.started': { target: 'running', actions: { type: 'applyStarted', params: ({ event }) => ({ containerId: event.data.containerId }) } },
         'run.failed': {
           target: 'finished.failed',
@@ -284,6 +370,43 @@ export const runMachine = setup({
           actions: {
             type: 'reject',
             params: ({ context }) => ({ reason: `the run is running; its container ${context.containerId ?? ''} started already` }),
+          },
+        },
+        noteModelCall: {
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'run.model_called',
+              data: {
+                callId: event.callId,
+                model: event.model,
+                tokens: event.tokens,
+                costUsd: event.costUsd,
+                latencyMs: event.latencyMs,
+                attempts: event.attempts,
+                stopReason: event.stopReason,
+                output: event.output,
+                calledAt: event.meta.issuedAt,
+              },
+            }),
+          },
+        },
+        noteToolCall: {
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({
+              type: 'run.tool_called',
+              data: {
+                callId: event.callId,
+                tool: event.tool,
+                where: event.where,
+                input: event.input,
+                output: event.output,
+                isError: event.isError,
+                durationMs: event.durationMs,
+                calledAt: event.meta.issuedAt,
+              },
+            }),
           },
         },
         complete: {
@@ -314,6 +437,10 @@ export const runMachine = setup({
           },
         },
 
+        'run.model_called': {
+          actions: { type: 'applyModelCall', params: ({ event }) => ({ tokens: event.data.tokens, costUsd: event.data.costUsd }) },
+        },
+        'run.tool_called': { actions: { type: 'applyToolCall' } },
         'run.completed': {
           target: 'finished.completed',
           actions: { type: 'applyOutcome', params: ({ event }) => ({ status: 'completed' as const, summary: event.data.summary }) },

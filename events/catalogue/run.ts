@@ -1,8 +1,9 @@
 /**
  * One agent turn, on stream `run-<id>`: queued for a group, granted a slot by the
  * supervisor (starting), its container started (running), and then exactly one ending:
- * completed, failed, timed out or interrupted. Model and tool calls are recorded on the
- * same stream by a later issue.
+ * completed, failed, timed out or interrupted. While it runs, the prompt it was given, each
+ * model call and each tool call are recorded on the same stream, so `ledgerclaw runs show`
+ * and an audit can see exactly what the agent saw and did.
  */
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
@@ -130,4 +131,98 @@ export const runInterrupted = defineEvent(
     .strict(),
 );
 
-export const runEvents = [runQueued, runSlotGranted, runStarted, runCompleted, runFailed, runTimedOut, runInterrupted];
+/** Text recorded from a run (a tool's output, a prompt section) is cut to this many characters. */
+export const RECORDED_TEXT_LIMIT = 20_000;
+
+/** The assembled prompt of the run, recorded before its container starts. */
+export const promptSectionSchema = z
+  .object({
+    /** `identity`, `skills`, `work_context`, `memory`: what the section holds. */
+    name: z.string().min(1).max(100),
+    text: z.string().max(400_000),
+    /** Marked for prompt caching: the stable part of the prompt, sent first. */
+    cached: z.boolean(),
+  })
+  .strict();
+
+export const promptMessageSchema = z
+  .object({ role: z.enum(['user', 'assistant']), text: z.string().max(100_000) })
+  .strict();
+
+export const runContextBuilt = defineEvent(
+  'run.context_built',
+  1,
+  z
+    .object({
+      model: z.string().min(1).max(200),
+      system: z.array(promptSectionSchema).max(20),
+      /** The window of the conversation sent, oldest first; the last is what the turn answers. */
+      messages: z.array(promptMessageSchema).min(1).max(2_000),
+      /** Estimated tokens of the whole prompt, and the budget the conversation window was cut to. */
+      tokenEstimate: z.number().int().nonnegative(),
+      windowBudgetTokens: z.number().int().positive(),
+      builtAt: timestamp,
+    })
+    .strict(),
+);
+
+/** A content block of the model's answer, as recorded. */
+export const modelOutputBlockSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().max(RECORDED_TEXT_LIMIT) }).strict(),
+  z.object({ type: z.literal('tool_use'), id: z.string().min(1).max(200), name: z.string().min(1).max(200), input: z.json() }).strict(),
+]);
+
+export const runModelCalled = defineEvent(
+  'run.model_called',
+  1,
+  z
+    .object({
+      /** The runner's id for the call, unique within the run. */
+      callId: z.string().min(1).max(100),
+      model: z.string().min(1).max(200),
+      tokens: tokenTotalsSchema,
+      /** In US dollars; null when the model has no known price. */
+      costUsd: z.number().nonnegative().nullable(),
+      /** From the request reaching the gateway to the last byte of the answer, retries included. */
+      latencyMs: z.number().int().nonnegative(),
+      /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
+      attempts: z.number().int().min(1),
+      stopReason: z.string().max(100).nullable(),
+      output: z.array(modelOutputBlockSchema).max(200),
+      calledAt: timestamp,
+    })
+    .strict(),
+);
+
+export const runToolCalled = defineEvent(
+  'run.tool_called',
+  1,
+  z
+    .object({
+      /** The model's tool_use id. */
+      callId: z.string().min(1).max(200),
+      tool: z.string().min(1).max(200),
+      /** `host`: through the tool gateway; `workspace`: inside the run's sandbox. */
+      where: z.enum(['host', 'workspace']),
+      /** The call's input as the model sent it (a large one is cut: see the runtime's recorder). */
+      input: z.json(),
+      output: z.string().max(RECORDED_TEXT_LIMIT),
+      isError: z.boolean(),
+      durationMs: z.number().int().nonnegative(),
+      calledAt: timestamp,
+    })
+    .strict(),
+);
+
+export const runEvents = [
+  runQueued,
+  runSlotGranted,
+  runStarted,
+  runContextBuilt,
+  runModelCalled,
+  runToolCalled,
+  runCompleted,
+  runFailed,
+  runTimedOut,
+  runInterrupted,
+];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runKind, type RunContext } from '../../../actors/run.js';
+import { NO_USAGE, runKind, type RunContext } from '../../../actors/run.js';
 import { spec, type GivenEvent, type WhenCommand } from '../../support/actor-spec.js';
 
 const T0 = '2026-01-05T09:00:00.000Z';
@@ -57,6 +57,7 @@ describe('run: queued, starting, running', () => {
       request: { groupId: 'T1.C1', taskId: null, trigger: 'mention', turnRef: 'slack:T1:C1:1712345678.000100', contextMode: 'group' },
       containerId: null,
       outcome: null,
+      usage: NO_USAGE,
     });
     expect(after.effects).toEqual([{ type: 'requestSlot', params: slot }]);
   });
@@ -212,6 +213,100 @@ describe('run: endings', () => {
     it('and owes no effect after a restart', () => {
       expect(runKind.pendingEffects!(ended([...history]).snapshot as never)).toEqual([]);
     });
+  });
+});
+
+describe('run: its prompt, model calls and tool calls', () => {
+  const context = {
+    type: 'noteContext',
+    model: 'claude-sonnet-4-5',
+    system: [{ name: 'identity', text: 'You are the assistant.', cached: true }],
+    messages: [{ role: 'user', text: 'What are the payment terms?' }],
+    tokenEstimate: 40,
+    windowBudgetTokens: 8_000,
+  } as const;
+  const modelCall = {
+    type: 'noteModelCall',
+    callId: 'm1',
+    model: 'claude-sonnet-4-5',
+    tokens: { input: 100, output: 20, cacheRead: 50, cacheWrite: 10 },
+    costUsd: 0.0012,
+    latencyMs: 300,
+    attempts: 1,
+    stopReason: 'tool_use',
+    output: [{ type: 'tool_use', id: 'toolu_1', name: 'memory_search', input: { query: 'payment' } }],
+  } as const;
+  const toolCall = {
+    type: 'noteToolCall',
+    callId: 'toolu_1',
+    tool: 'memory_search',
+    where: 'host',
+    input: { query: 'payment' },
+    output: 'net 30',
+    isError: false,
+    durationMs: 4,
+  } as const;
+
+  it('a starting run records the prompt it was given, and stays starting', () => {
+    const after = run()
+      .given(queued(), slotGranted)
+      .when(context)
+      .thenRecorded([
+        {
+          type: 'run.context_built',
+          data: {
+            model: 'claude-sonnet-4-5',
+            system: context.system,
+            messages: context.messages,
+            tokenEstimate: 40,
+            windowBudgetTokens: 8_000,
+            builtAt: T0,
+          },
+        },
+      ]);
+    expect(after.state).toBe('starting');
+  });
+
+  it('a running run records model calls and sums their tokens and cost', () => {
+    const after = run().given(queued(), slotGranted, started).when(modelCall).thenRecorded([
+      {
+        type: 'run.model_called',
+        data: {
+          callId: 'm1',
+          model: 'claude-sonnet-4-5',
+          tokens: modelCall.tokens,
+          costUsd: 0.0012,
+          latencyMs: 300,
+          attempts: 1,
+          stopReason: 'tool_use',
+          output: modelCall.output,
+          calledAt: T0,
+        },
+      },
+    ]);
+    expect(after.state).toBe('running');
+    const { type: _command, ...recorded } = modelCall;
+    const twice = run()
+      .given(queued(), slotGranted, started)
+      .given({ type: 'run.model_called', data: { ...recorded, calledAt: T0 } })
+      .given({ type: 'run.model_called', data: { ...recorded, callId: 'm2', costUsd: null, calledAt: T0 } });
+    expect(twice.context.usage).toEqual({ tokens: { input: 200, output: 40, cacheRead: 100, cacheWrite: 20 }, costUsd: 0.0012, modelCalls: 2, toolCalls: 0 });
+  });
+
+  it('a running run records tool calls and counts them', () => {
+    const after = run().given(queued(), slotGranted, started).when(toolCall).thenRecorded([
+      {
+        type: 'run.tool_called',
+        data: { callId: 'toolu_1', tool: 'memory_search', where: 'host', input: { query: 'payment' }, output: 'net 30', isError: false, durationMs: 4, calledAt: T0 },
+      },
+    ]);
+    expect(after.state).toBe('running');
+  });
+
+  it('a queued run refuses model and tool calls, and a finished run refuses everything', () => {
+    run().given(queued()).when(modelCall).thenRejected(/queued/);
+    run().given(queued()).when(toolCall).thenRejected(/queued/);
+    run().given(queued(), slotGranted, started, completed).when(modelCall).thenRejected(/finished|completed/);
   });
 });
 
