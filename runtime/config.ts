@@ -15,6 +15,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SQLITE_SYNCHRONOUS_LEVELS = ['FULL', 'NORMAL', 'EXTRA'] as const;
 export const EVENT_STORE_BACKENDS = ['sqlite'] as const;
 export const DEFAULT_CONFIG_FILE = 'ledgerclaw.config.json';
+export const SANDBOX_CHOICES = ['auto', 'docker', 'process'] as const;
+
+const modelPriceSchema = z.object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() }).strict();
 
 const knowledgeSourceNameSchema = z
   .string()
@@ -92,6 +95,64 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    agent: z
+      .object({
+        /** Who the assistant is: the first section of every prompt. */
+        name: z.string().min(1).max(100).default('ledgerclaw'),
+        identity: z
+          .string()
+          .min(1)
+          .max(20_000)
+          .default(
+            "You are a company's assistant, working in its Slack with its team. You remember the business across months through your memory tools, act through your tools, and say plainly when you do not know.",
+          ),
+        model: z.string().min(1).max(200).default('claude-sonnet-4-5'),
+        maxTokens: z.number().int().min(256).max(128_000).default(8_192),
+        /** Model calls one turn may make before it is stopped. */
+        maxIterations: z.number().int().min(1).max(200).default(20),
+        /** Tokens of conversation a prompt carries (newest first, cut at a message boundary). */
+        conversationWindowTokens: z.number().int().min(500).max(500_000).default(12_000),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        /** Anthropic's API, or an Anthropic-compatible server. */
+        baseUrl: z.url().default('https://api.anthropic.com'),
+        maxRetries: z.number().int().min(0).max(10).default(4),
+        timeoutMs: z.number().int().min(1_000).default(600_000),
+        /** Extra or changed prices, by model-id prefix, in US dollars per million tokens. */
+        prices: z.record(z.string().min(1), modelPriceSchema).default({}),
+      })
+      .strict()
+      .prefault({}),
+    runs: z
+      .object({
+        /** `auto`: Docker when a daemon answers, else the weaker process sandbox. */
+        sandbox: z.enum(SANDBOX_CHOICES).default('auto'),
+        maxConcurrent: z.number().int().min(1).max(1_000).default(4),
+        maxPerGroup: z.number().int().min(1).max(1_000).default(1),
+        hardTimeoutMs: z.number().int().min(1_000).default(900_000),
+        /** No model call, tool call or output for this long ends the run. */
+        idleTimeoutMs: z.number().int().min(1_000).default(180_000),
+        memoryMb: z.number().int().min(32).default(1_024),
+        cpus: z.number().min(0.1).max(64).default(1),
+        pids: z.number().int().min(16).default(256),
+        bashTimeoutMs: z.number().int().min(1_000).default(120_000),
+        /** A run interrupted by a runtime restart is queued once more. */
+        retryInterrupted: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    budgets: z
+      .object({
+        /** Tokens (input, cache writes and output) a group's runs may spend per UTC day. */
+        groupDailyTokens: z.number().int().min(1_000).default(2_000_000),
+        /** Tokens one task's runs may spend per UTC day. */
+        taskDailyTokens: z.number().int().min(1_000).default(500_000),
+      })
+      .strict()
+      .prefault({}),
     actors: z
       .object({
         snapshotEvery: z.number().int().min(1).default(100),
@@ -112,7 +173,7 @@ export interface ConfigKeyDoc {
   readonly env: string;
   readonly flag?: string;
   /** How an environment value is turned into the schema's input. */
-  readonly envKind: 'string' | 'integer';
+  readonly envKind: 'string' | 'integer' | 'number' | 'boolean';
   readonly description: string;
 }
 
@@ -163,6 +224,62 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     envKind: 'integer',
     description: 'how often `ledgerclaw start` syncs the configured knowledge sources (once at start, then at this interval)',
   },
+  { key: 'agent.model', env: 'LEDGERCLAW_MODEL', envKind: 'string', description: 'the model every run uses (its price is known for claude-* families; see model.prices)' },
+  {
+    key: 'agent.maxIterations',
+    env: 'LEDGERCLAW_MAX_ITERATIONS',
+    envKind: 'integer',
+    description: 'model calls one turn may make before the runner stops it (default 20)',
+  },
+  {
+    key: 'agent.conversationWindowTokens',
+    env: 'LEDGERCLAW_CONVERSATION_WINDOW_TOKENS',
+    envKind: 'integer',
+    description: "tokens of a group's conversation a prompt carries, newest first",
+  },
+  {
+    key: 'model.baseUrl',
+    env: 'ANTHROPIC_BASE_URL',
+    envKind: 'string',
+    description: 'an Anthropic-compatible server for model calls; the key itself is read only from ANTHROPIC_API_KEY and never stored in config',
+  },
+  {
+    key: 'runs.sandbox',
+    env: 'LEDGERCLAW_SANDBOX',
+    envKind: 'string',
+    description: `where runs execute: ${SANDBOX_CHOICES.join(', ')} (auto: Docker when a daemon answers, else the weaker process sandbox with bash off)`,
+  },
+  { key: 'runs.maxConcurrent', env: 'LEDGERCLAW_MAX_CONCURRENT_RUNS', envKind: 'integer', description: 'runs holding a slot at once, over every group' },
+  { key: 'runs.hardTimeoutMs', env: 'LEDGERCLAW_RUN_TIMEOUT_MS', envKind: 'integer', description: "a run's total time limit" },
+  {
+    key: 'runs.idleTimeoutMs',
+    env: 'LEDGERCLAW_RUN_IDLE_TIMEOUT_MS',
+    envKind: 'integer',
+    description: 'a run with no model call, tool call or message for this long is stopped',
+  },
+  { key: 'runs.memoryMb', env: 'LEDGERCLAW_RUN_MEMORY_MB', envKind: 'integer', description: "a run container's memory limit (no swap)" },
+  {
+    key: 'budgets.groupDailyTokens',
+    env: 'LEDGERCLAW_GROUP_DAILY_TOKENS',
+    envKind: 'integer',
+    description: "tokens a group's runs may spend per UTC day; a run past it is stopped with the reason",
+  },
+  {
+    key: 'budgets.taskDailyTokens',
+    env: 'LEDGERCLAW_TASK_DAILY_TOKENS',
+    envKind: 'integer',
+    description: "tokens one scheduled task's runs may spend per UTC day",
+  },
+  { key: 'agent.name', env: 'LEDGERCLAW_AGENT_NAME', envKind: 'string', description: "the assistant's name, as it introduces itself" },
+  { key: 'agent.identity', env: 'LEDGERCLAW_AGENT_IDENTITY', envKind: 'string', description: 'who the assistant is: the first, cached section of every prompt' },
+  { key: 'agent.maxTokens', env: 'LEDGERCLAW_MAX_TOKENS', envKind: 'integer', description: "the most output tokens of one model call" },
+  { key: 'model.maxRetries', env: 'LEDGERCLAW_MODEL_MAX_RETRIES', envKind: 'integer', description: 'retries of a model call answered 429 or 529, with backoff (retry-after honoured)' },
+  { key: 'model.timeoutMs', env: 'LEDGERCLAW_MODEL_TIMEOUT_MS', envKind: 'integer', description: 'the longest one model call may take' },
+  { key: 'runs.maxPerGroup', env: 'LEDGERCLAW_MAX_RUNS_PER_GROUP', envKind: 'integer', description: 'runs holding a slot at once in one group' },
+  { key: 'runs.cpus', env: 'LEDGERCLAW_RUN_CPUS', envKind: 'number', description: "a run container's CPU limit" },
+  { key: 'runs.pids', env: 'LEDGERCLAW_RUN_PIDS', envKind: 'integer', description: "a run container's process limit" },
+  { key: 'runs.bashTimeoutMs', env: 'LEDGERCLAW_BASH_TIMEOUT_MS', envKind: 'integer', description: "the longest one bash command in a run may take" },
+  { key: 'runs.retryInterrupted', env: 'LEDGERCLAW_RETRY_INTERRUPTED', envKind: 'boolean', description: 'queue a run once more when a runtime restart interrupted it' },
   {
     key: 'actors.snapshotEvery',
     env: 'LEDGERCLAW_SNAPSHOT_EVERY',
@@ -343,6 +460,15 @@ function parseOrThrow(raw: PlainObject, sourceOf: (path: readonly string[]) => s
 
 function envValue(doc: ConfigKeyDoc, text: string): unknown {
   if (doc.envKind === 'string') return text;
+  if (doc.envKind === 'boolean') {
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new ConfigError(`${doc.key} = ${display(text)} (from ${doc.env}): expected true or false`);
+  }
+  if (doc.envKind === 'number') {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) throw new ConfigError(`${doc.key} = ${display(text)} (from ${doc.env}): expected a non-negative number such as 1 or 0.5`);
+    return Number(text);
+  }
   // Strictly digits: Number() would accept '', ' 12', '1e3' and '0x10'.
   if (!/^[0-9]+$/.test(text)) {
     throw new ConfigError(`${doc.key} = ${display(text)} (from ${doc.env}): expected a non-negative integer written in digits`);

@@ -44,6 +44,10 @@ describe('defaults', () => {
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
       memory: { consolidationBudgetTokens: 8_000 },
       knowledge: { sources: [], syncEveryMs: 900_000 },
+      agent: expect.objectContaining({ model: 'claude-sonnet-4-5', maxIterations: 20 }),
+      model: { baseUrl: 'https://api.anthropic.com', maxRetries: 4, timeoutMs: 600_000, prices: {} },
+      runs: expect.objectContaining({ sandbox: 'auto', maxConcurrent: 4, maxPerGroup: 1 }),
+      budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -130,6 +134,27 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_CONSOLIDATION_BUDGET_TOKENS: '4000',
         LEDGERCLAW_MAX_LIVE_ACTORS: '500',
         LEDGERCLAW_ACTOR_IDLE_AFTER_MS: '60000',
+        LEDGERCLAW_AGENT_NAME: 'Ledger',
+        LEDGERCLAW_AGENT_IDENTITY: 'You are Ledger.',
+        LEDGERCLAW_MODEL: 'claude-haiku-4-5',
+        LEDGERCLAW_MAX_TOKENS: '2048',
+        LEDGERCLAW_MAX_ITERATIONS: '5',
+        LEDGERCLAW_CONVERSATION_WINDOW_TOKENS: '3000',
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999',
+        LEDGERCLAW_MODEL_MAX_RETRIES: '2',
+        LEDGERCLAW_MODEL_TIMEOUT_MS: '30000',
+        LEDGERCLAW_SANDBOX: 'process',
+        LEDGERCLAW_MAX_CONCURRENT_RUNS: '8',
+        LEDGERCLAW_MAX_RUNS_PER_GROUP: '2',
+        LEDGERCLAW_RUN_TIMEOUT_MS: '60000',
+        LEDGERCLAW_RUN_IDLE_TIMEOUT_MS: '20000',
+        LEDGERCLAW_RUN_MEMORY_MB: '256',
+        LEDGERCLAW_RUN_CPUS: '0.5',
+        LEDGERCLAW_RUN_PIDS: '64',
+        LEDGERCLAW_BASH_TIMEOUT_MS: '5000',
+        LEDGERCLAW_RETRY_INTERRUPTED: 'false',
+        LEDGERCLAW_GROUP_DAILY_TOKENS: '100000',
+        LEDGERCLAW_TASK_DAILY_TOKENS: '50000',
       },
     });
     expect(config).toEqual({
@@ -139,7 +164,28 @@ describe('precedence: defaults < file < env < flag', () => {
       memory: { consolidationBudgetTokens: 4_000 },
       knowledge: { sources: [], syncEveryMs: 60_000 },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
+      agent: { name: 'Ledger', identity: 'You are Ledger.', model: 'claude-haiku-4-5', maxTokens: 2048, maxIterations: 5, conversationWindowTokens: 3000 },
+      model: { baseUrl: 'http://127.0.0.1:9999', maxRetries: 2, timeoutMs: 30_000, prices: {} },
+      runs: {
+        sandbox: 'process',
+        maxConcurrent: 8,
+        maxPerGroup: 2,
+        hardTimeoutMs: 60_000,
+        idleTimeoutMs: 20_000,
+        memoryMb: 256,
+        cpus: 0.5,
+        pids: 64,
+        bashTimeoutMs: 5_000,
+        retryInterrupted: false,
+      },
+      budgets: { groupDailyTokens: 100_000, taskDailyTokens: 50_000 },
     });
+  });
+
+  it('reads booleans and decimals from env, and names the variable when one is malformed', () => {
+    expect(() => load({ env: { LEDGERCLAW_RETRY_INTERRUPTED: 'yes' } })).toThrow(/runs.retryInterrupted = "yes" \(from LEDGERCLAW_RETRY_INTERRUPTED\): expected true or false/);
+    expect(() => load({ env: { LEDGERCLAW_RUN_CPUS: '1,5' } })).toThrow(/runs.cpus = "1,5" \(from LEDGERCLAW_RUN_CPUS\)/);
+    expect(load({ env: { LEDGERCLAW_RETRY_INTERRUPTED: '1' } }).config.runs.retryInterrupted).toBe(true);
   });
 
   it('treats an empty env variable as unset', () => {
@@ -242,7 +288,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', slack: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, actors`,
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, actors`,
     );
   });
 
