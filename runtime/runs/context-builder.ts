@@ -1,0 +1,180 @@
+/**
+ * What an agent sees at boot, assembled on the host before its sandbox starts:
+ *
+ * 1. identity (cached): who the assistant is;
+ * 2. skills (cached): one line per skill in `<dataDir>/skills/<name>/SKILL.md`, whose full
+ *    text the agent reads on demand;
+ * 3. work context: the group's WORK_CONTEXT.md (the company's when the group has none);
+ * 4. memory: the group's MEMORY.md (at most 200 lines);
+ * 5. the conversation: the newest messages of the group, and the assistant's answers to
+ *    them, that fit `agent.conversationWindowTokens`, cut at a message boundary; the
+ *    messages the turn answers are always in it. A task's run answers the task's prompt,
+ *    with the conversation only in `group` context mode.
+ *
+ * The stable sections come first and are marked for prompt caching; the ones that change
+ * between runs follow. Details come through memory_search and search_knowledge, not by
+ * stuffing the prompt.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoredEvent } from '../../events/envelope.js';
+import type { EventStore } from '../../events/port.js';
+import { groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
+import { runCompleted } from '../../events/catalogue/run.js';
+import { estimateTokens } from '../../projections/chunking.js';
+import { groupFilePath } from '../../projections/atomic-file.js';
+import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
+import { workContextPath } from '../../projections/work-context.js';
+import type { RunRequest } from '../../actors/run.js';
+
+export interface PromptSection {
+  readonly name: string;
+  readonly text: string;
+  readonly cached: boolean;
+}
+
+export interface PromptMessage {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+}
+
+export interface RunContextPrompt {
+  readonly system: PromptSection[];
+  readonly messages: PromptMessage[];
+  readonly tokenEstimate: number;
+  readonly windowBudgetTokens: number;
+}
+
+export interface ContextSources {
+  readonly store: EventStore;
+  readonly dataDir: string;
+  readonly agent: { readonly name: string; readonly identity: string; readonly conversationWindowTokens: number };
+  /** The task's prompt, for a run a task fired. */
+  readonly taskPrompt: (taskId: string) => Promise<string | null>;
+  readonly now: () => Date;
+}
+
+/** Events read from the end of a group's stream per page, newest first. */
+const PAGE = 200;
+
+async function readOptional(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+/** `- name: first line of its description` for every skill, sorted by name. */
+export async function skillSummaries(dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'skills');
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+  const lines: string[] = [];
+  for (const name of names) {
+    const text = await readOptional(join(dir, name, 'SKILL.md'));
+    if (text === '') continue;
+    lines.push(`- ${name}: ${skillDescription(text)}`);
+  }
+  return lines.length === 0 ? '' : `Skills (read ${'`'}/shared/skills/<name>/SKILL.md${'`'} for one before using it):\n${lines.join('\n')}`;
+}
+
+/** A skill's `description:` from its front matter, else its first non-heading line. */
+function skillDescription(text: string): string {
+  const frontMatter = /^---\n([\s\S]*?)\n---/.exec(text)?.[1];
+  const described = frontMatter ? /^description:\s*(.+)$/m.exec(frontMatter)?.[1] : undefined;
+  const line = described ?? text.split('\n').find((candidate) => candidate.trim() !== '' && !candidate.startsWith('#') && candidate.trim() !== '---');
+  return (line ?? '').trim().slice(0, 200);
+}
+
+/**
+ * The group's conversation, newest first until the budget is spent, returned oldest first.
+ * The assistant's turns are the answers of the runs that finished here.
+ */
+async function conversationWindow(sources: ContextSources, groupId: string, answering: readonly string[], budgetTokens: number): Promise<PromptMessage[]> {
+  const collected: PromptMessage[] = [];
+  const mustInclude = new Set(answering);
+  let spent = 0;
+  let from: bigint | 'end' = 'end';
+  for (;;) {
+    const page: StoredEvent[] = await sources.store.readStream(`group-${groupId}`, { direction: 'backwards', from, maxCount: PAGE });
+    for (const event of page) {
+      const message = await messageOf(sources, event);
+      if (message === null) continue;
+      const cost = estimateTokens(message.text.text);
+      if (spent + cost > budgetTokens && !mustInclude.has(message.id)) return collected.reverse();
+      spent += cost;
+      mustInclude.delete(message.id);
+      collected.push(message.text);
+    }
+    if (page.length < PAGE) return collected.reverse();
+    from = page[page.length - 1]!.revision - 1n;
+    if (from < 0n) return collected.reverse();
+  }
+}
+
+async function messageOf(sources: ContextSources, event: StoredEvent): Promise<{ id: string; text: PromptMessage } | null> {
+  if (event.type === groupMessageReceived.type) {
+    const data = event.data as { messageId: string; sender: string; text: string };
+    if (data.text.trim() === '') return null;
+    return { id: data.messageId, text: { role: 'user', text: `[${data.sender}] ${data.text}` } };
+  }
+  if (event.type === groupRunFinished.type) {
+    const data = event.data as { runId: string; outcome: string };
+    if (data.outcome !== 'completed') return null;
+    const answer = await runAnswer(sources.store, data.runId);
+    return answer === null ? null : { id: `run:${data.runId}`, text: { role: 'assistant', text: answer } };
+  }
+  return null;
+}
+
+async function runAnswer(store: EventStore, runId: string): Promise<string | null> {
+  const last = await store.readStream(`run-${runId}`, { direction: 'backwards', maxCount: 1 });
+  const event = last[0];
+  if (!event || event.type !== runCompleted.type) return null;
+  const summary = (event.data as { summary: string }).summary;
+  return summary.trim() === '' ? null : summary;
+}
+
+/** The message ids a group turn answers, from its turnRef `group-<id>@<ts>,<ts>…`. */
+export function answeredMessageIds(turnRef: string): string[] {
+  const at = turnRef.lastIndexOf('@');
+  return at < 0 ? [] : turnRef.slice(at + 1).split(',').filter((id) => id !== '');
+}
+
+export async function buildRunContext(sources: ContextSources, runId: string, request: RunRequest): Promise<RunContextPrompt> {
+  const budget = sources.agent.conversationWindowTokens;
+  const [skills, groupContext, companyContext, memory] = await Promise.all([
+    skillSummaries(sources.dataDir),
+    readOptional(workContextPath(sources.dataDir, request.groupId)),
+    readOptional(workContextPath(sources.dataDir, null)),
+    readOptional(groupFilePath(sources.dataDir, request.groupId, MEMORY_FILE_NAME)),
+  ]);
+  const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in the group ${request.groupId}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;
+  const system: PromptSection[] = [
+    { name: 'identity', text: identity, cached: skills === '' },
+    ...(skills === '' ? [] : [{ name: 'skills', text: skills, cached: true }]),
+    { name: 'now', text: `The time is ${sources.now().toISOString()}.`, cached: false },
+    { name: 'work_context', text: groupContext || companyContext || 'No work context yet.', cached: false },
+    { name: 'memory', text: memory === '' ? 'Nothing remembered for this group yet.' : memory, cached: false },
+  ];
+
+  let messages: PromptMessage[] = [];
+  if (request.taskId !== null) {
+    const prompt = await sources.taskPrompt(request.taskId);
+    if (prompt === null) throw new Error(`task ${request.taskId} has no prompt; it was never scheduled`);
+    if (request.contextMode === 'group') messages = await conversationWindow(sources, request.groupId, [], budget);
+    messages.push({ role: 'user', text: `[scheduled task ${request.taskId}] ${prompt}` });
+  } else {
+    messages = await conversationWindow(sources, request.groupId, answeredMessageIds(request.turnRef), budget);
+    if (messages.length === 0) throw new Error(`group ${request.groupId} has no message for run ${runId} to answer`);
+  }
+  const tokenEstimate = [...system.map((section) => section.text), ...messages.map((message) => message.text)].reduce((sum, text) => sum + estimateTokens(text), 0);
+  return { system, messages, tokenEstimate, windowBudgetTokens: budget };
+}
