@@ -5,6 +5,7 @@
 import { memoryFilesProjection } from './memory-files.js';
 import { memoryIndexProjection } from './memory-index.js';
 import type { Projection } from './projection.js';
+import { runUsageProjection } from './run-usage.js';
 import { workContextProjection } from './work-context.js';
 
-export const readModelProjections: readonly Projection[] = [memoryIndexProjection, memoryFilesProjection, workContextProjection];
+export const readModelProjections: readonly Projection[] = [memoryIndexProjection, memoryFilesProjection, workContextProjection, runUsageProjection];

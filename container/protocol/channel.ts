@@ -5,7 +5,6 @@
  * the field, and ends the channel, because after a bad frame nothing more can be trusted.
  */
 import { EventEmitter } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
 import type { z } from 'zod';
 import { encodeFrame, FrameDecoder } from './framing.js';
 
@@ -29,8 +28,8 @@ export class FramedChannel<TIn, TOut> extends EventEmitter<ChannelEvents<TIn>> {
   private broken = false;
 
   constructor(
-    input: Readable,
-    private readonly output: Writable,
+    input: NodeJS.ReadableStream,
+    private readonly output: NodeJS.WritableStream,
     private readonly incoming: z.ZodType<TIn>,
     /** Which end this is, for error messages: 'host' or 'runner'. */
     private readonly peer: string,

@@ -43,6 +43,8 @@ export interface RunContextPrompt {
   readonly messages: PromptMessage[];
   readonly tokenEstimate: number;
   readonly windowBudgetTokens: number;
+  /** Who sent the newest message the turn answers (their own memory is visible to the run); null for a task. */
+  readonly answeringUser: string | null;
 }
 
 export interface ContextSources {
@@ -97,8 +99,15 @@ function skillDescription(text: string): string {
  * The group's conversation, newest first until the budget is spent, returned oldest first.
  * The assistant's turns are the answers of the runs that finished here.
  */
-async function conversationWindow(sources: ContextSources, groupId: string, answering: readonly string[], budgetTokens: number): Promise<PromptMessage[]> {
+async function conversationWindow(
+  sources: ContextSources,
+  groupId: string,
+  answering: readonly string[],
+  budgetTokens: number,
+): Promise<{ messages: PromptMessage[]; answeringUser: string | null }> {
   const collected: PromptMessage[] = [];
+  let answeringUser: string | null = null;
+  const done = () => ({ messages: collected.reverse(), answeringUser });
   const mustInclude = new Set(answering);
   let spent = 0;
   let from: bigint | 'end' = 'end';
@@ -107,29 +116,30 @@ async function conversationWindow(sources: ContextSources, groupId: string, answ
     for (const event of page) {
       const message = await messageOf(sources, event);
       if (message === null) continue;
+      if (answeringUser === null && message.sender !== null && answering.includes(message.id)) answeringUser = message.sender;
       const cost = estimateTokens(message.text.text);
-      if (spent + cost > budgetTokens && !mustInclude.has(message.id)) return collected.reverse();
+      if (spent + cost > budgetTokens && !mustInclude.has(message.id)) return done();
       spent += cost;
       mustInclude.delete(message.id);
       collected.push(message.text);
     }
-    if (page.length < PAGE) return collected.reverse();
+    if (page.length < PAGE) return done();
     from = page[page.length - 1]!.revision - 1n;
-    if (from < 0n) return collected.reverse();
+    if (from < 0n) return done();
   }
 }
 
-async function messageOf(sources: ContextSources, event: StoredEvent): Promise<{ id: string; text: PromptMessage } | null> {
+async function messageOf(sources: ContextSources, event: StoredEvent): Promise<{ id: string; sender: string | null; text: PromptMessage } | null> {
   if (event.type === groupMessageReceived.type) {
     const data = event.data as { messageId: string; sender: string; text: string };
     if (data.text.trim() === '') return null;
-    return { id: data.messageId, text: { role: 'user', text: `[${data.sender}] ${data.text}` } };
+    return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${data.sender}] ${data.text}` } };
   }
   if (event.type === groupRunFinished.type) {
     const data = event.data as { runId: string; outcome: string };
     if (data.outcome !== 'completed') return null;
     const answer = await runAnswer(sources.store, data.runId);
-    return answer === null ? null : { id: `run:${data.runId}`, text: { role: 'assistant', text: answer } };
+    return answer === null ? null : { id: `run:${data.runId}`, sender: null, text: { role: 'assistant', text: answer } };
   }
   return null;
 }
@@ -166,15 +176,16 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   ];
 
   let messages: PromptMessage[] = [];
+  let answeringUser: string | null = null;
   if (request.taskId !== null) {
     const prompt = await sources.taskPrompt(request.taskId);
     if (prompt === null) throw new Error(`task ${request.taskId} has no prompt; it was never scheduled`);
-    if (request.contextMode === 'group') messages = await conversationWindow(sources, request.groupId, [], budget);
+    if (request.contextMode === 'group') messages = (await conversationWindow(sources, request.groupId, [], budget)).messages;
     messages.push({ role: 'user', text: `[scheduled task ${request.taskId}] ${prompt}` });
   } else {
-    messages = await conversationWindow(sources, request.groupId, answeredMessageIds(request.turnRef), budget);
+    ({ messages, answeringUser } = await conversationWindow(sources, request.groupId, answeredMessageIds(request.turnRef), budget));
     if (messages.length === 0) throw new Error(`group ${request.groupId} has no message for run ${runId} to answer`);
   }
   const tokenEstimate = [...system.map((section) => section.text), ...messages.map((message) => message.text)].reduce((sum, text) => sum + estimateTokens(text), 0);
-  return { system, messages, tokenEstimate, windowBudgetTokens: budget };
+  return { system, messages, tokenEstimate, windowBudgetTokens: budget, answeringUser };
 }
