@@ -106,7 +106,7 @@ export const configSchema = z
           .default(
             "You are a company's assistant, working in its Slack with its team. You remember the business across months through your memory tools, act through your tools, and say plainly when you do not know.",
           ),
-        model: z.string().min(1).max(200).default('claude-sonnet-4-5'),
+        model: z.string().min(1).max(200).default('claude-sonnet-5-5'),
         maxTokens: z.number().int().min(256).max(128_000).default(8_192),
         /** Model calls one turn may make before it is stopped. */
         maxIterations: z.number().int().min(1).max(200).default(20),

@@ -14,6 +14,7 @@ import { registerKnowledgeCommands } from './knowledge-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerProjectionsCommands } from './projections-commands.js';
 import { registerReplayCommand } from './replay-command.js';
+import { registerRunsCommands } from './runs-commands.js';
 import { registerSearchCommand } from './search-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTraceCommand } from './trace-command.js';
@@ -95,6 +96,7 @@ export function buildProgram(context: CommandContext): Command {
   registerEventsCommands(program, context);
   registerActorsCommands(program, context);
   registerReplayCommand(program, context);
+  registerRunsCommands(program, context);
   registerTraceCommand(program, context);
   registerProjectionsCommands(program, context);
   registerMemoryCommands(program, context);

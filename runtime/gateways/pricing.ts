@@ -11,13 +11,19 @@ export interface ModelPrice {
   readonly outputPerMTok: number;
 }
 
-/** Longest prefix wins, so a specific id can override its family. */
+/**
+ * Longest prefix wins, so a specific id overrides its family. The family prices are the
+ * list prices of each tier (Opus from 4.5 on, Sonnet, Haiku); the older, dearer Opus ids
+ * are listed on their own. A deployment with other prices sets `model.prices`.
+ */
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'claude-opus-4-5': { inputPerMTok: 5, outputPerMTok: 25 },
+  'claude-opus-': { inputPerMTok: 5, outputPerMTok: 25 },
   'claude-opus-4-1': { inputPerMTok: 15, outputPerMTok: 75 },
-  'claude-opus-4': { inputPerMTok: 15, outputPerMTok: 75 },
-  'claude-sonnet-4': { inputPerMTok: 3, outputPerMTok: 15 },
-  'claude-haiku-4-5': { inputPerMTok: 1, outputPerMTok: 5 },
+  'claude-opus-4-0': { inputPerMTok: 15, outputPerMTok: 75 },
+  // claude-opus-4-20250514: the first Opus 4, by its dated id
+  'claude-opus-4-2': { inputPerMTok: 15, outputPerMTok: 75 },
+  'claude-sonnet-': { inputPerMTok: 3, outputPerMTok: 15 },
+  'claude-haiku-': { inputPerMTok: 1, outputPerMTok: 5 },
   'claude-3-5-haiku': { inputPerMTok: 0.8, outputPerMTok: 4 },
 };
 

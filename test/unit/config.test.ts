@@ -44,7 +44,7 @@ describe('defaults', () => {
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
       memory: { consolidationBudgetTokens: 8_000 },
       knowledge: { sources: [], syncEveryMs: 900_000 },
-      agent: expect.objectContaining({ model: 'claude-sonnet-4-5', maxIterations: 20 }),
+      agent: expect.objectContaining({ model: 'claude-sonnet-5-5', maxIterations: 20 }),
       model: { baseUrl: 'https://api.anthropic.com', maxRetries: 4, timeoutMs: 600_000, prices: {} },
       runs: expect.objectContaining({ sandbox: 'auto', maxConcurrent: 4, maxPerGroup: 1 }),
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
