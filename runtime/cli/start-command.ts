@@ -15,6 +15,11 @@ import type { EventStore } from '../../events/port.js';
 import { openActorRuntime, SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
 import { actorWiring } from '../actor-wiring.js';
 import type { Config } from '../config.js';
+import type { ActorHost } from '../actor-host/actor-host.js';
+import { SUPERVISOR_ID, type SupervisorContext } from '../../actors/supervisor.js';
+import type { OutboundChannel } from '../gateways/tool-gateway.js';
+import { openAgentRuns, type AgentRuns } from '../runs/agent-runs.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
 import type { Projection } from '../../projections/projection.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
@@ -72,12 +77,23 @@ function cliInvocation(io: CliIo): string {
   return 'ledgerclaw';
 }
 
-interface BannerFacts {
+export interface BannerFacts {
   readonly durability: string;
   readonly previous: PreviousShutdown;
   readonly kinds: readonly string[];
   readonly resumedEffects: number;
   readonly inspector: RunningInspector | undefined;
+  readonly sandbox: Sandbox;
+  /** Null when model calls can be made; otherwise what to set. */
+  readonly modelUnavailable: string | null;
+  readonly slackConfigured: boolean;
+}
+
+/** The sandbox line of the banner: weaker isolation is said, not hidden. */
+export function sandboxLine(sandbox: Sandbox): string {
+  return sandbox.kind === 'docker'
+    ? 'Docker containers (no network, read-only root, no capabilities, non-root, limits)'
+    : 'PROCESS SANDBOX: weaker isolation than Docker (no daemon answered); bash and other high-risk tools are off';
 }
 
 function banner(io: CliIo, config: Config, facts: BannerFacts): string {
@@ -92,6 +108,9 @@ function banner(io: CliIo, config: Config, facts: BannerFacts): string {
     `  actors            ${kinds}; ${facts.resumedEffects} pending effect${facts.resumedEffects === 1 ? '' : 's'} resumed`,
     `  pid               ${process.pid}`,
     `  previous run      ${PREVIOUS_SHUTDOWN_TEXT[facts.previous]}`,
+    `  runs              ${sandboxLine(facts.sandbox)}`,
+    `  model             ${facts.modelUnavailable === null ? `${config.agent.model} via ${config.model.baseUrl}` : `NOT CONFIGURED: ${facts.modelUnavailable}`}`,
+    ...(facts.slackConfigured ? [] : ['  channels          no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): talk to the assistant locally with:', `                    ${cli} chat --data ${config.dataDir}`]),
     ...(facts.inspector
       ? [
           `  inspector         ${facts.inspector.url}`,
@@ -138,15 +157,23 @@ async function recordStart(store: EventStore, config: Config): Promise<RecordedS
   return { previousShutdown, revision: result.nextExpectedRevision, at };
 }
 
-async function recordStop(store: EventStore, started: RecordedStart, signal: ShutdownSignal): Promise<void> {
+async function recordStop(store: EventStore, started: RecordedStart, cause: StopCause): Promise<void> {
   await store.append(
     RUNTIME_STREAM,
-    [runtimeStopped.create({ pid: process.pid, reason: 'signal', signal, uptimeMs: Date.now() - started.at })],
+    [runtimeStopped.create({ pid: process.pid, ...cause, uptimeMs: Date.now() - started.at })],
     { expectedRevision: started.revision },
   );
 }
 
 async function start(context: CommandContext, command: Command, options: StartOptions): Promise<ExitCode> {
+  return runRuntime(context, command, options);
+}
+
+/**
+ * Runs the runtime until a signal, or until `session` ends: `start` has none; `chat` is a
+ * session (a terminal conversation) over the same runtime.
+ */
+export async function runRuntime(context: CommandContext, command: Command, options: StartOptions, session?: RuntimeSession): Promise<ExitCode> {
   const { io, actors } = context;
   const { config, configFile } = loadCommandConfig(command, io);
   const logger = createLogger({ level: config.log.level });
@@ -164,7 +191,8 @@ async function start(context: CommandContext, command: Command, options: StartOp
       });
       try {
         const started = await recordStart(opened.store, config);
-        const signal = await runActors({
+        const cause = await runActors({
+          session,
           io,
           config,
           configFile,
@@ -176,7 +204,7 @@ async function start(context: CommandContext, command: Command, options: StartOp
           logger,
           shutdown: shutdown.received,
         });
-        await recordStop(opened.store, started, signal);
+        await recordStop(opened.store, started, cause);
       } finally {
         await opened.close();
       }
@@ -190,8 +218,27 @@ async function start(context: CommandContext, command: Command, options: StartOp
   return ExitCode.ok;
 }
 
+/** What a session can use while the runtime runs. */
+export interface LiveRuntime {
+  readonly host: ActorHost;
+  readonly store: EventStore;
+  readonly runs: AgentRuns;
+  readonly config: Config;
+}
+
+/** Something run inside the runtime instead of waiting for a signal (the local chat). */
+export interface RuntimeSession {
+  /** Where the agent's send_message goes. */
+  readonly channel: OutboundChannel;
+  /** Shows what started, in place of the banner. */
+  banner(facts: BannerFacts): void;
+  /** Runs until the session is over; the runtime then stops cleanly. */
+  run(live: LiveRuntime): Promise<void>;
+}
+
 /** What the actors run on: the store is open and the start recorded. */
 interface StartedRuntime {
+  readonly session: RuntimeSession | undefined;
   readonly io: CliIo;
   readonly config: Config;
   readonly configFile: string | null;
@@ -205,16 +252,8 @@ interface StartedRuntime {
 }
 
 /** Runs the actor host until a shutdown signal; everything it opened is closed before the store is. */
-async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
+async function runActors(runtime: StartedRuntime): Promise<StopCause> {
   const { io, config, opened, logger } = runtime;
-  const actorRuntime = await openActorRuntime({
-    store: opened.store,
-    config,
-    readOnly: false,
-    logger,
-    kinds: runtime.actors.kinds,
-    effects: actorWiring,
-  });
   // Read models follow $all from their checkpoints; a raised version rebuilds beside the live one.
   const projectionHost = new ProjectionHost({
     store: opened.store,
@@ -222,8 +261,33 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     dataDir: config.dataDir,
     logger,
   });
+  let host: ActorHost | undefined;
+  const runs = await openAgentRuns({
+    config,
+    store: opened.store,
+    actors: () => {
+      if (!host) throw new Error('the actor host is not open yet');
+      return host;
+    },
+    env: io.env,
+    channel: runtime.session?.channel ?? loggedChannel(logger),
+    caughtUp: (name, position) => projectionHost.waitFor(name, position),
+    logger,
+  });
+  const actorRuntime = await openActorRuntime({
+    store: opened.store,
+    config,
+    readOnly: false,
+    logger,
+    kinds: runtime.actors.kinds,
+    effects: { ...actorWiring, ...runs.executor.effects },
+  });
+  host = actorRuntime.host;
   try {
     await projectionHost.start();
+    await configureSupervisor(actorRuntime.host, config);
+    const removed = await runs.executor.removeLeftovers();
+    if (removed.length > 0) logger.warn({ runs: removed }, 'removed sandboxes a previous runtime process left; their runs end as interrupted');
     // Attached first, so the actors loaded to resume their effects show in the inspector too.
     runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
     const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
@@ -233,15 +297,18 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
     try {
       const resumedEffects = await actorRuntime.host.resumePendingEffects();
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
-      io.stdout.write(
-        banner(io, config, {
-          durability: opened.backend.durability,
-          previous: runtime.started.previousShutdown,
-          kinds: actorRuntime.host.kindNames,
-          resumedEffects,
-          inspector: runtime.inspector,
-        }),
-      );
+      const facts: BannerFacts = {
+        durability: opened.backend.durability,
+        previous: runtime.started.previousShutdown,
+        kinds: actorRuntime.host.kindNames,
+        resumedEffects,
+        inspector: runtime.inspector,
+        sandbox: runs.sandbox,
+        modelUnavailable: runs.model.unavailableReason,
+        slackConfigured: Boolean(io.env.SLACK_BOT_TOKEN),
+      };
+      if (runtime.session) runtime.session.banner(facts);
+      else io.stdout.write(banner(io, config, facts));
       logger.info(
         {
           dataDir: config.dataDir,
@@ -253,16 +320,41 @@ async function runActors(runtime: StartedRuntime): Promise<ShutdownSignal> {
         },
         'runtime started',
       );
-      const signal = await runtime.shutdown;
-      logger.info({ signal }, 'shutting down');
-      return signal;
+      const ended: Promise<StopCause> = runtime.session
+        ? runtime.session.run({ host: actorRuntime.host, store: opened.store, runs, config }).then(() => ({ reason: 'requested' as const }))
+        : new Promise<StopCause>(() => undefined);
+      const cause = await Promise.race([runtime.shutdown.then((signal): StopCause => ({ reason: 'signal', signal })), ended]);
+      logger.info(cause, 'shutting down');
+      return cause;
     } finally {
       consolidation.stop();
       await knowledgeSync.stop();
       await liveActorsFile.stop();
     }
   } finally {
+    // Live runs end first (as interrupted), so the host's in-flight effects can finish.
+    await runs.close();
     await actorRuntime.close();
     await projectionHost.stop();
   }
+}
+
+/** Why the runtime stopped: a signal, or its session (the local chat) ended. */
+export type StopCause = { readonly reason: 'signal'; readonly signal: ShutdownSignal } | { readonly reason: 'requested' };
+
+/** The supervisor's limits follow the config; a change is recorded once. */
+async function configureSupervisor(host: ActorHost, config: Config): Promise<void> {
+  const supervisor = (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext;
+  if (supervisor.maxConcurrentRuns === config.runs.maxConcurrent && supervisor.maxRunsPerGroup === config.runs.maxPerGroup) return;
+  await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: config.runs.maxConcurrent, maxRunsPerGroup: config.runs.maxPerGroup });
+}
+
+/** With no channel to post to, an agent's send_message is logged (and recorded on its run). */
+function loggedChannel(logger: Logger): OutboundChannel {
+  return {
+    post: async (message) => {
+      logger.info({ groupId: message.groupId, runId: message.runId, text: message.text }, 'agent message (no channel connected)');
+      return { ref: `log:${message.runId}:${message.callId}` };
+    },
+  };
 }
