@@ -18,6 +18,8 @@ export interface ShutdownWatch {
 }
 
 export interface CliIo {
+  /** What the user types, for interactive commands (`chat`); absent where nobody types. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -71,6 +73,7 @@ function watchProcessShutdown(stderr: OutputStream): ShutdownWatch {
 
 export function processIo(): CliIo {
   return {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

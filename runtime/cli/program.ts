@@ -7,6 +7,7 @@ import { Command, Help } from 'commander';
 import { CONFIG_FILE_ENV, CONFIG_KEYS, DEFAULT_CONFIG_FILE } from '../config.js';
 import { ledgerclawVersion } from '../version.js';
 import { registerActorsCommands } from './actors-commands.js';
+import { registerChatCommand } from './chat-command.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
 import type { CliIo } from './io.js';
@@ -97,6 +98,7 @@ export function buildProgram(context: CommandContext): Command {
   registerActorsCommands(program, context);
   registerReplayCommand(program, context);
   registerRunsCommands(program, context);
+  registerChatCommand(program, context);
   registerTraceCommand(program, context);
   registerProjectionsCommands(program, context);
   registerMemoryCommands(program, context);

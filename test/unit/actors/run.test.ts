@@ -290,7 +290,7 @@ describe('run: its prompt, model calls and tool calls', () => {
       .given(queued(), slotGranted, started)
       .given({ type: 'run.model_called', data: { ...recorded, calledAt: T0 } })
       .given({ type: 'run.model_called', data: { ...recorded, callId: 'm2', costUsd: null, calledAt: T0 } });
-    expect(twice.context.usage).toEqual({ tokens: { input: 200, output: 40, cacheRead: 100, cacheWrite: 20 }, costUsd: 0.0012, modelCalls: 2, toolCalls: 0 });
+    expect((twice.context as RunContext).usage).toEqual({ tokens: { input: 200, output: 40, cacheRead: 100, cacheWrite: 20 }, costUsd: 0.0012, modelCalls: 2, toolCalls: 0 });
   });
 
   it('a running run records tool calls and counts them', () => {
