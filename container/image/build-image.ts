@@ -14,9 +14,10 @@ import { collectAgentImageInputs, imageTagFor, type AgentImageInputs } from './a
 import { assembleAppDir } from './build-context.js';
 import { prepareOfflineRootfs } from './offline-rootfs.js';
 
+/** The runtime's logger shape (fields, then a message); pino fits. */
 export interface ImageBuildLog {
-  info(message: string): void;
-  warn(message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 export interface EnsureAgentImageOptions {
@@ -84,10 +85,13 @@ async function buildAgentImage(
 ): Promise<AgentImage> {
   const { log } = options;
   if (!inputs.filesForImage.some((file) => `dist/container/${file.relativePath}` === RUNNER_MAIN_RELATIVE)) {
-    log.warn(`agent image ${tag}: ${RUNNER_MAIN_RELATIVE} is not built yet; the image's entrypoint will fail until it is (a command override still runs)`);
+    log.warn({ tag }, `agent image ${tag}: ${RUNNER_MAIN_RELATIVE} is not built yet; the image's entrypoint will fail until it is (a command override still runs)`);
   }
   const choice = await chooseBuild(docker, inputs, options);
-  log.info(`agent image ${tag}: ${choice.offline ? 'offline' : 'normal'} build, because ${choice.reason}`);
+  log.info(
+    { tag, build: choice.offline ? 'offline' : 'normal', reason: choice.reason },
+    `agent image ${tag}: ${choice.offline ? 'offline' : 'normal'} build, because ${choice.reason}`,
+  );
 
   const startedAt = Date.now();
   const contextDir = await mkdtemp(join(tmpdir(), 'ledgerclaw-agent-image-'));
@@ -96,7 +100,7 @@ async function buildAgentImage(
     const sources = ['Dockerfile', 'app'];
     if (choice.offline) {
       const rootfs = await prepareOfflineRootfs(join(contextDir, 'rootfs'), log);
-      log.info(`agent image ${tag}: offline root filesystem with ${rootfs.binaries.length} programs and ${rootfs.libraries.length} libraries from this host`);
+      log.info({ tag }, `agent image ${tag}: offline root filesystem with ${rootfs.binaries.length} programs and ${rootfs.libraries.length} libraries from this host`);
       sources.push('rootfs');
     }
     await writeFile(join(contextDir, 'Dockerfile'), choice.offline ? inputs.offlineDockerfile : inputs.dockerfile);
@@ -114,7 +118,7 @@ async function buildAgentImage(
     );
     const events = await followProgress(docker, stream, (event) => {
       const line = event.stream?.trim();
-      if (line?.startsWith('Step ') === true) log.info(`agent image ${tag}: ${line}`);
+      if (line?.startsWith('Step ') === true) log.info({ tag }, `agent image ${tag}: ${line}`);
     });
     const failure = events.find((event) => event.error !== undefined);
     if (failure !== undefined) {
@@ -124,7 +128,8 @@ async function buildAgentImage(
   } finally {
     await rm(contextDir, { recursive: true, force: true });
   }
-  log.info(`agent image ${tag}: built in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (also tagged ${IMAGE_REPOSITORY}:latest)`);
+  const seconds = (Date.now() - startedAt) / 1000;
+  log.info({ tag, seconds }, `agent image ${tag}: built in ${seconds.toFixed(1)} s (also tagged ${IMAGE_REPOSITORY}:latest)`);
   return { tag, built: true, offline: choice.offline };
 }
 

@@ -7,8 +7,9 @@ import { Command } from 'commander';
 import { ensureAgentImage, type ImageBuildLog } from './build-image.js';
 
 const stderrLog: ImageBuildLog = {
-  info: (message) => process.stderr.write(`${message}\n`),
-  warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  // The messages say it all for a person at a terminal; the fields are for JSON logs.
+  info: (_fields, message) => process.stderr.write(`${message}\n`),
+  warn: (_fields, message) => process.stderr.write(`warning: ${message}\n`),
 };
 
 const program = new Command()
@@ -18,7 +19,7 @@ const program = new Command()
   .option('--offline', 'build from the host\'s node and tools instead of pulling node:20-slim', false)
   .action(async (options: { force: boolean; offline: boolean }) => {
     const image = await ensureAgentImage(new Dockerode(), { log: stderrLog, force: options.force, offline: options.offline });
-    if (!image.built) stderrLog.info(`agent image ${image.tag} is up to date (${image.offline ? 'offline' : 'normal'} build)`);
+    if (!image.built) stderrLog.info({ tag: image.tag }, `agent image ${image.tag} is up to date (${image.offline ? 'offline' : 'normal'} build)`);
     process.stdout.write(`${image.tag}\n`);
   });
 

@@ -26,8 +26,7 @@ const EVERYDAY_TOOLS = [
 const FALLBACK_BIN_DIRS = ['/usr/local/bin', '/usr/bin', '/bin'];
 
 export interface OfflineRootfsLog {
-  info(message: string): void;
-  warn(message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 export interface OfflineRootfsContents {
@@ -108,7 +107,7 @@ export async function prepareOfflineRootfs(rootfs: string, log: OfflineRootfsLog
     }
     binaries.set(`/usr/bin/${tool}`, hostPath);
   }
-  if (missingTools.length > 0) log.warn(`offline agent image: not on this host, left out: ${missingTools.join(', ')}`);
+  if (missingTools.length > 0) log.warn({ missingTools }, `offline agent image: not on this host, left out: ${missingTools.join(', ')}`);
 
   const libraries = new Set<string>();
   for (const hostPath of binaries.values()) {

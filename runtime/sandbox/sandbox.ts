@@ -72,8 +72,8 @@ export const WORKSPACE_ENV = 'LEDGERCLAW_WORKSPACE';
 /** How much of stderr a SandboxExit keeps. */
 export const STDERR_TAIL_BYTES = 4096;
 
-/** What the sandboxes log; the runtime's pino logger fits. */
+/** What the sandboxes log: the runtime's logger shape (fields, then a message); pino fits. */
 export interface SandboxLog {
-  info(message: string): void;
-  warn(message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
