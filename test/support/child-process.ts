@@ -11,6 +11,8 @@ export interface Exit {
 
 export interface RunningProcess {
   readonly pid: number;
+  /** The child's stdin, when it was started with `stdio: ['pipe', …]`. */
+  readonly stdin: NodeJS.WritableStream | null;
   stdout(): string;
   stderr(): string;
   /** Resolves when `pattern` appears in stdout (or stderr), with the text so far. */
@@ -52,6 +54,7 @@ export function startProcess(command: string, args: readonly string[], options: 
 
   const handle: RunningProcess = {
     pid: child.pid,
+    stdin: child.stdin,
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
