@@ -42,13 +42,15 @@ export interface AgentRunsOptions {
   readonly channel: OutboundChannel;
   readonly caughtUp: (projection: string, position: bigint) => Promise<void>;
   readonly logger: Logger;
+  /** A sandbox chosen by the caller (the benchmark wraps one to time it); chosen from config otherwise. */
+  readonly sandbox?: Sandbox;
 }
 
 async function chooseSandbox(config: Config, logger: Logger): Promise<Sandbox> {
   const runsDir = join(config.dataDir, 'runs');
   if (config.runs.sandbox === 'process') {
     logger.warn({ sandbox: 'process' }, 'runs use the process sandbox (runs.sandbox=process): weaker isolation, bash and other high-risk tools off');
-    return new ProcessSandbox({ runsDir });
+    return new ProcessSandbox({ runsDir, log: logger });
   }
   const sandbox = await selectSandbox({ runsDir, log: logger });
   if (config.runs.sandbox === 'docker' && sandbox.kind !== 'docker') {
@@ -59,7 +61,7 @@ async function chooseSandbox(config: Config, logger: Logger): Promise<Sandbox> {
 
 export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRuns> {
   const { config, logger } = options;
-  const sandbox = await chooseSandbox(config, logger);
+  const sandbox = options.sandbox ?? (await chooseSandbox(config, logger));
   const apiKey = options.env.ANTHROPIC_API_KEY?.trim() || null;
   const model = new ModelGateway({
     apiKey,

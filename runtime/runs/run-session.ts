@@ -43,7 +43,9 @@ export interface ToolCallRecord {
 export type RunProgress =
   | { readonly kind: 'thinking'; readonly callId: string }
   | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'tool'; readonly tool: string; readonly where: 'host' | 'workspace' };
+  | { readonly kind: 'tool'; readonly tool: string; readonly where: 'host' | 'workspace' }
+  /** A host tool's result went back to the runner, `hostMs` after its call arrived. */
+  | { readonly kind: 'tool_answered'; readonly tool: string; readonly hostMs: number };
 
 export interface RunSessionDeps {
   readonly sandbox: SandboxedProcess;
@@ -133,6 +135,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
       deps.recordToolCall({ callId, tool: name, where: 'host', input, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
     );
     channel.send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
+    deps.onProgress?.({ kind: 'tool_answered', tool: name, hostMs: performance.now() - began });
   }
 
   const handlerFailed = (what: string) => (error: unknown) => fail('crash', `the host failed while ${what}: ${error instanceof Error ? error.message : String(error)}`);

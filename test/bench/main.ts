@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
 import { runEventsSuite } from './events.js';
+import { runRunsSuite } from './runs.js';
 import { runSearchSuite } from './search.js';
 
 export interface SuiteOptions {
@@ -37,6 +38,7 @@ const SUITES = {
   events: runEventsSuite,
   actors: runActorsSuite,
   search: runSearchSuite,
+  runs: runRunsSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;
