@@ -39,7 +39,8 @@ export const MEMORY_FACT_EVENT_TYPES = [
   memoryConflictResolved.type,
 ] as const;
 
-export const MEMORY_FACTS_SCHEMA = `
+/** The fact tables, with the indexes applying the events needs. */
+export const MEMORY_FACTS_TABLES = `
 CREATE TABLE memory_facts (
   scope TEXT NOT NULL,
   fact_id TEXT NOT NULL,
@@ -59,7 +60,6 @@ CREATE TABLE memory_facts (
   changed_at TEXT NOT NULL,
   PRIMARY KEY (scope, fact_id)
 );
-CREATE INDEX memory_facts_by_scope_status ON memory_facts (scope, status, key);
 CREATE TABLE memory_conflicts (
   scope TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -76,6 +76,14 @@ CREATE TABLE memory_conflict_facts (
 );
 CREATE INDEX memory_conflict_facts_by_fact ON memory_conflict_facts (scope, fact_id);
 `;
+
+/** The indexes only readers use: a projection may defer them (see Projection.deferredSchema). */
+export const MEMORY_FACTS_INDEXES = `
+CREATE INDEX memory_facts_by_scope_status ON memory_facts (scope, status, key);
+`;
+
+/** The fact tables and every index on them. */
+export const MEMORY_FACTS_SCHEMA = `${MEMORY_FACTS_TABLES}${MEMORY_FACTS_INDEXES}`;
 
 type DataOf<TDefinition> = TDefinition extends EventDefinition<string, infer TData> ? TData : never;
 

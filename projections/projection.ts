@@ -6,7 +6,11 @@
  * after a crash no event is applied twice and none is skipped.
  *
  * A projection is written as:
- * - `schema`: the DDL of a fresh read model (tables, FTS5 virtual tables, indexes);
+ * - `schema`: the DDL of a fresh read model (tables, FTS5 virtual tables, and the indexes
+ *   `apply` needs);
+ * - `deferredSchema` (optional): DDL that only serves readers (secondary indexes). A rebuild
+ *   creates it once it has caught up, just before it is swapped in: one index built over
+ *   every row costs less than keeping it up to date row by row;
  * - `apply(db, event)`: one stored event's effect, inside the host's transaction. It must
  *   be deterministic (no clock, no randomness: times come from the event), so that a
  *   rebuild gives byte-identical results. Events of other types are never passed to it.
@@ -35,6 +39,12 @@ export interface Projection {
   /** The event types `apply` receives. */
   readonly eventTypes: readonly string[];
   readonly schema: string;
+  /**
+   * Optional DDL that only speeds up readers: indexes `apply` does not need (it must give
+   * the same rows with or without them). A live read model has it from the start; a build
+   * beside the live one gets it in one go once it has caught up, before it is swapped in.
+   */
+  readonly deferredSchema?: string;
   apply(db: SqliteConnection, event: StoredEvent): Promise<void>;
   /**
    * Optional: applies a run of its events, in order, with the same result as `apply` on

@@ -4,8 +4,9 @@
  * `catalog.db`, which names the build readers use. Swapping a finished rebuild in is one
  * row update in the catalog, so readers see the old read model or the new, never half of one.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 
@@ -54,6 +55,12 @@ const CATALOG_SCHEMA = `
     generation        INTEGER NOT NULL,
     updated_at        TEXT    NOT NULL
   ) STRICT;
+  -- Build files being written without fsync, and the boot of the machine that wrote them:
+  -- after a restart of the machine their contents cannot be trusted.
+  CREATE TABLE IF NOT EXISTS unsynced_builds (
+    file    TEXT PRIMARY KEY,
+    boot_id TEXT NOT NULL
+  ) STRICT;
 `;
 
 /** The checkpoint table every read model file carries, written with its rows. */
@@ -63,6 +70,24 @@ export const CHECKPOINT_SCHEMA = `
     position  TEXT NOT NULL
   ) STRICT;
 `;
+
+let bootId: string | undefined;
+
+/**
+ * Names this boot of the machine: what survives a process crash (the OS page cache) is lost
+ * when it changes. Linux says so directly; elsewhere the boot time, to the minute, stands in
+ * (a wrong guess only restarts a build that could have gone on).
+ */
+export function currentBootId(): string {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = `booted-at-minute-${Math.round((Date.now() - uptime() * 1000) / 60_000)}`;
+    }
+  }
+  return bootId;
+}
 
 export function readModelsDir(dataDir: string): string {
   return join(dataDir, READ_MODELS_DIR);
@@ -135,17 +160,45 @@ export class ReadModelCatalog {
     const current = await this.entry(name);
     if (!current) throw new Error(`projection ${name} is not in the catalog`);
     const generation = current.generation + 1;
+    const file = buildFileName(name, version, generation);
+    // Marked before the catalog names it, so a named build without a mark was synced.
+    await this.markUnsynced(file);
     await this.connection.run(
       `UPDATE projections SET building_version = ?, building_file = ?, status = 'rebuilding', generation = ?, updated_at = ? WHERE name = ?`,
-      [version, buildFileName(name, version, generation), generation, new Date().toISOString(), name],
+      [version, file, generation, new Date().toISOString(), name],
     );
     return (await this.entry(name))!;
+  }
+
+  /** A build file is about to be written without fsync by this boot of the machine. */
+  async markUnsynced(file: string): Promise<void> {
+    await this.connection.run('INSERT INTO unsynced_builds (file, boot_id) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET boot_id = excluded.boot_id', [
+      file,
+      currentBootId(),
+    ]);
+  }
+
+  /** The build file is on disk, whole (it was synced): a restart of the machine keeps it. */
+  async markSynced(file: string): Promise<void> {
+    await this.connection.run('DELETE FROM unsynced_builds WHERE file = ?', [file]);
+  }
+
+  /**
+   * Whether a build file can be carried on: it was synced, or written without fsync during
+   * this boot (a crashed process leaves its writes in the OS page cache; a power loss or a
+   * reboot does not, and may leave the file torn).
+   */
+  async trustsBuild(file: string): Promise<boolean> {
+    const row = await this.connection.get<{ boot_id: string }>('SELECT boot_id FROM unsynced_builds WHERE file = ?', [file]);
+    return !row || row.boot_id === currentBootId();
   }
 
   /** The finished build becomes the active one: one row update, atomic for every reader. */
   async swapIn(name: string): Promise<{ retiredFile: string }> {
     const current = await this.entry(name);
     if (!current?.buildingFile || current.buildingVersion === null) throw new Error(`projection ${name} has no build to swap in`);
+    // The host synced the file before the swap (finishBuild).
+    await this.markSynced(current.buildingFile);
     await this.connection.run(
       `UPDATE projections SET active_version = building_version, active_file = building_file, building_version = NULL,
          building_file = NULL, status = 'live', failed_position = NULL, failed_event_type = NULL, error = NULL, updated_at = ?
@@ -172,6 +225,7 @@ export class ReadModelCatalog {
 
   async removeFile(file: string): Promise<void> {
     for (const suffix of ['', '-wal', '-shm']) await rm(this.path(file + suffix), { force: true });
+    await this.markSynced(file);
   }
 
   /** Removes build files the catalog no longer names: builds replaced before the last stop. */
@@ -181,6 +235,8 @@ export class ReadModelCatalog {
       const build = file.replace(/-(wal|shm)$/, '');
       if (build.endsWith('.db') && build !== CATALOG_FILE && !referenced.has(build)) await rm(join(this.dir, file), { force: true });
     }
+    const building = (await this.entries()).flatMap((entry) => (entry.buildingFile ? [entry.buildingFile] : []));
+    await this.connection.run(`DELETE FROM unsynced_builds WHERE file NOT IN (${building.map(() => '?').join(', ')})`, building);
   }
 
   close(): Promise<void> {
@@ -188,17 +244,100 @@ export class ReadModelCatalog {
   }
 }
 
+/** Marks a build whose deferred schema is still to be created; holds that DDL. */
+const DEFERRED_SCHEMA_TABLE = 'projection_deferred_schema';
+
+export interface ReadModelWriteOptions {
+  /** The projection's `deferredSchema`: created with the schema, or for a build by `finishBuild`. */
+  readonly deferredSchema?: string;
+  /**
+   * A build beside the live read model, that no reader opens until it is swapped in. It is
+   * written without fsync (`synchronous = OFF`: a crashed process loses nothing, the OS has
+   * the writes; a power loss may tear the file, which is why the catalog marks it unsynced
+   * and a new boot starts it again), and its deferred schema waits for `finishBuild`.
+   */
+  readonly build?: boolean;
+}
+
+async function hasTable(connection: SqliteConnection, name: string): Promise<boolean> {
+  const row = await connection.get<{ n: number }>('SELECT count(*) AS n FROM sqlite_master WHERE name = ?', [name]);
+  return (row?.n ?? 0) > 0;
+}
+
 /** Opens a read model file for writing, with its schema and checkpoint table in place. */
-export async function openReadModelForWriting(path: string, schema: string): Promise<SqliteConnection> {
+export async function openReadModelForWriting(path: string, schema: string, options: ReadModelWriteOptions = {}): Promise<SqliteConnection> {
   const connection = await SqliteConnection.open(path, { create: true });
-  // A read model can always be rebuilt: durability of the last commit is not worth an fsync.
-  await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;`);
-  await connection.exec(`BEGIN IMMEDIATE; ${CHECKPOINT_SCHEMA} COMMIT;`);
-  const initialised = await connection.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'projection_schema_applied'");
-  if (!initialised?.n) {
-    await connection.exec(`BEGIN IMMEDIATE; ${schema}; CREATE TABLE projection_schema_applied (at TEXT); COMMIT;`);
+  try {
+    // A read model can always be rebuilt: durability of the last commit is not worth an fsync.
+    await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.build ? 'OFF' : 'NORMAL'}; PRAGMA busy_timeout = 5000;`);
+    await connection.exec(`BEGIN IMMEDIATE; ${CHECKPOINT_SCHEMA} COMMIT;`);
+    if (!(await hasTable(connection, 'projection_schema_applied'))) {
+      const deferred = options.deferredSchema?.trim() ?? '';
+      await connection.exec('BEGIN IMMEDIATE');
+      try {
+        await connection.exec(`${schema}; CREATE TABLE projection_schema_applied (at TEXT);`);
+        if (options.build && deferred !== '') {
+          await connection.exec(`CREATE TABLE ${DEFERRED_SCHEMA_TABLE} (ddl TEXT NOT NULL);`);
+          await connection.run(`INSERT INTO ${DEFERRED_SCHEMA_TABLE} (ddl) VALUES (?)`, [deferred]);
+        } else if (deferred !== '') {
+          await connection.exec(deferred);
+        }
+        await connection.exec('COMMIT');
+      } catch (error) {
+        await connection.exec('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+    // A live read model always has its deferred schema.
+    if (!options.build) await createDeferredSchema(connection);
+    return connection;
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
   }
-  return connection;
+}
+
+/** Creates the deferred schema a build left for later, if it did; in one transaction. */
+async function createDeferredSchema(connection: SqliteConnection): Promise<void> {
+  if (!(await hasTable(connection, DEFERRED_SCHEMA_TABLE))) return;
+  const rows = await connection.all<{ ddl: string }>(`SELECT ddl FROM ${DEFERRED_SCHEMA_TABLE}`);
+  await connection.exec(`BEGIN IMMEDIATE; ${rows.map((row) => `${row.ddl};`).join('\n')} DROP TABLE ${DEFERRED_SCHEMA_TABLE}; COMMIT;`).catch(async (error: unknown) => {
+    await connection.exec('ROLLBACK').catch(() => undefined);
+    throw error;
+  });
+}
+
+/**
+ * Turns a build that has caught up into a read model fit to be swapped in: its deferred
+ * schema created, and everything written so far on disk (it was written without fsync), so
+ * the file survives a power loss from here on like any live read model.
+ */
+export async function finishBuild(connection: SqliteConnection): Promise<void> {
+  await createDeferredSchema(connection);
+  await syncBuild(connection);
+}
+
+/**
+ * Stops writing a build without fsync, and puts what it wrote on disk: both files synced
+ * while nothing writes make the state on disk the state SQLite knows, as if it had synced
+ * all along; from there on it writes like any live read model (`synchronous = NORMAL`).
+ * Called between batches, never while one is being applied.
+ */
+export async function syncBuild(connection: SqliteConnection): Promise<void> {
+  await connection.exec('PRAGMA synchronous = NORMAL;');
+  for (const file of [connection.path, `${connection.path}-wal`]) {
+    const handle = await open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    try {
+      await handle?.sync();
+    } finally {
+      await handle?.close();
+    }
+  }
+  // Moves the WAL into the file (synced by SQLite itself now), so its readers start small.
+  await connection.get('PRAGMA wal_checkpoint(TRUNCATE)');
 }
 
 export async function readCheckpoint(connection: SqliteConnection): Promise<bigint | null> {
