@@ -13,6 +13,7 @@ import { IMAGE_REPOSITORY, RUNNER_MAIN_RELATIVE, findRepoRoot } from './agent-im
 import { collectAgentImageInputs, imageTagFor, type AgentImageInputs } from './agent-image-inputs.js';
 import { assembleAppDir } from './build-context.js';
 import { prepareOfflineRootfs } from './offline-rootfs.js';
+import { packDirectory } from './tar-context.js';
 
 /** The runtime's logger shape (fields, then a message); pino fits. */
 export interface ImageBuildLog {
@@ -97,15 +98,14 @@ async function buildAgentImage(
   const contextDir = await mkdtemp(join(tmpdir(), 'ledgerclaw-agent-image-'));
   try {
     await assembleAppDir(join(contextDir, 'app'), inputs);
-    const sources = ['Dockerfile', 'app'];
     if (choice.offline) {
       const rootfs = await prepareOfflineRootfs(join(contextDir, 'rootfs'), log);
       log.info({ tag }, `agent image ${tag}: offline root filesystem with ${rootfs.binaries.length} programs and ${rootfs.libraries.length} libraries from this host`);
-      sources.push('rootfs');
     }
     await writeFile(join(contextDir, 'Dockerfile'), choice.offline ? inputs.offlineDockerfile : inputs.dockerfile);
+    // Our own tar rather than dockerode's { context, src } (tar-fs): see tar-context.ts.
     const stream = await docker.buildImage(
-      { context: contextDir, src: sources },
+      packDirectory(contextDir),
       {
         t: tag,
         labels: { [BUILD_KIND_LABEL]: choice.offline ? 'offline' : 'normal', [INPUTS_HASH_LABEL]: inputs.hash },

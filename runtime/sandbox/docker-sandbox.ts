@@ -162,7 +162,8 @@ export class DockerSandbox implements Sandbox {
         MemorySwap: spec.limits.memoryBytes,
         NanoCpus: Math.round(spec.limits.cpus * 1e9),
         PidsLimit: spec.limits.pids,
-        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.limits.tmpBytes}` },
+        // mode spelled out: without it the tmpfs copies the image's /tmp mode, whatever that is.
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.limits.tmpBytes},mode=1777` },
         Binds: binds,
         // The output is the conversation with the host: it goes to us through the attach
         // stream, and nowhere on the daemon's disk.
