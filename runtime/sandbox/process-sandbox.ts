@@ -12,6 +12,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { RUNNER_MAIN_RELATIVE, findRepoRoot } from '../../container/image/agent-image-layout.js';
 import { isProcessAlive } from '../process-liveness.js';
@@ -49,10 +50,34 @@ const pidFileSchema = z.object({
 });
 type PidFile = z.infer<typeof pidFileSchema>;
 
-interface ChildEnding {
+interface CapturedChild {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** After exit, once its stdio pipes have closed too. */
   readonly closed: Promise<void>;
+  readonly stdout: PassThrough;
+  readonly stderr: PassThrough;
+  readonly tail: OutputTail;
+}
+
+/**
+ * Called right after spawn, before any await: a child that ends quickly could exit while
+ * its pid file is written, and Node drops a child's unread output when it exits
+ * (flushStdio), so its exit is listened for and its output moved into streams of our own
+ * at once.
+ */
+function capture(child: ChildProcessWithoutNullStreams): CapturedChild {
+  const stdout = new PassThrough();
+  child.stdout.pipe(stdout);
+  const tail = new OutputTail(STDERR_TAIL_BYTES);
+  const stderr = teeIntoTail(tail);
+  child.stderr.pipe(stderr.input);
+  return {
+    exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    closed: new Promise((resolve) => child.once('close', () => resolve())),
+    stdout,
+    stderr: stderr.output,
+    tail,
+  };
 }
 
 /** A run id as a file name: anything but `[A-Za-z0-9_.-]` is percent-encoded, so distinct ids stay distinct. */
@@ -123,11 +148,7 @@ export class ProcessSandbox implements Sandbox {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    // Listened for at once: a child that ends quickly could exit while we write its pid file.
-    const ended: ChildEnding = {
-      exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-      closed: new Promise((resolve) => child.once('close', () => resolve())),
-    };
+    const captured = capture(child);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -135,31 +156,36 @@ export class ProcessSandbox implements Sandbox {
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not start ${program ?? 'the runner'}`);
     this.ownPids.add(pid);
-    const pidFile: PidFile = { runId: spec.runId, groupId: spec.groupId, pid, startTime: await processStartTime(pid) };
-    await writeFile(join(this.runsDir, pidFileName(spec.runId)), `${JSON.stringify(pidFile)}\n`);
-    return this.supervise(child, ended, pid, spec.runId, spec.workspaceDir);
+    try {
+      const pidFile: PidFile = { runId: spec.runId, groupId: spec.groupId, pid, startTime: await processStartTime(pid) };
+      await writeFile(join(this.runsDir, pidFileName(spec.runId)), `${JSON.stringify(pidFile)}\n`);
+    } catch (error) {
+      // Unrecorded, it could never be found again after a crash: better not to run at all.
+      killGroup(pid);
+      throw error;
+    }
+    // Only now: `exited` removes the pid file, which must not happen before it is written.
+    return this.supervise(child, captured, pid, spec.runId, spec.workspaceDir);
   }
 
   private supervise(
     child: ChildProcessWithoutNullStreams,
-    ended: ChildEnding,
+    captured: CapturedChild,
     pid: number,
     runId: string,
     workspaceDir: string,
   ): SandboxedProcess {
-    const tail = new OutputTail(STDERR_TAIL_BYTES);
-    const stderr = teeIntoTail(tail);
-    child.stderr.pipe(stderr.input);
+    const { tail } = captured;
     child.stdin.on('error', () => {
       // Writing after the child exited: the exit is reported through `exited`.
     });
 
     const exited = (async (): Promise<SandboxExit> => {
-      const { code, signal } = await ended.exit;
+      const { code, signal } = await captured.exit;
       // As when a container's first process ends: whatever it started ends with it.
       killGroup(pid);
       let drainTimer: NodeJS.Timeout | undefined;
-      await Promise.race([ended.closed, new Promise<void>((done) => (drainTimer = setTimeout(done, OUTPUT_DRAIN_MS)))]);
+      await Promise.race([captured.closed, new Promise<void>((done) => (drainTimer = setTimeout(done, OUTPUT_DRAIN_MS)))]);
       clearTimeout(drainTimer);
       this.ownPids.delete(pid);
       await rm(join(this.runsDir, pidFileName(runId)), { force: true });
@@ -171,8 +197,8 @@ export class ProcessSandbox implements Sandbox {
       id: `pid:${pid}`,
       workspaceRoot: workspaceDir,
       stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: stderr.output,
+      stdout: captured.stdout,
+      stderr: captured.stderr,
       exited,
       kill: () => {
         killing ??= (async () => {
