@@ -1,0 +1,117 @@
+/**
+ * What every host tool is: a name, a description for the model, a zod input schema (the
+ * single source of truth: the JSON schema the model sees is derived from it, so the two
+ * cannot drift) and a handler. `defineHostTool` hides each tool's input type behind a
+ * uniform `invoke(unknown)`, so the gateway's registry holds them side by side.
+ *
+ * A handler answers with an outcome; a refusal is an outcome with `isError`, worded for
+ * the model to act on. It may still throw on the unexpected: the gateway turns that into
+ * an error outcome too, so a call never throws at the runner.
+ */
+import { z } from 'zod';
+import { describeInputIssues } from '../../../container/runner/workspace-tools/input-errors.js';
+import type { EventStore } from '../../../events/port.js';
+import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
+import type { ReadModelReaders } from './read-model-readers.js';
+
+/** The run a call belongs to, and whom it acts for. */
+export interface ToolCallContext {
+  readonly runId: string;
+  /** The group the run belongs to, e.g. `T1.C1` (stream `group-T1.C1`). */
+  readonly groupId: string;
+  /** Set when a scheduled task fired the run. */
+  readonly taskId: string | null;
+  /** The person the turn answers, when known (for user-scoped memory). */
+  readonly userId: string | null;
+  /** The admin group may manage every group's tasks. */
+  readonly isAdminGroup: boolean;
+  /**
+   * The model's tool_use id of this call. It keys what the call records (a fact id, a task
+   * id, command ids), so a retried call is stored once. Without it a key is derived from
+   * the tool and its input, which dedupes a retry just as well but also merges two
+   * identical calls of one run.
+   */
+  readonly callId?: string;
+}
+
+export interface HostToolOutcome {
+  readonly content: string;
+  readonly isError: boolean;
+}
+
+/** Where send_message delivers: the console channel now, Slack later. */
+export interface OutboundChannel {
+  post(message: { groupId: string; runId: string; callId: string; text: string }): Promise<{ ref: string }>;
+}
+
+/** The Anthropic tool definition shape, as the runner offers it to the model. */
+export interface HostToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly input_schema: { type: 'object'; [keyword: string]: unknown };
+}
+
+/** What handlers may use on the host. */
+export interface HostToolServices {
+  readonly actors: Pick<ActorHost, 'send' | 'load'>;
+  readonly store: EventStore;
+  readonly channel: OutboundChannel;
+  readonly readModels: ReadModelReaders;
+  readonly logger: Logger;
+}
+
+/** One call as a handler sees it. */
+export interface HostToolCall {
+  readonly context: ToolCallContext;
+  /** The call's idempotency key: the tool_use id, or a digest of the input (see ToolCallContext.callId). */
+  readonly callKey: string;
+  readonly services: HostToolServices;
+}
+
+export interface HostToolSpec<Schema extends z.ZodObject> {
+  readonly name: string;
+  /** A function when the wording depends on the caller (the admin group manages every group's tasks). */
+  readonly description: string | ((context: ToolCallContext) => string);
+  readonly inputSchema: Schema;
+  run(input: z.output<Schema>, call: HostToolCall): Promise<HostToolOutcome>;
+}
+
+export interface HostTool {
+  readonly name: string;
+  definition(context: ToolCallContext): HostToolDefinition;
+  /** Validates `input` (an invalid field is an error outcome naming it), then runs. May throw. */
+  invoke(input: unknown, call: HostToolCall): Promise<HostToolOutcome>;
+}
+
+export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Schema>): HostTool {
+  const inputSchema = deriveInputSchema(spec.name, spec.inputSchema);
+  return {
+    name: spec.name,
+    definition: (context) => ({
+      name: spec.name,
+      description: typeof spec.description === 'string' ? spec.description : spec.description(context),
+      input_schema: inputSchema,
+    }),
+    invoke: async (input, call) => {
+      const parsed = spec.inputSchema.safeParse(input);
+      if (!parsed.success) return refused(describeInputIssues(spec.name, parsed.error.issues));
+      return spec.run(parsed.data, call);
+    },
+  };
+}
+
+export const answered = (content: string): HostToolOutcome => ({ content, isError: false });
+export const refused = (content: string): HostToolOutcome => ({ content, isError: true });
+
+/**
+ * The JSON schema of what the model may send (`io: 'input'`, so fields with defaults are
+ * optional), without the `$schema` marker the API has no use for. Checked once, when the
+ * tool is defined: a schema that is not a plain object schema is a programming error.
+ */
+function deriveInputSchema(toolName: string, schema: z.ZodObject): HostToolDefinition['input_schema'] {
+  const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema, { io: 'input' });
+  if (jsonSchema.type !== 'object' || typeof jsonSchema.properties !== 'object' || jsonSchema.properties === null) {
+    throw new Error(`${toolName}: input schema is not a JSON object schema`);
+  }
+  return { ...jsonSchema, type: 'object' };
+}

@@ -1,0 +1,46 @@
+/**
+ * pause_task, resume_task and cancel_task: one command to a task the caller may manage
+ * (its own group's, or any from the admin group). The task actor decides; a refusal
+ * (pausing a paused task, resuming a cancelled one) comes back with the actor's reason.
+ */
+import { z } from 'zod';
+import type { Command } from '../../../actors/actor-kind.js';
+import { taskNoteSchema } from '../../../events/catalogue/task.js';
+import { sendAsAgent } from './agent-commands.js';
+import { answered, defineHostTool, refused, type HostTool, type HostToolCall, type HostToolOutcome } from './host-tool.js';
+import { loadTask, mayManage, taskIdInput } from './tasks.js';
+
+const reasonInput = taskNoteSchema.optional().describe('Why, in a few words; kept with the task.');
+
+export const pauseTaskTool = defineHostTool({
+  name: 'pause_task',
+  description: 'Pause a scheduled task: it does not run until resumed. A run already under way finishes.',
+  inputSchema: z.strictObject({ task_id: taskIdInput, reason: reasonInput }),
+  run: (input, call) => controlTask(call, 'pause_task', input.task_id, { type: 'pause', ...(input.reason ? { reason: input.reason } : {}) }, 'paused'),
+});
+
+export const resumeTaskTool = defineHostTool({
+  name: 'resume_task',
+  description: 'Resume a paused task, or one suspended after repeated failed runs.',
+  inputSchema: z.strictObject({ task_id: taskIdInput }),
+  run: (input, call) => controlTask(call, 'resume_task', input.task_id, { type: 'resume' }, 'resumed'),
+});
+
+export const cancelTaskTool = defineHostTool({
+  name: 'cancel_task',
+  description: 'Cancel a task for good: it never runs again. To stop it for a while, pause it instead.',
+  inputSchema: z.strictObject({ task_id: taskIdInput, reason: reasonInput }),
+  run: (input, call) => controlTask(call, 'cancel_task', input.task_id, { type: 'cancel', ...(input.reason ? { reason: input.reason } : {}) }, 'cancelled'),
+});
+
+export const taskControlTools: readonly HostTool[] = [pauseTaskTool, resumeTaskTool, cancelTaskTool];
+
+async function controlTask(call: HostToolCall, tool: string, taskId: string, command: Command, done: string): Promise<HostToolOutcome> {
+  const task = await loadTask(call, taskId);
+  // Another group's task is reported as not this group's, without saying whose it is.
+  if (!task) return refused(`${tool}: no task ${taskId}; list_tasks shows the tasks`);
+  if (!mayManage(call.context, task)) return refused(`${tool}: task ${taskId} is not one of this group's tasks; only its own group or the admin group can manage it`);
+  const result = await sendAsAgent(call, 'task', taskId, command);
+  if (result.status === 'rejected') return refused(`${tool}: task ${taskId} was not ${done}: ${result.reason}`);
+  return answered(`task ${taskId} ${done}${result.duplicate ? ' (by this call, earlier)' : ''}; it is now ${result.state}`);
+}

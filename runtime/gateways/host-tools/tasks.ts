@@ -1,0 +1,75 @@
+/**
+ * What the task tools share: how a task is looked up, who may manage it, and how it is
+ * described to the model. A task belongs to the group it was scheduled for; that group
+ * manages it, and so does the admin group, which manages every group's tasks.
+ */
+import { z } from 'zod';
+import type { TaskContext, TaskDefinition } from '../../../actors/task.js';
+import type { TaskSchedule } from '../../../events/catalogue/task.js';
+import type { HostToolCall, ToolCallContext } from './host-tool.js';
+
+export const taskIdInput = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'expected a task id such as t-1a2b3c4d5e6f')
+  .describe('The task id, as schedule_task or list_tasks gave it.');
+
+/** A task that has been scheduled: its id, state and definition. */
+export interface ScheduledTask {
+  readonly id: string;
+  readonly state: string;
+  readonly definition: TaskDefinition;
+}
+
+/** The task, or undefined when no task of that id was ever scheduled. */
+export async function loadTask(call: HostToolCall, taskId: string): Promise<ScheduledTask | undefined> {
+  const view = await call.services.actors.load('task', taskId);
+  const { definition } = view.snapshot.context as TaskContext;
+  return definition === null ? undefined : { id: taskId, state: view.state, definition };
+}
+
+export function mayManage(context: ToolCallContext, task: ScheduledTask): boolean {
+  return context.isAdminGroup || task.definition.groupId === context.groupId;
+}
+
+/** Completed and cancelled tasks never fire again. */
+export function isFinished(task: ScheduledTask): boolean {
+  return task.state === 'completed' || task.state === 'cancelled';
+}
+
+export function describeSchedule(schedule: TaskSchedule): string {
+  switch (schedule.kind) {
+    case 'cron':
+      return `cron "${schedule.expression}" (${schedule.timezone})`;
+    case 'interval':
+      return `every ${describeDuration(schedule.everyMs)}`;
+    case 'once':
+      return `once at ${schedule.at}`;
+  }
+}
+
+function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ];
+  for (const [size, unit] of units) if (ms % size === 0) return `${ms / size} ${unit}`;
+  return `${ms} ms`;
+}
+
+/** The task's prompt on one line, cut to `max` characters. */
+export function promptExcerpt(prompt: string, max = 80): string {
+  const line = prompt.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** `t-1a2b · scheduled.active · every 1 h · "Check the queue"`, with its group for the admin group. */
+export function describeTask(task: ScheduledTask, withGroup: boolean): string {
+  const parts = [task.id, task.state, describeSchedule(task.definition.schedule)];
+  if (withGroup) parts.push(`group ${task.definition.groupId}`);
+  parts.push(JSON.stringify(promptExcerpt(task.definition.prompt)));
+  return parts.join(' · ');
+}

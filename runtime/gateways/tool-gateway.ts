@@ -1,0 +1,87 @@
+/**
+ * The tool gateway: where an agent's host tools run. The runner in a run's sandbox sends
+ * `{ name, input }`; the gateway validates the input against the tool's zod schema, runs
+ * the tool on the host for the run's group (and user), and hands back a result for the
+ * model. It never throws: an unknown tool, an invalid input, a refused command or a failed
+ * query is an error outcome the model can read and act on.
+ *
+ * What a tool may touch is fixed by the call's context, never by its input: the group's
+ * own memory and the answering user's, what the group may see of the knowledge caches,
+ * the group's own tasks (every group's for the admin group). See host-tools/.
+ */
+import { createHash } from 'node:crypto';
+import { MAX_TOOL_OUTPUT_CHARS } from '../../container/protocol/messages.js';
+import { canonicalJson } from '../../events/canonical-json.js';
+import type { EventStore } from '../../events/port.js';
+import type { ActorHost, Logger } from '../actor-host/actor-host.js';
+import type { HostTool, HostToolDefinition, HostToolOutcome, HostToolServices, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
+import { hostTools } from './host-tools/index.js';
+import { ReadModelReaders } from './host-tools/read-model-readers.js';
+
+export type { HostToolDefinition, HostToolOutcome, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
+
+export interface ToolGatewayDeps {
+  readonly actors: Pick<ActorHost, 'send' | 'load'>;
+  /** Task streams are found through it, and a run's correlation id read from it. */
+  readonly store: EventStore;
+  /** The read models (memory index, knowledge caches) live under it. */
+  readonly dataDir: string;
+  readonly channel: OutboundChannel;
+  readonly logger?: Logger;
+}
+
+const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export class ToolGateway {
+  private readonly tools: ReadonlyMap<string, HostTool>;
+  private readonly services: HostToolServices;
+  private readonly readModels: ReadModelReaders;
+
+  constructor(deps: ToolGatewayDeps, tools: readonly HostTool[] = hostTools) {
+    this.tools = new Map(tools.map((tool) => [tool.name, tool]));
+    this.readModels = new ReadModelReaders(deps.dataDir);
+    this.services = { actors: deps.actors, store: deps.store, channel: deps.channel, readModels: this.readModels, logger: deps.logger ?? silentLogger };
+  }
+
+  /** The host tools' definitions for the model, input schemas derived from their zod schemas. */
+  definitions(context: ToolCallContext): HostToolDefinition[] {
+    return [...this.tools.values()].map((tool) => tool.definition(context));
+  }
+
+  /** Runs one call. Never throws. */
+  async call(name: string, input: unknown, context: ToolCallContext): Promise<HostToolOutcome> {
+    const tool = this.tools.get(name);
+    if (!tool) return { content: `${name}: not a host tool (host tools: ${[...this.tools.keys()].join(', ')})`, isError: true };
+    let outcome: HostToolOutcome;
+    try {
+      outcome = await tool.invoke(input, { context, callKey: context.callId ?? callKeyOf(name, input), services: this.services });
+    } catch (error) {
+      this.services.logger.error({ runId: context.runId, groupId: context.groupId, tool: name, err: error }, 'host tool failed');
+      outcome = { content: `${name}: failed on the host: ${error instanceof Error ? error.message : String(error)}`, isError: true };
+    }
+    return { content: capped(outcome.content), isError: outcome.isError };
+  }
+
+  /** Closes the read-model connections the tools opened. */
+  close(): Promise<void> {
+    return this.readModels.close();
+  }
+}
+
+/** Without a tool_use id, a call is known by what it asks: the same input is the same call. */
+function callKeyOf(name: string, input: unknown): string {
+  let text: string;
+  try {
+    text = canonicalJson(input);
+  } catch {
+    // Not JSON (a runner never sends that); such a call fails validation anyway.
+    text = String(input);
+  }
+  return `input-${createHash('sha256').update(`${name}\n${text}`).digest('hex').slice(0, 32)}`;
+}
+
+function capped(content: string): string {
+  if (content.length <= MAX_TOOL_OUTPUT_CHARS) return content;
+  const note = '\n[cut: the result was longer than a tool result may be]';
+  return content.slice(0, MAX_TOOL_OUTPUT_CHARS - note.length) + note;
+}
