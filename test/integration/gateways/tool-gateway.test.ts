@@ -28,6 +28,14 @@ const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string 
   cancel_task: { valid: { task_id: 't-1' }, invalid: {}, names: 'task_id: expected a string' },
 };
 
+/** What every tool's input schema must be: an object schema with its fields listed, nothing else allowed. */
+const objectSchemaShape = z.looseObject({
+  type: z.literal('object'),
+  properties: z.record(z.string(), z.unknown()),
+  required: z.array(z.string()).optional(),
+  additionalProperties: z.unknown(),
+});
+
 let world: GatewayWorld;
 const group = runContext({ groupId: 'T1.C1', userId: 'U1' });
 
@@ -49,7 +57,7 @@ describe('definitions', () => {
   it('gives each tool a JSON schema that accepts what the tool accepts and refuses what it refuses', () => {
     for (const definition of world.gateway.definitions(group)) {
       const sample = SAMPLES[definition.name]!;
-      const schema = definition.input_schema as { properties: Record<string, unknown>; required?: string[]; additionalProperties?: unknown };
+      const schema = objectSchemaShape.parse(definition.input_schema);
       expect(schema.additionalProperties, definition.name).toBe(false);
       for (const field of schema.required ?? []) expect(Object.keys(schema.properties), definition.name).toContain(field);
       // Read back as a validator, the JSON schema agrees with the zod schema it came from.
