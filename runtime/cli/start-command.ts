@@ -230,6 +230,8 @@ export interface LiveRuntime {
 export interface RuntimeSession {
   /** Where the agent's send_message goes. */
   readonly channel: OutboundChannel;
+  /** Shows the sender their message was taken up. */
+  acknowledge(message: { groupId: string; messageId: string }): Promise<void>;
   /** Shows what started, in place of the banner. */
   banner(facts: BannerFacts): void;
   /** Runs until the session is over; the runtime then stops cleanly. */
@@ -273,6 +275,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     channel: runtime.session?.channel ?? loggedChannel(logger),
     caughtUp: (name, position) => projectionHost.waitFor(name, position),
     logger,
+    ...(runtime.session ? { acknowledge: (message: { groupId: string; messageId: string }) => runtime.session!.acknowledge(message) } : {}),
   });
   const actorRuntime = await openActorRuntime({
     store: opened.store,
@@ -280,7 +283,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     readOnly: false,
     logger,
     kinds: runtime.actors.kinds,
-    effects: { ...actorWiring, ...runs.executor.effects },
+    effects: { ...actorWiring, ...runs.effects },
   });
   host = actorRuntime.host;
   try {

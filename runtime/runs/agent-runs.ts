@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import type { EventStore } from '../../events/port.js';
 import type { ActorHost, Logger } from '../actor-host/actor-host.js';
+import type { EffectExecutors } from '../actor-host/effects.js';
 import type { Config } from '../config.js';
 import { ModelGateway } from '../gateways/model-gateway.js';
 import { DEFAULT_PRICES } from '../gateways/pricing.js';
@@ -26,6 +27,8 @@ export interface RunProgressUpdate {
 
 export interface AgentRuns {
   readonly executor: RunExecutor;
+  /** The executors of run effects and of channel effects (acknowledging a message). */
+  readonly effects: EffectExecutors;
   readonly sandbox: Sandbox;
   readonly model: ModelGateway;
   /** What live runs are doing, for a terminal or an inspector. */
@@ -42,6 +45,8 @@ export interface AgentRunsOptions {
   readonly channel: OutboundChannel;
   readonly caughtUp: (projection: string, position: bigint) => Promise<void>;
   readonly logger: Logger;
+  /** Shows the sender their message was taken up (the console prints a line; Slack adds a reaction). */
+  readonly acknowledge?: (message: { groupId: string; messageId: string }) => Promise<void>;
   /** A sandbox chosen by the caller (the benchmark wraps one to time it); chosen from config otherwise. */
   readonly sandbox?: Sandbox;
 }
@@ -94,8 +99,15 @@ export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRun
     logger,
     onProgress: (runId, update) => progress.next({ runId, progress: update }),
   });
+  const effects: EffectExecutors = {
+    ...executor.effects,
+    'group.acknowledgeMessage': async (params) => {
+      await options.acknowledge?.(params as { groupId: string; messageId: string });
+    },
+  };
   return {
     executor,
+    effects,
     sandbox,
     model,
     progress,

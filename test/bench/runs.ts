@@ -87,7 +87,7 @@ export const runRunsSuite: Suite = (options) =>
       logger,
       sandbox,
     });
-    host = new ActorHost({ store, kinds: actorKinds, effects: { ...actorWiring, ...runs.executor.effects }, logger });
+    host = new ActorHost({ store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects }, logger });
     await projections.start();
     await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: 1, maxRunsPerGroup: 1 });
     await host.send('group', 'bench.turns', { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });

@@ -48,6 +48,10 @@ export class ChatSession implements RuntimeSession {
     },
   };
 
+  async acknowledge(): Promise<void> {
+    this.options.output.write('· working on it\n');
+  }
+
   banner(facts: BannerFacts): void {
     const lines = [
       `ledgerclaw chat: group ${this.options.groupId}, you are ${this.options.sender}`,
