@@ -68,9 +68,10 @@ describe('definitions', () => {
   });
 
   it('tells the admin group it manages every group, and other groups only their own', () => {
-    const describe = (isAdminGroup: boolean) => world.gateway.definitions({ ...group, isAdminGroup }).find((definition) => definition.name === 'list_tasks')!.description;
-    expect(describe(true)).toContain("every group's");
-    expect(describe(false)).toContain("this conversation's");
+    const listTasksDescription = (isAdminGroup: boolean) =>
+      world.gateway.definitions({ ...group, isAdminGroup }).find((definition) => definition.name === 'list_tasks')!.description;
+    expect(listTasksDescription(true)).toContain("every group's");
+    expect(listTasksDescription(false)).toContain("this conversation's");
   });
 });
 
