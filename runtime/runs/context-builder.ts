@@ -2,8 +2,8 @@
  * What an agent sees at boot, assembled on the host before its sandbox starts:
  *
  * 1. identity (cached): who the assistant is;
- * 2. skills (cached): one line per skill in `<dataDir>/skills/<name>/SKILL.md`, whose full
- *    text the agent reads on demand;
+ * 2. skills (cached): one line per skill in `<dataDir>/shared/skills/<name>/SKILL.md`, whose
+ *    full text the agent reads on demand at `/shared/skills/<name>/SKILL.md`;
  * 3. work context: the group's WORK_CONTEXT.md (the company's when the group has none);
  * 4. memory: the group's MEMORY.md (at most 200 lines);
  * 5. the conversation: the newest messages of the group, and the assistant's answers to
@@ -68,9 +68,9 @@ async function readOptional(path: string): Promise<string> {
   }
 }
 
-/** `- name: first line of its description` for every skill, sorted by name. */
-export async function skillSummaries(dataDir: string): Promise<string> {
-  const dir = join(dataDir, 'skills');
+/** `- name: first line of its description` for every skill under `<shared>/skills`, sorted by name. */
+export async function skillSummaries(sharedDir: string): Promise<string> {
+  const dir = join(sharedDir, 'skills');
   let names: string[];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
@@ -161,7 +161,7 @@ export function answeredMessageIds(turnRef: string): string[] {
 export async function buildRunContext(sources: ContextSources, runId: string, request: RunRequest): Promise<RunContextPrompt> {
   const budget = sources.agent.conversationWindowTokens;
   const [skills, groupContext, companyContext, memory] = await Promise.all([
-    skillSummaries(sources.dataDir),
+    skillSummaries(join(sources.dataDir, 'shared')),
     readOptional(workContextPath(sources.dataDir, request.groupId)),
     readOptional(workContextPath(sources.dataDir, null)),
     readOptional(groupFilePath(sources.dataDir, request.groupId, MEMORY_FILE_NAME)),
