@@ -151,3 +151,15 @@ describe('memory_search queries', () => {
     expect(outcome.content).toContain('office.hours');
   });
 });
+
+describe('the memory index behind the gateway', () => {
+  it('follows a rebuild: once the new build is swapped in, searches read it, not the one the gateway had open', async () => {
+    await world.call('memory_write', { key: 'office.hours', statement: 'Opens at 8.' }, alice);
+    expect((await search(alice, 'opens')).content).toContain('office.hours');
+    await world.projections.rebuild('memory-index');
+    await world.call('memory_write', { key: 'office.parking', statement: 'Parking opens at 7.' }, alice);
+    const found = (await search(alice, 'opens')).content.split('\n');
+    expect(found).toHaveLength(2);
+    expect(found.join('\n')).toContain('office.parking');
+  });
+});
