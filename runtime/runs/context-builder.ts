@@ -168,7 +168,8 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   ]);
   const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in the group ${request.groupId}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;
   const system: PromptSection[] = [
-    { name: 'identity', text: identity, cached: skills === '' },
+    // Both stable sections are in the cached prefix; the runner puts the breakpoint after the last.
+    { name: 'identity', text: identity, cached: true },
     ...(skills === '' ? [] : [{ name: 'skills', text: skills, cached: true }]),
     { name: 'now', text: `The time is ${sources.now().toISOString()}.`, cached: false },
     { name: 'work_context', text: groupContext || companyContext || 'No work context yet.', cached: false },

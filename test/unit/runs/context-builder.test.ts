@@ -1,0 +1,116 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunRequest } from '../../../actors/run.js';
+import { MemoryBackend } from '../../../events/adapters/memory.js';
+import { catalogue } from '../../../events/catalogue/index.js';
+import { groupMessageReceived, groupRunFinished } from '../../../events/catalogue/group.js';
+import { runCompleted, runQueued } from '../../../events/catalogue/run.js';
+import { createEventStore } from '../../../events/event-store.js';
+import type { EventStore } from '../../../events/port.js';
+import { groupFilePath } from '../../../projections/atomic-file.js';
+import { answeredMessageIds, buildRunContext, type ContextSources } from '../../../runtime/runs/context-builder.js';
+
+const GROUP = 'T1.C1';
+let dataDir: string;
+let store: EventStore;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'ledgerclaw-context-'));
+  store = createEventStore(new MemoryBackend(), catalogue);
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function sources(windowTokens = 12_000, taskPrompt: string | null = null): ContextSources {
+  return {
+    store,
+    dataDir,
+    agent: { name: 'Ledger', identity: 'You are Ledger, the company assistant.', conversationWindowTokens: windowTokens },
+    taskPrompt: async () => taskPrompt,
+    now: () => new Date('2026-11-22T09:00:00.000Z'),
+  };
+}
+
+async function say(ts: string, text: string, sender = 'U1'): Promise<void> {
+  await store.append(`group-${GROUP}`, [groupMessageReceived.create({ messageId: ts, sender, text, threadTs: null, mentionsBot: true, trigger: 'mention' })], { expectedRevision: 'any' });
+}
+
+async function answer(runId: string, text: string): Promise<void> {
+  await store.append(`run-${runId}`, [
+    runQueued.create({ groupId: GROUP, taskId: null, trigger: 'mention', turnRef: 'x', contextMode: 'group', queuedAt: '2026-11-22T08:00:00.000Z' }),
+    runCompleted.create({ summary: text, tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, completedAt: '2026-11-22T08:00:01.000Z' }),
+  ], { expectedRevision: 'any' });
+  await store.append(`group-${GROUP}`, [groupRunFinished.create({ runId, outcome: 'completed' })], { expectedRevision: 'any' });
+}
+
+const groupRun = (messageIds: string[]): RunRequest => ({ groupId: GROUP, taskId: null, trigger: 'mention', turnRef: `group-${GROUP}@${messageIds.join(',')}`, contextMode: 'group' });
+
+describe('the context builder', () => {
+  it('puts the stable sections first and cached, then the time, work context and MEMORY.md', async () => {
+    await mkdir(join(dataDir, 'shared', 'skills', 'invoices'), { recursive: true });
+    await writeFile(join(dataDir, 'shared', 'skills', 'invoices', 'SKILL.md'), '---\nname: invoices\ndescription: chase overdue invoices politely\n---\n# Invoices\n...');
+    await mkdir(dirname(groupFilePath(dataDir, GROUP, 'MEMORY.md')), { recursive: true });
+    await writeFile(groupFilePath(dataDir, GROUP, 'MEMORY.md'), '# Memory\n- Acme pays net 30\n');
+    await say('1700000000.000100', 'What do we know about Acme?');
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000000.000100']));
+    expect(prompt.system.map((section) => [section.name, section.cached])).toEqual([
+      ['identity', true],
+      ['skills', true],
+      ['now', false],
+      ['work_context', false],
+      ['memory', false],
+    ]);
+    expect(prompt.system[1]!.text).toContain('- invoices: chase overdue invoices politely');
+    expect(prompt.system[2]!.text).toBe('The time is 2026-11-22T09:00:00.000Z.');
+    expect(prompt.system[4]!.text).toContain('Acme pays net 30');
+    expect(prompt.messages).toEqual([{ role: 'user', text: '[U1] What do we know about Acme?' }]);
+    expect(prompt.answeringUser).toBe('U1');
+  });
+
+  it("carries the conversation with the assistant's earlier answers, oldest first", async () => {
+    await say('1700000000.000100', 'hello');
+    await answer('r0', 'Hi! How can I help?');
+    await say('1700000001.000100', 'what is the plan', 'U2');
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000001.000100']));
+    expect(prompt.messages).toEqual([
+      { role: 'user', text: '[U1] hello' },
+      { role: 'assistant', text: 'Hi! How can I help?' },
+      { role: 'user', text: '[U2] what is the plan' },
+    ]);
+    expect(prompt.answeringUser).toBe('U2');
+  });
+
+  it('cuts the window at the token budget, newest first, but always keeps the messages the turn answers', async () => {
+    for (let index = 0; index < 30; index += 1) await say(`17000000${String(index).padStart(2, '0')}.000100`, `older message ${index} `.repeat(20));
+    await say('1700000100.000100', 'the question '.repeat(50));
+    const prompt = await buildRunContext(sources(600), 'r1', groupRun(['1700000100.000100']));
+    expect(prompt.messages.at(-1)!.text).toContain('the question');
+    expect(prompt.messages.length).toBeLessThan(31);
+    expect(prompt.messages.length).toBeGreaterThan(1);
+    expect(prompt.windowBudgetTokens).toBe(600);
+    const tokens = prompt.messages.reduce((sum, message) => sum + Math.ceil(message.text.length / 4), 0);
+    expect(tokens).toBeLessThanOrEqual(600);
+  });
+
+  it("answers a task's prompt; in isolated mode without the conversation", async () => {
+    await say('1700000000.000100', 'chatter');
+    const request: RunRequest = { groupId: GROUP, taskId: 't-9', trigger: 'task', turnRef: 'task-t-9@2026-11-22T09:00:00.000Z', contextMode: 'isolated' };
+    const prompt = await buildRunContext(sources(12_000, 'Post the daily digest.'), 'r1', request);
+    expect(prompt.messages).toEqual([{ role: 'user', text: '[scheduled task t-9] Post the daily digest.' }]);
+    const inGroup = await buildRunContext(sources(12_000, 'Post the daily digest.'), 'r2', { ...request, contextMode: 'group' });
+    expect(inGroup.messages.map((message) => message.text)).toEqual(['[U1] chatter', '[scheduled task t-9] Post the daily digest.']);
+  });
+
+  it('refuses to build a prompt for a group turn with nothing to answer', async () => {
+    await expect(buildRunContext(sources(), 'r1', groupRun(['1700000000.000100']))).rejects.toThrow(/no message for run r1 to answer/);
+  });
+
+  it('reads the answered message ids from a group turn reference', () => {
+    expect(answeredMessageIds('group-T1.C1@1700000000.000100,1700000001.000200')).toEqual(['1700000000.000100', '1700000001.000200']);
+    expect(answeredMessageIds('task-42@2026-11-22T09:00:00.000Z')).toEqual(['2026-11-22T09:00:00.000Z']);
+  });
+});
