@@ -37,8 +37,8 @@ export class ToolGateway {
   private readonly services: HostToolServices;
   private readonly readModels: ReadModelReaders;
 
-  constructor(deps: ToolGatewayDeps, tools: readonly HostTool[] = hostTools) {
-    this.tools = new Map(tools.map((tool) => [tool.name, tool]));
+  constructor(deps: ToolGatewayDeps) {
+    this.tools = new Map(hostTools.map((tool) => [tool.name, tool]));
     this.readModels = new ReadModelReaders(deps.dataDir);
     this.services = { actors: deps.actors, store: deps.store, channel: deps.channel, readModels: this.readModels, logger: deps.logger ?? silentLogger };
   }

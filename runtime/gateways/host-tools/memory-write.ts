@@ -28,7 +28,8 @@ const memoryWriteInput = z.strictObject({
 export const memoryWriteTool = defineHostTool({
   name: 'memory_write',
   description: (context) =>
-    'Remember a fact for later turns. One fact per key: a new statement on a key a user stated differently (or an agent did, unless the person said it) is flagged as a conflict, not overwritten. ' +
+    'Remember a fact for later turns, under a key. A different statement on a key that already has a fact is flagged as a conflict (both stay until a person decides), ' +
+    "except that the person's own word (confidence user-stated) replaces what agents recorded. " +
     (context.userId ? "Use scope 'user' for what concerns only the person you are answering." : "This turn answers no one in particular: only scope 'group' is available."),
   inputSchema: memoryWriteInput,
   async run(input, call) {

@@ -88,6 +88,8 @@ export class ReadModelReaders {
 
   private async leaseOne(catalog: ReadModelCatalog, name: string): Promise<Lease | undefined> {
     const entry = await catalog.entry(name);
+    // Closed while the catalog was read: a build opened now would never be closed.
+    if (this.closed) throw new Error('the tool gateway is closed');
     if (!entry) return undefined;
     let build = this.builds.get(name);
     if (build?.file !== entry.activeFile) {
