@@ -172,7 +172,8 @@ export class RunExecutor {
       start,
       model: this.deps.model,
       policy: { model: config.agent.model, maxTokens: config.agent.maxTokens },
-      callHostTool: (_callId, name, input) => this.deps.tools.call(name, input, toolContext),
+      // The model's tool_use id keys the call, so a retried call is recorded once.
+      callHostTool: (callId, name, input) => this.deps.tools.call(name, input, { ...toolContext, callId }),
       budgetExceeded: () => this.deps.usage.exceeded({ runId, groupId: request.groupId, taskId: request.taskId }),
       recordModelCall: async (record) => {
         await send({ type: 'noteModelCall', ...record, output: [...record.output] }, `model:${record.callId}`);
