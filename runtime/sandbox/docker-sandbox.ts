@@ -116,13 +116,16 @@ export class DockerSandbox implements Sandbox {
     const name = containerNameFor(spec.runId);
     await this.removeEarlierContainer(name);
     const container = await this.docker.createContainer(this.createOptions(spec, name));
+    let socket: NodeJS.ReadWriteStream | undefined;
     try {
       // Attached before start, or the first bytes the process writes would be lost.
-      const socket = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      socket = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       await container.start();
       return this.supervise(container, socket);
     } catch (error) {
-      await container.remove({ force: true }).catch(() => undefined);
+      // The hijacked connection is a net.Socket, typed by dockerode as a bare ReadWriteStream.
+      (socket as { destroy?: () => void } | undefined)?.destroy?.();
+      await this.forceRemove(container.id).catch(() => undefined);
       throw error;
     }
   }

@@ -6,7 +6,7 @@ import { lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/pr
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DockerSandbox, MANAGED_LABEL, RUN_LABEL, SCOPE_LABEL } from '../../../runtime/sandbox/docker-sandbox.js';
+import { DockerSandbox, MANAGED_LABEL, RUN_LABEL, SCOPE_LABEL, containerNameFor } from '../../../runtime/sandbox/docker-sandbox.js';
 import type { SandboxedProcess } from '../../../runtime/sandbox/sandbox.js';
 import { SandboxSpecError } from '../../../runtime/sandbox/sandbox-spec.js';
 import {
@@ -145,6 +145,9 @@ describe('the Docker sandbox', () => {
       '(echo changed > /shared/readme.txt) 2>/dev/null; echo "shared=$?"',
       'echo from the run > /workspace/out.txt; echo "workspace=$?"',
       'echo scratch > /tmp/scratch; echo "tmp=$?"',
+      // Mount options too: uid 1000 could not write to root-owned / or /shared anyway, so
+      // the failed writes alone would not show the mounts are read-only.
+      'cat /proc/self/mounts',
     ].join('; ');
     const { exit, stdout } = await finish(await startTracked(testSpec(dirs, { command: ['sh', '-c', script] })));
     expect(exit.exitCode).toBe(0);
@@ -154,6 +157,12 @@ describe('the Docker sandbox', () => {
     expect(stdout).toContain('shared=2');
     expect(stdout).toContain('workspace=0');
     expect(stdout).toContain('tmp=0');
+    const mountOptions = (mountPoint: string) =>
+      stdout.split('\n').map((line) => line.split(' ')).find((fields) => fields[1] === mountPoint)?.[3]?.split(',') ?? [];
+    expect(mountOptions('/')).toContain('ro');
+    expect(mountOptions('/shared')).toContain('ro');
+    expect(mountOptions('/workspace')).toContain('rw');
+    expect(mountOptions('/tmp')).toEqual(expect.arrayContaining(['rw', 'nosuid', 'nodev']));
     expect(await readFile(join(dirs.workspaceDir, 'out.txt'), 'utf8')).toBe('from the run\n');
     expect(await readFile(join(dirs.sharedDir, 'readme.txt'), 'utf8')).toBe('shared material\n');
   });
@@ -189,6 +198,8 @@ describe('the Docker sandbox', () => {
     expect(field('Gid')).toEqual(['1000', '1000', '1000', '1000']);
     expect(field('CapEff')).toEqual(['0000000000000000']);
     expect(field('CapPrm')).toEqual(['0000000000000000']);
+    // The bounding set is what CapDrop empties; a non-root user's effective set is empty anyway.
+    expect(field('CapBnd')).toEqual(['0000000000000000']);
     expect(field('NoNewPrivs')).toEqual(['1']);
   });
 
@@ -292,6 +303,23 @@ describe('the Docker sandbox', () => {
     expect(await containerExists(forgotten.id)).toBe(false);
     await sandbox.removeLeftover(forgotten.id);
     expect((await sandbox.findLeftovers()).map((leftover) => leftover.id)).not.toContain(forgotten.id);
+  });
+
+  it('removes the container again when the process cannot start, and says why', async () => {
+    dirs = await sandboxDirs();
+    const spec = testSpec(dirs, { command: ['/no/such/program'] });
+    await expect(sandbox.start(spec)).rejects.toThrow(/no such file or directory|not found/i);
+    const left = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${spec.runId}`] } });
+    expect(left).toEqual([]);
+  });
+
+  it('gives run ids Docker names cannot hold a container name of their own', () => {
+    expect(containerNameFor('7f3c-1')).toBe('ledgerclaw-run-7f3c-1');
+    const slash = containerNameFor('group/7f3c');
+    const colon = containerNameFor('group:7f3c');
+    expect(slash).toMatch(/^ledgerclaw-run-group-7f3c-[0-9a-f]{8}$/);
+    expect(colon).toMatch(/^ledgerclaw-run-group-7f3c-[0-9a-f]{8}$/);
+    expect(slash).not.toBe(colon);
   });
 
   it('labels its containers as ledgerclaw runs of their run and group', async () => {
