@@ -122,12 +122,13 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
 }
 
 /**
- * A batch's rows travel as one JSON text per statement, taken apart inside SQLite: a
- * statement is a round trip to SQLite's thread and back through the main thread, so a batch
- * costs a handful of them whatever its size. `jsonb_each` parses the text once and hands
- * each row over as JSONB, which `->>` reads without parsing again (`json_each` hands over
- * text, parsed again by every `->>`: twice the cost). Strings are made well-formed first,
- * as binding them would (a lone surrogate becomes U+FFFD), so both paths store the same bytes.
+ * A batch's rows travel as JSON text, taken apart inside SQLite: every statement is a round
+ * trip to SQLite's thread and back through the main thread, which is busy reading the next
+ * batch, so a batch goes in as few statements as its rows allow, whatever their number.
+ * `jsonb_each` parses the text once and hands each row over as JSONB, which `->>` reads
+ * without parsing again (`json_each` hands over text, parsed again by every `->>`: twice
+ * the cost). Strings are made well-formed first, as binding them would (a lone surrogate
+ * becomes U+FFFD), so every path stores the same bytes.
  */
 function jsonRows(rows: readonly (readonly (string | number | null)[])[]): string {
   const json = JSON.stringify(rows);
@@ -137,121 +138,160 @@ function jsonRows(rows: readonly (readonly (string | number | null)[])[]): strin
   return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value));
 }
 
+/**
+ * JSON as an SQL string literal, for statements run together in one `exec` (which takes no
+ * parameters). Only a quote needs escaping in an SQL literal, and JSON text holds no NUL.
+ */
+function sqlLiteral(json: string): string {
+  return `'${json.replaceAll("'", "''")}'`;
+}
+
 const CHUNK_CHARS = DEFAULT_CHUNK_TOKENS * CHARS_PER_TOKEN;
 
 /**
  * `chunkText(text)`, taking its shortcut for a text that fits one chunk whole (nearly every
  * fact): its one chunk is the text, line breaks normalized and trimmed, as chunkText gives it.
  */
-function chunksOf(text: string): string[] {
+export function chunksOf(text: string): string[] {
   if (text.length > CHUNK_CHARS) return chunkText(text);
   const chunk = (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text).trim();
   return chunk === '' ? [] : [chunk];
 }
 
-const INSERT_FACTS = `
+// The statements of a batch, reading their rows from `rows`: a parameter (`?`) or a literal.
+
+const factsInsert = (rows: string, onConflict: string) => `
   INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
     recorded_at, recorded_event_id, recorded_position, changed_at)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 'active',
     value ->> 7, value ->> 8, value ->> 9, value ->> 10
-  FROM jsonb_each(?) WHERE true ORDER BY key
-  ON CONFLICT (scope, fact_id) DO NOTHING`;
+  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
 
-const INSERT_DAILY_LOGS = `
+const dailyLogsInsert = (rows: string, onConflict: string) => `
   INSERT INTO memory_daily_logs (event_id, scope, day, summary, written_by, written_at, position)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-  FROM jsonb_each(?) WHERE true ORDER BY key
-  ON CONFLICT (event_id) DO NOTHING`;
+  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
 
-/** Where the tables end before a batch: the rows after these are the batch's. */
-const TOPS = `SELECT (SELECT max(chunk_id) FROM memory_chunks) AS chunk, (SELECT max(rowid) FROM memory_facts) AS fact,
-  (SELECT max(rowid) FROM memory_daily_logs) AS log`;
-
-const INSERT_CHUNKS = `
+/** Chunk n of the batch gets the n-th id after the largest, as one insert after another would. */
+const chunksInsert = (rows: string) => `
+  WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks)
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
-  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
-  FROM jsonb_each(?) ORDER BY key`;
+  SELECT base.id + 1 + (value ->> 0), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
+  FROM base, jsonb_each(${rows}) ORDER BY key`;
 
-const INSERT_CHUNK_TEXTS = `
-  INSERT INTO memory_chunks_fts (rowid, text, key) SELECT value ->> 0, value ->> 1, value ->> 2 FROM jsonb_each(?) ORDER BY key`;
+/** After chunksInsert: its `count` chunks are the last ids. */
+const chunkTextsInsert = (rows: string, count: number) => `
+  WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks)
+  INSERT INTO memory_chunks_fts (rowid, text, key)
+  SELECT top.id - ${count} + 1 + (value ->> 0), value ->> 1, value ->> 2 FROM top, jsonb_each(${rows}) ORDER BY key`;
 
 /** The events `insertMany` takes: they only add rows, and only to tables no other memory event changes. */
 function onlyAdds(event: StoredEvent): boolean {
   return event.type === memoryFactRecorded.type || event.type === memoryDailyLogWritten.type;
 }
 
+type Addition =
+  | { readonly event: StoredEvent; readonly kind: 'fact'; readonly scope: string; readonly data: ReturnType<typeof dataOf<typeof memoryFactRecorded>> }
+  | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
+
+/**
+ * The chunk rows (`[n, scope, kind, fact id, day, event id, seq, count, tokens]`) and text
+ * rows (`[n, text, key]`) of the facts and daily logs the run added, in event order.
+ */
+function chunkRows(additions: readonly Addition[], added: (addition: Addition) => boolean): { chunks: string; texts: string; count: number } {
+  const chunks: (string | number | null)[][] = [];
+  const texts: (string | number)[][] = [];
+  for (const addition of additions) {
+    if (!added(addition)) continue;
+    const { event } = addition;
+    const [scope, factId, day, key, text] =
+      addition.kind === 'fact'
+        ? [addition.scope, addition.data.factId, null, addition.data.key, addition.data.statement]
+        : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
+    const pieces = chunksOf(text);
+    pieces.forEach((piece, seq) => {
+      texts.push([chunks.length, piece, key]);
+      chunks.push([chunks.length, scope, addition.kind, factId, day, event.id, seq, pieces.length, estimateTokens(piece)]);
+    });
+  }
+  return { chunks: jsonRows(chunks), texts: jsonRows(texts), count: chunks.length };
+}
+
 /**
  * Applies a run of fact recordings and daily logs in a few statements: what `apply` does
  * for each, in order, with the same chunk ids (the next after the largest, in event order),
  * so a batched build and an event-by-event one give identical rows and identical search ranks.
+ *
+ * A fact or a daily log stored before (by an earlier event, or earlier in the run) gets no
+ * new chunks, as in apply. Nearly always every one is new: the run goes in as one `exec`,
+ * inside a savepoint, with plain inserts; a row stored before fails its primary key, and
+ * the run is undone and goes the careful way.
  */
 async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
-  const facts: { event: StoredEvent; scope: string; data: ReturnType<typeof dataOf<typeof memoryFactRecorded>> }[] = [];
-  const logs: { event: StoredEvent; data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> }[] = [];
-  for (const event of events) {
-    if (event.type === memoryFactRecorded.type) facts.push({ event, scope: scopeOfMemoryStream(event), data: dataOf(memoryFactRecorded, event) });
-    else logs.push({ event, data: dataOf(memoryDailyLogWritten, event) });
-  }
-  const tops = await db.get<{ chunk: number | null; fact: number | null; log: number | null }>(TOPS);
-  // A fact or a daily log stored before (by an earlier event, or earlier in the batch) gets
-  // no new chunks, as in apply. Nearly always all of them are new, as the count of rows
-  // inserted says; otherwise the rows after the old ends of the tables name the events that
-  // added them.
-  let addedFact = (_event: StoredEvent): boolean => true;
-  if (facts.length > 0) {
-    const { changes } = await db.run(INSERT_FACTS, [
-      jsonRows(
-        facts.map(({ event, scope, data }) => [
-          scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
-          data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
-        ]),
-      ),
-    ]);
-    if (changes < facts.length) {
-      const rows = await db.all<{ id: string }>('SELECT recorded_event_id AS id FROM memory_facts WHERE rowid > ?', [tops?.fact ?? 0]);
-      const added = new Set(rows.map((row) => row.id));
-      addedFact = (event) => added.has(event.id);
+  const additions: Addition[] = events.map((event) =>
+    event.type === memoryFactRecorded.type
+      ? { event, kind: 'fact', scope: scopeOfMemoryStream(event), data: dataOf(memoryFactRecorded, event) }
+      : { event, kind: 'daily_log', data: dataOf(memoryDailyLogWritten, event) },
+  );
+  const factRows: (string | number)[][] = [];
+  const logRows: (string | number)[][] = [];
+  for (const addition of additions) {
+    const { event } = addition;
+    if (addition.kind === 'fact') {
+      const { scope, data } = addition;
+      factRows.push([
+        scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
+        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
+      ]);
+    } else {
+      const { data } = addition;
+      logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
     }
   }
-  let addedLog = (_event: StoredEvent): boolean => true;
-  if (logs.length > 0) {
-    const { changes } = await db.run(INSERT_DAILY_LOGS, [
-      jsonRows(
-        logs.map(({ event, data }) => [event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]),
-      ),
-    ]);
-    if (changes < logs.length) {
-      const rows = await db.all<{ id: string }>('SELECT event_id AS id FROM memory_daily_logs WHERE rowid > ?', [tops?.log ?? 0]);
-      const added = new Set(rows.map((row) => row.id));
-      addedLog = (event) => added.has(event.id);
-    }
+  const facts = jsonRows(factRows);
+  const logs = jsonRows(logRows);
+
+  const all = chunkRows(additions, () => true);
+  const statements = [
+    factRows.length > 0 ? factsInsert(sqlLiteral(facts), '') : '',
+    logRows.length > 0 ? dailyLogsInsert(sqlLiteral(logs), '') : '',
+    all.count > 0 ? chunksInsert(sqlLiteral(all.chunks)) : '',
+    all.count > 0 ? chunkTextsInsert(sqlLiteral(all.texts), all.count) : '',
+  ].filter((statement) => statement !== '');
+  try {
+    await db.exec(`SAVEPOINT insert_many; ${statements.join(';\n')}; RELEASE insert_many;`);
+    return;
+  } catch (error) {
+    // Only a row stored before goes the careful way (any other failure is the host's to
+    // handle); the failed statement left the savepoint open.
+    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_CONSTRAINT') throw error;
+    await db.exec('ROLLBACK TO insert_many; RELEASE insert_many;');
   }
 
-  let nextChunkId = (tops?.chunk ?? 0) + 1;
-  const chunks: (string | number | null)[][] = [];
-  const texts: (string | number)[][] = [];
-  const add = (source: { scope: string; kind: 'fact' | 'daily_log'; factId: string | null; day: string | null; eventId: string; key: string }, text: string) => {
-    const pieces = chunksOf(text);
-    pieces.forEach((piece, seq) => {
-      const id = nextChunkId++;
-      chunks.push([id, source.scope, source.kind, source.factId, source.day, source.eventId, seq, pieces.length, estimateTokens(piece)]);
-      texts.push([id, piece, source.key]);
-    });
+  // The careful way: the count of rows each insert added says whether all were new; if not,
+  // the rows it added (the last ids of its table) name the events that added them.
+  const addedBy = async (table: string, column: string, changes: number) => {
+    const rows = await db.all<{ id: string }>(`SELECT ${column} AS id FROM ${table} WHERE rowid > (SELECT max(rowid) FROM ${table}) - ?`, [changes]);
+    return new Set(rows.map((row) => row.id));
   };
-  let fact = 0;
-  let log = 0;
-  for (const event of events) {
-    if (event.type === memoryFactRecorded.type) {
-      const { scope, data } = facts[fact++]!;
-      if (addedFact(event)) add({ scope, kind: 'fact', factId: data.factId, day: null, eventId: event.id, key: data.key }, data.statement);
-    } else {
-      const { data } = logs[log++]!;
-      if (addedLog(event)) add({ scope: data.scope, kind: 'daily_log', factId: null, day: data.day, eventId: event.id, key: dailyLogKey(data.day) }, data.summary);
-    }
+  let addedFacts: Set<string> | 'all' = 'all';
+  if (factRows.length > 0) {
+    const { changes } = await db.run(factsInsert('?', 'ON CONFLICT (scope, fact_id) DO NOTHING'), [facts]);
+    if (changes < factRows.length) addedFacts = await addedBy('memory_facts', 'recorded_event_id', changes);
   }
-  if (chunks.length === 0) return;
-  await db.run(INSERT_CHUNKS, [jsonRows(chunks)]);
-  await db.run(INSERT_CHUNK_TEXTS, [jsonRows(texts)]);
+  let addedLogs: Set<string> | 'all' = 'all';
+  if (logRows.length > 0) {
+    const { changes } = await db.run(dailyLogsInsert('?', 'ON CONFLICT (event_id) DO NOTHING'), [logs]);
+    if (changes < logRows.length) addedLogs = await addedBy('memory_daily_logs', 'event_id', changes);
+  }
+  // An event delivered twice in the run added its row the first time only.
+  const some = chunkRows(additions, ({ kind, event }) => {
+    const ids = kind === 'fact' ? addedFacts : addedLogs;
+    return ids === 'all' || ids.delete(event.id);
+  });
+  if (some.count === 0) return;
+  await db.run(chunksInsert('?'), [some.chunks]);
+  await db.run(chunkTextsInsert('?', some.count), [some.texts]);
 }
 
 export const memoryIndexProjection = defineProjection({

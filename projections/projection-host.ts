@@ -299,11 +299,11 @@ export class ProjectionHost {
         for (const event of events) await projection.apply(connection, (current = event));
       }
       const last = batch[batch.length - 1]!.event.position;
-      await connection.run(
-        'INSERT INTO projection_checkpoint (singleton, position) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET position = excluded.position',
-        [last.toString()],
+      // The checkpoint and the commit in one round trip (a position is a bigint: digits only).
+      await connection.exec(
+        `INSERT INTO projection_checkpoint (singleton, position) VALUES (1, '${last.toString()}')
+           ON CONFLICT (singleton) DO UPDATE SET position = excluded.position; COMMIT;`,
       );
-      await connection.exec('COMMIT');
       runner.position = last;
     } catch (error) {
       await connection.exec('ROLLBACK').catch(() => undefined);
