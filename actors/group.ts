@@ -74,7 +74,15 @@ export const groupCommands = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('runStarted'), runId: runIdSchema }).strict(),
-  z.object({ type: z.literal('runFinished'), runId: runIdSchema, outcome: runOutcomeSchema }).strict(),
+  z
+    .object({
+      type: z.literal('runFinished'),
+      runId: runIdSchema,
+      outcome: runOutcomeSchema,
+      /** The runtime asks for the turn once more (a restart interrupted the run); a retried turn is not retried again. */
+      retry: z.boolean().optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('markSeen'), cursor: slackTsSchema }).strict(),
 ]);
 
@@ -108,6 +116,8 @@ export interface GroupRun {
   readonly runId: string;
   readonly trigger: TurnTrigger;
   readonly messageIds: readonly string[];
+  /** The interrupted run this one retries; null for a first attempt. */
+  readonly retryOf: string | null;
 }
 
 export interface GroupContext {
@@ -143,6 +153,11 @@ export function compareSlackTs(a: string, b: string): number {
 /** `<groupId>-<messageId>` (its stream is `run-<groupId>-<messageId>`), with anything a run id may not hold replaced by `_`. */
 export function runIdForMessage(groupId: string, messageId: string): string {
   return `${groupId}-${messageId}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
+}
+
+/** The run that retries `runId`: its id with `.retry`, cut to a run id's length. */
+export function retryRunIdFor(runId: string): string {
+  return `${runId.slice(0, 200 - '.retry'.length)}.retry`;
 }
 
 /** `<team>.<channel>.<thread_ts>` → the thread ts (which itself holds a dot); null for a channel id. */
@@ -224,6 +239,12 @@ export const groupMachine = setup({
     changesNoSetting: ({ context, event }) => event.type === 'configure' && context.settings !== null && sameSettings(context.settings, event),
     isCurrentRun: ({ context, event }) =>
       (event.type === 'runStarted' || event.type === 'runFinished') && context.currentRun?.runId === event.runId,
+    isCurrentRunToRetry: ({ context, event }) =>
+      event.type === 'runFinished' &&
+      event.retry === true &&
+      event.outcome === 'interrupted' &&
+      context.currentRun?.runId === event.runId &&
+      context.currentRun.retryOf === null,
     isCurrentRunWithQueuedMessages: ({ context, event }) =>
       event.type === 'runFinished' && context.currentRun?.runId === event.runId && context.pendingMessageIds.length > 0,
     isMessageTheGroupHasNotRecorded: ({ context, event }) =>
@@ -253,7 +274,7 @@ export const groupMachine = setup({
       if (event.type !== 'group.turn_requested') return {};
       const answered = new Set(event.data.messageIds);
       return {
-        currentRun: { runId: event.data.runId, trigger: event.data.trigger, messageIds: event.data.messageIds },
+        currentRun: { runId: event.data.runId, trigger: event.data.trigger, messageIds: event.data.messageIds, retryOf: event.data.retryOf },
         pendingMessageIds: context.pendingMessageIds.filter((id) => !answered.has(id)),
         engaged: true,
       };
@@ -379,6 +400,7 @@ export const groupMachine = setup({
                     // The guard asksForTurnWhileIdle has checked the trigger is not null.
                     trigger: triggerOf(context, event) ?? 'mention',
                     messageIds: [event.messageId],
+                    retryOf: null,
                   },
                 }),
               },
@@ -392,6 +414,25 @@ export const groupMachine = setup({
         // idle rejects runFinished itself; awaitingRun and running finish their run here.
         runFinished: [
           {
+            // Asked once more, with the messages queued meanwhile: they get one answer.
+            guard: 'isCurrentRunToRetry',
+            actions: [
+              { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
+              {
+                type: 'record',
+                params: ({ context, event }) => ({
+                  type: 'group.turn_requested',
+                  data: {
+                    runId: retryRunIdFor(event.runId),
+                    trigger: context.currentRun?.trigger ?? 'queued',
+                    messageIds: [...(context.currentRun?.messageIds ?? []), ...context.pendingMessageIds],
+                    retryOf: event.runId,
+                  },
+                }),
+              },
+            ],
+          },
+          {
             guard: 'isCurrentRunWithQueuedMessages',
             actions: [
               { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
@@ -403,6 +444,7 @@ export const groupMachine = setup({
                     runId: runIdForMessage(context.id, context.pendingMessageIds[0] ?? ''),
                     trigger: 'queued',
                     messageIds: context.pendingMessageIds,
+                    retryOf: null,
                   },
                 }),
               },

@@ -96,10 +96,15 @@ const GROUP_OUTCOME_OF_RUN: Record<string, string> = {
   interrupted: 'interrupted',
 };
 
-async function reportOutcome(params: unknown, context: EffectContext): Promise<void> {
+export interface WiringPolicy {
+  /** A group run a runtime restart interrupted asks its group for the turn once more. */
+  readonly retryInterruptedRuns: boolean;
+}
+
+async function reportOutcome(params: unknown, context: EffectContext, policy: WiringPolicy): Promise<void> {
   const report = params as ReportOutcomeParams;
   if (report.taskId === null) {
-    await reportToGroup(report, context);
+    await reportToGroup(report, context, policy);
     return;
   }
   const detail = 'detail' in report.outcome && typeof report.outcome.detail === 'string' ? report.outcome.detail : undefined;
@@ -115,22 +120,30 @@ async function reportOutcome(params: unknown, context: EffectContext): Promise<v
   if (task.runInFlight?.runId === report.runId) throw refused(`reporting run ${report.runId} to task ${report.taskId}`, result);
 }
 
-async function reportToGroup(report: ReportOutcomeParams, context: EffectContext): Promise<void> {
+async function reportToGroup(report: ReportOutcomeParams, context: EffectContext, policy: WiringPolicy): Promise<void> {
+  const retry = policy.retryInterruptedRuns && report.outcome.status === 'interrupted' && report.outcome.reason === 'runtime_restarted';
   const result = (await context.send('group', report.groupId, {
     type: 'runFinished',
     runId: report.runId,
     outcome: GROUP_OUTCOME_OF_RUN[report.outcome.status] ?? 'failed',
+    ...(retry ? { retry: true } : {}),
   })) as SendResult;
   if (result.status === 'accepted') return;
   const group = (await context.load('group', report.groupId)).context as GroupContext;
   if (group.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.groupId}`, result);
 }
 
-export const actorWiring: EffectExecutors = {
-  'group.requestRun': queueGroupRun,
-  'task.requestTaskRun': queueTaskRun,
-  'run.requestSlot': requestSlot,
-  'supervisor.grantSlot': grantSlot,
-  'run.releaseSlot': releaseSlot,
-  'run.reportOutcome': reportOutcome,
-};
+/** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
+export function createActorWiring(policy: WiringPolicy): EffectExecutors {
+  return {
+    'group.requestRun': queueGroupRun,
+    'task.requestTaskRun': queueTaskRun,
+    'run.requestSlot': requestSlot,
+    'supervisor.grantSlot': grantSlot,
+    'run.releaseSlot': releaseSlot,
+    'run.reportOutcome': (params, context) => reportOutcome(params, context, policy),
+  };
+}
+
+/** The wiring with interrupted runs left as they are. */
+export const actorWiring: EffectExecutors = createActorWiring({ retryInterruptedRuns: false });

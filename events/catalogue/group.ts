@@ -87,17 +87,23 @@ export const groupMessageIgnored = defineEvent(
     .strict(),
 );
 
-export const groupTurnRequested = defineEvent(
-  'group.turn_requested',
-  1,
-  z
-    .object({
-      runId: runIdSchema,
-      trigger: turnTriggerSchema,
-      /** The messages this turn answers, oldest first. */
-      messageIds: z.array(slackTsSchema).min(1),
-    })
-    .strict(),
+const turnRequestedV1 = z
+  .object({
+    runId: runIdSchema,
+    trigger: turnTriggerSchema,
+    /** The messages this turn answers, oldest first. */
+    messageIds: z.array(slackTsSchema).min(1),
+  })
+  .strict();
+
+/**
+ * v2 adds `retryOf`: the run a restart interrupted, when this turn asks for it once more
+ * (null otherwise, as every v1 turn was).
+ */
+export const groupTurnRequested = defineEvent('group.turn_requested', 1, turnRequestedV1).evolve(
+  2,
+  turnRequestedV1.extend({ retryOf: runIdSchema.nullable() }).strict(),
+  (v1) => ({ ...v1, retryOf: null }),
 );
 
 export const groupRunStarted = defineEvent('group.run_started', 1, z.object({ runId: runIdSchema }).strict());

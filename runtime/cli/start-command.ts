@@ -13,7 +13,7 @@ import { runtimeStarted, runtimeStopped, RUNTIME_STREAM } from '../../events/cat
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
 import { openActorRuntime, SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
-import { actorWiring } from '../actor-wiring.js';
+import { createActorWiring } from '../actor-wiring.js';
 import type { Config } from '../config.js';
 import type { ActorHost } from '../actor-host/actor-host.js';
 import { SUPERVISOR_ID, type SupervisorContext } from '../../actors/supervisor.js';
@@ -283,7 +283,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     readOnly: false,
     logger,
     kinds: runtime.actors.kinds,
-    effects: { ...actorWiring, ...runs.effects },
+    effects: { ...createActorWiring({ retryInterruptedRuns: config.runs.retryInterrupted }), ...runs.effects },
   });
   host = actorRuntime.host;
   try {

@@ -97,8 +97,11 @@ describe('ledgerclaw chat', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('a runtime killed during a run: the restart removes its container and ends the run as interrupted', async () => {
-    fake.enqueue({ hang: true });
+  it('a runtime killed during a run: the restart removes its container, ends the run as interrupted, and retries the turn once', async () => {
+    // The first attempt hangs; the retry (its prompt names its run) answers.
+    fake.respondWith((request) =>
+      JSON.stringify(request.body).includes('.retry') ? { content: [{ type: 'text', text: 'Sorry for the wait: here it is.' }] } : { hang: true },
+    );
     const first = chat();
     await first.waitForOutput('Type a message', { timeoutMs: 120_000 });
     first.stdin!.write('Take your time.\n');
@@ -111,12 +114,19 @@ describe('ledgerclaw chat', () => {
 
     const second = chat();
     await second.waitForOutput('Type a message', { timeoutMs: 120_000 });
-    second.stdin!.end('/quit\n');
-    expect((await second.exited).code).toBe(0);
     for (const container of ours) {
       await expect(docker.getContainer(container.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
     }
-    const runs = await runProcess(process.execPath, [builtFile('runtime/cli/main.js'), 'runs', 'list', '--data', dataDir], { env: env() });
-    expect(runs.stdout).toMatch(/local\.chat\s+\S+\s+interrupted/);
+    // The retry runs in the background of the new session; wait for it on the record.
+    let runs = '';
+    for (let attempt = 0; attempt < 40 && !/\.retry\s+local\.chat\s+\S+\s+completed/.test(runs); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      runs = (await runProcess(process.execPath, [builtFile('runtime/cli/main.js'), 'runs', 'list', '--data', dataDir], { env: env() })).stdout;
+    }
+    second.stdin!.end('/quit\n');
+    expect((await second.exited).code).toBe(0);
+    expect(runs).toMatch(/^\S+-\d+\.\d+\s+local\.chat\s+\S+\s+interrupted/m);
+    expect(runs).toMatch(/\.retry\s+local\.chat\s+\S+\s+completed/);
+    expect(fake.requests.filter((request) => JSON.stringify(request.body).includes('.retry'))).toHaveLength(1);
   });
 });

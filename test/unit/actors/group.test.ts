@@ -4,8 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
-import { compareSlackTs, groupKind, RECENT_MESSAGE_WINDOW, runIdForMessage, type groupMachine } from '../../../actors/group.js';
+import { compareSlackTs, groupKind, RECENT_MESSAGE_WINDOW, retryRunIdFor, runIdForMessage, type groupMachine } from '../../../actors/group.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
+import { catalogue } from '../../../events/catalogue/index.js';
+import { GENESIS_HASH } from '../../../events/hash-chain.js';
 
 const CHANNEL = 'T1.C1';
 const THREAD_TS = '1712345000.000100';
@@ -28,7 +30,7 @@ function received(messageId: string, overrides: Record<string, unknown> = {}): G
 }
 
 function turnRequested(runId: string, messageIds: string[], trigger = 'mention'): GivenEvent {
-  return { type: 'group.turn_requested', data: { runId, trigger, messageIds } };
+  return { type: 'group.turn_requested', data: { runId, trigger, messageIds, retryOf: null } };
 }
 
 function message(messageId: string, overrides: Record<string, unknown> = {}) {
@@ -106,7 +108,7 @@ describe('an idle group', () => {
     const before = idle();
     const events = [
       { type: 'group.message_received', data: { messageId: M1, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: true, trigger: 'mention' } },
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1] } },
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null } },
     ];
     const after = before.when(message(M1, { mentionsBot: true })).thenRecorded(events);
     expect(after.state).toBe('configured.awaitingRun');
@@ -122,7 +124,7 @@ describe('an idle group', () => {
       .when(message(M1, { mentionsBot: true, runId: 'run-custom-1' }))
       .thenRecorded([
         received(M1, { mentionsBot: true, trigger: 'mention' }),
-        { type: 'group.turn_requested', data: { runId: 'run-custom-1', trigger: 'mention', messageIds: [M1] } },
+        { type: 'group.turn_requested', data: { runId: 'run-custom-1', trigger: 'mention', messageIds: [M1], retryOf: null } },
       ]);
   });
 
@@ -130,11 +132,11 @@ describe('an idle group', () => {
     const all = spec(groupKind, CHANNEL).given(configured({ triggerMode: 'all' }));
     all.when(message(M1)).thenRecorded([
       received(M1, { trigger: 'all' }),
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1], retryOf: null } },
     ]);
     all.when(message(M1, { mentionsBot: true })).thenRecorded([
       received(M1, { mentionsBot: true, trigger: 'mention' }),
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1] } },
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null } },
     ]);
   });
 
@@ -144,7 +146,7 @@ describe('an idle group', () => {
       .when(message(M1))
       .thenRecorded([
         received(M1, { trigger: 'dm' }),
-        { type: 'group.turn_requested', data: { runId: runIdForMessage('T1.D1', M1), trigger: 'dm', messageIds: [M1] } },
+        { type: 'group.turn_requested', data: { runId: runIdForMessage('T1.D1', M1), trigger: 'dm', messageIds: [M1], retryOf: null } },
       ]);
   });
 
@@ -165,7 +167,7 @@ describe('an idle group', () => {
       .when(message(M1, { sender: 'U2' }))
       .thenRecorded([
         received(M1, { sender: 'U2', trigger: 'all' }),
-        { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+        { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1], retryOf: null } },
       ]);
   });
 
@@ -185,7 +187,7 @@ describe('an idle group', () => {
     expect(reconfigured.state).toBe('configured.idle');
     reconfigured.when(message(M1)).thenRecorded([
       received(M1, { trigger: 'all' }),
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1] } },
+      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1], retryOf: null } },
     ]);
   });
 
@@ -242,7 +244,7 @@ describe('threads', () => {
     expect(answered.state).toBe('configured.idle');
     answered.when(message(M2, { threadTs: THREAD_TS })).thenRecorded([
       received(M2, { threadTs: THREAD_TS, trigger: 'thread_follow_up' }),
-      { type: 'group.turn_requested', data: { runId: runIdForMessage(THREAD, M2), trigger: 'thread_follow_up', messageIds: [M2] } },
+      { type: 'group.turn_requested', data: { runId: runIdForMessage(THREAD, M2), trigger: 'thread_follow_up', messageIds: [M2], retryOf: null } },
     ]);
   });
 
@@ -342,7 +344,7 @@ describe('a running group', () => {
     const next = runIdForMessage(CHANNEL, M2);
     const events = [
       { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'timed_out' } },
-      { type: 'group.turn_requested', data: { runId: next, trigger: 'queued', messageIds: [M2, M4] } },
+      { type: 'group.turn_requested', data: { runId: next, trigger: 'queued', messageIds: [M2, M4], retryOf: null } },
     ];
     queued.when({ type: 'runFinished', runId: RUN_1, outcome: 'timed_out' }).thenRecorded(events);
     expect(effectsOf(queued, ...events)).toEqual([
@@ -351,6 +353,52 @@ describe('a running group', () => {
     const after = queued.given(...events);
     expect(after.state).toBe('configured.awaitingRun');
     expect(after.context).toMatchObject({ currentRun: { runId: next, trigger: 'queued', messageIds: [M2, M4] }, pendingMessageIds: [] });
+  });
+
+  it('asks once more for a turn a restart interrupted, with the messages queued meanwhile, when told to retry', () => {
+    const queued = running().given(received(M2, { mentionsBot: true, trigger: 'mention' }));
+    const retry = retryRunIdFor(RUN_1);
+    const events = [
+      { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'interrupted' } },
+      { type: 'group.turn_requested', data: { runId: retry, trigger: 'mention', messageIds: [M1, M2], retryOf: RUN_1 } },
+    ];
+    queued.when({ type: 'runFinished', runId: RUN_1, outcome: 'interrupted', retry: true }).thenRecorded(events);
+    expect(effectsOf(queued, ...events)).toEqual([{ type: 'requestRun', params: { runId: retry, groupId: CHANNEL, trigger: 'mention', messageIds: [M1, M2] } }]);
+    expect(queued.given(...events).context).toMatchObject({ currentRun: { runId: retry, retryOf: RUN_1 }, pendingMessageIds: [] });
+  });
+
+  it('does not retry a retried turn, nor a run that failed rather than was interrupted', () => {
+    const retry = retryRunIdFor(RUN_1);
+    const retried = running().given(
+      { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'interrupted' } },
+      { type: 'group.turn_requested', data: { runId: retry, trigger: 'mention', messageIds: [M1], retryOf: RUN_1 } },
+    );
+    retried
+      .when({ type: 'runFinished', runId: retry, outcome: 'interrupted', retry: true })
+      .thenRecorded([{ type: 'group.run_finished', data: { runId: retry, outcome: 'interrupted' } }]);
+    running()
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'failed', retry: true })
+      .thenRecorded([{ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'failed' } }]);
+  });
+
+  it('reads a v1 turn request (stored before retries existed) as a first attempt', () => {
+    const stored = catalogue.decode(
+      {
+        id: '6f0c2a43-7d1e-4f57-9a1b-2c3d4e5f6a7b',
+        type: 'group.turn_requested',
+        version: 1,
+        dataJson: JSON.stringify({ runId: RUN_1, trigger: 'mention', messageIds: [M1] }),
+        metadataJson: JSON.stringify({ actor: 'runtime', causationId: null, correlationId: 'c-1', occurredAt: '2026-01-01T00:00:00.000Z' }),
+        streamId: `group-${CHANNEL}`,
+        revision: 3n,
+        position: 9n,
+        recordedAt: '2026-01-01T00:00:00.000Z',
+        prevHash: GENESIS_HASH,
+        hash: 'f'.repeat(64),
+      },
+      true,
+    );
+    expect(stored.data).toEqual({ runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null });
   });
 
   it('still rejects duplicates while running', () => {
