@@ -17,9 +17,8 @@ import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
-  modelOutputBlockSchema,
-  promptMessageSchema,
-  promptSectionSchema,
+  modelCallFields,
+  promptFields,
   runContextModeSchema,
   runDetailSchema,
   runIdentifierSchema,
@@ -29,6 +28,7 @@ import {
   runTimeoutLimitSchema,
   runTriggerSchema,
   tokenTotalsSchema,
+  toolCallFields,
   turnRefSchema,
   type RunFailureReason,
   type RunTrigger,
@@ -52,43 +52,11 @@ export const runCommands = z.discriminatedUnion('type', [
   /** The container runs. */
   z.object({ type: z.literal('reportStarted'), containerId: z.string().min(1).max(200) }).strict(),
   /** The prompt assembled for the run (before its container starts). */
-  z
-    .object({
-      type: z.literal('noteContext'),
-      model: z.string().min(1).max(200),
-      system: z.array(promptSectionSchema).max(20),
-      messages: z.array(promptMessageSchema).min(1).max(2_000),
-      tokenEstimate: z.number().int().nonnegative(),
-      windowBudgetTokens: z.number().int().positive(),
-    })
-    .strict(),
+  z.object({ type: z.literal('noteContext'), ...promptFields }).strict(),
   /** A model call the gateway answered. */
-  z
-    .object({
-      type: z.literal('noteModelCall'),
-      callId: z.string().min(1).max(100),
-      model: z.string().min(1).max(200),
-      tokens: tokenTotalsSchema,
-      costUsd: z.number().nonnegative().nullable(),
-      latencyMs: z.number().int().nonnegative(),
-      attempts: z.number().int().min(1),
-      stopReason: z.string().max(100).nullable(),
-      output: z.array(modelOutputBlockSchema).max(200),
-    })
-    .strict(),
+  z.object({ type: z.literal('noteModelCall'), ...modelCallFields }).strict(),
   /** A tool call and its result. */
-  z
-    .object({
-      type: z.literal('noteToolCall'),
-      callId: z.string().min(1).max(200),
-      tool: z.string().min(1).max(200),
-      where: z.enum(['host', 'workspace']),
-      input: z.json(),
-      output: z.string().max(20_000),
-      isError: z.boolean(),
-      durationMs: z.number().int().nonnegative(),
-    })
-    .strict(),
+  z.object({ type: z.literal('noteToolCall'), ...toolCallFields }).strict(),
   z.object({ type: z.literal('complete'), summary: z.string().max(20_000), tokens: tokenTotalsSchema }).strict(),
   z.object({ type: z.literal('fail'), reason: runFailureReasonSchema, detail: runDetailSchema }).strict(),
   z.object({ type: z.literal('timeOut'), limit: runTimeoutLimitSchema, limitMs: z.number().int().positive() }).strict(),

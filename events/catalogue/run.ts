@@ -149,22 +149,18 @@ export const promptMessageSchema = z
   .object({ role: z.enum(['user', 'assistant']), text: z.string().max(100_000) })
   .strict();
 
-export const runContextBuilt = defineEvent(
-  'run.context_built',
-  1,
-  z
-    .object({
-      model: z.string().min(1).max(200),
-      system: z.array(promptSectionSchema).max(20),
-      /** The window of the conversation sent, oldest first; the last is what the turn answers. */
-      messages: z.array(promptMessageSchema).min(1).max(2_000),
-      /** Estimated tokens of the whole prompt, and the budget the conversation window was cut to. */
-      tokenEstimate: z.number().int().nonnegative(),
-      windowBudgetTokens: z.number().int().positive(),
-      builtAt: timestamp,
-    })
-    .strict(),
-);
+/** What the run's prompt was (also the fields of the run actor's `noteContext` command). */
+export const promptFields = {
+  model: z.string().min(1).max(200),
+  system: z.array(promptSectionSchema).max(20),
+  /** The window of the conversation sent, oldest first; the last is what the turn answers. */
+  messages: z.array(promptMessageSchema).min(1).max(2_000),
+  /** Estimated tokens of the whole prompt, and the budget the conversation window was cut to. */
+  tokenEstimate: z.number().int().nonnegative(),
+  windowBudgetTokens: z.number().int().positive(),
+};
+
+export const runContextBuilt = defineEvent('run.context_built', 1, z.object({ ...promptFields, builtAt: timestamp }).strict());
 
 /** A content block of the model's answer, as recorded. */
 export const modelOutputBlockSchema = z.discriminatedUnion('type', [
@@ -172,47 +168,39 @@ export const modelOutputBlockSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tool_use'), id: z.string().min(1).max(200), name: z.string().min(1).max(200), input: z.json() }).strict(),
 ]);
 
-export const runModelCalled = defineEvent(
-  'run.model_called',
-  1,
-  z
-    .object({
-      /** The runner's id for the call, unique within the run. */
-      callId: z.string().min(1).max(100),
-      model: z.string().min(1).max(200),
-      tokens: tokenTotalsSchema,
-      /** In US dollars; null when the model has no known price. */
-      costUsd: z.number().nonnegative().nullable(),
-      /** From the request reaching the gateway to the last byte of the answer, retries included. */
-      latencyMs: z.number().int().nonnegative(),
-      /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
-      attempts: z.number().int().min(1),
-      stopReason: z.string().max(100).nullable(),
-      output: z.array(modelOutputBlockSchema).max(200),
-      calledAt: timestamp,
-    })
-    .strict(),
-);
+/** One model call (also the fields of the run actor's `noteModelCall` command). */
+export const modelCallFields = {
+  /** The runner's id for the call, unique within the run. */
+  callId: z.string().min(1).max(100),
+  model: z.string().min(1).max(200),
+  tokens: tokenTotalsSchema,
+  /** In US dollars; null when the model has no known price. */
+  costUsd: z.number().nonnegative().nullable(),
+  /** From the request reaching the gateway to the last byte of the answer, retries included. */
+  latencyMs: z.number().int().nonnegative(),
+  /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
+  attempts: z.number().int().min(1),
+  stopReason: z.string().max(100).nullable(),
+  output: z.array(modelOutputBlockSchema).max(200),
+};
 
-export const runToolCalled = defineEvent(
-  'run.tool_called',
-  1,
-  z
-    .object({
-      /** The model's tool_use id. */
-      callId: z.string().min(1).max(200),
-      tool: z.string().min(1).max(200),
-      /** `host`: through the tool gateway; `workspace`: inside the run's sandbox. */
-      where: z.enum(['host', 'workspace']),
-      /** The call's input as the model sent it (a large one is cut: see the runtime's recorder). */
-      input: z.json(),
-      output: z.string().max(RECORDED_TEXT_LIMIT),
-      isError: z.boolean(),
-      durationMs: z.number().int().nonnegative(),
-      calledAt: timestamp,
-    })
-    .strict(),
-);
+export const runModelCalled = defineEvent('run.model_called', 1, z.object({ ...modelCallFields, calledAt: timestamp }).strict());
+
+/** One tool call and its result (also the fields of the run actor's `noteToolCall` command). */
+export const toolCallFields = {
+  /** The model's tool_use id. */
+  callId: z.string().min(1).max(200),
+  tool: z.string().min(1).max(200),
+  /** `host`: through the tool gateway; `workspace`: inside the run's sandbox. */
+  where: z.enum(['host', 'workspace']),
+  /** The call's input as the model sent it (a large one is cut: see the runtime's recorder). */
+  input: z.json(),
+  output: z.string().max(RECORDED_TEXT_LIMIT),
+  isError: z.boolean(),
+  durationMs: z.number().int().nonnegative(),
+};
+
+export const runToolCalled = defineEvent('run.tool_called', 1, z.object({ ...toolCallFields, calledAt: timestamp }).strict());
 
 export const runEvents = [
   runQueued,
