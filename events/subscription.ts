@@ -11,7 +11,8 @@ import type { RawStoredEvent, StoredEvent } from './envelope.js';
 import { InvalidArgumentError } from './errors.js';
 import type { Delivery, SubscribeOptions } from './port.js';
 
-const PAGE_SIZE = 500;
+/** Catch-up reads pages of up to this many events (fewer when `maxInFlight` is smaller). */
+const PAGE_SIZE = 1_000;
 
 /** Resolves on the next poke after `seen`, or at once if one already happened. */
 class Doorbell {
@@ -70,13 +71,16 @@ export function subscribeToBackend(
       const from = options.fromPosition ?? 'start';
       // `after` is the last position this subscriber has seen; -1 is before everything.
       let after = from === 'start' ? -1n : from === 'end' ? await backend.headPosition() : from;
+      // The head last asked for: while catching up to it there is no need to ask again
+      // (a round trip per page); once there, the store is asked how far it has gone.
+      let head = -1n;
       while (!subscriber.closed) {
         const seen = doorbell.count;
         if (inFlight >= maxInFlight) {
           await doorbell.after(seen);
           continue;
         }
-        const head = await backend.headPosition();
+        if (head <= after) head = await backend.headPosition();
         if (head <= after) {
           await doorbell.after(seen);
           continue;

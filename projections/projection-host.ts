@@ -327,8 +327,11 @@ export class ProjectionHost {
   }
 
   private async afterProgress(runner: Runner): Promise<void> {
-    const head = await this.options.store.headPosition();
     const position = runner.position ?? 0n;
+    // Events still queued are in the store past the position, so it has not caught up: no
+    // need to ask the store how far it goes (a round trip between two batches of a build).
+    const queued = runner.queue.at(-1)?.event.position;
+    const head = queued !== undefined && queued > position ? queued : await this.options.store.headPosition();
     if (runner.role === 'build') {
       for (const listener of this.progressListeners) listener({ name: runner.projection.name, position, head });
       if (position >= head) await this.swapIn(runner);
