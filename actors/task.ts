@@ -199,6 +199,8 @@ export const taskMachine = setup({
                 contextMode: event.contextMode,
                 maxConsecutiveFailures: event.maxConsecutiveFailures ?? DEFAULT_MAX_CONSECUTIVE_FAILURES,
                 scheduledAt: event.meta.issuedAt,
+                catchUp: 'fire_once',
+                gate: null,
               },
             }),
           },
@@ -315,7 +317,7 @@ export const taskMachine = setup({
                   type: 'record',
                   params: ({ context, event }) => ({
                     type: 'task.fired',
-                    data: { dueAt: event.dueAt, runId: taskRunId(context.id, event.dueAt), firedAt: event.meta.issuedAt },
+                    data: { dueAt: event.dueAt, runId: taskRunId(context.id, event.dueAt), firedAt: event.meta.issuedAt, missed: null, gateDetail: null },
                   }),
                 },
               },

@@ -4,7 +4,11 @@
  * told how each run finished, suspended after too many consecutive failures, completed
  * (a `once` task, after its run) or cancelled.
  *
- * Schedules are checked for their shape only here; the clock and cron parsing come later.
+ * Every due time of an active task ends in exactly one decision event: `task.fired` (a run
+ * is asked for) or `task.fire_skipped` (the wake gate saw nothing new, the fire was missed
+ * while the runtime was down and the task skips missed fires, or its last run is still
+ * going). Schedules are checked for their shape here; what a cron expression or a time
+ * zone means is checked by the task actor (actors/task-schedule.ts).
  */
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
@@ -62,20 +66,62 @@ export type TaskRunOutcome = z.infer<typeof taskRunOutcomeSchema>;
 export const taskNoteSchema = z.string().min(1).max(2_000);
 const reasonSchema = taskNoteSchema.nullable();
 
-export const taskScheduled = defineEvent(
-  'task.scheduled',
-  1,
+/**
+ * Due times missed while the runtime was down: `fire_once` fires once, late, for the last
+ * of them; `skip` records them skipped and waits for the next. Either way, one event.
+ */
+export const taskCatchUpSchema = z.enum(['fire_once', 'skip']);
+export type TaskCatchUp = z.infer<typeof taskCatchUpSchema>;
+export const DEFAULT_TASK_CATCH_UP: TaskCatchUp = 'fire_once';
+
+/** A wake gate's shell command (run in the sandbox) is at most this long. */
+export const GATE_COMMAND_MAX_CHARS = 4_000;
+
+/**
+ * A check run before the agent is woken; when it says nothing changed, no run starts and
+ * no model token is spent (the fire is still recorded, as skipped).
+ * - `script`: a shell command run in the group's sandbox (workspace read-only, no
+ *   network); it prints a JSON verdict `{"wake": boolean, "reason"?: string}`.
+ * - `new_messages`: a query over the group-activity projection: wake only if group
+ *   `groupId` received a message since the task last fired (or was scheduled).
+ * - `heartbeat`: wake only if the group's HEARTBEAT.md holds actionable items.
+ */
+export const taskGateSchema = z.discriminatedUnion('kind', [
   z
     .object({
-      groupId: taskGroupIdSchema,
-      prompt: taskPromptSchema,
-      schedule: taskScheduleSchema,
-      contextMode: taskContextModeSchema,
-      maxConsecutiveFailures: maxConsecutiveFailuresSchema,
-      scheduledAt: timestamp,
+      kind: z.literal('script'),
+      command: z.string().min(1).max(GATE_COMMAND_MAX_CHARS),
+      timeoutMs: z.number().int().min(100).max(300_000),
     })
     .strict(),
+  z.object({ kind: z.literal('new_messages'), groupId: taskGroupIdSchema }).strict(),
+  z.object({ kind: z.literal('heartbeat') }).strict(),
+]);
+export type TaskGate = z.infer<typeof taskGateSchema>;
+
+const scheduledV1 = z
+  .object({
+    groupId: taskGroupIdSchema,
+    prompt: taskPromptSchema,
+    schedule: taskScheduleSchema,
+    contextMode: taskContextModeSchema,
+    maxConsecutiveFailures: maxConsecutiveFailuresSchema,
+    scheduledAt: timestamp,
+  })
+  .strict();
+
+export const taskScheduled = defineEvent('task.scheduled', 1, scheduledV1).evolve(
+  2,
+  scheduledV1.extend({ catchUp: taskCatchUpSchema, gate: taskGateSchema.nullable() }).strict(),
+  (v1) => ({ ...v1, catchUp: DEFAULT_TASK_CATCH_UP, gate: null }),
 );
+
+/** Due times the runtime was down for, collapsed into one decision: the first and how many. */
+export const taskMissedSchema = z.object({ firstDueAt: timestamp, count: z.number().int().min(1) }).strict();
+export type TaskMissed = z.infer<typeof taskMissedSchema>;
+
+/** What the wake gate said, in a line (a script's `reason`, or what the query found). */
+export const gateDetailSchema = z.string().min(1).max(2_000);
 
 export const taskPaused = defineEvent('task.paused', 1, z.object({ reason: reasonSchema, pausedAt: timestamp }).strict());
 
@@ -83,10 +129,38 @@ export const taskPaused = defineEvent('task.paused', 1, z.object({ reason: reaso
 export const taskResumed = defineEvent('task.resumed', 1, z.object({ resumedAt: timestamp }).strict());
 
 /** The task fired for `dueAt` and asked for run `runId` (derived from the task id and `dueAt`). */
-export const taskFired = defineEvent(
-  'task.fired',
+const firedV1 = z.object({ dueAt: timestamp, runId: taskRunIdSchema, firedAt: timestamp }).strict();
+
+/**
+ * v2: `missed` when this fire stands for due times the runtime was down for (catch-up
+ * `fire_once`; `dueAt` is the last of them); `gateDetail` when a wake gate said to wake.
+ */
+export const taskFired = defineEvent('task.fired', 1, firedV1).evolve(
+  2,
+  firedV1.extend({ missed: taskMissedSchema.nullable(), gateDetail: gateDetailSchema.nullable() }).strict(),
+  (v1) => ({ ...v1, missed: null, gateDetail: null }),
+);
+
+export const taskSkipReasonSchema = z.enum(['gate', 'missed', 'run_in_flight']);
+export type TaskSkipReason = z.infer<typeof taskSkipReasonSchema>;
+
+/**
+ * The task was due at `dueAt` and did not fire: its wake gate saw nothing new (`gate`),
+ * the due times were missed while the runtime was down and the task skips those
+ * (`missed`, with how many), or its previous run had not finished (`run_in_flight`).
+ */
+export const taskFireSkipped = defineEvent(
+  'task.fire_skipped',
   1,
-  z.object({ dueAt: timestamp, runId: taskRunIdSchema, firedAt: timestamp }).strict(),
+  z
+    .object({
+      dueAt: timestamp,
+      reason: taskSkipReasonSchema,
+      detail: gateDetailSchema.nullable(),
+      missed: taskMissedSchema.nullable(),
+      skippedAt: timestamp,
+    })
+    .strict(),
 );
 
 export const taskRunFinished = defineEvent(
@@ -132,6 +206,7 @@ export const taskEvents = [
   taskPaused,
   taskResumed,
   taskFired,
+  taskFireSkipped,
   taskRunFinished,
   taskCompleted,
   taskCancelled,
