@@ -153,6 +153,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    scheduler: z
+      .object({
+        /** The clock fires due tasks; off, tasks are recorded but never fire (a read-only replica, say). */
+        enabled: z.boolean().default(true),
+        /** A fire this far past its due time counts as missed (the runtime was down): the task's catch-up policy decides. */
+        missedAfterMs: z.number().int().min(1_000).default(60_000),
+        /** Fires (gate checks and appends) under way at once. */
+        maxConcurrentFires: z.number().int().min(1).max(1_000).default(32),
+        /** Where a task paused after repeated failures is reported; the task's own group when unset. */
+        adminGroup: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
     actors: z
       .object({
         snapshotEvery: z.number().int().min(1).default(100),
@@ -280,6 +293,20 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
   { key: 'runs.pids', env: 'LEDGERCLAW_RUN_PIDS', envKind: 'integer', description: "a run container's process limit" },
   { key: 'runs.bashTimeoutMs', env: 'LEDGERCLAW_BASH_TIMEOUT_MS', envKind: 'integer', description: "the longest one bash command in a run may take" },
   { key: 'runs.retryInterrupted', env: 'LEDGERCLAW_RETRY_INTERRUPTED', envKind: 'boolean', description: 'queue a run once more when a runtime restart interrupted it' },
+  { key: 'scheduler.enabled', env: 'LEDGERCLAW_SCHEDULER', envKind: 'boolean', description: 'fire scheduled tasks when they are due' },
+  {
+    key: 'scheduler.missedAfterMs',
+    env: 'LEDGERCLAW_MISSED_AFTER_MS',
+    envKind: 'integer',
+    description: "a fire this late counts as missed (the runtime was down); the task's catch-up policy (fire once or skip) decides",
+  },
+  { key: 'scheduler.maxConcurrentFires', env: 'LEDGERCLAW_MAX_CONCURRENT_FIRES', envKind: 'integer', description: 'due tasks being fired at once (wake gates checked, fires recorded)' },
+  {
+    key: 'scheduler.adminGroup',
+    env: 'LEDGERCLAW_ADMIN_GROUP',
+    envKind: 'string',
+    description: 'the group told when a task is paused after repeated failures (default: the task\'s own group)',
+  },
   {
     key: 'actors.snapshotEvery',
     env: 'LEDGERCLAW_SNAPSHOT_EVERY',

@@ -48,6 +48,7 @@ describe('defaults', () => {
       model: { baseUrl: 'https://api.anthropic.com', maxRetries: 4, timeoutMs: 600_000, prices: {} },
       runs: expect.objectContaining({ sandbox: 'auto', maxConcurrent: 4, maxPerGroup: 1 }),
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
+      scheduler: { enabled: true, missedAfterMs: 60_000, maxConcurrentFires: 32, adminGroup: null },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -155,6 +156,10 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_RETRY_INTERRUPTED: 'false',
         LEDGERCLAW_GROUP_DAILY_TOKENS: '100000',
         LEDGERCLAW_TASK_DAILY_TOKENS: '50000',
+        LEDGERCLAW_SCHEDULER: 'false',
+        LEDGERCLAW_MISSED_AFTER_MS: '5000',
+        LEDGERCLAW_MAX_CONCURRENT_FIRES: '4',
+        LEDGERCLAW_ADMIN_GROUP: 'local.ops',
       },
     });
     expect(config).toEqual({
@@ -179,6 +184,7 @@ describe('precedence: defaults < file < env < flag', () => {
         retryInterrupted: false,
       },
       budgets: { groupDailyTokens: 100_000, taskDailyTokens: 50_000 },
+      scheduler: { enabled: false, missedAfterMs: 5_000, maxConcurrentFires: 4, adminGroup: 'local.ops' },
     });
   });
 
@@ -288,7 +294,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', slack: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, actors`,
+      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, scheduler, actors`,
     );
   });
 
