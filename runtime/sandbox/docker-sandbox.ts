@@ -1,7 +1,7 @@
 /**
  * The Docker sandbox: each run in a fresh container of the agent image with no network,
  * no secrets, a read-only root, no capabilities, a non-root user, memory/CPU/pids limits,
- * its workspace read-write and shared material read-only.
+ * its workspace read-write (read-only when the spec asks) and shared material read-only.
  *
  * A second start of the same run replaces the earlier container: its channel to the host
  * died with whoever held it (the runner's stdin is attached once), so reusing it could
@@ -131,7 +131,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private createOptions(spec: SandboxSpec, name: string): Dockerode.ContainerCreateOptions {
-    const binds = [`${spec.workspaceDir}:${WORKSPACE_IN_CONTAINER}:rw`];
+    const binds = [`${spec.workspaceDir}:${WORKSPACE_IN_CONTAINER}:${spec.workspaceReadOnly === true ? 'ro' : 'rw'}`];
     if (spec.sharedDir !== null) binds.push(`${spec.sharedDir}:${SHARED_IN_CONTAINER}:ro`);
     return {
       name,

@@ -124,6 +124,10 @@ export class ProcessSandbox implements Sandbox {
 
   async start(unchecked: SandboxSpec): Promise<SandboxedProcess> {
     const spec = validateSandboxSpec(unchecked);
+    if (spec.workspaceReadOnly === true) {
+      // It runs as the runtime's own user on the host's filesystem: nothing could stop a write.
+      throw new SandboxSpecError('the process sandbox cannot mount a workspace read-only (it shares the host filesystem and user); use the Docker sandbox');
+    }
     if (!(await stat(spec.workspaceDir).catch(() => null))?.isDirectory()) {
       throw new SandboxSpecError(`workspace ${spec.workspaceDir} is not an existing directory`);
     }

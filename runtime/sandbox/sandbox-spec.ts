@@ -31,6 +31,7 @@ const sandboxSpecSchema = z.object({
   runId: z.string().min(1).max(200),
   groupId: z.string().min(1).max(200),
   workspaceDir: absolutePath,
+  workspaceReadOnly: z.boolean().optional(),
   sharedDir: absolutePath.nullable(),
   env: z.record(
     z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain environment variable name'),

@@ -14,8 +14,14 @@ export interface SandboxLimits {
 export interface SandboxSpec {
   readonly runId: string;
   readonly groupId: string;
-  /** Host dir, mounted read-write at /workspace. */
+  /** Host dir, mounted read-write at /workspace (read-only with `workspaceReadOnly`). */
   readonly workspaceDir: string;
+  /**
+   * Mount the workspace read-only: for commands that may look but must not change
+   * anything (a task's wake-gate script). A sandbox that cannot enforce it refuses the
+   * spec rather than run with a writable workspace. Default false.
+   */
+  readonly workspaceReadOnly?: boolean;
   /** Host dir, mounted read-only at /shared. */
   readonly sharedDir: string | null;
   /**

@@ -1,0 +1,102 @@
+/**
+ * Group activity: when each group last received a message, and how many it has received.
+ * The scheduler's `new_messages` wake gate asks it whether anything was said in a group
+ * since a task last decided (runtime/scheduler/gates/), so a task that only has work to do
+ * when people talk costs no run, and no model token, when they do not.
+ *
+ * Derived from `group.message_received` alone (the event's own time and position), so a
+ * rebuild gives the same rows. One small row per group: the gate reads it for thousands of
+ * tasks per sweep.
+ */
+import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
+import type { StoredEvent } from '../events/envelope.js';
+import { groupMessageReceived } from '../events/catalogue/group.js';
+import { defineProjection } from './projection.js';
+
+export const GROUP_ACTIVITY_SCHEMA = `
+CREATE TABLE group_activity (
+  group_id TEXT PRIMARY KEY,
+  -- the occurredAt of the newest message_received (ISO 8601, UTC)
+  last_message_at TEXT NOT NULL,
+  last_message_position INTEGER NOT NULL,
+  message_count INTEGER NOT NULL
+) STRICT
+`;
+
+const GROUP_STREAM_PREFIX = 'group-';
+
+function groupIdOf(event: StoredEvent): string {
+  return event.streamId.slice(GROUP_STREAM_PREFIX.length);
+}
+
+export const groupActivityProjection = defineProjection({
+  name: 'group-activity',
+  version: 1,
+  eventTypes: [groupMessageReceived.type],
+  schema: GROUP_ACTIVITY_SCHEMA,
+  async apply(db, event) {
+    // Events come in $all order, so the one applied last is the newest: no comparison needed.
+    await db.run(
+      `INSERT INTO group_activity (group_id, last_message_at, last_message_position, message_count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (group_id) DO UPDATE SET last_message_at = excluded.last_message_at,
+         last_message_position = excluded.last_message_position, message_count = message_count + 1`,
+      [groupIdOf(event), event.metadata.occurredAt, Number(event.position)],
+    );
+  },
+});
+
+export interface GroupActivity {
+  readonly groupId: string;
+  readonly lastMessageAt: string;
+  readonly lastMessagePosition: bigint;
+  readonly messageCount: number;
+}
+
+interface GroupActivityRow {
+  group_id: string;
+  last_message_at: string;
+  last_message_position: number;
+  message_count: number;
+}
+
+function toActivity(row: GroupActivityRow): GroupActivity {
+  return {
+    groupId: row.group_id,
+    lastMessageAt: row.last_message_at,
+    lastMessagePosition: BigInt(row.last_message_position),
+    messageCount: row.message_count,
+  };
+}
+
+/** When group `groupId` last received a message; null when it never has. */
+export async function lastMessageAt(db: SqliteConnection, groupId: string): Promise<string | null> {
+  const row = await db.get<{ at: string }>('SELECT last_message_at AS at FROM group_activity WHERE group_id = ?', [groupId]);
+  return row?.at ?? null;
+}
+
+/** One group's row, or null when it never received a message. */
+export async function groupActivity(db: SqliteConnection, groupId: string): Promise<GroupActivity | null> {
+  const row = await db.get<GroupActivityRow>('SELECT * FROM group_activity WHERE group_id = ?', [groupId]);
+  return row ? toActivity(row) : null;
+}
+
+/** SQLite's default limit on bound parameters is far above this; it keeps statements small. */
+const GROUPS_PER_STATEMENT = 500;
+
+/**
+ * `lastMessageAt` for many groups in a few statements (one per 500 groups): a group that
+ * never received a message is absent from the map.
+ */
+export async function lastMessageAtOfGroups(db: SqliteConnection, groupIds: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const unique = [...new Set(groupIds)];
+  for (let start = 0; start < unique.length; start += GROUPS_PER_STATEMENT) {
+    const chunk = unique.slice(start, start + GROUPS_PER_STATEMENT);
+    const rows = await db.all<{ group_id: string; at: string }>(
+      `SELECT group_id, last_message_at AS at FROM group_activity WHERE group_id IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const row of rows) found.set(row.group_id, row.at);
+  }
+  return found;
+}
