@@ -127,7 +127,8 @@ export function dueAfterTime(schedule: TaskSchedule, anchor: string, time: strin
 
 /**
  * The due times from `dueAt` (included) up to `now` (included): the last of them and how
- * many there are, counting at most `limit` (past that, the count says `limit`). Used to
+ * many there are, counting at most `limit` (past that, the count says `limit`; the last is
+ * still the true last, so a task that skips them is next due after `now`). Used to
  * collapse the fires missed while the runtime was down into one decision.
  */
 export function missedDueTimes(schedule: TaskSchedule, dueAt: string, now: string, limit = 100_000): { last: string; count: number } {
@@ -137,13 +138,22 @@ export function missedDueTimes(schedule: TaskSchedule, dueAt: string, now: strin
     if (count <= 1) return { last: dueAt, count: 1 };
     return { last: new Date(Date.parse(dueAt) + (count - 1) * schedule.everyMs).toISOString(), count: Math.min(count, limit) };
   }
-  let last = dueAt;
+  if (schedule.kind === 'once') return { last: dueAt, count: 1 };
+  // The last is found directly (croner walks back from `now`), not by stepping there from
+  // `dueAt`: an every-second cron down for a day is 86,400 steps of some 40 µs each.
+  const last = cronLastAtOrBefore(schedule, now);
+  if (last === null || Date.parse(last) <= Date.parse(dueAt)) return { last: dueAt, count: 1 };
+  const lastMs = Date.parse(last);
   let count = 1;
-  for (let next = dueAfter(schedule, last); next !== null && Date.parse(next) <= nowMs && count < limit; next = dueAfter(schedule, next)) {
-    last = next;
-    count += 1;
-  }
+  for (let next = dueAfter(schedule, dueAt); next !== null && Date.parse(next) <= lastMs && count < limit; next = dueAfter(schedule, next)) count += 1;
   return { last, count };
+}
+
+/** The last cron match at or before `time` (croner's previous runs are strictly before a whole second). */
+function cronLastAtOrBefore(schedule: Extract<TaskSchedule, { kind: 'cron' }>, time: string): string | null {
+  const reference = new Date(Math.floor(Date.parse(time) / 1_000) * 1_000 + 1_000);
+  const [previous] = cronOf(schedule.expression, schedule.timezone).previousRuns(1, reference);
+  return previous === undefined ? null : previous.toISOString();
 }
 
 function cronNextAfter(schedule: Extract<TaskSchedule, { kind: 'cron' }>, after: string): string | null {
@@ -155,10 +165,14 @@ function cronNextAfter(schedule: Extract<TaskSchedule, { kind: 'cron' }>, after:
  * The next due time of a task resumed at `resumedAt` (after a pause or a suspension): the
  * first on its grid after that moment, so time spent paused is not made up for; a once task
  * that never fired keeps its time even if it has passed (the clock then treats it as a
- * missed fire, under the task's catch-up policy).
+ * missed fire, under the task's catch-up policy). Never at or before the last due time
+ * decided, even if the resume is stamped earlier than it (clocks disagree): a due time
+ * comes up once.
  */
 export function resumedDueAt(schedule: TaskSchedule, history: { readonly scheduledAt: string; readonly lastDueAt: string | null }, resumedAt: string): string | null {
   if (schedule.kind === 'once') return history.lastDueAt === null ? new Date(schedule.at).toISOString() : null;
   const anchor = history.lastDueAt ?? firstDueAt(schedule, history.scheduledAt);
-  return anchor === null ? null : dueAfterTime(schedule, anchor, resumedAt);
+  if (anchor === null) return null;
+  const from = history.lastDueAt !== null && Date.parse(history.lastDueAt) > Date.parse(resumedAt) ? history.lastDueAt : resumedAt;
+  return dueAfterTime(schedule, anchor, from);
 }

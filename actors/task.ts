@@ -7,31 +7,47 @@
  *   scheduled.*             ─cancel─►    cancelled (final)
  *   a `once` task, once its run finished, whatever the outcome ─►  completed (final)
  *
- * A task fires (the scheduler's clock, in a later issue, sends `fire` with the due time)
- * at most once per due time, and only while no run of it is in flight; each firing asks
- * the runtime for one run, named from the task id and the due time. The run reports back
- * with `finishRun`; failures in a row are counted (a success clears the count), and at the
- * task's `maxConsecutiveFailures` the task is suspended and the group's admins are told.
- * A paused task does not fire, but a run fired before the pause still finishes and counts.
+ * The task is the one authority on its due times: its context holds `nextDueAt`, computed
+ * from its schedule (actors/task-schedule.ts) as events are folded, and the scheduler's
+ * clock may fire it for that time only. Every due time ends in exactly one decision event:
+ * `task.fired` (one run asked for, named from the task id and the due time) or
+ * `task.fire_skipped` (the wake gate saw nothing new, the due times were missed while the
+ * runtime was down and the task skips them, or its previous run is still going). Since a
+ * decision moves `nextDueAt` on, and the host appends at the revision it decided on, a
+ * second fire for the same due time is rejected: each due time fires at most once.
+ *
+ * The run reports back with `finishRun`; failures in a row are counted (a success clears
+ * the count), and at the task's `maxConsecutiveFailures` the task is suspended and the
+ * group's admins are told. A paused task does not fire, but a run fired before the pause
+ * still finishes and counts; a resumed task is next due at the first due time after it
+ * resumed (time spent paused is not made up for).
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
+  DEFAULT_TASK_CATCH_UP,
+  gateDetailSchema,
   maxConsecutiveFailuresSchema,
+  taskCatchUpSchema,
   taskContextModeSchema,
   taskEvents,
+  taskGateSchema,
   taskGroupIdSchema,
   taskNoteSchema,
   taskPromptSchema,
   taskRunIdSchema,
   taskRunOutcomeSchema,
   taskScheduleSchema,
+  type TaskCatchUp,
   type TaskContextMode,
+  type TaskGate,
+  type TaskMissed,
   type TaskRunOutcome,
   type TaskSchedule,
 } from '../events/catalogue/task.js';
+import { dueAfter, firstDueAt, missedDueTimes, resumedDueAt, scheduleIssues } from './task-schedule.js';
 import { defineActorKind, type CommandMeta, type EffectRequest, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
 
 export const taskCommands = z.discriminatedUnion('type', [
@@ -44,12 +60,28 @@ export const taskCommands = z.discriminatedUnion('type', [
       contextMode: taskContextModeSchema,
       /** Failed runs in a row that suspend the task; 3 when left out. */
       maxConsecutiveFailures: maxConsecutiveFailuresSchema.optional(),
+      /** What to do with due times missed while the runtime was down; `fire_once` when left out. */
+      catchUp: taskCatchUpSchema.optional(),
+      /** A check run before each firing; none when left out. */
+      gate: taskGateSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal('pause'), reason: taskNoteSchema.optional() }).strict(),
   z.object({ type: z.literal('resume') }).strict(),
-  /** The scheduler: the task is due at `dueAt`. */
-  z.object({ type: z.literal('fire'), dueAt: z.iso.datetime() }).strict(),
+  /** The scheduler's clock: the task is due at `dueAt`, which must be its `nextDueAt`. */
+  z
+    .object({
+      type: z.literal('fire'),
+      dueAt: z.iso.datetime(),
+      /**
+       * The clock came to `dueAt` late (the runtime was down): it and the due times since
+       * are decided at once, under the task's catch-up policy.
+       */
+      missed: z.boolean().optional(),
+      /** The wake gate's verdict, when the task has a gate: `wake: false` skips the fire and spends no run. */
+      gate: z.object({ wake: z.boolean(), detail: gateDetailSchema.optional() }).strict().optional(),
+    })
+    .strict(),
   /** The runtime: the task's run ended. */
   z
     .object({
@@ -63,6 +95,7 @@ export const taskCommands = z.discriminatedUnion('type', [
 ]);
 
 export type TaskCommand = z.infer<typeof taskCommands> & { readonly meta: CommandMeta };
+export type FireCommand = Extract<TaskCommand, { type: 'fire' }>;
 
 type FoldedFrom<TDefinition> = TDefinition extends EventDefinition<infer TType, infer TData> ? FoldedEvent<TType, TData> : never;
 export type TaskEvent = FoldedFrom<(typeof taskEvents)[number]>;
@@ -73,6 +106,10 @@ export interface TaskDefinition {
   readonly schedule: TaskSchedule;
   readonly contextMode: TaskContextMode;
   readonly maxConsecutiveFailures: number;
+  readonly catchUp: TaskCatchUp;
+  readonly gate: TaskGate | null;
+  /** When it was scheduled: an interval's grid starts `everyMs` after it. */
+  readonly scheduledAt: string;
 }
 
 /** The run asked for by the last firing, until it reports how it finished. */
@@ -86,8 +123,13 @@ export interface TaskContext {
   /** Null until the task is scheduled. */
   readonly definition: TaskDefinition | null;
   readonly consecutiveFailures: number;
-  /** The due time of the last firing: the next one must be later. */
-  readonly lastFiredDueAt: string | null;
+  /**
+   * The one due time the clock may fire the task for next; null unless the task is
+   * scheduled.active, and when no due time remains (a once task after its due time).
+   */
+  readonly nextDueAt: string | null;
+  /** The last due time decided, fired or skipped. */
+  readonly lastDueAt: string | null;
   readonly runInFlight: RunInFlight | null;
 }
 
@@ -138,12 +180,84 @@ function requestTaskRunParams(context: TaskContext, run: RunInFlight): RequestTa
   };
 }
 
-export const taskMachine = setup({
+type FireSkippedData = Extract<TaskEvent, { type: 'task.fire_skipped' }>['data'];
+
+/**
+ * Missed due times counted one by one at most: an every-second cron down for a day would
+ * otherwise be 86,400 croner steps in one decision. Past it, `missed.count` says this.
+ */
+export const MISSED_COUNT_LIMIT = 10_000;
+
+/** Why a schedule cannot be scheduled, naming each field; empty when it can. */
+export function scheduleIssuesReason(schedule: TaskSchedule, now: string): string {
+  return scheduleIssues(schedule, now)
+    .map((issue) => `${issue.field}: ${issue.message}`)
+    .join('; ');
+}
+
+function nextDueOf(context: TaskContext): string {
+  if (context.nextDueAt === null) throw new Error(`task ${context.id} has no next due time, yet it is deciding one`);
+  return context.nextDueAt;
+}
+
+function notNextDueTimeReason(context: TaskContext, dueAt: string): string {
+  return context.nextDueAt === null
+    ? `the task has no due time left (the last was ${context.lastDueAt ?? 'never'}); a fire for ${dueAt} is refused, as a task fires once per due time`
+    : `the task is next due at ${context.nextDueAt}, not ${dueAt}; a task fires once per due time, for the due time it computed`;
+}
+
+/**
+ * The one decision for the task's next due time, which `command.dueAt` was checked to be.
+ * In order: missed due times (the clock came late) collapse into their last one, and a
+ * task that skips missed fires skips it; a gate that says not to wake skips it; a run still
+ * in flight skips it; otherwise the task fires. A once task whose only due time was
+ * skipped has nothing left to do, and completes in the same decision.
+ */
+export function fireDecision(context: TaskContext, command: FireCommand): RecordParams[] {
+  const { schedule, catchUp } = definitionOf(context);
+  // The computed due time, not the command's spelling of it: the same instant, stored one way.
+  const due = nextDueOf(context);
+  const at = command.meta.issuedAt;
+  let dueAt = due;
+  let missed: TaskMissed | null = null;
+  if (command.missed === true) {
+    const times = missedDueTimes(schedule, due, at, MISSED_COUNT_LIMIT);
+    dueAt = times.last;
+    missed = { firstDueAt: due, count: times.count };
+    if (catchUp === 'skip') return skipRecords(context, { dueAt, reason: 'missed', detail: null, missed, skippedAt: at });
+  }
+  if (command.gate?.wake === false) {
+    return skipRecords(context, { dueAt, reason: 'gate', detail: command.gate.detail ?? null, missed, skippedAt: at });
+  }
+  if (context.runInFlight !== null) {
+    const { runId, dueAt: runDueAt } = context.runInFlight;
+    return skipRecords(context, { dueAt, reason: 'run_in_flight', detail: `run ${runId} (due ${runDueAt}) has not finished`, missed, skippedAt: at });
+  }
+  return [
+    {
+      type: 'task.fired',
+      data: { dueAt, runId: taskRunId(context.id, dueAt), firedAt: at, missed, gateDetail: command.gate?.detail ?? null },
+    },
+  ];
+}
+
+function skipRecords(context: TaskContext, skipped: FireSkippedData): RecordParams[] {
+  const records: RecordParams[] = [{ type: 'task.fire_skipped', data: skipped }];
+  // A once task has one due time; skipped, no run will ever come (and none is in flight,
+  // since only a firing of that same due time could have asked for one).
+  if (definitionOf(context).schedule.kind === 'once') {
+    records.push({ type: 'task.completed', data: { lastRunId: null, completedAt: skipped.skippedAt } });
+  }
+  return records;
+}
+
+const taskSetup = setup({
   types: {} as { context: TaskContext; events: TaskCommand | TaskEvent; input: { id: string } },
   guards: {
-    isNotAfterLastFiredDueTime: ({ context }, params: { dueAt: string }) =>
-      context.lastFiredDueAt !== null && Date.parse(params.dueAt) <= Date.parse(context.lastFiredDueAt),
-    hasRunInFlight: ({ context }) => context.runInFlight !== null,
+    hasScheduleIssues: (_, params: { schedule: TaskSchedule; now: string }) => scheduleIssues(params.schedule, params.now).length > 0,
+    /** Compared as instants: `10:00:00Z` and `10:00:00.000Z` are the same due time. */
+    isNotNextDueTime: ({ context }, params: { dueAt: string }) =>
+      context.nextDueAt === null || Date.parse(params.dueAt) !== Date.parse(context.nextDueAt),
     isNotTheRunInFlight: ({ context }, params: { runId: string }) => context.runInFlight?.runId !== params.runId,
     isOnceTask: ({ context }) => context.definition?.schedule.kind === 'once',
     reachesFailureLimit: ({ context }, params: { outcome: TaskRunOutcome }) =>
@@ -153,8 +267,19 @@ export const taskMachine = setup({
     record: (_, _params: RecordParams) => {},
     reject: (_, _params: RejectParams) => {},
 
-    applyScheduled: assign((_, params: TaskDefinition) => ({ definition: params })),
-    applyFired: assign((_, params: RunInFlight) => ({ lastFiredDueAt: params.dueAt, runInFlight: params })),
+    applyScheduled: assign((_, params: TaskDefinition) => ({ definition: params, nextDueAt: firstDueAt(params.schedule, params.scheduledAt) })),
+    /** A due time was decided (fired or skipped): the next one follows it on the schedule. */
+    applyDueTimeDecided: assign(({ context }, params: { dueAt: string }) => ({
+      lastDueAt: params.dueAt,
+      nextDueAt: dueAfter(definitionOf(context).schedule, params.dueAt),
+    })),
+    applyFired: assign((_, params: RunInFlight) => ({ runInFlight: params })),
+    applyResumed: assign(({ context }, params: { resumedAt: string }) => {
+      const { schedule, scheduledAt } = definitionOf(context);
+      return { nextDueAt: resumedDueAt(schedule, { scheduledAt, lastDueAt: context.lastDueAt }, params.resumedAt) };
+    }),
+    /** Paused, suspended, completed or cancelled: the clock has nothing to fire. */
+    clearNextDueAt: assign({ nextDueAt: null }),
     applyRunFinished: assign(({ context }, params: { outcome: TaskRunOutcome }) => ({
       runInFlight: null,
       consecutiveFailures: params.outcome === 'failed' ? context.consecutiveFailures + 1 : 0,
@@ -174,37 +299,59 @@ export const taskMachine = setup({
      */
     notifyAdmins: (_, _params: NotifyAdminsParams) => {},
   },
-}).createMachine({
+});
+
+/**
+ * The fire decision records one event or two (a skip that completes a once task); declared
+ * on top of the base setup so `enqueue` knows the `record` action.
+ */
+const taskDecisions = taskSetup.extend({
+  actions: {
+    recordFireDecision: taskSetup.enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'fire') return;
+      for (const record of fireDecision(context, event)) enqueue({ type: 'record', params: record });
+    }),
+  },
+});
+
+export const taskMachine = taskDecisions.createMachine({
   id: 'task',
   context: ({ input }) => ({
     id: input.id,
     definition: null,
     consecutiveFailures: 0,
-    lastFiredDueAt: null,
+    nextDueAt: null,
+    lastDueAt: null,
     runInFlight: null,
   }),
   initial: 'unscheduled',
   states: {
     unscheduled: {
       on: {
-        schedule: {
-          actions: {
-            type: 'record',
-            params: ({ event }) => ({
-              type: 'task.scheduled',
-              data: {
-                groupId: event.groupId,
-                prompt: event.prompt,
-                schedule: event.schedule,
-                contextMode: event.contextMode,
-                maxConsecutiveFailures: event.maxConsecutiveFailures ?? DEFAULT_MAX_CONSECUTIVE_FAILURES,
-                scheduledAt: event.meta.issuedAt,
-                catchUp: 'fire_once',
-                gate: null,
-              },
-            }),
+        schedule: [
+          {
+            guard: { type: 'hasScheduleIssues', params: ({ event }) => ({ schedule: event.schedule, now: event.meta.issuedAt }) },
+            actions: { type: 'reject', params: ({ event }) => ({ reason: scheduleIssuesReason(event.schedule, event.meta.issuedAt) }) },
           },
-        },
+          {
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({
+                type: 'task.scheduled',
+                data: {
+                  groupId: event.groupId,
+                  prompt: event.prompt,
+                  schedule: event.schedule,
+                  contextMode: event.contextMode,
+                  maxConsecutiveFailures: event.maxConsecutiveFailures ?? DEFAULT_MAX_CONSECUTIVE_FAILURES,
+                  scheduledAt: event.meta.issuedAt,
+                  catchUp: event.catchUp ?? DEFAULT_TASK_CATCH_UP,
+                  gate: event.gate ?? null,
+                },
+              }),
+            },
+          },
+        ],
         pause: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; only a scheduled task can be paused' } } },
         resume: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; there is nothing to resume' } } },
         fire: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; an unscheduled task cannot fire' } } },
@@ -221,6 +368,9 @@ export const taskMachine = setup({
               schedule: event.data.schedule,
               contextMode: event.data.contextMode,
               maxConsecutiveFailures: event.data.maxConsecutiveFailures,
+              catchUp: event.data.catchUp,
+              gate: event.data.gate,
+              scheduledAt: event.data.scheduledAt,
             }),
           },
         },
@@ -276,51 +426,32 @@ export const taskMachine = setup({
         'task.run_finished': { actions: { type: 'applyRunFinished', params: ({ event }) => ({ outcome: event.data.outcome }) } },
         'task.suspended': {
           target: '.suspended',
-          actions: {
-            type: 'notifyAdmins',
-            params: ({ context, event }) => ({
-              groupId: definitionOf(context).groupId,
-              taskId: context.id,
-              reason: 'suspended_after_failures' as const,
-              consecutiveFailures: event.data.consecutiveFailures,
-              lastRunId: event.data.lastRunId,
-            }),
-          },
+          actions: [
+            'clearNextDueAt',
+            {
+              type: 'notifyAdmins',
+              params: ({ context, event }) => ({
+                groupId: definitionOf(context).groupId,
+                taskId: context.id,
+                reason: 'suspended_after_failures' as const,
+                consecutiveFailures: event.data.consecutiveFailures,
+                lastRunId: event.data.lastRunId,
+              }),
+            },
+          ],
         },
-        'task.completed': { target: 'completed' },
-        'task.cancelled': { target: 'cancelled' },
+        'task.completed': { target: 'completed', actions: 'clearNextDueAt' },
+        'task.cancelled': { target: 'cancelled', actions: 'clearNextDueAt' },
       },
       states: {
         active: {
           on: {
             fire: [
               {
-                guard: { type: 'isNotAfterLastFiredDueTime', params: ({ event }) => ({ dueAt: event.dueAt }) },
-                actions: {
-                  type: 'reject',
-                  params: ({ context, event }) => ({
-                    reason: `the task already fired for ${context.lastFiredDueAt ?? ''}; a firing for ${event.dueAt} is not after it, and a task never fires twice for a due time`,
-                  }),
-                },
+                guard: { type: 'isNotNextDueTime', params: ({ event }) => ({ dueAt: event.dueAt }) },
+                actions: { type: 'reject', params: ({ context, event }) => ({ reason: notNextDueTimeReason(context, event.dueAt) }) },
               },
-              {
-                guard: 'hasRunInFlight',
-                actions: {
-                  type: 'reject',
-                  params: ({ context }) => ({
-                    reason: `run ${context.runInFlight?.runId ?? ''} (due ${context.runInFlight?.dueAt ?? ''}) has not finished; the task does not fire while its run is in flight`,
-                  }),
-                },
-              },
-              {
-                actions: {
-                  type: 'record',
-                  params: ({ context, event }) => ({
-                    type: 'task.fired',
-                    data: { dueAt: event.dueAt, runId: taskRunId(context.id, event.dueAt), firedAt: event.meta.issuedAt, missed: null, gateDetail: null },
-                  }),
-                },
-              },
+              { actions: 'recordFireDecision' },
             ],
             pause: {
               actions: {
@@ -332,11 +463,13 @@ export const taskMachine = setup({
 
             'task.fired': {
               actions: [
+                { type: 'applyDueTimeDecided', params: ({ event }) => ({ dueAt: event.data.dueAt }) },
                 { type: 'applyFired', params: ({ event }) => ({ runId: event.data.runId, dueAt: event.data.dueAt }) },
                 { type: 'requestTaskRun', params: ({ context }) => requestTaskRunParams(context, inFlight(context)) },
               ],
             },
-            'task.paused': { target: 'paused' },
+            'task.fire_skipped': { actions: { type: 'applyDueTimeDecided', params: ({ event }) => ({ dueAt: event.data.dueAt }) } },
+            'task.paused': { target: 'paused', actions: 'clearNextDueAt' },
           },
         },
 
@@ -346,7 +479,7 @@ export const taskMachine = setup({
             pause: { actions: { type: 'reject', params: { reason: 'the task is already paused' } } },
             resume: { actions: { type: 'record', params: ({ event }) => ({ type: 'task.resumed', data: { resumedAt: event.meta.issuedAt } }) } },
 
-            'task.resumed': { target: 'active' },
+            'task.resumed': { target: 'active', actions: { type: 'applyResumed', params: ({ event }) => ({ resumedAt: event.data.resumedAt }) } },
           },
         },
 
@@ -365,7 +498,10 @@ export const taskMachine = setup({
             },
             resume: { actions: { type: 'record', params: ({ event }) => ({ type: 'task.resumed', data: { resumedAt: event.meta.issuedAt } }) } },
 
-            'task.resumed': { target: 'active', actions: 'clearConsecutiveFailures' },
+            'task.resumed': {
+              target: 'active',
+              actions: ['clearConsecutiveFailures', { type: 'applyResumed', params: ({ event }) => ({ resumedAt: event.data.resumedAt }) }],
+            },
           },
         },
       },

@@ -179,10 +179,16 @@ export const taskRunFinished = defineEvent(
 );
 
 /** A `once` task, after its only run finished (whatever the outcome). Final. */
-export const taskCompleted = defineEvent(
-  'task.completed',
-  1,
-  z.object({ lastRunId: taskRunIdSchema, completedAt: timestamp }).strict(),
+const completedV1 = z.object({ lastRunId: taskRunIdSchema, completedAt: timestamp }).strict();
+
+/**
+ * v2: `lastRunId` is null when the once task's only due time was skipped (its wake gate saw
+ * nothing new, or it was missed and the task skips missed fires), so no run ever ran.
+ */
+export const taskCompleted = defineEvent('task.completed', 1, completedV1).evolve(
+  2,
+  completedV1.extend({ lastRunId: taskRunIdSchema.nullable() }).strict(),
+  (v1) => v1,
 );
 
 /** Final. */
