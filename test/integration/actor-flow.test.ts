@@ -86,14 +86,16 @@ it('takes a Slack mention through a run and back, every event in the message cor
 });
 
 it('fires a once task, runs it and completes the task', async () => {
+  // A day ahead of the real clock the host stamps commands with: a once time must be in the future.
+  const dueAt = new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000 + 86_400_000 + 9 * 3_600_000).toISOString();
   await host.send('task', 'digest', {
     type: 'schedule',
     groupId: 'T1.C1',
     prompt: 'Summarise yesterday',
-    schedule: { kind: 'once', at: '2026-11-23T09:00:00.000Z' },
+    schedule: { kind: 'once', at: dueAt },
     contextMode: 'isolated',
   });
-  const fired = await host.send('task', 'digest', { type: 'fire', dueAt: '2026-11-23T09:00:00.000Z' });
+  const fired = await host.send('task', 'digest', { type: 'fire', dueAt });
   expect(fired).toMatchObject({ status: 'accepted' });
   await host.idle();
   expect((await host.load('task', 'digest')).state).toBe('completed');

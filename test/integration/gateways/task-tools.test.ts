@@ -74,7 +74,7 @@ describe('schedule, list, pause, resume, cancel', () => {
   it('reads a cron schedule without a timezone in UTC, and takes intervals and one-off times', async () => {
     const cron = await schedule(sales, { prompt: 'Daily digest', schedule: { kind: 'cron', expression: '0 7 * * *' } }, 'toolu_c');
     const every = await schedule(sales, { prompt: 'Check the queue', schedule: { kind: 'interval', everyMs: 3_600_000 }, context_mode: 'isolated' }, 'toolu_i');
-    const once = await schedule(sales, { prompt: 'Remind about the offsite', schedule: { kind: 'once', at: '2026-03-01T08:00:00Z' } }, 'toolu_o');
+    const once = await schedule(sales, { prompt: 'Remind about the offsite', schedule: { kind: 'once', at: '2099-03-01T08:00:00Z' } }, 'toolu_o');
     expect((await taskContext(cron)).definition?.schedule).toEqual({ kind: 'cron', expression: '0 7 * * *', timezone: 'UTC' });
     expect((await taskContext(every)).definition?.contextMode).toBe('isolated');
     const listed = (await world.call('list_tasks', {}, sales)).content.split('\n').sort();
@@ -82,7 +82,7 @@ describe('schedule, list, pause, resume, cancel', () => {
       [
         `${cron} · scheduled.active · cron "0 7 * * *" (UTC) · "Daily digest"`,
         `${every} · scheduled.active · every 1 h · "Check the queue"`,
-        `${once} · scheduled.active · once at 2026-03-01T08:00:00Z · "Remind about the offsite"`,
+        `${once} · scheduled.active · once at 2099-03-01T08:00:00Z · "Remind about the offsite"`,
       ].sort(),
     );
   });

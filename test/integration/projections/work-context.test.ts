@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { taskRunId } from '../../../actors/task.js';
+import { taskRunId, type TaskContext } from '../../../actors/task.js';
 import { RECENT_DECISIONS, workContextPath, workContextProjection } from '../../../projections/work-context.js';
 import { applyEvents, projectionTestbed } from './fixture.js';
 import { recordFact } from './memory-scenario.js';
@@ -43,12 +43,14 @@ const request = (requester: string, summary: string, approvers = ['U2', 'U3'], r
 
 async function buildScenario(): Promise<void> {
   const { send } = bed.world;
+  /** The due time the task actor will take a fire for. */
+  const nextDue = async (taskId: string) => ((await bed.world.host.load('task', taskId)).snapshot.context as TaskContext).nextDueAt!;
   await send('group', GROUP, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
   await send('group', DM, { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
 
   // Tasks: a daily digest, a paused poller, a one-off that completes, one suspended after failing, one in a DM.
   await send('task', 'digest', { type: 'schedule', groupId: GROUP, prompt: 'Post the daily BD digest:\nnew leads, stalled deals.', schedule: { kind: 'cron', expression: '0 9 * * 1-5', timezone: 'Europe/Paris' }, contextMode: 'group' });
-  const digestDue = '2026-01-05T08:00:00.000Z';
+  const digestDue = await nextDue('digest');
   await send('task', 'digest', { type: 'fire', dueAt: digestDue });
   await send('task', 'digest', { type: 'finishRun', runId: taskRunId('digest', digestDue), outcome: 'succeeded' });
   await send('task', 'poller', { type: 'schedule', groupId: GROUP, prompt: 'Check the status page.', schedule: { kind: 'interval', everyMs: 900_000 }, contextMode: 'isolated' });
@@ -57,8 +59,9 @@ async function buildScenario(): Promise<void> {
   await send('task', 'oneoff', { type: 'fire', dueAt: '2026-01-05T12:00:00.000Z' });
   await send('task', 'oneoff', { type: 'finishRun', runId: taskRunId('oneoff', '2026-01-05T12:00:00.000Z'), outcome: 'succeeded' });
   await send('task', 'flaky', { type: 'schedule', groupId: GROUP, prompt: 'Sync the CRM.', schedule: { kind: 'interval', everyMs: 3_600_000 }, contextMode: 'isolated', maxConsecutiveFailures: 1 });
-  await send('task', 'flaky', { type: 'fire', dueAt: '2026-01-05T10:00:00.000Z' });
-  await send('task', 'flaky', { type: 'finishRun', runId: taskRunId('flaky', '2026-01-05T10:00:00.000Z'), outcome: 'failed', detail: 'CRM API answered 503' });
+  const flakyDue = await nextDue('flaky');
+  await send('task', 'flaky', { type: 'fire', dueAt: flakyDue });
+  await send('task', 'flaky', { type: 'finishRun', runId: taskRunId('flaky', flakyDue), outcome: 'failed', detail: 'CRM API answered 503' });
   await send('task', 'private', { type: 'schedule', groupId: DM, prompt: 'Summarise my inbox.', schedule: { kind: 'cron', expression: '0 8 * * *', timezone: 'UTC' }, contextMode: 'group' });
 
   // Runs: one waiting for a slot, one running, one finished, one running in the DM.
