@@ -21,24 +21,13 @@ import type { EventStore } from '../../events/port.js';
 import type { ActorView, SendResult } from '../actor-host/actor-host.js';
 import type { SendOptions } from '../actor-host/effects.js';
 import { Clock } from './clock.js';
+import type { GateTask, GateVerdict } from './gates/gate.js';
 import type { DueEntry } from './due-heap.js';
 
 /** An active task's next due time, as the tasks read model has it. */
 export interface ActiveTaskDue {
   readonly taskId: string;
   readonly nextDueAt: string;
-}
-
-export interface GateVerdict {
-  readonly wake: boolean;
-  readonly detail: string;
-}
-
-export interface GateCheck {
-  readonly taskId: string;
-  readonly groupId: string;
-  /** The last due time the task decided, or when it was scheduled. */
-  readonly lastDecidedAt: string;
 }
 
 /** How one due time went, for logs, metrics and the scheduler bench. */
@@ -70,7 +59,7 @@ export interface SchedulerOptions {
   /** Every active task's next due time, read once the tasks read model has applied `position`. */
   readonly activeTasks: (position: bigint) => Promise<readonly ActiveTaskDue[]>;
   /** Checks a task's wake gate; without it, gated tasks wake every time. */
-  readonly checkGate?: (gate: TaskGate, task: GateCheck) => Promise<GateVerdict>;
+  readonly checkGate?: (gate: TaskGate, task: GateTask) => Promise<GateVerdict>;
   readonly missedAfterMs: number;
   readonly maxConcurrentFires: number;
   readonly logger: SchedulerLog;
