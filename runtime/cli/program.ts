@@ -18,6 +18,7 @@ import { registerReplayCommand } from './replay-command.js';
 import { registerRunsCommands } from './runs-commands.js';
 import { registerSearchCommand } from './search-command.js';
 import { registerStartCommand } from './start-command.js';
+import { registerTasksCommands } from './tasks-commands.js';
 import { registerTraceCommand } from './trace-command.js';
 
 export const PROGRAM_NAME = 'ledgerclaw';
@@ -104,6 +105,7 @@ export function buildProgram(context: CommandContext): Command {
   registerMemoryCommands(program, context);
   registerSearchCommand(program, context);
   registerKnowledgeCommands(program, context);
+  registerTasksCommands(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

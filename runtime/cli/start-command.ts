@@ -26,6 +26,7 @@ import { ProjectionHost } from '../../projections/projection-host.js';
 import { ConsolidationTrigger } from '../consolidation-trigger.js';
 import { knowledgeProjections, startKnowledgeSyncLoop } from '../knowledge/sources.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
+import { openRuntimeControl } from '../control/runtime-control.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
@@ -294,6 +295,8 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     // Attached first, so the actors loaded to resume their effects show in the inspector too.
     runtime.inspector?.attach(actorRuntime.host.inspection, { kinds: runtime.actors.kinds });
     const liveActorsFile = await LiveActorsFileWriter.start({ dataDir: config.dataDir, source: actorRuntime.host, logger });
+    // `ledgerclaw tasks pause` and the like reach the actor host through it while we run.
+    const control = await openRuntimeControl({ dataDir: config.dataDir, actors: actorRuntime.host, logger });
     const knowledgeSync = startKnowledgeSyncLoop(opened.store, config, { env: io.env, cwd: io.cwd, logger });
     const consolidation = new ConsolidationTrigger({ store: opened.store, budgetTokens: config.memory.consolidationBudgetTokens, logger });
     await consolidation.start();
@@ -330,6 +333,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       logger.info(cause, 'shutting down');
       return cause;
     } finally {
+      await control.close();
       consolidation.stop();
       await knowledgeSync.stop();
       await liveActorsFile.stop();

@@ -1,0 +1,28 @@
+/**
+ * The control socket as `ledgerclaw start` runs it: the task kind reachable (what the
+ * `tasks` commands send), commands signed `cli`, and a data directory whose path is too
+ * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
+ * need it stopped, as before).
+ */
+import type { Logger } from '../actor-host/actor-host.js';
+import { CLI_ACTOR } from './actor-commands.js';
+import { ControlSocketPathError, startControlServer, type ControlledActors } from './server.js';
+
+/** The actor kinds the CLI may command through the socket. */
+export const CONTROLLED_KINDS: readonly string[] = ['task'];
+
+export interface RuntimeControl {
+  close(): Promise<void>;
+}
+
+export async function openRuntimeControl(options: { readonly dataDir: string; readonly actors: ControlledActors; readonly logger: Logger }): Promise<RuntimeControl> {
+  try {
+    const server = await startControlServer({ ...options, kinds: CONTROLLED_KINDS, actor: CLI_ACTOR });
+    options.logger.info({ socket: server.path, kinds: CONTROLLED_KINDS }, 'control socket listening');
+    return server;
+  } catch (error) {
+    if (!(error instanceof ControlSocketPathError)) throw error;
+    options.logger.warn({ err: error }, 'no control socket: `tasks` writer commands need the runtime stopped');
+    return { close: async () => undefined };
+  }
+}
