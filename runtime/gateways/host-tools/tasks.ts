@@ -1,11 +1,14 @@
 /**
- * What the task tools share: how a task is looked up, who may manage it, and how it is
- * described to the model. A task belongs to the group it was scheduled for; that group
- * manages it, and so does the admin group, which manages every group's tasks.
+ * What the task tools share: how a task is looked up (one task from its actor, which
+ * decides; the list from the tasks read model), who may manage it, and how it is described
+ * to the model. A task belongs to the group it was scheduled for; that group manages it,
+ * and so does the admin group, which manages every group's tasks.
  */
 import { z } from 'zod';
 import type { TaskContext, TaskDefinition } from '../../../actors/task.js';
 import type { TaskSchedule } from '../../../events/catalogue/task.js';
+import type { TaskSummary } from '../../../projections/tasks-queries.js';
+import type { TaskStatus } from '../../../projections/tasks.js';
 import type { HostToolCall, ToolCallContext } from './host-tool.js';
 
 export const taskIdInput = z
@@ -15,18 +18,36 @@ export const taskIdInput = z
   .regex(/^[\x21-\x7e]+$/, 'expected a task id such as t-1a2b3c4d5e6f')
   .describe('The task id, as schedule_task or list_tasks gave it.');
 
-/** A task that has been scheduled: its id, state and definition. */
+/** A task that has been scheduled: its id, state (the actor's state name) and what the tools show of it. */
 export interface ScheduledTask {
   readonly id: string;
   readonly state: string;
-  readonly definition: TaskDefinition;
+  readonly definition: Pick<TaskDefinition, 'groupId' | 'prompt' | 'schedule' | 'contextMode'>;
 }
 
-/** The task, or undefined when no task of that id was ever scheduled. */
+/** The task, from its actor, or undefined when no task of that id was ever scheduled. */
 export async function loadTask(call: HostToolCall, taskId: string): Promise<ScheduledTask | undefined> {
   const view = await call.services.actors.load('task', taskId);
   const { definition } = view.snapshot.context as TaskContext;
   return definition === null ? undefined : { id: taskId, state: view.state, definition };
+}
+
+/** The task actor's state name for each status of the tasks read model. */
+const STATE_OF_STATUS: Record<TaskStatus, string> = {
+  active: 'scheduled.active',
+  paused: 'scheduled.paused',
+  suspended: 'scheduled.suspended',
+  completed: 'completed',
+  cancelled: 'cancelled',
+};
+
+/** A task of the tasks read model, named as its actor would name its state. */
+export function taskFromSummary(summary: TaskSummary): ScheduledTask {
+  return {
+    id: summary.taskId,
+    state: STATE_OF_STATUS[summary.status],
+    definition: { groupId: summary.groupId, prompt: summary.prompt, schedule: summary.schedule, contextMode: summary.contextMode },
+  };
 }
 
 export function mayManage(context: ToolCallContext, task: ScheduledTask): boolean {
