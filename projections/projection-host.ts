@@ -125,7 +125,8 @@ export class ProjectionHost {
   async waitFor(name: string, position: bigint): Promise<void> {
     for (;;) {
       const runner = this.runners.get(name);
-      if (runner?.role === 'active' && runner.position !== null && runner.position >= position) return;
+      // Positions start at 1: a read model that has applied nothing has applied everything up to 0.
+      if (runner?.role === 'active' && (runner.position ?? 0n) >= position) return;
       if (runner?.failed) {
         await runner.failureRecorded;
         throw new Error(`projection ${name} failed`);

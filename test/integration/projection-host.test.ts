@@ -67,6 +67,13 @@ it('catches up on stored events, then follows new ones', async () => {
   expect((await host.entries())[0]).toMatchObject({ name: 'tally', status: 'live', activeVersion: 1 });
 });
 
+it('counts an empty store as caught up, for a reader waiting on its head', async () => {
+  const host = await startHost();
+  const head = await store.headPosition();
+  const waited = await Promise.race([host.waitFor('tally', head).then(() => 'caught up'), new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting'))]);
+  expect(waited).toBe('caught up');
+});
+
 it('resumes from its checkpoint after a restart, applying nothing twice', async () => {
   await append('counter-a', 60);
   const first = await startHost();
