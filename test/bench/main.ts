@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
 import { runEventsSuite } from './events.js';
 import { runRunsSuite } from './runs.js';
+import { runSchedulerSuite } from './scheduler.js';
 import { runSearchSuite } from './search.js';
 
 export interface SuiteOptions {
@@ -33,12 +34,13 @@ export interface SuiteReport {
 
 export type Suite = (options: SuiteOptions) => Promise<SuiteReport>;
 
-/** Every suite by name; later suites (search, scheduler, slack) are added here. */
+/** Every suite by name; later suites (slack) are added here. */
 const SUITES = {
   events: runEventsSuite,
   actors: runActorsSuite,
   search: runSearchSuite,
   runs: runRunsSuite,
+  scheduler: runSchedulerSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;
