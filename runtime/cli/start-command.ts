@@ -27,6 +27,8 @@ import { ConsolidationTrigger } from '../consolidation-trigger.js';
 import { knowledgeProjections, startKnowledgeSyncLoop } from '../knowledge/sources.js';
 import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { openRuntimeControl } from '../control/runtime-control.js';
+import { adminNoticeEffects } from '../scheduler/admin-notice.js';
+import { openScheduler, type RunningScheduler } from '../scheduler/open-scheduler.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
@@ -88,6 +90,8 @@ export interface BannerFacts {
   /** Null when model calls can be made; otherwise what to set. */
   readonly modelUnavailable: string | null;
   readonly slackConfigured: boolean;
+  /** Active tasks on the scheduler's clock; null when the scheduler is off (`scheduler.enabled`). */
+  readonly scheduledTasks: number | null;
 }
 
 /** The sandbox line of the banner: weaker isolation is said, not hidden. */
@@ -110,6 +114,7 @@ function banner(io: CliIo, config: Config, facts: BannerFacts): string {
     `  pid               ${process.pid}`,
     `  previous run      ${PREVIOUS_SHUTDOWN_TEXT[facts.previous]}`,
     `  runs              ${sandboxLine(facts.sandbox)}`,
+    `  scheduler         ${facts.scheduledTasks === null ? 'OFF (scheduler.enabled = false): tasks are recorded but never fire' : `${facts.scheduledTasks} active task${facts.scheduledTasks === 1 ? '' : 's'} on the clock`}`,
     `  model             ${facts.modelUnavailable === null ? `${config.agent.model} via ${config.model.baseUrl}` : `NOT CONFIGURED: ${facts.modelUnavailable}`}`,
     ...(facts.slackConfigured ? [] : ['  channels          no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): talk to the assistant locally with:', `                    ${cli} chat --data ${config.dataDir}`]),
     ...(facts.inspector
@@ -265,6 +270,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     logger,
   });
   let host: ActorHost | undefined;
+  const channel = runtime.session?.channel ?? loggedChannel(logger);
   const runs = await openAgentRuns({
     config,
     store: opened.store,
@@ -273,7 +279,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       return host;
     },
     env: io.env,
-    channel: runtime.session?.channel ?? loggedChannel(logger),
+    channel,
     caughtUp: (name, position) => projectionHost.waitFor(name, position),
     logger,
     ...(runtime.session ? { acknowledge: (message: { groupId: string; messageId: string }) => runtime.session!.acknowledge(message) } : {}),
@@ -284,7 +290,11 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     readOnly: false,
     logger,
     kinds: runtime.actors.kinds,
-    effects: { ...createActorWiring({ retryInterruptedRuns: config.runs.retryInterrupted }), ...runs.effects },
+    effects: {
+      ...createActorWiring({ retryInterruptedRuns: config.runs.retryInterrupted }),
+      ...runs.effects,
+      ...adminNoticeEffects(() => channel, config.scheduler.adminGroup),
+    },
   });
   host = actorRuntime.host;
   try {
@@ -300,9 +310,21 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     const knowledgeSync = startKnowledgeSyncLoop(opened.store, config, { env: io.env, cwd: io.cwd, logger });
     const consolidation = new ConsolidationTrigger({ store: opened.store, budgetTokens: config.memory.consolidationBudgetTokens, logger });
     await consolidation.start();
+    let scheduler: RunningScheduler | undefined;
     try {
       const resumedEffects = await actorRuntime.host.resumePendingEffects();
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
+      // After the owed effects: a task whose run is still being asked for is not due again.
+      if (config.scheduler.enabled) {
+        scheduler = await openScheduler({
+          store: opened.store,
+          actors: actorRuntime.host,
+          caughtUp: (name, position) => projectionHost.waitFor(name, position),
+          sandbox: runs.sandbox,
+          config,
+          logger,
+        });
+      }
       const facts: BannerFacts = {
         durability: opened.backend.durability,
         previous: runtime.started.previousShutdown,
@@ -312,6 +334,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
         sandbox: runs.sandbox,
         modelUnavailable: runs.model.unavailableReason,
         slackConfigured: Boolean(io.env.SLACK_BOT_TOKEN),
+        scheduledTasks: scheduler ? scheduler.armedTasks : null,
       };
       if (runtime.session) runtime.session.banner(facts);
       else io.stdout.write(banner(io, config, facts));
@@ -333,6 +356,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       logger.info(cause, 'shutting down');
       return cause;
     } finally {
+      await scheduler?.close();
       await control.close();
       consolidation.stop();
       await knowledgeSync.stop();

@@ -22,6 +22,7 @@ import { openActorCommands, RuntimeUnreachableError, type ActorCommands } from '
 import { ControlRequestError } from '../control/client.js';
 import type { WireSendResult } from '../control/protocol.js';
 import { budgetedTokens } from '../gateways/pricing.js';
+import { DEFAULT_HEARTBEAT_EVERY_MS, heartbeatScheduleCommand, heartbeatTaskId, liveHeartbeats } from '../scheduler/heartbeat-task.js';
 import { describeSchedule, promptExcerpt } from '../gateways/host-tools/tasks.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { formatDuration } from './durations.js';
@@ -120,6 +121,51 @@ export function registerTasksCommands(program: Command, context: CommandContext)
     .addOption(new Option('--limit <n>', `most due times shown (default ${DEFAULT_RUNS_LIMIT})`).argParser(parseLimit))
     .option('--json', 'one JSON object a due time')
     .action(action(context, (taskId: string, options: { limit?: number; json?: boolean }, command: Command) => runs(context, command, taskId, options)));
+  registerHeartbeatCommand(tasks, context);
+}
+
+function registerHeartbeatCommand(tasks: Command, context: CommandContext): void {
+  tasks
+    .command('heartbeat')
+    .description("turn a group's heartbeat on or off: a task that wakes the agent only when the group's HEARTBEAT.md has open items")
+    .argument('<group>', 'the group, such as T1.C1', parseGroupId)
+    .addOption(new Option('--every <duration>', `how often HEARTBEAT.md is read (default ${formatDuration(DEFAULT_HEARTBEAT_EVERY_MS)})`).argParser(parseEvery))
+    .option('--off', "turn the group's heartbeat off (its task is cancelled)")
+    .action(
+      action(context, (groupId: string, options: { every?: number; off?: boolean }, command: Command) =>
+        heartbeat(context, command, groupId, { everyMs: options.every ?? DEFAULT_HEARTBEAT_EVERY_MS, off: options.off === true, everyGiven: options.every !== undefined }),
+      ),
+    );
+}
+
+async function heartbeat(context: CommandContext, command: Command, groupId: string, options: { everyMs: number; off: boolean; everyGiven: boolean }): Promise<ExitCode> {
+  if (options.off && options.everyGiven) throw new UsageError('--every and --off: give one or the other');
+  const { io } = context;
+  // The group's heartbeat tasks, from the tasks read model (none yet in a data directory that never ran).
+  const { config } = loadCommandConfig(command, io);
+  const db = await openReadModel(config.dataDir, TASKS_PROJECTION);
+  const groupTasks = db ? await listTasks(db, { groupId }).finally(() => db.close()) : [];
+  const live = liveHeartbeats(groupTasks, groupId);
+  const existing = await withActorCommands(context, command, async (commands) => {
+    const same = live.find((task) => task.schedule.kind === 'interval' && task.schedule.everyMs === options.everyMs);
+    if (!options.off && same && live.length === 1) return { kept: same.taskId, cancelled: [] as string[], scheduled: null };
+    const cancelled: string[] = [];
+    for (const task of live) {
+      const result = await commands.send(TASK_KIND, task.taskId, { type: 'cancel', reason: options.off ? 'heartbeat turned off' : 'heartbeat replaced' });
+      if (result.status === 'rejected') throw refusal(task.taskId, 'cancelled', result);
+      cancelled.push(task.taskId);
+    }
+    if (options.off) return { kept: null, cancelled, scheduled: null };
+    const taskId = heartbeatTaskId(groupId, Date.now());
+    const result = await commands.send(TASK_KIND, taskId, heartbeatScheduleCommand(groupId, options.everyMs));
+    if (result.status === 'rejected') throw new CommandFailedError(`heartbeat not scheduled: ${result.reason}`);
+    return { kept: null, cancelled, scheduled: taskId };
+  });
+  if (existing.kept !== null) io.stdout.write(`the heartbeat of ${groupId} is already on, every ${formatDuration(options.everyMs)} (task ${existing.kept})\n`);
+  else if (existing.scheduled !== null) io.stdout.write(`the heartbeat of ${groupId} is on, every ${formatDuration(options.everyMs)} (task ${existing.scheduled})\n`);
+  else if (existing.cancelled.length > 0) io.stdout.write(`the heartbeat of ${groupId} is off (cancelled ${existing.cancelled.join(', ')})\n`);
+  else io.stdout.write(`the heartbeat of ${groupId} was not on\n`);
+  return ExitCode.ok;
 }
 
 function pauseOrCancel(type: 'pause' | 'cancel', reason: string | undefined): ActorCommand {
