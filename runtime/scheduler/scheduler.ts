@@ -36,6 +36,10 @@ export interface FireReport {
   readonly dueAt: string;
   /** `fired`/`skipped`: the actor decided; `rejected`: it had decided already; `failed`: see the log, retried. */
   readonly decision: 'fired' | 'skipped' | 'rejected' | 'failed';
+  /** When the fire got its slot and began, ms since the epoch. */
+  readonly startedAtMs: number;
+  /** How long the wake gate took (0 without one). */
+  readonly gateMs: number;
   /** When the decision was stored (or refused), ms since the epoch. */
   readonly decidedAtMs: number;
   readonly missed: boolean;
@@ -170,13 +174,16 @@ export class TaskScheduler {
 
   private async fire(entry: DueEntry): Promise<void> {
     const { taskId, dueAt } = entry;
+    const timing = { startedAtMs: this.now(), gateMs: 0 };
     let missed = false;
     let gated = false;
     try {
       const task = (await this.options.actors.load('task', taskId)).snapshot.context as TaskContext;
       if (task.nextDueAt !== dueAt || task.definition === null) return; // decided meanwhile; track() places it again
       missed = this.now() - Date.parse(dueAt) > this.options.missedAfterMs;
+      const gateStarted = this.now();
       const verdict = await this.checkGate(task, missed);
+      timing.gateMs = this.now() - gateStarted;
       gated = verdict !== undefined;
       const result = await this.options.actors.send(
         'task',
@@ -185,10 +192,10 @@ export class TaskScheduler {
         { commandId: fireCommandId(taskId, dueAt), actor: 'scheduler' },
       );
       this.retries.delete(taskId);
-      this.report(entry, decisionOf(result), missed, gated);
+      this.report(entry, timing, decisionOf(result), missed, gated);
       if (result.status === 'rejected') this.options.logger.info({ taskId, dueAt, reason: result.reason }, 'the task did not take the fire');
     } catch (error) {
-      this.report(entry, 'failed', missed, gated);
+      this.report(entry, timing, 'failed', missed, gated);
       this.retryLater(entry, error);
     }
   }
@@ -212,8 +219,8 @@ export class TaskScheduler {
     if (!this.stopped) this.clock.set({ ...entry, atMs: this.now() + delay });
   }
 
-  private report(entry: DueEntry, decision: FireReport['decision'], missed: boolean, gated: boolean): void {
-    this.options.onFire?.({ taskId: entry.taskId, dueAt: entry.dueAt, decision, decidedAtMs: this.now(), missed, gated });
+  private report(entry: DueEntry, timing: { startedAtMs: number; gateMs: number }, decision: FireReport['decision'], missed: boolean, gated: boolean): void {
+    this.options.onFire?.({ taskId: entry.taskId, dueAt: entry.dueAt, decision, ...timing, decidedAtMs: this.now(), missed, gated });
   }
 }
 
