@@ -440,12 +440,15 @@ function lastOutcome(task: TaskRow): string {
   return `last run ${task.last_outcome} at ${task.last_finished_at}${detail}`;
 }
 
-/** Items of a section, at most MAX_SECTION_ITEMS, the rest (and hidden ones) counted. */
-function section(title: string, items: readonly string[], hidden: { count: number; what: string } | null = null): string[] {
+/**
+ * Items of a section, at most MAX_SECTION_ITEMS, the rest (and hidden ones) counted. `total`
+ * is how many there are when `items` holds only the first of them.
+ */
+function section(title: string, items: readonly string[], hidden: { count: number; what: string } | null = null, total = items.length): string[] {
   const lines = [`## ${title}`];
   const shown = items.slice(0, MAX_SECTION_ITEMS);
   lines.push(...shown.map((item) => `- ${item}`));
-  if (items.length > shown.length) lines.push(`- … and ${items.length - shown.length} more`);
+  if (total > shown.length) lines.push(`- … and ${total - shown.length} more`);
   if (hidden && hidden.count > 0) lines.push(`- (${plural(hidden.count, hidden.what)} in direct-message groups, listed only there)`);
   if (lines.length === 1) lines.push('- none');
   lines.push('');
@@ -467,7 +470,19 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
   const params = company ? [] : [groupId];
   const inGroup = (itemGroup: string | null) => (company && itemGroup !== null ? ` (group ${itemGroup})` : '');
 
-  const tasks = await db.all<TaskRow>(`SELECT * FROM work_context_tasks ${where} ORDER BY group_id, task_id`, params);
+  // Tasks can number thousands: only the ones a section lists are read (and formatted), the rest counted.
+  const dmGroupFilter = "group_id IN (SELECT group_id FROM work_context_groups WHERE trigger_mode = 'dm')";
+  const taskScope = company ? `NOT ${dmGroupFilter}` : 'group_id = ?';
+  const countTasks = async (filter: string, filterParams: readonly (string | null)[]) =>
+    (await db.get<{ n: number }>(`SELECT count(*) AS n FROM work_context_tasks WHERE ${filter}`, [...filterParams]))?.n ?? 0;
+  const firstTasks = (filter: string) =>
+    db.all<TaskRow>(`SELECT * FROM work_context_tasks WHERE ${filter} ORDER BY group_id, task_id LIMIT ${MAX_SECTION_ITEMS}`, params);
+  const shownTasks = await firstTasks(taskScope);
+  const taskCount = await countTasks(taskScope, params);
+  const suspendedTasks = await firstTasks(`${taskScope} AND status = 'suspended'`);
+  const suspendedCount = await countTasks(`${taskScope} AND status = 'suspended'`, params);
+  const hiddenTasks = company ? await countTasks(dmGroupFilter, []) : 0;
+  const hiddenSuspended = company ? await countTasks(`${dmGroupFilter} AND status = 'suspended'`, []) : 0;
   const runs = await db.all<RunRow>(`SELECT * FROM work_context_runs ${where} ORDER BY queued_at, run_id`, params);
   const approvals = await db.all<PendingApprovalRow>(`SELECT * FROM work_context_approvals ${where} ORDER BY requested_at, approval_id`, params);
   const conflicts = await db.all<{ group_id: string; key: string; fact_ids_json: string }>(
@@ -488,7 +503,7 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
 
   // Blocked
   const blocked: string[] = [];
-  for (const task of visible(tasks).filter((row) => row.status === 'suspended')) {
+  for (const task of suspendedTasks) {
     blocked.push(
       `task ${task.task_id}${inGroup(task.group_id)} suspended since ${task.status_since} after ${plural(task.consecutive_failures, 'failed run')} in a row (${lastOutcome(task)}); resume it to run it again`,
     );
@@ -509,8 +524,10 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
       blocked.push(`memory conflict on ${conflict.key}: facts ${factIds.join(', ')} disagree (see MEMORY.md); resolve it by keeping one`);
     }
   }
+  // The listed suspended tasks are at most a section's worth: the blocked items past them are counted.
+  const blockedTotal = blocked.length + (suspendedCount - suspendedTasks.length);
   const blockedHidden =
-    hiddenCount(tasks.filter((row) => row.status === 'suspended')) +
+    hiddenSuspended +
     hiddenCount(runs.filter((row) => row.status === 'queued')) +
     (company ? new Set(conflicts.filter((row) => isHidden(row.group_id)).map((row) => row.group_id)).size : 0);
 
@@ -522,7 +539,7 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
     );
   });
 
-  const taskItems = visible(tasks).map((task) => {
+  const taskItems = shownTasks.map((task) => {
     const schedule = formatSchedule(JSON.parse(task.schedule_json) as TaskSchedule);
     const reason = task.status === 'paused' && task.status_reason ? ` (${oneLine(task.status_reason, 120)})` : '';
     return `task ${task.task_id}${inGroup(task.group_id)} [${task.status}${reason}] ${schedule}, ${task.context_mode} context: "${oneLine(task.prompt, 100)}"; ${lastOutcome(task)}`;
@@ -539,9 +556,9 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
     company ? '# Work context of the company' : `# Work context of group ${groupId}`,
     'Built from the event store; rewritten when tasks, runs, approvals or memory conflicts change. Edits here are overwritten.',
     '',
-    ...section('Blocked', blocked, { count: blockedHidden, what: 'blocked item' }),
+    ...section('Blocked', suspendedTasks.length < suspendedCount ? blocked.slice(0, suspendedTasks.length) : blocked, { count: blockedHidden, what: 'blocked item' }, blockedTotal),
     ...section('Pending approvals', approvalItems, { count: hiddenCount(approvals), what: 'pending approval' }),
-    ...section('Open tasks', taskItems, { count: hiddenCount(tasks), what: 'open task' }),
+    ...section('Open tasks', taskItems, { count: hiddenTasks, what: 'open task' }, taskCount),
     ...section('Active runs', runItems, { count: hiddenCount(runs), what: 'active run' }),
     ...section(`Recent decisions (newest first, last ${RECENT_DECISIONS})`, decisionItems),
   ];

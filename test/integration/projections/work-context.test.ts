@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { taskRunId, type TaskContext } from '../../../actors/task.js';
-import { RECENT_DECISIONS, workContextPath, workContextProjection } from '../../../projections/work-context.js';
+import { MAX_SECTION_ITEMS, RECENT_DECISIONS, workContextPath, workContextProjection } from '../../../projections/work-context.js';
 import { applyEvents, projectionTestbed } from './fixture.js';
 import { recordFact } from './memory-scenario.js';
 
@@ -192,5 +192,39 @@ describe('WORK_CONTEXT.md', () => {
     expect(decisions[RECENT_DECISIONS - 1]).toContain('approval p5 granted');
     expect(await db.get('SELECT COUNT(*) AS n FROM work_context_decisions')).toEqual({ n: RECENT_DECISIONS });
     expect(company).toContain('## Pending approvals\n- none\n');
+  });
+
+  it(`lists at most ${MAX_SECTION_ITEMS} tasks a section, in order, and counts the rest`, async () => {
+    const { send } = bed.world;
+    await send('group', GROUP, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
+    await send('group', DM, { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
+    const id = (index: number) => `t${String(index).padStart(3, '0')}`;
+    for (let index = 0; index < 60; index += 1) {
+      await send('task', id(index), { type: 'schedule', groupId: GROUP, prompt: `Task ${index}.`, schedule: { kind: 'interval', everyMs: 3_600_000 }, contextMode: 'isolated', maxConsecutiveFailures: 1 });
+      if (index % 10 === 0) continue;
+      // Nine tasks in ten end suspended after one failed run: 54 of them, more than a section lists.
+      const dueAt = ((await bed.world.host.load('task', id(index))).snapshot.context as TaskContext).nextDueAt!;
+      await send('task', id(index), { type: 'fire', dueAt });
+      await send('task', id(index), { type: 'finishRun', runId: taskRunId(id(index), dueAt), outcome: 'failed', detail: 'down' });
+    }
+    for (let index = 0; index < 3; index += 1) {
+      await send('task', `dm${index}`, { type: 'schedule', groupId: DM, prompt: 'Private.', schedule: { kind: 'interval', everyMs: 3_600_000 }, contextMode: 'group' });
+    }
+    const { read } = await build('data');
+    const itemsOf = (text: string, title: string) => {
+      const start = text.indexOf(`## ${title}`);
+      return text.slice(start, text.indexOf('\n\n', start)).split('\n').slice(1);
+    };
+    for (const file of [await read(GROUP), await read(null)]) {
+      const tasks = itemsOf(file, 'Open tasks');
+      expect(tasks.slice(0, MAX_SECTION_ITEMS).map((line) => line.match(/^- task (t\d+)/)?.[1])).toEqual(Array.from({ length: MAX_SECTION_ITEMS }, (_, index) => id(index)));
+      expect(tasks[MAX_SECTION_ITEMS]).toBe('- … and 10 more');
+      const blocked = itemsOf(file, 'Blocked');
+      expect(blocked.filter((line) => / suspended since /.test(line))).toHaveLength(MAX_SECTION_ITEMS);
+      expect(blocked[MAX_SECTION_ITEMS]).toBe('- … and 4 more');
+    }
+    const company = await read(null);
+    expect(itemsOf(company, 'Open tasks').at(-1)).toBe('- (3 open tasks in direct-message groups, listed only there)');
+    expect(itemsOf(await read(DM), 'Open tasks')).toHaveLength(3);
   });
 });
