@@ -38,13 +38,22 @@ function cronOf(expression: string, timezone: string): Cron {
   return cron;
 }
 
+/** Zone names already checked: building an Intl.DateTimeFormat costs far more than the lookup. */
+const checkedTimezones = new Map<string, boolean>();
+
 function isKnownTimezone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
+  let known = checkedTimezones.get(timezone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (checkedTimezones.size >= PARSED_CRON_LIMIT) checkedTimezones.clear();
+    checkedTimezones.set(timezone, known);
   }
+  return known;
 }
 
 /**

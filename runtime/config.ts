@@ -160,7 +160,7 @@ export const configSchema = z
         /** A fire this far past its due time counts as missed (the runtime was down): the task's catch-up policy decides. */
         missedAfterMs: z.number().int().min(1_000).default(60_000),
         /** Fires (gate checks and appends) under way at once. */
-        maxConcurrentFires: z.number().int().min(1).max(1_000).default(32),
+        maxConcurrentFires: z.number().int().min(1).max(1_000).default(128),
         /** Where a task paused after repeated failures is reported; the task's own group when unset. */
         adminGroup: z.string().min(1).nullable().default(null),
       })

@@ -15,6 +15,7 @@
  * - Exactly once: every decision in the store, checked for a due time decided twice.
  */
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { actorKinds } from '../../actors/index.js';
 import type { TaskSchedule } from '../../events/catalogue/task.js';
@@ -203,6 +204,8 @@ export const runSchedulerSuite: Suite = (options) =>
 
     options.log(`scheduler: ${formatNumber(armed)} tasks armed; firing for ${plan.firingMs / 1000} s`);
     const firingFrom = Date.now();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     let rssPeak = rssArmed;
     while (Date.now() - firingFrom < plan.firingMs) {
       await sleep(1_000);
@@ -211,6 +214,8 @@ export const runSchedulerSuite: Suite = (options) =>
       if (seconds % 15 === 0) options.log(`  ${seconds} s: ${formatNumber(reports.length)} due times decided`);
     }
 
+    loopDelay.disable();
+    const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
     options.log('scheduler: restart to ready');
     await runtime.close();
     const openStoreMs: number[] = [];
@@ -256,6 +261,7 @@ export const runSchedulerSuite: Suite = (options) =>
             ['lateness p50', formatMs(lateness.p50), `bare timer + one append: ${formatMs(baseline.p50)}`, ''],
             ['lateness p99', formatMs(lateness.p99), `bare timer + one append: ${formatMs(baseline.p99)}`, `< ${TARGET_P99_MS} ms: ${verdict(pass)}`],
             ['lateness max', formatMs(lateness.max), `bare timer + one append: ${formatMs(baseline.max)}`, ''],
+            ['event-loop delay while firing, p99', formatMs(loopDelayP99Ms), '', ''],
             ['  of which: due → fire slot, p50 / p99', `${formatMs(waiting.p50)} / ${formatMs(waiting.p99)}`, '', ''],
             ['  of which: wake gate, p50 / p99', `${formatMs(gates.p50)} / ${formatMs(gates.p99)}`, '', ''],
             ['  of which: decision stored, p50 / p99', `${formatMs(deciding.p50)} / ${formatMs(deciding.p99)}`, '', ''],
@@ -275,6 +281,7 @@ export const runSchedulerSuite: Suite = (options) =>
         doubleDecisions: checked.doubles,
         lateness: lateness satisfies Summary,
         latenessParts: { dueToSlot: waiting, gate: gates, decision: deciding },
+        eventLoopDelayP99Ms: loopDelayP99Ms,
         baselineBareTimerAppend: baseline,
         rss: { before: rssBefore, armed: rssArmed, peak: rssPeak },
         restartToReadyMs: restart,

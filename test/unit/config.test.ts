@@ -48,7 +48,7 @@ describe('defaults', () => {
       model: { baseUrl: 'https://api.anthropic.com', maxRetries: 4, timeoutMs: 600_000, prices: {} },
       runs: expect.objectContaining({ sandbox: 'auto', maxConcurrent: 4, maxPerGroup: 1 }),
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
-      scheduler: { enabled: true, missedAfterMs: 60_000, maxConcurrentFires: 32, adminGroup: null },
+      scheduler: { enabled: true, missedAfterMs: 60_000, maxConcurrentFires: 128, adminGroup: null },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
