@@ -85,8 +85,9 @@ const TASK_STREAM_PREFIX = 'task-';
 export class TaskScheduler {
   private readonly clock: Clock;
   private readonly now: () => number;
-  /** Due entries waiting for a fire slot, earliest first. */
+  /** Due entries waiting for a fire slot, earliest first, and the same by task. */
   private readonly waiting: DueEntry[] = [];
+  private readonly waitingByTask = new Map<string, DueEntry>();
   /** Tasks with a fire under way; their state is tracked again once it is done. */
   private readonly firing = new Set<string>();
   private readonly retries = new Map<string, number>();
@@ -126,6 +127,7 @@ export class TaskScheduler {
     this.clock.stop();
     this.subscription?.unsubscribe();
     this.waiting.length = 0;
+    this.waitingByTask.clear();
     await Promise.allSettled([...this.fires]);
   }
 
@@ -146,20 +148,24 @@ export class TaskScheduler {
       this.retries.delete(taskId);
       return;
     }
-    const current = this.clock.get(taskId);
-    if (current?.dueAt === nextDueAt) return; // already there (perhaps waiting to retry)
+    const current = this.clock.get(taskId) ?? this.waitingByTask.get(taskId);
+    if (current?.dueAt === nextDueAt) return; // already there (perhaps waiting to retry, or for a slot)
     this.retries.delete(taskId);
     this.clock.set({ taskId, dueAt: nextDueAt, atMs: Date.parse(nextDueAt) });
   }
 
   private enqueue(entries: readonly DueEntry[]): void {
-    this.waiting.push(...entries);
+    for (const entry of entries) {
+      this.waiting.push(entry);
+      this.waitingByTask.set(entry.taskId, entry);
+    }
     this.pump();
   }
 
   private pump(): void {
     while (!this.stopped && this.fires.size < this.options.maxConcurrentFires && this.waiting.length > 0) {
       const entry = this.waiting.shift()!;
+      if (this.waitingByTask.get(entry.taskId) === entry) this.waitingByTask.delete(entry.taskId);
       if (this.firing.has(entry.taskId)) continue; // its fire re-tracks it when done
       this.firing.add(entry.taskId);
       const fire = this.fire(entry).finally(() => {
