@@ -90,8 +90,14 @@ export interface BannerFacts {
   /** Null when model calls can be made; otherwise what to set. */
   readonly modelUnavailable: string | null;
   readonly slackConfigured: boolean;
-  /** Active tasks on the scheduler's clock; null when the scheduler is off (`scheduler.enabled`). */
-  readonly scheduledTasks: number | null;
+  /** The scheduler's state: tasks on its clock, off by config, or why it could not start. */
+  readonly scheduler: { readonly armedTasks: number } | 'off' | { readonly failed: string };
+}
+
+function schedulerLine(scheduler: BannerFacts['scheduler']): string {
+  if (scheduler === 'off') return 'OFF (scheduler.enabled = false): tasks are recorded but never fire';
+  if ('failed' in scheduler) return `NOT RUNNING: ${scheduler.failed}; tasks do not fire until a restart (see \`ledgerclaw projections list\`)`;
+  return `${scheduler.armedTasks} active task${scheduler.armedTasks === 1 ? '' : 's'} on the clock`;
 }
 
 /** The sandbox line of the banner: weaker isolation is said, not hidden. */
@@ -114,7 +120,7 @@ function banner(io: CliIo, config: Config, facts: BannerFacts): string {
     `  pid               ${process.pid}`,
     `  previous run      ${PREVIOUS_SHUTDOWN_TEXT[facts.previous]}`,
     `  runs              ${sandboxLine(facts.sandbox)}`,
-    `  scheduler         ${facts.scheduledTasks === null ? 'OFF (scheduler.enabled = false): tasks are recorded but never fire' : `${facts.scheduledTasks} active task${facts.scheduledTasks === 1 ? '' : 's'} on the clock`}`,
+    `  scheduler         ${schedulerLine(facts.scheduler)}`,
     `  model             ${facts.modelUnavailable === null ? `${config.agent.model} via ${config.model.baseUrl}` : `NOT CONFIGURED: ${facts.modelUnavailable}`}`,
     ...(facts.slackConfigured ? [] : ['  channels          no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): talk to the assistant locally with:', `                    ${cli} chat --data ${config.dataDir}`]),
     ...(facts.inspector
@@ -315,15 +321,23 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       const resumedEffects = await actorRuntime.host.resumePendingEffects();
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
       // After the owed effects: a task whose run is still being asked for is not due again.
+      // A scheduler that cannot start (its read model failed, say) leaves conversations running.
+      let schedulerFacts: BannerFacts['scheduler'] = 'off';
       if (config.scheduler.enabled) {
-        scheduler = await openScheduler({
-          store: opened.store,
-          actors: actorRuntime.host,
-          caughtUp: (name, position) => projectionHost.waitFor(name, position),
-          sandbox: runs.sandbox,
-          config,
-          logger,
-        });
+        try {
+          scheduler = await openScheduler({
+            store: opened.store,
+            actors: actorRuntime.host,
+            caughtUp: (name, position) => projectionHost.waitFor(name, position),
+            sandbox: runs.sandbox,
+            config,
+            logger,
+          });
+          schedulerFacts = { armedTasks: scheduler.armedTasks };
+        } catch (error) {
+          logger.error({ err: error }, 'the scheduler could not start: scheduled tasks do not fire until the runtime is restarted');
+          schedulerFacts = { failed: error instanceof Error ? error.message : String(error) };
+        }
       }
       const facts: BannerFacts = {
         durability: opened.backend.durability,
@@ -334,7 +348,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
         sandbox: runs.sandbox,
         modelUnavailable: runs.model.unavailableReason,
         slackConfigured: Boolean(io.env.SLACK_BOT_TOKEN),
-        scheduledTasks: scheduler ? scheduler.armedTasks : null,
+        scheduler: schedulerFacts,
       };
       if (runtime.session) runtime.session.banner(facts);
       else io.stdout.write(banner(io, config, facts));

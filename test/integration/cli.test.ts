@@ -136,6 +136,7 @@ describe('ledgerclaw start', () => {
     expect(runtime.stdout()).toContain('synchronous=FULL');
     expect(runtime.stdout()).toContain(`pid               ${runtime.pid}`);
     expect(runtime.stdout()).toContain('events tail --follow');
+    expect(runtime.stdout()).toContain('scheduler         0 active tasks on the clock');
 
     const [started] = await runtimeEvents();
     expect(started).toMatchObject({
