@@ -116,6 +116,10 @@ export interface TaskDefinition {
 export interface RunInFlight {
   readonly runId: string;
   readonly dueAt: string;
+  /** What the wake gate said when it woke the task (absent in snapshots older than the field). */
+  readonly gateDetail?: string | null;
+  /** The due times this fire stands for, when they were missed while the runtime was down. */
+  readonly missed?: TaskMissed | null;
 }
 
 export interface TaskContext {
@@ -464,7 +468,10 @@ export const taskMachine = taskDecisions.createMachine({
             'task.fired': {
               actions: [
                 { type: 'applyDueTimeDecided', params: ({ event }) => ({ dueAt: event.data.dueAt }) },
-                { type: 'applyFired', params: ({ event }) => ({ runId: event.data.runId, dueAt: event.data.dueAt }) },
+                {
+                  type: 'applyFired',
+                  params: ({ event }) => ({ runId: event.data.runId, dueAt: event.data.dueAt, gateDetail: event.data.gateDetail, missed: event.data.missed }),
+                },
                 { type: 'requestTaskRun', params: ({ context }) => requestTaskRunParams(context, inFlight(context)) },
               ],
             },

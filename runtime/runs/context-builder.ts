@@ -51,8 +51,8 @@ export interface ContextSources {
   readonly store: EventStore;
   readonly dataDir: string;
   readonly agent: { readonly name: string; readonly identity: string; readonly conversationWindowTokens: number };
-  /** The task's prompt, for a run a task fired. */
-  readonly taskPrompt: (taskId: string) => Promise<string | null>;
+  /** What a task's run answers: its prompt, and why this fire woke it; null for a task never scheduled. */
+  readonly taskTurn: (taskId: string, runId: string) => Promise<TaskTurn | null>;
   readonly now: () => Date;
 }
 
@@ -179,14 +179,36 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   let messages: PromptMessage[] = [];
   let answeringUser: string | null = null;
   if (request.taskId !== null) {
-    const prompt = await sources.taskPrompt(request.taskId);
-    if (prompt === null) throw new Error(`task ${request.taskId} has no prompt; it was never scheduled`);
+    const turn = await sources.taskTurn(request.taskId, runId);
+    if (turn === null) throw new Error(`task ${request.taskId} has no prompt; it was never scheduled`);
     if (request.contextMode === 'group') messages = (await conversationWindow(sources, request.groupId, [], budget)).messages;
-    messages.push({ role: 'user', text: `[scheduled task ${request.taskId}] ${prompt}` });
+    messages.push({ role: 'user', text: taskTurnText(request.taskId, turn) });
   } else {
     ({ messages, answeringUser } = await conversationWindow(sources, request.groupId, answeredMessageIds(request.turnRef), budget));
     if (messages.length === 0) throw new Error(`group ${request.groupId} has no message for run ${runId} to answer`);
   }
   const tokenEstimate = [...system.map((section) => section.text), ...messages.map((message) => message.text)].reduce((sum, text) => sum + estimateTokens(text), 0);
   return { system, messages, tokenEstimate, windowBudgetTokens: budget, answeringUser };
+}
+
+/** A task's run: its prompt, and what the fire that asked for it knew. */
+export interface TaskTurn {
+  readonly prompt: string;
+  /** What the task's wake gate said when it woke it; null without a gate (or for an older fire). */
+  readonly gateDetail: string | null;
+  /** The due times this fire stands for, when the runtime was down for them. */
+  readonly missed: { readonly firstDueAt: string; readonly count: number } | null;
+}
+
+/**
+ * The user turn of a task's run: the prompt, then why it runs now when there is more to say
+ * than the schedule (the gate's finding is often the very thing to act on).
+ */
+export function taskTurnText(taskId: string, turn: TaskTurn): string {
+  const notes: string[] = [];
+  if (turn.gateDetail !== null) notes.push(`The task's check woke you: ${turn.gateDetail}`);
+  if (turn.missed !== null && turn.missed.count > 1) {
+    notes.push(`This run stands for ${turn.missed.count} due times missed while the runtime was down, the first at ${turn.missed.firstDueAt}.`);
+  }
+  return [`[scheduled task ${taskId}] ${turn.prompt}`, ...notes].join('\n\n');
 }

@@ -212,7 +212,13 @@ export class RunExecutor {
       dataDir: this.deps.config.dataDir,
       agent: this.deps.config.agent,
       now: this.deps.now ?? (() => new Date()),
-      taskPrompt: async (taskId) => ((await effect.load('task', taskId)).context as TaskContext).definition?.prompt ?? null,
+      taskTurn: async (taskId, runId) => {
+        const task = (await effect.load('task', taskId)).context as TaskContext;
+        if (task.definition === null) return null;
+        // The fire that asked for this run, while the task still waits for it (a finished run's note is gone with it).
+        const fire = task.runInFlight?.runId === runId ? task.runInFlight : null;
+        return { prompt: task.definition.prompt, gateDetail: fire?.gateDetail ?? null, missed: fire?.missed ?? null };
+      },
     };
   }
 }

@@ -10,7 +10,7 @@ import { runCompleted, runQueued } from '../../../events/catalogue/run.js';
 import { createEventStore } from '../../../events/event-store.js';
 import type { EventStore } from '../../../events/port.js';
 import { groupFilePath } from '../../../projections/atomic-file.js';
-import { answeredMessageIds, buildRunContext, type ContextSources } from '../../../runtime/runs/context-builder.js';
+import { answeredMessageIds, buildRunContext, taskTurnText, type ContextSources } from '../../../runtime/runs/context-builder.js';
 
 const GROUP = 'T1.C1';
 let dataDir: string;
@@ -30,7 +30,7 @@ function sources(windowTokens = 12_000, taskPrompt: string | null = null): Conte
     store,
     dataDir,
     agent: { name: 'Ledger', identity: 'You are Ledger, the company assistant.', conversationWindowTokens: windowTokens },
-    taskPrompt: async () => taskPrompt,
+    taskTurn: async () => (taskPrompt === null ? null : { prompt: taskPrompt, gateDetail: null, missed: null }),
     now: () => new Date('2026-11-22T09:00:00.000Z'),
   };
 }
@@ -103,6 +103,16 @@ describe('the context builder', () => {
     expect(prompt.messages).toEqual([{ role: 'user', text: '[scheduled task t-9] Post the daily digest.' }]);
     const inGroup = await buildRunContext(sources(12_000, 'Post the daily digest.'), 'r2', { ...request, contextMode: 'group' });
     expect(inGroup.messages.map((message) => message.text)).toEqual(['[U1] chatter', '[scheduled task t-9] Post the daily digest.']);
+  });
+
+  it("tells a task's run what its wake gate found and how many missed due times it stands for", () => {
+    expect(taskTurnText('t-9', { prompt: 'Triage the inbox.', gateDetail: '3 new invoices in /workspace/inbox', missed: { firstDueAt: '2026-11-22T06:00:00.000Z', count: 4 } })).toBe(
+      '[scheduled task t-9] Triage the inbox.\n\n' +
+        "The task's check woke you: 3 new invoices in /workspace/inbox\n\n" +
+        'This run stands for 4 due times missed while the runtime was down, the first at 2026-11-22T06:00:00.000Z.',
+    );
+    // One late due time is not worth a note; nor is a fire without a gate.
+    expect(taskTurnText('t-9', { prompt: 'Triage the inbox.', gateDetail: null, missed: { firstDueAt: '2026-11-22T06:00:00.000Z', count: 1 } })).toBe('[scheduled task t-9] Triage the inbox.');
   });
 
   it('refuses to build a prompt for a group turn with nothing to answer', async () => {
