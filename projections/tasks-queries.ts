@@ -45,6 +45,15 @@ const dueTimeRow = z.object({
 });
 
 /**
+ * The tasks waiting for a run they fired to report back: the only ones whose actors may
+ * owe a run request after a restart (actors/task.ts, pendingEffects).
+ */
+export async function tasksWithRunInFlight(db: SqliteConnection): Promise<string[]> {
+  const rows = await db.all<{ task_id: string }>('SELECT task_id FROM tasks WHERE run_in_flight IS NOT NULL ORDER BY task_id');
+  return rows.map((row) => row.task_id);
+}
+
+/**
  * Every active task that is due again, soonest first: one query over the (status,
  * next_due_at) index, for the clock to fill its timer heap at start.
  */

@@ -71,6 +71,9 @@ export interface ActorHostOptions {
   readonly now?: () => Date;
 }
 
+/** By kind: the actors that may owe effects, or undefined when that cannot be told (see resumePendingEffects). */
+export type PendingEffectCandidates = Readonly<Record<string, () => Promise<readonly string[] | undefined>>>;
+
 export class UnknownActorKindError extends Error {
   override readonly name = 'UnknownActorKindError';
 }
@@ -167,22 +170,33 @@ export class ActorHost {
     }
   }
 
-  /** Runs the effects every actor's state says are still owed (after a restart). */
-  async resumePendingEffects(): Promise<number> {
+  /**
+   * Runs the effects every actor's state says are still owed (after a restart). Every actor
+   * of a kind with pending effects is loaded to ask, unless `candidates` names, for that
+   * kind, a superset of the actors that may owe one (from a read model, say: thousands of
+   * idle tasks need not be loaded to find the few with a run in flight). A candidates
+   * function that answers undefined could not tell: the kind is scanned.
+   */
+  async resumePendingEffects(candidates: PendingEffectCandidates = {}): Promise<number> {
     let resumed = 0;
+    const resume = async (kind: AnyActorKind, id: string) => {
+      const actor = await this.liveActor(kind, id);
+      const pending = kind.pendingEffects!(actor.snapshot);
+      pending.forEach((effect, index) => this.runEffect(actor, effect, `${actor.streamId}@${actor.revision}:pending:${index}`, undefined));
+      resumed += pending.length;
+    };
     for (const kind of this.kinds.values()) {
       if (!kind.pendingEffects) continue;
+      const ids = await candidates[kind.kind]?.();
+      if (ids !== undefined) {
+        for (const id of ids) await resume(kind, id);
+        continue;
+      }
       for (let after: string | undefined; ; ) {
         const streams = await this.options.store.listStreams({ prefix: kind.kind, ...(after ? { after } : {}), limit: 500 });
         for (const stream of streams) {
           const id = this.idFromStream(kind, stream.streamId);
-          if (id === undefined) continue;
-          const actor = await this.liveActor(kind, id);
-          const pending = kind.pendingEffects(actor.snapshot);
-          pending.forEach((effect, index) =>
-            this.runEffect(actor, effect, `${actor.streamId}@${actor.revision}:pending:${index}`, undefined),
-          );
-          resumed += pending.length;
+          if (id !== undefined) await resume(kind, id);
         }
         if (streams.length < 500) break;
         after = streams[streams.length - 1]!.streamId;

@@ -29,6 +29,7 @@ import { LiveActorsFileWriter } from '../live-actors-file.js';
 import { openRuntimeControl } from '../control/runtime-control.js';
 import { adminNoticeEffects } from '../scheduler/admin-notice.js';
 import { openScheduler, type RunningScheduler } from '../scheduler/open-scheduler.js';
+import { tasksAwaitingRuns } from '../scheduler/pending-task-runs.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
@@ -318,7 +319,9 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     await consolidation.start();
     let scheduler: RunningScheduler | undefined;
     try {
-      const resumedEffects = await actorRuntime.host.resumePendingEffects();
+      const resumedEffects = await actorRuntime.host.resumePendingEffects({
+        task: tasksAwaitingRuns({ store: opened.store, caughtUp: (name, position) => projectionHost.waitFor(name, position), dataDir: config.dataDir, logger }),
+      });
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
       // After the owed effects: a task whose run is still being asked for is not due again.
       // A scheduler that cannot start (its read model failed, say) leaves conversations running.
