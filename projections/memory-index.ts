@@ -172,18 +172,40 @@ const dailyLogsInsert = (rows: string, onConflict: string) => `
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
   FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
 
-/** Chunk n of the batch gets the n-th id after the largest, as one insert after another would. */
-const chunksInsert = (rows: string) => `
-  WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks)
+/**
+ * Chunk n of the batch gets the n-th id after the largest, as one insert after another would.
+ * A row `[n, i, tokens]` is the one chunk of the batch's fact i, whose text is its statement
+ * whole: scope, fact id and event come from that fact's row in memory_facts (see factsBase),
+ * rather than through the main thread as JSON a second time. Any other chunk is a whole row
+ * `[n, null, tokens, scope, kind, fact id, day, event id, seq, count]`.
+ */
+const chunksInsert = (rows: string, factsBase: string) => `
+  WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
+    facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
-  SELECT base.id + 1 + (value ->> 0), value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
-  FROM base, jsonb_each(${rows}) ORDER BY key`;
+  SELECT base.id + 1 + (j.value ->> 0), coalesce(j.value ->> 3, f.scope), coalesce(j.value ->> 4, 'fact'), coalesce(j.value ->> 5, f.fact_id),
+    j.value ->> 6, coalesce(j.value ->> 7, f.recorded_event_id), coalesce(j.value ->> 8, 0), coalesce(j.value ->> 9, 1), j.value ->> 2
+  FROM base, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
 
-/** After chunksInsert: its `count` chunks are the last ids. */
-const chunkTextsInsert = (rows: string, count: number) => `
-  WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks)
+/**
+ * After chunksInsert: its `count` chunks are the last ids. A row `[n, i]` is fact i's
+ * statement and key, `[n, null, text, key]` any other chunk's.
+ */
+const chunkTextsInsert = (rows: string, count: number, factsBase: string) => `
+  WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks),
+    facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks_fts (rowid, text, key)
-  SELECT top.id - ${count} + 1 + (value ->> 0), value ->> 1, value ->> 2 FROM top, jsonb_each(${rows}) ORDER BY key`;
+  SELECT top.id - ${count} + 1 + (j.value ->> 0), coalesce(j.value ->> 2, f.statement), coalesce(j.value ->> 3, f.key)
+  FROM top, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+
+/**
+ * Right after factsInsert added all of its `count` rows (a rowid table gives each new row
+ * the next rowid after the largest): the rowid of the batch's fact 0.
+ */
+const factsBaseOf = (count: number) => `SELECT coalesce(max(rowid), 0) - ${count} + 1 AS id FROM memory_facts`;
+
+/** No fact row is referred to (the careful way, where added facts need not have consecutive rowids). */
+const NO_FACTS_BASE = 'SELECT 0 AS id';
 
 /** The events `insertMany` takes: they only add rows, and only to tables no other memory event changes. */
 function onlyAdds(event: StoredEvent): boolean {
@@ -195,12 +217,17 @@ type Addition =
   | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
 
 /**
- * The chunk rows (`[n, scope, kind, fact id, day, event id, seq, count, tokens]`) and text
- * rows (`[n, text, key]`) of the facts and daily logs the run added, in event order.
+ * The chunk rows and text rows (see chunksInsert and chunkTextsInsert) of the facts and daily
+ * logs the run added, in event order. With `factIndex`, a fact whose one chunk is its
+ * statement refers to its row in memory_facts by its index among the batch's facts.
  */
-function chunkRows(additions: readonly Addition[], added: (addition: Addition) => boolean): { chunks: string; texts: string; count: number } {
+function chunkRows(
+  additions: readonly Addition[],
+  added: (addition: Addition) => boolean,
+  factIndex?: (addition: Addition) => number,
+): { chunks: string; texts: string; count: number } {
   const chunks: (string | number | null)[][] = [];
-  const texts: (string | number)[][] = [];
+  const texts: (string | number | null)[][] = [];
   for (const addition of additions) {
     if (!added(addition)) continue;
     const { event } = addition;
@@ -209,9 +236,15 @@ function chunkRows(additions: readonly Addition[], added: (addition: Addition) =
         ? [addition.scope, addition.data.factId, null, addition.data.key, addition.data.statement]
         : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
     const pieces = chunksOf(text);
+    if (factIndex && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
+      const index = factIndex(addition);
+      texts.push([chunks.length, index]);
+      chunks.push([chunks.length, index, estimateTokens(text)]);
+      continue;
+    }
     pieces.forEach((piece, seq) => {
-      texts.push([chunks.length, piece, key]);
-      chunks.push([chunks.length, scope, addition.kind, factId, day, event.id, seq, pieces.length, estimateTokens(piece)]);
+      texts.push([chunks.length, null, piece, key]);
+      chunks.push([chunks.length, null, estimateTokens(piece), scope, addition.kind, factId, day, event.id, seq, pieces.length]);
     });
   }
   return { chunks: jsonRows(chunks), texts: jsonRows(texts), count: chunks.length };
@@ -235,10 +268,12 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   );
   const factRows: (string | number)[][] = [];
   const logRows: (string | number)[][] = [];
+  const factIndexes = new Map<Addition, number>();
   for (const addition of additions) {
     const { event } = addition;
     if (addition.kind === 'fact') {
       const { scope, data } = addition;
+      factIndexes.set(addition, factRows.length);
       factRows.push([
         scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
         data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
@@ -251,12 +286,13 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   const facts = jsonRows(factRows);
   const logs = jsonRows(logRows);
 
-  const all = chunkRows(additions, () => true);
+  const all = chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!);
+  const factsBase = factsBaseOf(factRows.length);
   const statements = [
     factRows.length > 0 ? factsInsert(sqlLiteral(facts), '') : '',
     logRows.length > 0 ? dailyLogsInsert(sqlLiteral(logs), '') : '',
-    all.count > 0 ? chunksInsert(sqlLiteral(all.chunks)) : '',
-    all.count > 0 ? chunkTextsInsert(sqlLiteral(all.texts), all.count) : '',
+    all.count > 0 ? chunksInsert(sqlLiteral(all.chunks), factsBase) : '',
+    all.count > 0 ? chunkTextsInsert(sqlLiteral(all.texts), all.count, factsBase) : '',
   ].filter((statement) => statement !== '');
   try {
     await db.exec(`SAVEPOINT insert_many; ${statements.join(';\n')}; RELEASE insert_many;`);
@@ -290,8 +326,8 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
     return ids === 'all' || ids.delete(event.id);
   });
   if (some.count === 0) return;
-  await db.run(chunksInsert('?'), [some.chunks]);
-  await db.run(chunkTextsInsert('?', some.count), [some.texts]);
+  await db.run(chunksInsert('?', NO_FACTS_BASE), [some.chunks]);
+  await db.run(chunkTextsInsert('?', some.count, NO_FACTS_BASE), [some.texts]);
 }
 
 export const memoryIndexProjection = defineProjection({
