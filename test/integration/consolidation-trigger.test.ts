@@ -63,7 +63,9 @@ afterEach(async () => {
 it('asks once when a conversation passes the budget, and again only after it was consolidated', async () => {
   trigger = new ConsolidationTrigger({ store, budgetTokens: 100 });
   await trigger.start();
-  await say('T1.C1', 150);
+  // Under the budget alone (about 15 tokens of 100): checked, and nothing asked.
+  await say('T1.C1', 10);
+  await new Promise((resolve) => setTimeout(resolve, 100));
   expect(await requests('T1.C1')).toHaveLength(0);
   const through = await say('T1.C1', 300);
   await eventually(async () => (await requests('T1.C1')).length === 1);
