@@ -556,7 +556,7 @@ export async function renderWorkContext(db: SqliteConnection, groupId: string | 
     company ? '# Work context of the company' : `# Work context of group ${groupId}`,
     'Built from the event store; rewritten when tasks, runs, approvals or memory conflicts change. Edits here are overwritten.',
     '',
-    ...section('Blocked', suspendedTasks.length < suspendedCount ? blocked.slice(0, suspendedTasks.length) : blocked, { count: blockedHidden, what: 'blocked item' }, blockedTotal),
+    ...section('Blocked', blocked, { count: blockedHidden, what: 'blocked item' }, blockedTotal),
     ...section('Pending approvals', approvalItems, { count: hiddenCount(approvals), what: 'pending approval' }),
     ...section('Open tasks', taskItems, { count: hiddenTasks, what: 'open task' }, taskCount),
     ...section('Active runs', runItems, { count: hiddenCount(runs), what: 'active run' }),
