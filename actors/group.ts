@@ -20,6 +20,16 @@
  * taken a turn in. A sender outside a non-empty allow-list is recorded as
  * `group.message_ignored` (reason `sender_not_allowed`, text not kept) and triggers nothing.
  *
+ * Edits and deletions are recorded (`group.message_edited`, `group.message_deleted`) for
+ * later prompts; neither asks for a turn. A message taken from the thread's history (the
+ * part of a thread before the bot was brought in) is recorded for context and never triggers.
+ *
+ * Replies: when a run finishes with something to say (its answer, or why it could not give
+ * one), the group records `group.reply_requested` in the same decision as
+ * `group.run_finished`. The reply is owed state until `group.reply_posted`, so the
+ * `postReply` effect is resumed after a crash, and the channel recognises a post it made
+ * before the crash by the reply id, so the conversation gets exactly one reply.
+ *
  * Duplicates: the group remembers the ids of the last {@link RECENT_MESSAGE_WINDOW}
  * messages it recorded (received or ignored) and rejects any of them again. A message
  * older (by Slack timestamp) than every remembered one is rejected too, because it can no
@@ -32,6 +42,8 @@ import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
   groupEvents,
+  MAX_REPLY_CHARS,
+  roleNameSchema,
   runIdSchema,
   runOutcomeSchema,
   slackTsSchema,
@@ -39,13 +51,17 @@ import {
   triggerModeSchema,
   type groupConfigured,
   type groupCursorAdvanced,
+  type groupMessageDeleted,
+  type groupMessageEdited,
   type groupMessageIgnored,
   type groupMessageReceived,
+  type groupReplyPosted,
+  type groupReplyRequested,
   type groupRunFinished,
   type groupRunStarted,
   type groupTurnRequested,
 } from '../events/catalogue/group.js';
-import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+import { defineActorKind, type CommandMeta, type EffectRequest, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
 
 /** How many recorded message ids a group remembers to reject redeliveries. */
 export const RECENT_MESSAGE_WINDOW = 1000;
@@ -58,6 +74,8 @@ export const groupCommands = z.discriminatedUnion('type', [
       /** Empty: everyone may address the assistant here. */
       allowedSenders: z.array(slackUserIdSchema).max(1000),
       isAdmin: z.boolean(),
+      /** Sub-agent roles that may address people here; none unless listed. */
+      rolesAddressingUsers: z.array(roleNameSchema).max(50).optional(),
     })
     .strict(),
   z
@@ -71,8 +89,12 @@ export const groupCommands = z.discriminatedUnion('type', [
       mentionsBot: z.boolean(),
       /** The run id to use if this message starts a turn at once; derived from the message otherwise. */
       runId: runIdSchema.optional(),
+      /** Taken from the thread's history for context (posted before the bot was brought in): never a trigger. */
+      fromHistory: z.boolean().optional(),
     })
     .strict(),
+  z.object({ type: z.literal('editMessage'), messageId: slackTsSchema, text: z.string().max(40_000), editedTs: slackTsSchema }).strict(),
+  z.object({ type: z.literal('deleteMessage'), messageId: slackTsSchema }).strict(),
   z.object({ type: z.literal('runStarted'), runId: runIdSchema }).strict(),
   z
     .object({
@@ -81,6 +103,15 @@ export const groupCommands = z.discriminatedUnion('type', [
       outcome: runOutcomeSchema,
       /** The runtime asks for the turn once more (a restart interrupted the run); a retried turn is not retried again. */
       retry: z.boolean().optional(),
+      /** What to say in the conversation: the run's answer, or why there is none. Nothing is posted without it. */
+      reply: z.string().min(1).max(MAX_REPLY_CHARS).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('replyPosted'),
+      replyId: runIdSchema,
+      refs: z.array(z.string().min(1).max(200)).min(1).max(100),
     })
     .strict(),
   z.object({ type: z.literal('markSeen'), cursor: slackTsSchema }).strict(),
@@ -97,7 +128,11 @@ type GroupStoredEvent =
   | Folded<typeof groupTurnRequested>
   | Folded<typeof groupRunStarted>
   | Folded<typeof groupRunFinished>
-  | Folded<typeof groupCursorAdvanced>;
+  | Folded<typeof groupCursorAdvanced>
+  | Folded<typeof groupMessageEdited>
+  | Folded<typeof groupMessageDeleted>
+  | Folded<typeof groupReplyRequested>
+  | Folded<typeof groupReplyPosted>;
 
 type GroupMachineEvent = (GroupCommand & { meta: CommandMeta }) | GroupStoredEvent;
 type ReceiveMessage = Extract<GroupCommand, { type: 'receiveMessage' }>;
@@ -110,6 +145,28 @@ export interface GroupSettings {
   readonly triggerMode: TriggerMode;
   readonly allowedSenders: readonly string[];
   readonly isAdmin: boolean;
+  /** Sub-agent roles that may address people here. */
+  readonly rolesAddressingUsers: readonly string[];
+}
+
+/** A reply the group owes its conversation, as `group.reply_requested` recorded it. */
+export interface PendingReply {
+  readonly replyId: string;
+  readonly runId: string;
+  readonly text: string;
+  readonly threadTs: string | null;
+  readonly messageIds: readonly string[];
+}
+
+/** The params of the `postReply` effect: the reply and where it goes. */
+export interface PostReplyParams extends PendingReply {
+  readonly groupId: string;
+}
+
+/** The params of the `reconcileRun` effect. */
+export interface ReconcileRunParams {
+  readonly groupId: string;
+  readonly runId: string;
 }
 
 export interface GroupRun {
@@ -137,6 +194,8 @@ export interface GroupContext {
   readonly pendingMessageIds: readonly string[];
   /** The turn requested or running; null when idle. */
   readonly currentRun: GroupRun | null;
+  /** Replies recorded and not yet posted, oldest first (normally none, or one being posted). */
+  readonly pendingReplies: readonly PendingReply[];
 }
 
 // ---- pure helpers ------------------------------------------------------------------------
@@ -173,7 +232,7 @@ function senderAllowed(settings: GroupSettings, sender: string): boolean {
 /** Why this message asks for a turn under the group's settings, or null (recorded only). */
 function triggerOf(context: GroupContext, message: ReceiveMessage): MessageTrigger | null {
   const settings = context.settings;
-  if (!settings || !senderAllowed(settings, message.sender)) return null;
+  if (!settings || message.fromHistory === true || !senderAllowed(settings, message.sender)) return null;
   if (settings.triggerMode === 'dm') return 'dm';
   if (message.mentionsBot) return 'mention';
   if (settings.triggerMode === 'all') return 'all';
@@ -191,12 +250,25 @@ function normalizedSenders(senders: readonly string[]): string[] {
   return [...new Set(senders)].sort();
 }
 
-function sameSettings(a: GroupSettings, b: GroupSettings): boolean {
-  return (
-    a.triggerMode === b.triggerMode &&
-    a.isAdmin === b.isAdmin &&
-    JSON.stringify(normalizedSenders(a.allowedSenders)) === JSON.stringify(normalizedSenders(b.allowedSenders))
-  );
+interface SettingsInput {
+  readonly triggerMode: TriggerMode;
+  readonly allowedSenders: readonly string[];
+  readonly isAdmin: boolean;
+  readonly rolesAddressingUsers?: readonly string[] | undefined;
+}
+
+/** Settings as recorded: senders and roles sorted, without repeats. */
+function settingsOf(input: SettingsInput): GroupSettings {
+  return {
+    triggerMode: input.triggerMode,
+    allowedSenders: normalizedSenders(input.allowedSenders),
+    isAdmin: input.isAdmin,
+    rolesAddressingUsers: normalizedSenders(input.rolesAddressingUsers ?? []),
+  };
+}
+
+function sameSettings(a: GroupSettings, b: SettingsInput): boolean {
+  return JSON.stringify(settingsOf(a)) === JSON.stringify(settingsOf(b));
 }
 
 function remember(context: GroupContext, messageId: string): Pick<GroupContext, 'recentMessageIds' | 'latestMessageId'> {
@@ -221,7 +293,7 @@ function receivedData(context: GroupContext, message: ReceiveMessage) {
 
 // ---- the machine -------------------------------------------------------------------------
 
-export const groupMachine = setup({
+const groupSetup = setup({
   types: {} as { context: GroupContext; events: GroupMachineEvent; input: { id: string } },
   guards: {
     isRecordedMessage: ({ context, event }) => event.type === 'receiveMessage' && context.recentMessageIds.includes(event.messageId),
@@ -245,8 +317,8 @@ export const groupMachine = setup({
       event.outcome === 'interrupted' &&
       context.currentRun?.runId === event.runId &&
       context.currentRun.retryOf === null,
-    isCurrentRunWithQueuedMessages: ({ context, event }) =>
-      event.type === 'runFinished' && context.currentRun?.runId === event.runId && context.pendingMessageIds.length > 0,
+    isPendingReply: ({ context, event }) =>
+      event.type === 'replyPosted' && context.pendingReplies.some((reply) => reply.replyId === event.replyId),
     isMessageTheGroupHasNotRecorded: ({ context, event }) =>
       event.type === 'markSeen' && (context.latestMessageId === null || compareSlackTs(event.cursor, context.latestMessageId) > 0),
     wouldNotAdvanceCursor: ({ context, event }) =>
@@ -260,7 +332,12 @@ export const groupMachine = setup({
     applySettings: assign({
       settings: ({ context, event }) =>
         event.type === 'group.configured'
-          ? { triggerMode: event.data.triggerMode, allowedSenders: event.data.allowedSenders, isAdmin: event.data.isAdmin }
+          ? {
+              triggerMode: event.data.triggerMode,
+              allowedSenders: event.data.allowedSenders,
+              isAdmin: event.data.isAdmin,
+              rolesAddressingUsers: event.data.rolesAddressingUsers,
+            }
           : context.settings,
     }),
     rememberMessage: assign(({ context, event }) =>
@@ -280,6 +357,14 @@ export const groupMachine = setup({
       };
     }),
     clearRun: assign({ currentRun: null }),
+    oweReply: assign({
+      pendingReplies: ({ context, event }) =>
+        event.type === 'group.reply_requested' ? [...context.pendingReplies, event.data] : context.pendingReplies,
+    }),
+    settleReply: assign({
+      pendingReplies: ({ context, event }) =>
+        event.type === 'group.reply_posted' ? context.pendingReplies.filter((reply) => reply.replyId !== event.data.replyId) : context.pendingReplies,
+    }),
     advanceCursor: assign({
       seenCursor: ({ context, event }) => (event.type === 'group.cursor_advanced' ? event.data.cursor : context.seenCursor),
     }),
@@ -294,8 +379,52 @@ export const groupMachine = setup({
      * executor adds the reaction to `messageId`; adding a reaction that is there is a no-op.
      */
     acknowledgeMessage: (_, _params: { groupId: string; messageId: string }) => {},
+    /**
+     * Posts an owed reply to the conversation and reports `replyPosted`. The channel keys
+     * the post by `replyId` and looks for it before posting, so a repeat posts nothing new.
+     */
+    postReply: (_, _params: PostReplyParams) => {},
+    /**
+     * After a restart: the run this group waits for may have ended without its report
+     * arriving (a crash between the two). The executor reads the run and, if it ended,
+     * reports it here, as the run's own report would have.
+     */
+    reconcileRun: (_, _params: ReconcileRunParams) => {},
   },
-}).createMachine({
+});
+
+const groupDecisions = groupSetup.extend({
+  actions: {
+    /**
+     * `group.run_finished`; the reply, when there is one; and, when messages queued up
+     * during the run, the next turn answering all of them.
+     */
+    recordRunFinished: groupSetup.enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'runFinished' || context.currentRun === null) return;
+      enqueue({ type: 'record', params: { type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } } });
+      if (event.reply !== undefined) {
+        enqueue({
+          type: 'record',
+          params: {
+            type: 'group.reply_requested',
+            data: { replyId: event.runId, runId: event.runId, text: event.reply, threadTs: context.threadTs, messageIds: context.currentRun.messageIds },
+          },
+        });
+      }
+      const [firstQueued] = context.pendingMessageIds;
+      if (firstQueued === undefined) return;
+      enqueue({
+        type: 'record',
+        params: {
+          type: 'group.turn_requested',
+          data: { runId: runIdForMessage(context.id, firstQueued), trigger: 'queued', messageIds: context.pendingMessageIds, retryOf: null },
+        },
+      });
+    }),
+  },
+});
+
+export const groupMachine = groupDecisions.createMachine({
   id: 'group',
   context: ({ input }) => ({
     id: input.id,
@@ -307,6 +436,7 @@ export const groupMachine = setup({
     engaged: false,
     pendingMessageIds: [],
     currentRun: null,
+    pendingReplies: [],
   }),
   initial: 'unconfigured',
   states: {
@@ -317,7 +447,7 @@ export const groupMachine = setup({
             type: 'record',
             params: ({ event }) => ({
               type: 'group.configured',
-              data: { triggerMode: event.triggerMode, allowedSenders: normalizedSenders(event.allowedSenders), isAdmin: event.isAdmin },
+              data: settingsOf(event),
             }),
           },
         },
@@ -346,7 +476,7 @@ export const groupMachine = setup({
               type: 'record',
               params: ({ event }) => ({
                 type: 'group.configured',
-                data: { triggerMode: event.triggerMode, allowedSenders: normalizedSenders(event.allowedSenders), isAdmin: event.isAdmin },
+                data: settingsOf(event),
               }),
             },
           },
@@ -432,32 +562,32 @@ export const groupMachine = setup({
               },
             ],
           },
-          {
-            guard: 'isCurrentRunWithQueuedMessages',
-            actions: [
-              { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
-              {
-                type: 'record',
-                params: ({ context }) => ({
-                  type: 'group.turn_requested',
-                  data: {
-                    runId: runIdForMessage(context.id, context.pendingMessageIds[0] ?? ''),
-                    trigger: 'queued',
-                    messageIds: context.pendingMessageIds,
-                    retryOf: null,
-                  },
-                }),
-              },
-            ],
-          },
-          {
-            guard: 'isCurrentRun',
-            actions: { type: 'record', params: ({ event }) => ({ type: 'group.run_finished', data: { runId: event.runId, outcome: event.outcome } }) },
-          },
+          { guard: 'isCurrentRun', actions: 'recordRunFinished' },
           {
             actions: {
               type: 'reject',
               params: ({ context, event }) => ({ reason: `the group's current run is ${context.currentRun?.runId}, not ${event.runId}` }),
+            },
+          },
+        ],
+        editMessage: {
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({ type: 'group.message_edited', data: { messageId: event.messageId, text: event.text, editedTs: event.editedTs } }),
+          },
+        },
+        deleteMessage: {
+          actions: { type: 'record', params: ({ event }) => ({ type: 'group.message_deleted', data: { messageId: event.messageId } }) },
+        },
+        replyPosted: [
+          {
+            guard: 'isPendingReply',
+            actions: { type: 'record', params: ({ event }) => ({ type: 'group.reply_posted', data: { replyId: event.replyId, refs: event.refs } }) },
+          },
+          {
+            actions: {
+              type: 'reject',
+              params: ({ event }) => ({ reason: `the group owes no reply ${event.replyId}: it was posted already, or never asked for` }),
             },
           },
         ],
@@ -514,6 +644,13 @@ export const groupMachine = setup({
           ],
         },
         'group.run_finished': { target: '.idle', actions: 'clearRun' },
+        'group.reply_requested': {
+          actions: ['oweReply', { type: 'postReply', params: ({ context, event }) => ({ groupId: context.id, ...event.data }) }],
+        },
+        'group.reply_posted': { actions: 'settleReply' },
+        // Prompts read edits and deletions from the stream; the actor's decisions do not depend on them.
+        'group.message_edited': {},
+        'group.message_deleted': {},
         'group.cursor_advanced': { actions: 'advanceCursor' },
       },
       states: {
@@ -576,10 +713,19 @@ export const groupKind = defineActorKind({
   // A turn requested whose run has not started may have lost its requestRun to a crash;
   // the supervisor dispatches by run id, so asking again is safe. (A lost "working on it"
   // reaction is cosmetic and is not resumed.)
+  //
+  // A group waiting for a run, or running one, may have missed the run's report (a crash
+  // between the run ending and the group hearing of it): reconcileRun reads the run. And
+  // every reply recorded but not posted is posted.
   pendingEffects: (snapshot) => {
-    const run = snapshot.context.currentRun;
-    return snapshot.matches({ configured: 'awaitingRun' }) && run
-      ? [{ type: 'requestRun', params: { runId: run.runId, groupId: snapshot.context.id, trigger: run.trigger, messageIds: run.messageIds } }]
-      : [];
+    const { context } = snapshot;
+    const run = context.currentRun;
+    const effects: EffectRequest[] = [];
+    if (snapshot.matches({ configured: 'awaitingRun' }) && run) {
+      effects.push({ type: 'requestRun', params: { runId: run.runId, groupId: context.id, trigger: run.trigger, messageIds: run.messageIds } });
+    }
+    if (run) effects.push({ type: 'reconcileRun', params: { groupId: context.id, runId: run.runId } satisfies ReconcileRunParams });
+    for (const reply of context.pendingReplies) effects.push({ type: 'postReply', params: { groupId: context.id, ...reply } satisfies PostReplyParams });
+    return effects;
   },
 });

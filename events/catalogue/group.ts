@@ -42,18 +42,31 @@ export const turnTriggerSchema = z.enum(['mention', 'all', 'dm', 'thread_follow_
 
 export const runOutcomeSchema = z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'interrupted']);
 
-export const groupConfigured = defineEvent(
-  'group.configured',
-  1,
-  z
-    .object({
-      triggerMode: triggerModeSchema,
-      /** Who may trigger the agent here; empty means everyone. Sorted, without repeats. */
-      allowedSenders: z.array(slackUserIdSchema).max(1000),
-      /** The admin group may run the runtime's administrative commands. */
-      isAdmin: z.boolean(),
-    })
-    .strict(),
+/** A named identity sub-agents post under (`Researcher`, `Coder`, `Reviewer`). */
+export const roleNameSchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z][A-Za-z0-9 _-]*$/, 'expected a role name such as Researcher');
+
+const configuredV1 = z
+  .object({
+    triggerMode: triggerModeSchema,
+    /** Who may trigger the agent here; empty means everyone. Sorted, without repeats. */
+    allowedSenders: z.array(slackUserIdSchema).max(1000),
+    /** The admin group may run the runtime's administrative commands. */
+    isAdmin: z.boolean(),
+  })
+  .strict();
+
+/**
+ * v2 adds `rolesAddressingUsers`: the sub-agent roles that may address people here (mention
+ * them, or the channel). Only the main agent may otherwise; every v1 group allowed none.
+ */
+export const groupConfigured = defineEvent('group.configured', 1, configuredV1).evolve(
+  2,
+  configuredV1.extend({ rolesAddressingUsers: z.array(roleNameSchema).max(50) }).strict(),
+  (v1) => ({ ...v1, rolesAddressingUsers: [] }),
 );
 
 export const groupMessageReceived = defineEvent(
@@ -121,6 +134,59 @@ export const groupCursorAdvanced = defineEvent(
   z.object({ cursor: slackTsSchema }).strict(),
 );
 
+/** A person edited a message the group recorded; later prompts show the new text. */
+export const groupMessageEdited = defineEvent(
+  'group.message_edited',
+  1,
+  z
+    .object({
+      messageId: slackTsSchema,
+      text: z.string().max(40_000),
+      /** Slack's timestamp of the edit: two edits of one message are two events. */
+      editedTs: slackTsSchema,
+    })
+    .strict(),
+);
+
+/** A message was deleted in Slack; later prompts leave it out. */
+export const groupMessageDeleted = defineEvent('group.message_deleted', 1, z.object({ messageId: slackTsSchema }).strict());
+
+/** Slack's limit on one message's text; longer replies are split into parts by the channel. */
+export const MAX_REPLY_CHARS = 40_000;
+
+/**
+ * The group owes the conversation a reply: a run's answer, or a note that it could not
+ * give one. Until `group.reply_posted`, the reply is owed state, so a restart posts it.
+ */
+export const groupReplyRequested = defineEvent(
+  'group.reply_requested',
+  1,
+  z
+    .object({
+      /** Keys the post in the channel, so a post repeated after a crash is recognised. */
+      replyId: runIdSchema,
+      runId: runIdSchema,
+      text: z.string().min(1).max(MAX_REPLY_CHARS),
+      /** The thread to answer in; null for a top-level reply (a DM, the local chat). */
+      threadTs: slackTsSchema.nullable(),
+      /** The messages the reply answers (their "working on it" marks come off). */
+      messageIds: z.array(slackTsSchema).max(1000),
+    })
+    .strict(),
+);
+
+export const groupReplyPosted = defineEvent(
+  'group.reply_posted',
+  1,
+  z
+    .object({
+      replyId: runIdSchema,
+      /** Where each part landed (Slack message timestamps, or a console reference). */
+      refs: z.array(z.string().min(1).max(200)).min(1).max(100),
+    })
+    .strict(),
+);
+
 export const groupEvents = [
   groupConfigured,
   groupMessageReceived,
@@ -129,4 +195,8 @@ export const groupEvents = [
   groupRunStarted,
   groupRunFinished,
   groupCursorAdvanced,
+  groupMessageEdited,
+  groupMessageDeleted,
+  groupReplyRequested,
+  groupReplyPosted,
 ];

@@ -19,7 +19,7 @@ const M3 = '1712345680.000300';
 const M4 = '1712345681.000400';
 
 function configured(overrides: Record<string, unknown> = {}): GivenEvent {
-  return { type: 'group.configured', data: { triggerMode: 'mention', allowedSenders: [], isAdmin: false, ...overrides } };
+  return { type: 'group.configured', data: { triggerMode: 'mention', allowedSenders: [], isAdmin: false, rolesAddressingUsers: [], ...overrides } };
 }
 
 function received(messageId: string, overrides: Record<string, unknown> = {}): GivenEvent {
@@ -70,120 +70,28 @@ describe('an unconfigured group', () => {
     expect(spec(groupKind, THREAD).context).toMatchObject({ id: THREAD, threadTs: THREAD_TS });
   });
 
-  it('records its configuration with the allowed senders sorted and without repeats', () => {
+  it('records its configuration with the allowed senders and roles sorted and without repeats', () => {
     const after = spec(groupKind, CHANNEL)
-      .when({ type: 'configure', triggerMode: 'all', allowedSenders: ['U3', 'U1', 'U3'], isAdmin: true })
-      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true } }]);
-    expect(after.state).toBe('configured.idle');
-    expect(after.context).toMatchObject({ settings: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true } });
-  });
-
-  it('takes no message, run or cursor before it is configured', () => {
-    const fresh = spec(groupKind, CHANNEL);
-    fresh.when(message(M1, { mentionsBot: true })).thenRejected(/not configured yet/);
-    fresh.when({ type: 'runStarted', runId: RUN_1 }).thenRejected(/not configured yet/);
-    fresh.when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' }).thenRejected(/not configured yet/);
-    fresh.when({ type: 'markSeen', cursor: M1 }).thenRejected(/not configured yet/);
-  });
-
-  it('refuses an invalid command at the boundary', () => {
-    expect(() => spec(groupKind, CHANNEL).when(message('not-a-ts'))).toThrow(/invalid/);
-    expect(() => spec(groupKind, CHANNEL).when({ type: 'configure', triggerMode: 'sometimes', allowedSenders: [], isAdmin: false })).toThrow(
-      /invalid/,
-    );
-  });
-});
-
-describe('an idle group', () => {
-  it('records a message that does not mention the bot without asking for a turn', () => {
-    const after = idle()
-      .when(message(M1))
-      .thenRecorded([{ type: 'group.message_received', data: { messageId: M1, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: false, trigger: null } }]);
-    expect(after.state).toBe('configured.idle');
-    expect(after.context).toMatchObject({ pendingMessageIds: [], latestMessageId: M1, recentMessageIds: [M1] });
-    expect(after.effects).toEqual([]);
-  });
-
-  it('asks for a turn when the bot is mentioned, acknowledging the message and requesting a run', () => {
-    const before = idle();
-    const events = [
-      { type: 'group.message_received', data: { messageId: M1, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: true, trigger: 'mention' } },
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null } },
-    ];
-    const after = before.when(message(M1, { mentionsBot: true })).thenRecorded(events);
-    expect(after.state).toBe('configured.awaitingRun');
-    expect(after.context).toMatchObject({ currentRun: { runId: RUN_1, trigger: 'mention', messageIds: [M1] }, pendingMessageIds: [], engaged: true });
-    expect(after.effects).toEqual([
-      { type: 'acknowledgeMessage', params: { groupId: CHANNEL, messageId: M1 } },
-      { type: 'requestRun', params: { runId: RUN_1, groupId: CHANNEL, trigger: 'mention', messageIds: [M1] } },
-    ]);
-  });
-
-  it('uses the run id the command gives', () => {
-    idle()
-      .when(message(M1, { mentionsBot: true, runId: 'run-custom-1' }))
+      .when({ type: 'configure', triggerMode: 'all', allowedSenders: ['U3', 'U1', 'U3'], isAdmin: true, rolesAddressingUsers: ['Reviewer', 'Coder', 'Reviewer'] })
       .thenRecorded([
-        received(M1, { mentionsBot: true, trigger: 'mention' }),
-        { type: 'group.turn_requested', data: { runId: 'run-custom-1', trigger: 'mention', messageIds: [M1], retryOf: null } },
+        { type: 'group.configured', data: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true, rolesAddressingUsers: ['Coder', 'Reviewer'] } },
       ]);
-  });
-
-  it("in an 'all' group every message triggers, and a mention says so", () => {
-    const all = spec(groupKind, CHANNEL).given(configured({ triggerMode: 'all' }));
-    all.when(message(M1)).thenRecorded([
-      received(M1, { trigger: 'all' }),
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1], retryOf: null } },
-    ]);
-    all.when(message(M1, { mentionsBot: true })).thenRecorded([
-      received(M1, { mentionsBot: true, trigger: 'mention' }),
-      { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null } },
-    ]);
-  });
-
-  it('in a DM every message triggers', () => {
-    spec(groupKind, 'T1.D1')
-      .given(configured({ triggerMode: 'dm' }))
-      .when(message(M1))
-      .thenRecorded([
-        received(M1, { trigger: 'dm' }),
-        { type: 'group.turn_requested', data: { runId: runIdForMessage('T1.D1', M1), trigger: 'dm', messageIds: [M1], retryOf: null } },
-      ]);
-  });
-
-  it('ignores a sender outside the allow-list, keeping the fact but not the text, even when they mention the bot', () => {
-    const restricted = spec(groupKind, CHANNEL).given(configured({ triggerMode: 'all', allowedSenders: ['U2'] }));
-    const after = restricted
-      .when(message(M1, { sender: 'U9', mentionsBot: true, text: 'do something' }))
-      .thenRecorded([{ type: 'group.message_ignored', data: { messageId: M1, sender: 'U9', reason: 'sender_not_allowed' } }]);
     expect(after.state).toBe('configured.idle');
-    expect(after.effects).toEqual([]);
-    expect(after.context).toMatchObject({ recentMessageIds: [M1], pendingMessageIds: [], currentRun: null });
-    after.when(message(M1, { sender: 'U9' })).thenRejected(/already recorded/);
+    expect(after.context).toMatchObject({
+      settings: { triggerMode: 'all', allowedSenders: ['U1', 'U3'], isAdmin: true, rolesAddressingUsers: ['Coder', 'Reviewer'] },
+    });
   });
 
-  it('lets a sender on the allow-list trigger', () => {
+  it('lets no role address people unless the configuration names it', () => {
     spec(groupKind, CHANNEL)
-      .given(configured({ triggerMode: 'all', allowedSenders: ['U1', 'U2'] }))
-      .when(message(M1, { sender: 'U2' }))
-      .thenRecorded([
-        received(M1, { sender: 'U2', trigger: 'all' }),
-        { type: 'group.turn_requested', data: { runId: RUN_1, trigger: 'all', messageIds: [M1], retryOf: null } },
-      ]);
-  });
-
-  it('rejects a message it has already recorded, so no message is answered twice', () => {
-    idle().given(received(M1)).when(message(M1, { mentionsBot: true })).thenRejected(`message ${M1} is already recorded`);
-  });
-
-  it('has no run to start or finish', () => {
-    idle().when({ type: 'runStarted', runId: RUN_1 }).thenRejected(/idle; it requested no run/);
-    idle().when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' }).thenRejected(/idle; no run is in progress/);
+      .when({ type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false })
+      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'mention', allowedSenders: [], isAdmin: false, rolesAddressingUsers: [] } }]);
   });
 
   it('can be reconfigured, and the new trigger mode applies to the next message', () => {
     const reconfigured = idle()
       .when({ type: 'configure', triggerMode: 'all', allowedSenders: [], isAdmin: false })
-      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'all', allowedSenders: [], isAdmin: false } }]);
+      .thenRecorded([{ type: 'group.configured', data: { triggerMode: 'all', allowedSenders: [], isAdmin: false, rolesAddressingUsers: [] } }]);
     expect(reconfigured.state).toBe('configured.idle');
     reconfigured.when(message(M1)).thenRecorded([
       received(M1, { trigger: 'all' }),
@@ -268,6 +176,7 @@ describe('a group awaiting its run', () => {
     expect(actor.state).toBe('configured.awaitingRun');
     expect(pendingEffectsOf(actor)).toEqual([
       { type: 'requestRun', params: { runId: RUN_1, groupId: CHANNEL, trigger: 'mention', messageIds: [M1] } },
+      { type: 'reconcileRun', params: { groupId: CHANNEL, runId: RUN_1 } },
     ]);
   });
 
@@ -312,9 +221,13 @@ describe('a group awaiting its run', () => {
 });
 
 describe('a running group', () => {
-  it('does not ask again for a run that started', () => {
+  it('does not ask again for a run that started, but checks after a restart whether it ended unreported', () => {
     expect(running().state).toBe('configured.running');
-    expect(pendingEffectsOf(running())).toEqual([]);
+    expect(pendingEffectsOf(running())).toEqual([{ type: 'reconcileRun', params: { groupId: CHANNEL, runId: RUN_1 } }]);
+  });
+
+  it('owes nothing when idle', () => {
+    expect(pendingEffectsOf(idle())).toEqual([]);
   });
 
   it('rejects a second start', () => {
@@ -401,6 +314,26 @@ describe('a running group', () => {
     expect(stored.data).toEqual({ runId: RUN_1, trigger: 'mention', messageIds: [M1], retryOf: null });
   });
 
+  it('reads a v1 configuration (stored before roles existed) as allowing no role to address people', () => {
+    const stored = catalogue.decode(
+      {
+        id: '6f0c2a43-7d1e-4f57-9a1b-2c3d4e5f6a70',
+        type: 'group.configured',
+        version: 1,
+        dataJson: JSON.stringify({ triggerMode: 'dm', allowedSenders: [], isAdmin: false }),
+        metadataJson: JSON.stringify({ actor: 'runtime', causationId: null, correlationId: 'c-1', occurredAt: '2026-01-01T00:00:00.000Z' }),
+        streamId: `group-${CHANNEL}`,
+        revision: 0n,
+        position: 1n,
+        recordedAt: '2026-01-01T00:00:00.000Z',
+        prevHash: GENESIS_HASH,
+        hash: 'f'.repeat(64),
+      },
+      true,
+    );
+    expect(stored.data).toEqual({ triggerMode: 'dm', allowedSenders: [], isAdmin: false, rolesAddressingUsers: [] });
+  });
+
   it('still rejects duplicates while running', () => {
     running().when(message(M1, { mentionsBot: true })).thenRejected(/already recorded/);
   });
@@ -428,5 +361,86 @@ describe('the seen cursor', () => {
     const seen = idle().given(received(M1), received(M2), { type: 'group.cursor_advanced', data: { cursor: M2 } });
     seen.when({ type: 'markSeen', cursor: M1 }).thenRejected(`at ${M2} already; it never moves back to ${M1}`);
     seen.when({ type: 'markSeen', cursor: M2 }).thenRejected(/never moves back/);
+  });
+});
+
+describe('edits and deletions', () => {
+  it('records an edit and a deletion without asking for a turn', () => {
+    const actor = idle().given(received(M1));
+    actor
+      .when({ type: 'editMessage', messageId: M1, text: 'hello <@U0BOT>', editedTs: M2 })
+      .thenRecorded([{ type: 'group.message_edited', data: { messageId: M1, text: 'hello <@U0BOT>', editedTs: M2 } }]);
+    actor.when({ type: 'deleteMessage', messageId: M1 }).thenRecorded([{ type: 'group.message_deleted', data: { messageId: M1 } }]);
+    expect(effectsOf(actor, { type: 'group.message_edited', data: { messageId: M1, text: 'x', editedTs: M2 } })).toEqual([]);
+    expect(actor.given({ type: 'group.message_deleted', data: { messageId: M1 } }).state).toBe('configured.idle');
+  });
+
+  it('records a message taken from the thread\'s history for context, never as a trigger', () => {
+    spec(groupKind, THREAD)
+      .given(configured({ triggerMode: 'dm' }))
+      .when(message(M1, { threadTs: THREAD_TS, mentionsBot: true, fromHistory: true }))
+      .thenRecorded([received(M1, { threadTs: THREAD_TS, mentionsBot: true, trigger: null })]);
+  });
+});
+
+describe('replies', () => {
+  const ANSWER = 'The invoice was paid on Tuesday.';
+  const owed = { replyId: RUN_1, runId: RUN_1, text: ANSWER, threadTs: null, messageIds: [M1] };
+
+  it('records the reply with the end of the run, in the same decision, and asks for it to be posted', () => {
+    const after = running()
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'completed', reply: ANSWER })
+      .thenRecorded([
+        { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } },
+        { type: 'group.reply_requested', data: owed },
+      ]);
+    expect(after.state).toBe('configured.idle');
+    const actor = running().given({ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } });
+    expect(effectsOf(actor, { type: 'group.reply_requested', data: owed })).toEqual([{ type: 'postReply', params: { groupId: CHANNEL, ...owed } }]);
+  });
+
+  it('answers in the thread of a thread group', () => {
+    const thread = spec(groupKind, THREAD)
+      .given(configured(), received(M1, { threadTs: THREAD_TS, mentionsBot: true, trigger: 'mention' }), turnRequested('r-thread', [M1]))
+      .given({ type: 'group.run_started', data: { runId: 'r-thread' } });
+    thread
+      .when({ type: 'runFinished', runId: 'r-thread', outcome: 'completed', reply: ANSWER })
+      .thenRecorded([
+        { type: 'group.run_finished', data: { runId: 'r-thread', outcome: 'completed' } },
+        { type: 'group.reply_requested', data: { replyId: 'r-thread', runId: 'r-thread', text: ANSWER, threadTs: THREAD_TS, messageIds: [M1] } },
+      ]);
+  });
+
+  it('records the reply before the next turn when messages queued up during the run', () => {
+    running()
+      .given(received(M2, { mentionsBot: true, trigger: 'mention' }))
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'completed', reply: ANSWER })
+      .thenRecorded([
+        { type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } },
+        { type: 'group.reply_requested', data: owed },
+        turnRequested(runIdForMessage(CHANNEL, M2), [M2], 'queued'),
+      ]);
+  });
+
+  it('posts nothing for a run that finished without a reply', () => {
+    running()
+      .when({ type: 'runFinished', runId: RUN_1, outcome: 'completed' })
+      .thenRecorded([{ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } }]);
+  });
+
+  it('keeps a reply owed until it is posted, so a restart posts it', () => {
+    const owing = running().given({ type: 'group.run_finished', data: { runId: RUN_1, outcome: 'completed' } }, { type: 'group.reply_requested', data: owed });
+    expect(pendingEffectsOf(owing)).toEqual([{ type: 'postReply', params: { groupId: CHANNEL, ...owed } }]);
+    owing
+      .when({ type: 'replyPosted', replyId: RUN_1, refs: ['1712345999.000100'] })
+      .thenRecorded([{ type: 'group.reply_posted', data: { replyId: RUN_1, refs: ['1712345999.000100'] } }]);
+    const posted = owing.given({ type: 'group.reply_posted', data: { replyId: RUN_1, refs: ['1712345999.000100'] } });
+    expect(pendingEffectsOf(posted)).toEqual([]);
+    posted.when({ type: 'replyPosted', replyId: RUN_1, refs: ['1712345999.000100'] }).thenRejected(/owes no reply/);
+  });
+
+  it('refuses a reply that is too long for Slack or empty', () => {
+    expect(() => running().when({ type: 'runFinished', runId: RUN_1, outcome: 'completed', reply: '' })).toThrow(/invalid/);
+    expect(() => running().when({ type: 'runFinished', runId: RUN_1, outcome: 'completed', reply: 'x'.repeat(40_001) })).toThrow(/invalid/);
   });
 });
