@@ -135,7 +135,7 @@ function slotParams(context: RunContext): RunSlotParams {
   return { runId: context.id, groupId: requestOf(context).groupId };
 }
 
-function reportOutcomeParams(context: RunContext, outcome: RunOutcome): ReportOutcomeParams {
+export function reportOutcomeParams(context: RunContext, outcome: RunOutcome): ReportOutcomeParams {
   const request = requestOf(context);
   return { runId: context.id, groupId: request.groupId, taskId: request.taskId, trigger: request.trigger, outcome };
 }

@@ -8,12 +8,13 @@
  * Effects that reach outside the runtime (a container, Slack) are registered by the
  * issues that bring those channels; until then the host logs that they have no executor.
  */
-import type { GroupContext } from '../actors/group.js';
-import type { ReportOutcomeParams, RunSlotParams } from '../actors/run.js';
+import type { GroupContext, ReconcileRunParams } from '../actors/group.js';
+import { reportOutcomeParams, type ReportOutcomeParams, type RunContext, type RunSlotParams } from '../actors/run.js';
 import { SUPERVISOR_ID, type SupervisorContext } from '../actors/supervisor.js';
 import type { RequestTaskRunParams, TaskContext } from '../actors/task.js';
 import type { SendResult } from './actor-host/actor-host.js';
 import type { EffectContext, EffectExecutors } from './actor-host/effects.js';
+import { replyForOutcome } from './runs/outcome-reply.js';
 
 class RefusedStepError extends Error {
   override readonly name = 'RefusedStepError';
@@ -122,15 +123,33 @@ async function reportOutcome(params: unknown, context: EffectContext, policy: Wi
 
 async function reportToGroup(report: ReportOutcomeParams, context: EffectContext, policy: WiringPolicy): Promise<void> {
   const retry = policy.retryInterruptedRuns && report.outcome.status === 'interrupted' && report.outcome.reason === 'runtime_restarted';
+  const group = (await context.load('group', report.groupId)).context as GroupContext;
+  // A retried turn is not retried again (the group decides), so its interruption is said.
+  const retrying = retry && group.currentRun?.runId === report.runId && group.currentRun.retryOf === null;
+  const reply = replyForOutcome(report.runId, report.outcome, { retrying });
   const result = (await context.send('group', report.groupId, {
     type: 'runFinished',
     runId: report.runId,
     outcome: GROUP_OUTCOME_OF_RUN[report.outcome.status] ?? 'failed',
     ...(retry ? { retry: true } : {}),
+    ...(reply !== null ? { reply } : {}),
   })) as SendResult;
   if (result.status === 'accepted') return;
-  const group = (await context.load('group', report.groupId)).context as GroupContext;
-  if (group.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.groupId}`, result);
+  const now = (await context.load('group', report.groupId)).context as GroupContext;
+  if (now.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.groupId}`, result);
+}
+
+/**
+ * After a restart, a group still waiting for its run: if the run has ended (its report was
+ * lost to the crash), report it as the run would have. A run still going reports itself.
+ */
+async function reconcileGroupRun(params: unknown, context: EffectContext, policy: WiringPolicy): Promise<void> {
+  const { runId } = params as ReconcileRunParams;
+  const run = await context.load('run', runId);
+  if (!run.state.startsWith('finished')) return;
+  const runContext = run.context as RunContext;
+  if (runContext.outcome === null || runContext.request === null || runContext.request.taskId !== null) return;
+  await reportToGroup(reportOutcomeParams(runContext, runContext.outcome), context, policy);
 }
 
 /** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
@@ -142,6 +161,7 @@ export function createActorWiring(policy: WiringPolicy): EffectExecutors {
     'supervisor.grantSlot': grantSlot,
     'run.releaseSlot': releaseSlot,
     'run.reportOutcome': (params, context) => reportOutcome(params, context, policy),
+    'group.reconcileRun': (params, context) => reconcileGroupRun(params, context, policy),
   };
 }
 

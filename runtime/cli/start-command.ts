@@ -17,7 +17,7 @@ import { createActorWiring } from '../actor-wiring.js';
 import type { Config } from '../config.js';
 import type { ActorHost } from '../actor-host/actor-host.js';
 import { SUPERVISOR_ID, type SupervisorContext } from '../../actors/supervisor.js';
-import type { OutboundChannel } from '../gateways/tool-gateway.js';
+import { conversationEffects, loggedChannel, routedChannel, type ConversationChannel } from '../channels/conversation-channel.js';
 import { openAgentRuns, type AgentRuns } from '../runs/agent-runs.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
@@ -241,10 +241,8 @@ export interface LiveRuntime {
 
 /** Something run inside the runtime instead of waiting for a signal (the local chat). */
 export interface RuntimeSession {
-  /** Where the agent's send_message goes. */
-  readonly channel: OutboundChannel;
-  /** Shows the sender their message was taken up. */
-  acknowledge(message: { groupId: string; messageId: string }): Promise<void>;
+  /** Where its groups' messages, replies and acknowledgements go. */
+  readonly channel: ConversationChannel;
   /** Shows what started, in place of the banner. */
   banner(facts: BannerFacts): void;
   /** Runs until the session is over; the runtime then stops cleanly. */
@@ -277,7 +275,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     logger,
   });
   let host: ActorHost | undefined;
-  const channel = runtime.session?.channel ?? loggedChannel(logger);
+  const channel = routedChannel([], runtime.session?.channel ?? loggedChannel(logger));
   const runs = await openAgentRuns({
     config,
     store: opened.store,
@@ -289,7 +287,6 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     channel,
     caughtUp: (name, position) => projectionHost.waitFor(name, position),
     logger,
-    ...(runtime.session ? { acknowledge: (message: { groupId: string; messageId: string }) => runtime.session!.acknowledge(message) } : {}),
   });
   const actorRuntime = await openActorRuntime({
     store: opened.store,
@@ -300,6 +297,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     effects: {
       ...createActorWiring({ retryInterruptedRuns: config.runs.retryInterrupted }),
       ...runs.effects,
+      ...conversationEffects(() => channel),
       ...adminNoticeEffects(() => channel, config.scheduler.adminGroup),
     },
   });
@@ -395,14 +393,4 @@ async function configureSupervisor(host: ActorHost, config: Config): Promise<voi
   const supervisor = (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext;
   if (supervisor.maxConcurrentRuns === config.runs.maxConcurrent && supervisor.maxRunsPerGroup === config.runs.maxPerGroup) return;
   await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: config.runs.maxConcurrent, maxRunsPerGroup: config.runs.maxPerGroup });
-}
-
-/** With no channel to post to, an agent's send_message is logged (and recorded on its run). */
-function loggedChannel(logger: Logger): OutboundChannel {
-  return {
-    post: async (message) => {
-      logger.info({ groupId: message.groupId, runId: message.runId, text: message.text }, 'agent message (no channel connected)');
-      return { ref: `log:${message.runId}:${message.callId}` };
-    },
-  };
 }

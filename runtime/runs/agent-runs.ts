@@ -27,7 +27,7 @@ export interface RunProgressUpdate {
 
 export interface AgentRuns {
   readonly executor: RunExecutor;
-  /** The executors of run effects and of channel effects (acknowledging a message). */
+  /** The executors of run effects. */
   readonly effects: EffectExecutors;
   readonly sandbox: Sandbox;
   readonly model: ModelGateway;
@@ -45,8 +45,6 @@ export interface AgentRunsOptions {
   readonly channel: OutboundChannel;
   readonly caughtUp: (projection: string, position: bigint) => Promise<void>;
   readonly logger: Logger;
-  /** Shows the sender their message was taken up (the console prints a line; Slack adds a reaction). */
-  readonly acknowledge?: (message: { groupId: string; messageId: string }) => Promise<void>;
   /** A sandbox chosen by the caller (the benchmark wraps one to time it); chosen from config otherwise. */
   readonly sandbox?: Sandbox;
 }
@@ -99,15 +97,9 @@ export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRun
     logger,
     onProgress: (runId, update) => progress.next({ runId, progress: update }),
   });
-  const effects: EffectExecutors = {
-    ...executor.effects,
-    'group.acknowledgeMessage': async (params) => {
-      await options.acknowledge?.(params as { groupId: string; messageId: string });
-    },
-  };
   return {
     executor,
-    effects,
+    effects: executor.effects,
     sandbox,
     model,
     progress,

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { filter, firstValueFrom, map } from 'rxjs';
 import type { GroupContext } from '../../../actors/group.js';
 import type { SendResult } from '../../actor-host/actor-host.js';
-import type { OutboundChannel } from '../../gateways/tool-gateway.js';
+import type { ConversationChannel } from '../conversation-channel.js';
 import type { BannerFacts, LiveRuntime, RuntimeSession } from '../../cli/start-command.js';
 import { sandboxLine } from '../../cli/start-command.js';
 import type { OutputStream } from '../../cli/io.js';
@@ -38,19 +38,28 @@ const FINISHED_RUN_EVENTS = new Set(['run.completed', 'run.failed', 'run.timed_o
 
 export class ChatSession implements RuntimeSession {
   private readonly clock = new MessageClock();
+  /** Runs whose ending the session is waiting for, to print it itself. */
+  private readonly awaitedRuns = new Set<string>();
 
   constructor(private readonly options: ChatSessionOptions) {}
 
-  readonly channel: OutboundChannel = {
+  readonly channel: ConversationChannel = {
+    handles: (groupId) => groupId === this.options.groupId,
     post: async (message) => {
-      this.options.output.write(`\n${message.text}\n`);
+      const who = message.identity ? `${message.identity.name}: ` : '';
+      this.options.output.write(`\n${who}${message.text}\n`);
       return { ref: `console:${message.runId}:${message.callId}` };
     },
+    // A turn the session waits for prints its run's ending itself; a reply to any other
+    // run (a turn retried after a restart, answering in the background) is printed here.
+    postReply: async (reply) => {
+      if (!this.awaitedRuns.has(reply.runId)) this.options.output.write(`\n${reply.text}\n`);
+      return { refs: [`console:${reply.replyId}`] };
+    },
+    acknowledge: async () => {
+      this.options.output.write('· working on it\n');
+    },
   };
-
-  async acknowledge(): Promise<void> {
-    this.options.output.write('· working on it\n');
-  }
 
   banner(facts: BannerFacts): void {
     const lines = [
@@ -99,6 +108,7 @@ export class ChatSession implements RuntimeSession {
       return;
     }
     const runId = await this.runAnswering(live, messageId);
+    this.awaitedRuns.add(runId);
     const showing = live.runs.progress.pipe(filter((update) => update.runId === runId)).subscribe((update) => this.showProgress(update));
     try {
       const ending = await this.ending(live, runId);

@@ -39,9 +39,27 @@ export interface HostToolOutcome {
   readonly isError: boolean;
 }
 
-/** Where send_message delivers: the console channel now, Slack later. */
+/** A named identity a message is posted under: a sub-agent role such as Researcher. */
+export interface PostingIdentity {
+  readonly name: string;
+  /** A Slack emoji code (`:mag:`) or an image URL. */
+  readonly icon: string | null;
+}
+
+/** One message an agent (or the runtime for it) posts to a group's conversation. */
+export interface OutboundMessage {
+  readonly groupId: string;
+  readonly runId: string;
+  /** Keys the post: the channel recognises a repeat of the same call and posts it once. */
+  readonly callId: string;
+  readonly text: string;
+  /** Posted under this role's name and icon; the main agent's own when absent. */
+  readonly identity?: PostingIdentity;
+}
+
+/** Where send_message delivers: Slack, the console, or the log. */
 export interface OutboundChannel {
-  post(message: { groupId: string; runId: string; callId: string; text: string }): Promise<{ ref: string }>;
+  post(message: OutboundMessage): Promise<{ ref: string }>;
 }
 
 /** The Anthropic tool definition shape, as the runner offers it to the model. */

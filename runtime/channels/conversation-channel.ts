@@ -1,0 +1,72 @@
+/**
+ * The port between the actors and wherever their conversations happen (Slack, the local
+ * console, or nowhere but the log): posting a message for an agent, posting the reply a
+ * group owes, and showing a sender their message was taken up. The effects the group actor
+ * asks for (`postReply`, `acknowledgeMessage`) run through it, so the actors never know
+ * which channel a group lives in.
+ *
+ * Several channels can be open in one runtime (Slack and the console's `local.*` groups):
+ * {@link routedChannel} hands each group to the first channel that claims it.
+ */
+import type { GroupContext, PostReplyParams } from '../../actors/group.js';
+import type { Logger } from '../actor-host/actor-host.js';
+import type { EffectExecutors } from '../actor-host/effects.js';
+import type { OutboundChannel, OutboundMessage } from '../gateways/host-tools/host-tool.js';
+
+export interface ConversationChannel extends OutboundChannel {
+  /** Whether this channel carries the group (`T024BE7LH.C0123` is Slack's; `local.chat` the console's). */
+  handles(groupId: string): boolean;
+  /**
+   * Posts a reply the group owes, keyed by `replyId`: a channel that may have posted it
+   * before a crash must find that post rather than post again. Returns where each part landed.
+   */
+  postReply(reply: PostReplyParams): Promise<{ refs: string[] }>;
+  /** Shows the sender their message was taken up (a reaction in Slack). Best effort. */
+  acknowledge(message: { groupId: string; messageId: string }): Promise<void>;
+}
+
+/** Each group to the first channel that handles it; the last is the fallback for every other. */
+export function routedChannel(channels: readonly ConversationChannel[], fallback: ConversationChannel): ConversationChannel {
+  const pick = (groupId: string) => channels.find((channel) => channel.handles(groupId)) ?? fallback;
+  return {
+    handles: () => true,
+    post: (message: OutboundMessage) => pick(message.groupId).post(message),
+    postReply: (reply) => pick(reply.groupId).postReply(reply),
+    acknowledge: (message) => pick(message.groupId).acknowledge(message),
+  };
+}
+
+/** With no channel for a group, what would have been said is logged (and stays recorded on the run). */
+export function loggedChannel(logger: Logger): ConversationChannel {
+  return {
+    handles: () => true,
+    post: async (message) => {
+      logger.info({ groupId: message.groupId, runId: message.runId, identity: message.identity?.name, text: message.text }, 'agent message (no channel connected)');
+      return { ref: `log:${message.runId}:${message.callId}` };
+    },
+    postReply: async (reply) => {
+      logger.info({ groupId: reply.groupId, runId: reply.runId, text: reply.text }, 'reply (no channel connected)');
+      return { refs: [`log:${reply.replyId}`] };
+    },
+    acknowledge: async () => {},
+  };
+}
+
+/**
+ * The group actor's channel effects. `postReply` posts, then records `group.reply_posted`
+ * (keyed by the reply, so a repeat is stored once); a reply no longer owed is skipped.
+ */
+export function conversationEffects(channel: () => ConversationChannel): EffectExecutors {
+  return {
+    'group.postReply': async (params, context) => {
+      const reply = params as PostReplyParams;
+      const group = (await context.load('group', reply.groupId)).context as GroupContext;
+      if (!group.pendingReplies.some((pending) => pending.replyId === reply.replyId)) return;
+      const { refs } = await channel().postReply(reply);
+      await context.send('group', reply.groupId, { type: 'replyPosted', replyId: reply.replyId, refs }, { commandId: `${reply.replyId}:reply-posted` });
+    },
+    'group.acknowledgeMessage': async (params) => {
+      await channel().acknowledge(params as { groupId: string; messageId: string });
+    },
+  };
+}
