@@ -50,6 +50,40 @@ const knowledgeSourceConfigSchema = z.discriminatedUnion('kind', [
 
 export type KnowledgeSourceConfig = z.infer<typeof knowledgeSourceConfigSchema>;
 
+export const SLACK_MODES = ['socket', 'http'] as const;
+
+const slackChannelIdSchema = z.string().regex(/^[CDG][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123ABCD');
+const slackUserIdConfigSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U024BE7LH');
+const roleNameConfigSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9 _-]{0,39}$/, 'expected a role name such as Researcher');
+
+/** How the assistant behaves in one Slack channel (file only). */
+const slackChannelSettingsSchema = z
+  .object({
+    /** `mention` (default in channels): answers when @mentioned and in threads it answers in; `all`: every top-level message. */
+    triggerMode: z.enum(['mention', 'all']).optional(),
+    /** Who may address the assistant here; everyone when empty. */
+    allowedSenders: z.array(slackUserIdConfigSchema).max(1000).optional(),
+    /** The admin group: manages every group's tasks. */
+    isAdmin: z.boolean().optional(),
+    /** Sub-agent roles that may address people here (mention them or the channel). */
+    rolesAddressingUsers: z.array(roleNameConfigSchema).max(50).optional(),
+  })
+  .strict();
+
+export type SlackChannelSettings = z.infer<typeof slackChannelSettingsSchema>;
+
+/** A named identity sub-agents post under: a name and an emoji (`:mag:`) or image URL. */
+const agentRoleSchema = z
+  .object({
+    name: roleNameConfigSchema,
+    icon: z.union([z.string().regex(/^:[a-z0-9_+-]+:$/, 'expected an emoji code such as :mag:'), z.url()]).optional(),
+    /** What the role does, for the model choosing whom to post as. */
+    description: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+export type AgentRoleConfig = z.infer<typeof agentRoleSchema>;
+
 // `.prefault({})` (not `.default`) so that a missing section is parsed as `{}` and its
 // fields still get their own defaults.
 export const configSchema = z
@@ -112,6 +146,8 @@ export const configSchema = z
         maxIterations: z.number().int().min(1).max(200).default(20),
         /** Tokens of conversation a prompt carries (newest first, cut at a message boundary). */
         conversationWindowTokens: z.number().int().min(500).max(500_000).default(12_000),
+        /** Named identities sub-agents post under (file only); empty: the built-in Researcher, Coder and Reviewer. */
+        roles: z.array(agentRoleSchema).max(20).default([]),
       })
       .strict()
       .prefault({}),
@@ -163,6 +199,33 @@ export const configSchema = z
         maxConcurrentFires: z.number().int().min(1).max(1_000).default(128),
         /** Where a task paused after repeated failures is reported; the task's own group when unset. */
         adminGroup: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    slack: z
+      .object({
+        /** `socket`: Socket Mode, an outbound websocket (no public URL needed); `http`: the Events API over HTTP, signed requests only. */
+        mode: z.enum(SLACK_MODES).default('socket'),
+        /** The port the HTTP mode listens on (`/slack/events`). */
+        port: z.number().int().min(0).max(65_535).default(3_000),
+        /** The Web API's base URL (tests point it at a fake). */
+        apiUrl: z.url().default('https://slack.com/api/'),
+        /** The reaction that tells a sender their message was taken up. */
+        ackReaction: z.string().regex(/^[a-z0-9_+'-]+$/, 'expected an emoji name without colons, such as eyes').default('eyes'),
+        /** Longest text of one posted message; longer replies are split at paragraph, line or word boundaries. */
+        maxMessageChars: z.number().int().min(500).max(40_000).default(3_900),
+        /** Per-channel settings by channel id (file only); a channel not listed answers mentions, a DM every message. */
+        channels: z
+          .record(z.string(), slackChannelSettingsSchema)
+          .superRefine((channels, context) => {
+            // Checked here rather than as the record's key schema, whose message names no key.
+            for (const id of Object.keys(channels)) {
+              if (!slackChannelIdSchema.safeParse(id).success) {
+                context.addIssue({ code: 'custom', path: [id], message: `expected a Slack channel id such as C0123ABCD as the key, not '${id}'` });
+              }
+            }
+          })
+          .default({}),
       })
       .strict()
       .prefault({}),
@@ -307,6 +370,11 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     envKind: 'string',
     description: 'the group told when a task is paused after repeated failures (default: the task\'s own group)',
   },
+  { key: 'slack.mode', env: 'LEDGERCLAW_SLACK_MODE', envKind: 'string', description: `how Slack reaches the runtime: ${SLACK_MODES.join(' or ')}` },
+  { key: 'slack.port', env: 'LEDGERCLAW_SLACK_PORT', envKind: 'integer', description: 'the port of the HTTP mode (`/slack/events`)' },
+  { key: 'slack.apiUrl', env: 'LEDGERCLAW_SLACK_API_URL', envKind: 'string', description: "Slack's Web API base URL" },
+  { key: 'slack.ackReaction', env: 'LEDGERCLAW_SLACK_ACK_REACTION', envKind: 'string', description: 'the reaction that says a message was taken up' },
+  { key: 'slack.maxMessageChars', env: 'LEDGERCLAW_SLACK_MAX_MESSAGE_CHARS', envKind: 'integer', description: 'longest text of one posted Slack message; longer replies are split' },
   {
     key: 'actors.snapshotEvery',
     env: 'LEDGERCLAW_SNAPSHOT_EVERY',

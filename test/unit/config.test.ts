@@ -49,6 +49,7 @@ describe('defaults', () => {
       runs: expect.objectContaining({ sandbox: 'auto', maxConcurrent: 4, maxPerGroup: 1 }),
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
       scheduler: { enabled: true, missedAfterMs: 60_000, maxConcurrentFires: 128, adminGroup: null },
+      slack: { mode: 'socket', port: 3_000, apiUrl: 'https://slack.com/api/', ackReaction: 'eyes', maxMessageChars: 3_900, channels: {} },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -64,6 +65,25 @@ describe('defaults', () => {
     };
     walk(configSchema.parse({}), []);
     expect(CONFIG_KEYS.map((doc) => doc.key).sort()).toEqual(leaves.sort());
+  });
+});
+
+describe('slack', () => {
+  it('takes per-channel settings and roles from the file, naming a bad channel id', () => {
+    writeConfigFile({
+      slack: { channels: { C0123ABCD: { triggerMode: 'all', allowedSenders: ['U024BE7LH'], isAdmin: true, rolesAddressingUsers: ['Reviewer'] } } },
+      agent: { roles: [{ name: 'Reviewer', icon: ':eyes:', description: 'reviews code' }] },
+    });
+    const { config } = load({});
+    expect(config.slack.channels).toEqual({ C0123ABCD: { triggerMode: 'all', allowedSenders: ['U024BE7LH'], isAdmin: true, rolesAddressingUsers: ['Reviewer'] } });
+    expect(config.agent.roles).toEqual([{ name: 'Reviewer', icon: ':eyes:', description: 'reviews code' }]);
+    writeConfigFile({ slack: { channels: { general: {} } } });
+    expect(loadError().message).toMatch(/slack\.channels.*general.*expected a Slack channel id/);
+  });
+
+  it('refuses a Slack token in the config file: secrets come from the environment', () => {
+    writeConfigFile({ slack: { botToken: 'xoxb-1' } });
+    expect(loadError().message).toMatch(/unknown key slack\.botToken/);
   });
 });
 
@@ -160,6 +180,11 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_MISSED_AFTER_MS: '5000',
         LEDGERCLAW_MAX_CONCURRENT_FIRES: '4',
         LEDGERCLAW_ADMIN_GROUP: 'local.ops',
+        LEDGERCLAW_SLACK_MODE: 'http',
+        LEDGERCLAW_SLACK_PORT: '3100',
+        LEDGERCLAW_SLACK_API_URL: 'http://127.0.0.1:9998/api/',
+        LEDGERCLAW_SLACK_ACK_REACTION: 'hourglass',
+        LEDGERCLAW_SLACK_MAX_MESSAGE_CHARS: '1000',
       },
     });
     expect(config).toEqual({
@@ -169,7 +194,7 @@ describe('precedence: defaults < file < env < flag', () => {
       memory: { consolidationBudgetTokens: 4_000 },
       knowledge: { sources: [], syncEveryMs: 60_000 },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
-      agent: { name: 'Ledger', identity: 'You are Ledger.', model: 'claude-haiku-4-5', maxTokens: 2048, maxIterations: 5, conversationWindowTokens: 3000 },
+      agent: { name: 'Ledger', identity: 'You are Ledger.', model: 'claude-haiku-4-5', maxTokens: 2048, maxIterations: 5, conversationWindowTokens: 3000, roles: [] },
       model: { baseUrl: 'http://127.0.0.1:9999', maxRetries: 2, timeoutMs: 30_000, prices: {} },
       runs: {
         sandbox: 'process',
@@ -185,6 +210,7 @@ describe('precedence: defaults < file < env < flag', () => {
       },
       budgets: { groupDailyTokens: 100_000, taskDailyTokens: 50_000 },
       scheduler: { enabled: false, missedAfterMs: 5_000, maxConcurrentFires: 4, adminGroup: 'local.ops' },
+      slack: { mode: 'http', port: 3_100, apiUrl: 'http://127.0.0.1:9998/api/', ackReaction: 'hourglass', maxMessageChars: 1_000, channels: {} },
     });
   });
 
@@ -292,9 +318,9 @@ describe('the config file', () => {
   });
 
   it('refuses an unknown top-level key', () => {
-    const path = writeConfigFile({ dataDir: './d', slack: {} });
+    const path = writeConfigFile({ dataDir: './d', notion: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key slack (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, scheduler, actors`,
+      `invalid config: unknown key notion (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, scheduler, slack, actors`,
     );
   });
 
