@@ -22,7 +22,8 @@
  *
  * Edits and deletions are recorded (`group.message_edited`, `group.message_deleted`) for
  * later prompts; neither asks for a turn. A message taken from the thread's history (the
- * part of a thread before the bot was brought in) is recorded for context and never triggers.
+ * part of a thread before the bot was brought in) is recorded for context and never triggers,
+ * and so is a message from another bot (two bots must not answer each other forever).
  *
  * Replies: when a run finishes with something to say (its answer, or why it could not give
  * one), the group records `group.reply_requested` in the same decision as
@@ -91,6 +92,8 @@ export const groupCommands = z.discriminatedUnion('type', [
       runId: runIdSchema.optional(),
       /** Taken from the thread's history for context (posted before the bot was brought in): never a trigger. */
       fromHistory: z.boolean().optional(),
+      /** Posted by another bot or app: recorded, never a trigger, so two bots cannot answer each other forever. */
+      senderIsBot: z.boolean().optional(),
     })
     .strict(),
   z.object({ type: z.literal('editMessage'), messageId: slackTsSchema, text: z.string().max(40_000), editedTs: slackTsSchema }).strict(),
@@ -225,6 +228,17 @@ function threadTsOf(groupId: string): string | null {
   return parts.length > 2 ? parts.slice(2).join('.') : null;
 }
 
+/**
+ * The group a thread belongs to (`T1.C1.1712345000.000100` → `T1.C1`); a channel, DM or
+ * local group is its own. A thread is its own conversation, but it shares its channel's
+ * memory, workspace, tasks, budget and WORK_CONTEXT.md: the business a channel discusses
+ * does not start over in every thread.
+ */
+export function homeGroupId(groupId: string): string {
+  const parts = groupId.split('.');
+  return parts.length > 2 ? parts.slice(0, 2).join('.') : groupId;
+}
+
 function senderAllowed(settings: GroupSettings, sender: string): boolean {
   return settings.allowedSenders.length === 0 || settings.allowedSenders.includes(sender);
 }
@@ -232,7 +246,7 @@ function senderAllowed(settings: GroupSettings, sender: string): boolean {
 /** Why this message asks for a turn under the group's settings, or null (recorded only). */
 function triggerOf(context: GroupContext, message: ReceiveMessage): MessageTrigger | null {
   const settings = context.settings;
-  if (!settings || message.fromHistory === true || !senderAllowed(settings, message.sender)) return null;
+  if (!settings || message.fromHistory === true || message.senderIsBot === true || !senderAllowed(settings, message.sender)) return null;
   if (settings.triggerMode === 'dm') return 'dm';
   if (message.mentionsBot) return 'mention';
   if (settings.triggerMode === 'all') return 'all';

@@ -41,6 +41,8 @@ export const runCommands = z.discriminatedUnion('type', [
     .object({
       type: z.literal('queue'),
       groupId: runIdentifierSchema,
+      /** The group whose conversation the run answers (a thread of `groupId`); `groupId` itself by default. */
+      conversationId: runIdentifierSchema.optional(),
       taskId: runIdentifierSchema.optional(),
       trigger: runTriggerSchema,
       turnRef: turnRefSchema,
@@ -70,7 +72,10 @@ export type RunEvent = FoldedFrom<(typeof runEvents)[number]>;
 
 /** What was asked of the run when it was queued. */
 export interface RunRequest {
+  /** The group that owns the run: its memory, workspace, tasks, budget and slot. */
   readonly groupId: string;
+  /** The group whose conversation the run answers and reports to (a Slack thread, or `groupId`). */
+  readonly conversationId: string;
   readonly taskId: string | null;
   readonly trigger: RunTrigger;
   readonly turnRef: string;
@@ -121,6 +126,8 @@ export interface ReconcileContainerParams {
 export interface ReportOutcomeParams {
   readonly runId: string;
   readonly groupId: string;
+  /** The group told how the run ended, when no task fired it. */
+  readonly conversationId: string;
   readonly taskId: string | null;
   readonly trigger: RunTrigger;
   readonly outcome: RunOutcome;
@@ -137,7 +144,7 @@ function slotParams(context: RunContext): RunSlotParams {
 
 export function reportOutcomeParams(context: RunContext, outcome: RunOutcome): ReportOutcomeParams {
   const request = requestOf(context);
-  return { runId: context.id, groupId: request.groupId, taskId: request.taskId, trigger: request.trigger, outcome };
+  return { runId: context.id, groupId: request.groupId, conversationId: request.conversationId, taskId: request.taskId, trigger: request.trigger, outcome };
 }
 
 function describeOutcome(outcome: RunOutcome | null): string {
@@ -223,6 +230,7 @@ export const runMachine = setup({
               type: 'run.queued',
               data: {
                 groupId: event.groupId,
+                conversationId: event.conversationId ?? event.groupId,
                 taskId: event.taskId ?? null,
                 trigger: event.trigger,
                 turnRef: event.turnRef,
@@ -246,6 +254,7 @@ export const runMachine = setup({
               type: 'applyQueued',
               params: ({ event }) => ({
                 groupId: event.data.groupId,
+                conversationId: event.data.conversationId,
                 taskId: event.data.taskId,
                 trigger: event.data.trigger,
                 turnRef: event.data.turnRef,

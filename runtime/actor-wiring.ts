@@ -8,7 +8,7 @@
  * Effects that reach outside the runtime (a container, Slack) are registered by the
  * issues that bring those channels; until then the host logs that they have no executor.
  */
-import type { GroupContext, ReconcileRunParams } from '../actors/group.js';
+import { homeGroupId, type GroupContext, type ReconcileRunParams } from '../actors/group.js';
 import { reportOutcomeParams, type ReportOutcomeParams, type RunContext, type RunSlotParams } from '../actors/run.js';
 import { SUPERVISOR_ID, type SupervisorContext } from '../actors/supervisor.js';
 import type { RequestTaskRunParams, TaskContext } from '../actors/task.js';
@@ -59,7 +59,9 @@ async function queueGroupRun(params: unknown, context: EffectContext): Promise<v
   if (!trigger) throw new RefusedStepError(`group turn trigger '${request.trigger}' has no run trigger`);
   const result = (await context.send('run', request.runId, {
     type: 'queue',
-    groupId: request.groupId,
+    // A thread's run belongs to its channel (memory, workspace, budget, slot) and answers the thread.
+    groupId: homeGroupId(request.groupId),
+    conversationId: request.groupId,
     trigger,
     // The messages the turn answers; the context builder reads them from the group's stream.
     turnRef: `group-${request.groupId}@${request.messageIds.join(',')}`.slice(0, 500),
@@ -123,11 +125,11 @@ async function reportOutcome(params: unknown, context: EffectContext, policy: Wi
 
 async function reportToGroup(report: ReportOutcomeParams, context: EffectContext, policy: WiringPolicy): Promise<void> {
   const retry = policy.retryInterruptedRuns && report.outcome.status === 'interrupted' && report.outcome.reason === 'runtime_restarted';
-  const group = (await context.load('group', report.groupId)).context as GroupContext;
+  const group = (await context.load('group', report.conversationId)).context as GroupContext;
   // A retried turn is not retried again (the group decides), so its interruption is said.
   const retrying = retry && group.currentRun?.runId === report.runId && group.currentRun.retryOf === null;
   const reply = replyForOutcome(report.runId, report.outcome, { retrying });
-  const result = (await context.send('group', report.groupId, {
+  const result = (await context.send('group', report.conversationId, {
     type: 'runFinished',
     runId: report.runId,
     outcome: GROUP_OUTCOME_OF_RUN[report.outcome.status] ?? 'failed',
@@ -135,8 +137,8 @@ async function reportToGroup(report: ReportOutcomeParams, context: EffectContext
     ...(reply !== null ? { reply } : {}),
   })) as SendResult;
   if (result.status === 'accepted') return;
-  const now = (await context.load('group', report.groupId)).context as GroupContext;
-  if (now.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.groupId}`, result);
+  const now = (await context.load('group', report.conversationId)).context as GroupContext;
+  if (now.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.conversationId}`, result);
 }
 
 /**

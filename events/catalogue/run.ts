@@ -63,20 +63,27 @@ export type TokenTotals = z.infer<typeof tokenTotalsSchema>;
 /** What went wrong, in words (an exit code and the last lines of stderr, a model error). */
 export const runDetailSchema = z.string().min(1).max(4_000);
 
-export const runQueued = defineEvent(
-  'run.queued',
-  1,
-  z
-    .object({
-      groupId: runIdentifierSchema,
-      /** The task this run is for, when a task fired it. */
-      taskId: runIdentifierSchema.nullable(),
-      trigger: runTriggerSchema,
-      turnRef: turnRefSchema,
-      contextMode: runContextModeSchema,
-      queuedAt: timestamp,
-    })
-    .strict(),
+const runQueuedV1 = z
+  .object({
+    groupId: runIdentifierSchema,
+    /** The task this run is for, when a task fired it. */
+    taskId: runIdentifierSchema.nullable(),
+    trigger: runTriggerSchema,
+    turnRef: turnRefSchema,
+    contextMode: runContextModeSchema,
+    queuedAt: timestamp,
+  })
+  .strict();
+
+/**
+ * v2 adds `conversationId`: the group whose conversation the run answers and reports to (a
+ * Slack thread), while `groupId` is the group that owns the run: its memory, workspace,
+ * tasks, budget and slot (the thread's channel). Every v1 run answered its own group.
+ */
+export const runQueued = defineEvent('run.queued', 1, runQueuedV1).evolve(
+  2,
+  runQueuedV1.extend({ conversationId: runIdentifierSchema }).strict(),
+  (v1) => ({ ...v1, conversationId: v1.groupId }),
 );
 
 /** The supervisor granted the run a slot: it is `starting` until its container runs. */

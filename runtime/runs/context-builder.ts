@@ -19,7 +19,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
-import { groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
+import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
 import { runCompleted } from '../../events/catalogue/run.js';
 import { estimateTokens } from '../../projections/chunking.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
@@ -97,7 +97,9 @@ function skillDescription(text: string): string {
 
 /**
  * The group's conversation, newest first until the budget is spent, returned oldest first.
- * The assistant's turns are the answers of the runs that finished here.
+ * The assistant's turns are the answers of the runs that finished here. A message shows
+ * its latest edit; a deleted one is left out. Reading backwards meets an edit or a deletion
+ * before the message it changes, so the first one seen is the newest.
  */
 async function conversationWindow(
   sources: ContextSources,
@@ -109,12 +111,23 @@ async function conversationWindow(
   let answeringUser: string | null = null;
   const done = () => ({ messages: collected.reverse(), answeringUser });
   const mustInclude = new Set(answering);
+  const edits = new Map<string, string>();
+  const deleted = new Set<string>();
   let spent = 0;
   let from: bigint | 'end' = 'end';
   for (;;) {
     const page: StoredEvent[] = await sources.store.readStream(`group-${groupId}`, { direction: 'backwards', from, maxCount: PAGE });
     for (const event of page) {
-      const message = await messageOf(sources, event);
+      if (event.type === groupMessageEdited.type) {
+        const data = event.data as { messageId: string; text: string };
+        if (!edits.has(data.messageId)) edits.set(data.messageId, data.text);
+        continue;
+      }
+      if (event.type === groupMessageDeleted.type) {
+        deleted.add((event.data as { messageId: string }).messageId);
+        continue;
+      }
+      const message = await messageOf(sources, event, edits, deleted);
       if (message === null) continue;
       if (answeringUser === null && message.sender !== null && answering.includes(message.id)) answeringUser = message.sender;
       const cost = estimateTokens(message.text.text);
@@ -129,11 +142,18 @@ async function conversationWindow(
   }
 }
 
-async function messageOf(sources: ContextSources, event: StoredEvent): Promise<{ id: string; sender: string | null; text: PromptMessage } | null> {
+async function messageOf(
+  sources: ContextSources,
+  event: StoredEvent,
+  edits: ReadonlyMap<string, string>,
+  deleted: ReadonlySet<string>,
+): Promise<{ id: string; sender: string | null; text: PromptMessage } | null> {
   if (event.type === groupMessageReceived.type) {
     const data = event.data as { messageId: string; sender: string; text: string };
-    if (data.text.trim() === '') return null;
-    return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${data.sender}] ${data.text}` } };
+    if (deleted.has(data.messageId)) return null;
+    const text = edits.get(data.messageId) ?? data.text;
+    if (text.trim() === '') return null;
+    return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${data.sender}] ${text}` } };
   }
   if (event.type === groupRunFinished.type) {
     const data = event.data as { runId: string; outcome: string };
@@ -166,7 +186,8 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
     readOptional(workContextPath(sources.dataDir, null)),
     readOptional(groupFilePath(sources.dataDir, request.groupId, MEMORY_FILE_NAME)),
   ]);
-  const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in the group ${request.groupId}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;
+  const where = request.conversationId === request.groupId ? `the group ${request.groupId}` : `a thread (${request.conversationId}) of the group ${request.groupId}`;
+  const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in ${where}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;
   const system: PromptSection[] = [
     // Both stable sections are in the cached prefix; the runner puts the breakpoint after the last.
     { name: 'identity', text: identity, cached: true },
@@ -181,11 +202,11 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   if (request.taskId !== null) {
     const turn = await sources.taskTurn(request.taskId, runId);
     if (turn === null) throw new Error(`task ${request.taskId} has no prompt; it was never scheduled`);
-    if (request.contextMode === 'group') messages = (await conversationWindow(sources, request.groupId, [], budget)).messages;
+    if (request.contextMode === 'group') messages = (await conversationWindow(sources, request.conversationId, [], budget)).messages;
     messages.push({ role: 'user', text: taskTurnText(request.taskId, turn) });
   } else {
-    ({ messages, answeringUser } = await conversationWindow(sources, request.groupId, answeredMessageIds(request.turnRef), budget));
-    if (messages.length === 0) throw new Error(`group ${request.groupId} has no message for run ${runId} to answer`);
+    ({ messages, answeringUser } = await conversationWindow(sources, request.conversationId, answeredMessageIds(request.turnRef), budget));
+    if (messages.length === 0) throw new Error(`group ${request.conversationId} has no message for run ${runId} to answer`);
   }
   const tokenEstimate = [...system.map((section) => section.text), ...messages.map((message) => message.text)].reduce((sum, text) => sum + estimateTokens(text), 0);
   return { system, messages, tokenEstimate, windowBudgetTokens: budget, answeringUser };

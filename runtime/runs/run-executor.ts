@@ -121,8 +121,17 @@ export class RunExecutor {
     let toolContext: ToolCallContext;
     try {
       const prompt = await buildRunContext(this.contextSources(effect), runId, request);
-      const group = (await effect.load('group', request.groupId)).context as GroupContext;
-      toolContext = { runId, groupId: request.groupId, taskId: request.taskId, userId: prompt.answeringUser, isAdminGroup: group.settings?.isAdmin ?? false };
+      // The conversation's settings: a thread takes its channel's, and may exist where the channel group does not.
+      const group = (await effect.load('group', request.conversationId)).context as GroupContext;
+      toolContext = {
+        runId,
+        groupId: request.groupId,
+        conversationId: request.conversationId,
+        taskId: request.taskId,
+        userId: prompt.answeringUser,
+        isAdminGroup: group.settings?.isAdmin ?? false,
+        rolesAddressingUsers: group.settings?.rolesAddressingUsers ?? [],
+      };
       await send(
         { type: 'noteContext', model: config.agent.model, system: prompt.system, messages: prompt.messages, tokenEstimate: prompt.tokenEstimate, windowBudgetTokens: prompt.windowBudgetTokens },
         'context',
@@ -165,7 +174,7 @@ export class RunExecutor {
     this.live.set(runId, sandbox);
     if (this.stopping) await sandbox.kill();
     await send({ type: 'reportStarted', containerId: sandbox.id.slice(0, 200) }, 'started');
-    if (request.taskId === null) await effect.send('group', request.groupId, { type: 'runStarted', runId }, { commandId: `${runId}:group-started` });
+    if (request.taskId === null) await effect.send('group', request.conversationId, { type: 'runStarted', runId }, { commandId: `${runId}:group-started` });
 
     const outcome = await driveRun({
       sandbox,

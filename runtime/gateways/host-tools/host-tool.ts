@@ -17,8 +17,12 @@ import type { ReadModelReaders } from './read-model-readers.js';
 /** The run a call belongs to, and whom it acts for. */
 export interface ToolCallContext {
   readonly runId: string;
-  /** The group the run belongs to, e.g. `T1.C1` (stream `group-T1.C1`). */
+  /** The group the run belongs to, e.g. `T1.C1` (stream `group-T1.C1`): whose memory, tasks and knowledge it uses. */
   readonly groupId: string;
+  /** The conversation it answers in, where send_message posts: a thread of `groupId` (`T1.C1.<ts>`), or `groupId`. */
+  readonly conversationId: string;
+  /** Sub-agent roles that may address people in this conversation. */
+  readonly rolesAddressingUsers: readonly string[];
   /** Set when a scheduled task fired the run. */
   readonly taskId: string | null;
   /** The person the turn answers, when known (for user-scoped memory). */

@@ -58,7 +58,7 @@ export function nextCallId(): string {
 }
 
 export function runContext(overrides: Partial<ToolCallContext> & Pick<ToolCallContext, 'groupId'>): ToolCallContext {
-  return { runId: `run-of-${overrides.groupId}`, taskId: null, userId: null, isAdminGroup: false, ...overrides };
+  return { runId: `run-of-${overrides.groupId}`, conversationId: overrides.groupId, taskId: null, userId: null, isAdminGroup: false, rolesAddressingUsers: [], ...overrides };
 }
 
 export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promise<GatewayWorld> {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
-import { compareSlackTs, groupKind, RECENT_MESSAGE_WINDOW, retryRunIdFor, runIdForMessage, type groupMachine } from '../../../actors/group.js';
+import { compareSlackTs, groupKind, homeGroupId, RECENT_MESSAGE_WINDOW, retryRunIdFor, runIdForMessage, type groupMachine } from '../../../actors/group.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
 import { catalogue } from '../../../events/catalogue/index.js';
 import { GENESIS_HASH } from '../../../events/hash-chain.js';
@@ -380,6 +380,24 @@ describe('edits and deletions', () => {
       .given(configured({ triggerMode: 'dm' }))
       .when(message(M1, { threadTs: THREAD_TS, mentionsBot: true, fromHistory: true }))
       .thenRecorded([received(M1, { threadTs: THREAD_TS, mentionsBot: true, trigger: null })]);
+  });
+});
+
+describe('messages from other bots', () => {
+  it('records them without a turn, even in a DM or when they mention the bot', () => {
+    spec(groupKind, 'T1.D1')
+      .given(configured({ triggerMode: 'dm' }))
+      .when(message(M1, { sender: 'B0OTHER', mentionsBot: true, senderIsBot: true }))
+      .thenRecorded([received(M1, { sender: 'B0OTHER', mentionsBot: true, trigger: null })]);
+  });
+});
+
+describe('home groups', () => {
+  it('puts a thread in its channel, and leaves a channel, DM or local group as it is', () => {
+    expect(homeGroupId(THREAD)).toBe(CHANNEL);
+    expect(homeGroupId(CHANNEL)).toBe(CHANNEL);
+    expect(homeGroupId('T1.D1')).toBe('T1.D1');
+    expect(homeGroupId('local.chat')).toBe('local.chat');
   });
 });
 

@@ -24,6 +24,7 @@ const queued = (overrides: Record<string, unknown> = {}): GivenEvent => ({
   type: 'run.queued',
   data: {
     groupId: 'T1.C1',
+    conversationId: 'T1.C1',
     taskId: null,
     trigger: 'mention',
     turnRef: 'slack:T1:C1:1712345678.000100',
@@ -48,13 +49,13 @@ describe('run: queued, starting, running', () => {
       .thenRecorded([
         {
           type: 'run.queued',
-          data: { groupId: 'T1.C1', taskId: null, trigger: 'mention', turnRef: 'slack:T1:C1:1712345678.000100', contextMode: 'group', queuedAt: T0 },
+          data: { groupId: 'T1.C1', conversationId: 'T1.C1', taskId: null, trigger: 'mention', turnRef: 'slack:T1:C1:1712345678.000100', contextMode: 'group', queuedAt: T0 },
         },
       ]);
     expect(after.state).toBe('queued');
     expect(after.context).toEqual<RunContext>({
       id: RUN,
-      request: { groupId: 'T1.C1', taskId: null, trigger: 'mention', turnRef: 'slack:T1:C1:1712345678.000100', contextMode: 'group' },
+      request: { groupId: 'T1.C1', conversationId: 'T1.C1', taskId: null, trigger: 'mention', turnRef: 'slack:T1:C1:1712345678.000100', contextMode: 'group' },
       containerId: null,
       outcome: null,
       usage: NO_USAGE,
@@ -68,9 +69,26 @@ describe('run: queued, starting, running', () => {
       .thenRecorded([
         {
           type: 'run.queued',
-          data: { groupId: 'T1.C1', taskId: '42', trigger: 'task', turnRef: 'task-42@2026-01-05T10:00:00.000Z', contextMode: 'isolated', queuedAt: T0 },
+          data: { groupId: 'T1.C1', conversationId: 'T1.C1', taskId: '42', trigger: 'task', turnRef: 'task-42@2026-01-05T10:00:00.000Z', contextMode: 'isolated', queuedAt: T0 },
         },
       ]);
+  });
+
+  it("a thread's run belongs to its channel and reports to the thread", () => {
+    const thread = 'T1.C1.1712345678.000100';
+    const after = run()
+      .when({ type: 'queue', groupId: 'T1.C1', conversationId: thread, trigger: 'mention', turnRef: `group-${thread}@1712345678.000100`, contextMode: 'group' })
+      .thenRecorded([
+        {
+          type: 'run.queued',
+          data: { groupId: 'T1.C1', conversationId: thread, taskId: null, trigger: 'mention', turnRef: `group-${thread}@1712345678.000100`, contextMode: 'group', queuedAt: T0 },
+        },
+      ]);
+    expect(after.effects).toEqual([{ type: 'requestSlot', params: slot }]);
+    const ended = run()
+      .given(queued({ conversationId: thread }), slotGranted, { type: 'run.started', data: { containerId: 'c1', startedAt: T0 } })
+      .given({ type: 'run.completed', data: { summary: 'done', tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, completedAt: T0 } });
+    expect(ended.effects.at(-1)).toMatchObject({ type: 'reportOutcome', params: { groupId: 'T1.C1', conversationId: thread } });
   });
 
   it('refuses an unknown trigger, failure reason or time limit at the boundary', () => {
@@ -139,7 +157,7 @@ describe('run: endings', () => {
   const ended = (history: GivenEvent[]) => run().given(queued({ taskId: '42', trigger: 'task' }), ...history);
   const endEffects = (outcome: unknown) => [
     { type: 'releaseSlot', params: slot },
-    { type: 'reportOutcome', params: { runId: RUN, groupId: 'T1.C1', taskId: '42', trigger: 'task', outcome } },
+    { type: 'reportOutcome', params: { runId: RUN, groupId: 'T1.C1', conversationId: 'T1.C1', taskId: '42', trigger: 'task', outcome } },
   ];
 
   it('a running run completes with its summary and token totals, gives its slot back and reports', () => {
@@ -195,7 +213,7 @@ describe('run: endings', () => {
     const after = run().given(queued(), slotGranted, started, completed);
     expect(after.effects.at(-1)).toEqual({
       type: 'reportOutcome',
-      params: { runId: RUN, groupId: 'T1.C1', taskId: null, trigger: 'mention', outcome: { status: 'completed', summary: 'Posted the summary.' } },
+      params: { runId: RUN, groupId: 'T1.C1', conversationId: 'T1.C1', taskId: null, trigger: 'mention', outcome: { status: 'completed', summary: 'Posted the summary.' } },
     });
   });
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRequest } from '../../../actors/run.js';
 import { MemoryBackend } from '../../../events/adapters/memory.js';
 import { catalogue } from '../../../events/catalogue/index.js';
-import { groupMessageReceived, groupRunFinished } from '../../../events/catalogue/group.js';
+import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../../events/catalogue/group.js';
 import { runCompleted, runQueued } from '../../../events/catalogue/run.js';
 import { createEventStore } from '../../../events/event-store.js';
 import type { EventStore } from '../../../events/port.js';
@@ -41,13 +41,13 @@ async function say(ts: string, text: string, sender = 'U1'): Promise<void> {
 
 async function answer(runId: string, text: string): Promise<void> {
   await store.append(`run-${runId}`, [
-    runQueued.create({ groupId: GROUP, taskId: null, trigger: 'mention', turnRef: 'x', contextMode: 'group', queuedAt: '2026-11-22T08:00:00.000Z' }),
+    runQueued.create({ groupId: GROUP, conversationId: GROUP, taskId: null, trigger: 'mention', turnRef: 'x', contextMode: 'group', queuedAt: '2026-11-22T08:00:00.000Z' }),
     runCompleted.create({ summary: text, tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, completedAt: '2026-11-22T08:00:01.000Z' }),
   ], { expectedRevision: 'any' });
   await store.append(`group-${GROUP}`, [groupRunFinished.create({ runId, outcome: 'completed' })], { expectedRevision: 'any' });
 }
 
-const groupRun = (messageIds: string[]): RunRequest => ({ groupId: GROUP, taskId: null, trigger: 'mention', turnRef: `group-${GROUP}@${messageIds.join(',')}`, contextMode: 'group' });
+const groupRun = (messageIds: string[]): RunRequest => ({ groupId: GROUP, conversationId: GROUP, taskId: null, trigger: 'mention', turnRef: `group-${GROUP}@${messageIds.join(',')}`, contextMode: 'group' });
 
 describe('the context builder', () => {
   it('puts the stable sections first and cached, then the time, work context and MEMORY.md', async () => {
@@ -84,6 +84,36 @@ describe('the context builder', () => {
     expect(prompt.answeringUser).toBe('U2');
   });
 
+  it('shows the latest edit of a message and leaves a deleted one out', async () => {
+    await say('1700000000.000100', 'the budget is 10k');
+    await say('1700000001.000100', 'my card number is 4111…', 'U2');
+    await say('1700000002.000100', 'what is the budget?');
+    await store.append(`group-${GROUP}`, [
+      groupMessageEdited.create({ messageId: '1700000000.000100', text: 'the budget is 12k', editedTs: '1700000003.000100' }),
+      groupMessageDeleted.create({ messageId: '1700000001.000100' }),
+      groupMessageEdited.create({ messageId: '1700000000.000100', text: 'the budget is 15k', editedTs: '1700000004.000100' }),
+    ], { expectedRevision: 'any' });
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000002.000100']));
+    expect(prompt.messages).toEqual([
+      { role: 'user', text: '[U1] the budget is 15k' },
+      { role: 'user', text: '[U1] what is the budget?' },
+    ]);
+  });
+
+  it("answers in a thread from the thread's conversation, with its channel's memory", async () => {
+    const thread = `${GROUP}.1700000005.000100`;
+    await say('1700000004.000100', 'channel chatter');
+    await store.append(`group-${thread}`, [groupMessageReceived.create({ messageId: '1700000005.000100', sender: 'U3', text: 'in the thread', threadTs: null, mentionsBot: true, trigger: 'mention' })], { expectedRevision: 'any' });
+    const memoryFile = groupFilePath(dataDir, GROUP, 'MEMORY.md');
+    await mkdir(dirname(memoryFile), { recursive: true });
+    await writeFile(memoryFile, '- Acme pays net 30\n');
+    const prompt = await buildRunContext(sources(), 'r1', { ...groupRun(['1700000005.000100']), conversationId: thread, turnRef: `group-${thread}@1700000005.000100` });
+    expect(prompt.messages).toEqual([{ role: 'user', text: '[U3] in the thread' }]);
+    expect(prompt.answeringUser).toBe('U3');
+    expect(prompt.system.find((section) => section.name === 'memory')?.text).toContain('Acme pays net 30');
+    expect(prompt.system[0]!.text).toContain(`a thread (${thread}) of the group ${GROUP}`);
+  });
+
   it('cuts the window at the token budget, newest first, but always keeps the messages the turn answers', async () => {
     for (let index = 0; index < 30; index += 1) await say(`17000000${String(index).padStart(2, '0')}.000100`, `older message ${index} `.repeat(20));
     await say('1700000100.000100', 'the question '.repeat(50));
@@ -98,7 +128,7 @@ describe('the context builder', () => {
 
   it("answers a task's prompt; in isolated mode without the conversation", async () => {
     await say('1700000000.000100', 'chatter');
-    const request: RunRequest = { groupId: GROUP, taskId: 't-9', trigger: 'task', turnRef: 'task-t-9@2026-11-22T09:00:00.000Z', contextMode: 'isolated' };
+    const request: RunRequest = { groupId: GROUP, conversationId: GROUP, taskId: 't-9', trigger: 'task', turnRef: 'task-t-9@2026-11-22T09:00:00.000Z', contextMode: 'isolated' };
     const prompt = await buildRunContext(sources(12_000, 'Post the daily digest.'), 'r1', request);
     expect(prompt.messages).toEqual([{ role: 'user', text: '[scheduled task t-9] Post the daily digest.' }]);
     const inGroup = await buildRunContext(sources(12_000, 'Post the daily digest.'), 'r2', { ...request, contextMode: 'group' });
