@@ -27,6 +27,7 @@ import type { EventStore } from '../../events/port.js';
 import type { TokenTotals } from '../../events/catalogue/run.js';
 import type { GroupContext } from '../../actors/group.js';
 import type { UsageLedger } from './usage-ledger.js';
+import { agentRoles } from '../agent-roles.js';
 
 export interface HostTools {
   definitions(context: ToolCallContext): StartMessage['hostTools'];
@@ -131,6 +132,7 @@ export class RunExecutor {
         userId: prompt.answeringUser,
         isAdminGroup: group.settings?.isAdmin ?? false,
         rolesAddressingUsers: group.settings?.rolesAddressingUsers ?? [],
+        roles: agentRoles(config.agent.roles),
       };
       await send(
         { type: 'noteContext', model: config.agent.model, system: prompt.system, messages: prompt.messages, tokenEstimate: prompt.tokenEstimate, windowBudgetTokens: prompt.windowBudgetTokens },

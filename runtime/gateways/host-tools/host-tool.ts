@@ -13,6 +13,7 @@ import { describeInputIssues } from '../../../container/runner/workspace-tools/i
 import type { EventStore } from '../../../events/port.js';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
 import type { ReadModelReaders } from './read-model-readers.js';
+import type { AgentRole } from '../../agent-roles.js';
 
 /** The run a call belongs to, and whom it acts for. */
 export interface ToolCallContext {
@@ -23,6 +24,8 @@ export interface ToolCallContext {
   readonly conversationId: string;
   /** Sub-agent roles that may address people in this conversation. */
   readonly rolesAddressingUsers: readonly string[];
+  /** The named identities the run may post under (send_message's `as`). */
+  readonly roles: readonly AgentRole[];
   /** Set when a scheduled task fired the run. */
   readonly taskId: string | null;
   /** The person the turn answers, when known (for user-scoped memory). */

@@ -4,6 +4,7 @@
  * index (and knowledge caches, when asked) in that directory, a channel that keeps what
  * it is sent, and the gateway on top, as a runtime assembles them.
  */
+import { BUILT_IN_ROLES } from '../../../runtime/agent-roles.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ export function nextCallId(): string {
 }
 
 export function runContext(overrides: Partial<ToolCallContext> & Pick<ToolCallContext, 'groupId'>): ToolCallContext {
-  return { runId: `run-of-${overrides.groupId}`, conversationId: overrides.groupId, taskId: null, userId: null, isAdminGroup: false, rolesAddressingUsers: [], ...overrides };
+  return { runId: `run-of-${overrides.groupId}`, conversationId: overrides.groupId, taskId: null, userId: null, isAdminGroup: false, rolesAddressingUsers: [], roles: BUILT_IN_ROLES, ...overrides };
 }
 
 export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promise<GatewayWorld> {

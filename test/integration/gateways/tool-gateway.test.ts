@@ -123,6 +123,45 @@ describe('send_message', () => {
     expect(world.posted).toEqual([{ groupId: 'T1.C1', runId: group.runId, callId: 'toolu_send1', text: 'Halfway through the invoices.' }]);
   });
 
+  it('posts into the conversation the run answers: a thread of the group', async () => {
+    const thread = { ...group, conversationId: 'T1.C1.1712345678.000100' };
+    await world.call('send_message', { text: 'Looking into it.' }, thread, 'toolu_thread');
+    expect(world.posted).toEqual([{ groupId: 'T1.C1.1712345678.000100', runId: group.runId, callId: 'toolu_thread', text: 'Looking into it.' }]);
+  });
+
+  it("posts as a named role, under the role's name and icon", async () => {
+    const outcome = await world.call('send_message', { text: 'Found three invoices from Acme.', as: 'researcher' }, group, 'toolu_role');
+    expect(outcome).toEqual({ content: `sent as Researcher (test:${group.runId}:toolu_role)`, isError: false });
+    expect(world.posted).toEqual([
+      { groupId: 'T1.C1', runId: group.runId, callId: 'toolu_role', text: 'Found three invoices from Acme.', identity: { name: 'Researcher', icon: ':mag:' } },
+    ]);
+  });
+
+  it('lets only the main agent address people, unless the group allows the role', async () => {
+    const refusedOutcome = await world.call('send_message', { text: '<@U024BE7LH> please check', as: 'Reviewer' }, group, 'toolu_r1');
+    expect(refusedOutcome.isError).toBe(true);
+    expect(refusedOutcome.content).toMatch(/^send_message: Reviewer may not address people in this conversation/);
+    expect((await world.call('send_message', { text: 'Heads up <!here>', as: 'Coder' }, group, 'toolu_r2')).isError).toBe(true);
+    expect(world.posted).toEqual([]);
+    expect((await world.call('send_message', { text: '<@U024BE7LH> please check' }, group, 'toolu_r3')).isError).toBe(false);
+    const allowed = { ...group, rolesAddressingUsers: ['Reviewer'] };
+    expect((await world.call('send_message', { text: '<@U024BE7LH> please check', as: 'Reviewer' }, allowed, 'toolu_r4')).isError).toBe(false);
+    expect(world.posted.map((message) => message.callId)).toEqual(['toolu_r3', 'toolu_r4']);
+  });
+
+  it('names the roles there are when asked for one that is not', async () => {
+    expect(await world.call('send_message', { text: 'hi', as: 'Accountant' }, group)).toEqual({
+      content: "send_message: as: no role 'Accountant' (roles: Researcher, Coder, Reviewer)",
+      isError: true,
+    });
+  });
+
+  it('describes the roles and who may address people to the model', () => {
+    const definition = world.gateway.definitions(group).find((tool) => tool.name === 'send_message')!;
+    expect(definition.description).toContain('Researcher (finds and checks facts');
+    expect(definition.description).toContain('Roles may not mention people or the channel here');
+  });
+
   it('refuses a blank or overlong message without posting it', async () => {
     expect((await world.call('send_message', { text: '   ' }, group)).content).toBe('send_message: text: must not be blank');
     expect((await world.call('send_message', { text: 'x'.repeat(40_001) }, group)).content).toBe('send_message: text: must be at most 40000 characters');
