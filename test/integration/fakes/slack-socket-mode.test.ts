@@ -270,6 +270,62 @@ describe('events', () => {
   });
 });
 
+describe('echo', () => {
+  it('echoes the bot’s edits, deletes and reactions as Slack does, and can be turned off', async () => {
+    const app = socketApp({ ignoreSelf: false });
+    const events: Record<string, unknown>[] = [];
+    app.event('message', async ({ event }) => {
+      events.push(event as unknown as Record<string, unknown>);
+    });
+    app.event('reaction_added', async ({ event }) => {
+      events.push(event as unknown as Record<string, unknown>);
+    });
+    await app.start();
+    await fake.socket.waitForConnection();
+
+    const human = await fake.userPosts({ channel: 'C1', user: 'U1', text: 'hi' });
+    const posted = await app.client.chat.postMessage({ channel: 'C1', text: 'v1' });
+    await app.client.chat.update({ channel: 'C1', ts: posted.ts!, text: 'v2' });
+    await app.client.reactions.add({ channel: 'C1', timestamp: human.ts, name: 'eyes' });
+    await app.client.chat.delete({ channel: 'C1', ts: posted.ts! });
+    await fake.waitFor(() => events.length === 5, { what: 'five events' });
+    // Bolt handles envelopes concurrently, so the order they reach listeners is not asserted.
+    expect(events.map((event) => [event.type, event.subtype ?? (event.user === 'U0BOT' && event.type === 'message' ? 'own' : undefined)])).toEqual(
+      expect.arrayContaining([
+        ['message', undefined],
+        ['message', 'own'],
+        ['message', 'message_changed'],
+        ['reaction_added', undefined],
+        ['message', 'message_deleted'],
+      ]),
+    );
+    expect(events.find((event) => event.type === 'reaction_added')).toMatchObject({ user: 'U0BOT', reaction: 'eyes', item_user: 'U1', item: { type: 'message', channel: 'C1', ts: human.ts } });
+    expect(fake.deliveries.filter((delivery) => delivery.echo)).toHaveLength(4);
+
+    fake.setEcho(false);
+    await app.client.chat.postMessage({ channel: 'C1', text: 'silent' });
+    await fake.userPosts({ channel: 'C1', user: 'U1', text: 'after' });
+    await fake.waitFor(() => events.length === 6, { what: 'the user message' });
+    expect(events.at(-1)).toMatchObject({ text: 'after' });
+    expect(fake.deliveries.filter((delivery) => delivery.echo)).toHaveLength(4);
+  });
+
+  it('delivers a user’s reaction as reaction_added', async () => {
+    const app = socketApp();
+    const reactions: unknown[] = [];
+    app.event('reaction_added', async ({ event }) => {
+      reactions.push([event.user, event.reaction, event.item]);
+    });
+    await app.start();
+    await fake.socket.waitForConnection();
+    const posted = await app.client.chat.postMessage({ channel: 'C1', text: 'react please' });
+    await fake.userReacts('C1', posted.ts!, 'U1', 'tada');
+    await fake.waitFor(() => reactions.length === 1, { what: 'the reaction' });
+    expect(reactions).toEqual([['U1', 'tada', { type: 'message', channel: 'C1', ts: posted.ts }]]);
+    expect(fake.web.reactionsOn('C1', posted.ts!)).toEqual([{ name: 'tada', users: ['U1'], count: 1 }]);
+  });
+});
+
 describe('commands and interactivity', () => {
   it('acks a slash command with a payload; respond() goes to the response_url', async () => {
     const app = socketApp();
