@@ -137,7 +137,13 @@ export class FakeSlackSocketMode {
     return this.live.size;
   }
 
-  /** Resolves once `count` connections are open (default 1), or once `opened` have ever opened. */
+  /**
+   * Resolves once `count` connections are open (default 1) and, with `opened`, once that many
+   * have ever opened. "Open" means the server sent `hello`; the client may not have read it
+   * yet. Stopping a Bolt app while its reconnect still waits for that hello makes
+   * @slack/socket-mode leave an unhandled rejection (its start() promise is rejected on
+   * disconnect), so after a reconnect deliver something and await its ack before stopping.
+   */
   waitForConnection(options: { count?: number; opened?: number; timeoutMs?: number } = {}): Promise<void> {
     const count = options.count ?? 1;
     return this.waitUntil(() => this.live.size >= count && (options.opened === undefined || this.connections.length >= options.opened), options.timeoutMs ?? 10_000, `${count} Socket Mode connection(s)`);

@@ -122,7 +122,7 @@ describe('chat.postMessage', () => {
     expect(await slackError(client(APP).chat.postMessage({ channel: 'C1', text: 'x' }))).toBe('not_allowed_token_type');
     expect(slack.callsOf('chat.postMessage').at(-1)).toMatchObject({ status: 200, error: 'not_allowed_token_type' });
     // Blocks alone are enough; a message posted by name lands in the channel.
-    await web.chat.postMessage({ channel: 'C1', blocks: [{ type: 'divider' }] } as never);
+    await web.chat.postMessage({ channel: 'C1', blocks: [{ type: 'divider' }] });
     await web.chat.postMessage({ channel: '#general', text: 'by name' });
     expect(slack.botMessages('C1')).toHaveLength(2);
   });
