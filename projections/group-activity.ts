@@ -1,17 +1,20 @@
 /**
- * Group activity: when each group last received a message, and how many it has received.
+ * Group activity: when each group last received a message, and how many it has received,
+ * and who talks where (for Slack's App Home: a person's groups).
  * The scheduler's `new_messages` wake gate asks it whether anything was said in a group
  * since a task last decided (runtime/scheduler/gates/), so a task that only has work to do
  * when people talk costs no run, and no model token, when they do not.
  *
  * Derived from `group.message_received` alone (the event's own time and position), so a
  * rebuild gives the same rows. One small row per group: the gate reads it for thousands of
- * tasks per sweep.
+ * tasks per sweep. A message in a thread counts for the thread and for its channel (its
+ * home group): a watch on "new messages in #sales" sees replies in threads too.
  */
 import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import type { StoredEvent } from '../events/envelope.js';
 import { groupMessageReceived } from '../events/catalogue/group.js';
 import { defineProjection } from './projection.js';
+import { homeGroupId } from '../actors/group.js';
 
 export const GROUP_ACTIVITY_SCHEMA = `
 CREATE TABLE group_activity (
@@ -20,6 +23,14 @@ CREATE TABLE group_activity (
   last_message_at TEXT NOT NULL,
   last_message_position INTEGER NOT NULL,
   message_count INTEGER NOT NULL
+) STRICT;
+CREATE TABLE group_members (
+  -- the home group (a thread's channel)
+  group_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  last_message_at TEXT NOT NULL,
+  message_count INTEGER NOT NULL,
+  PRIMARY KEY (user_id, group_id)
 ) STRICT
 `;
 
@@ -29,21 +40,37 @@ function groupIdOf(event: StoredEvent): string {
   return event.streamId.slice(GROUP_STREAM_PREFIX.length);
 }
 
+const UPSERT_ACTIVITY = `INSERT INTO group_activity (group_id, last_message_at, last_message_position, message_count) VALUES (?, ?, ?, 1)
+  ON CONFLICT (group_id) DO UPDATE SET last_message_at = excluded.last_message_at,
+    last_message_position = excluded.last_message_position, message_count = message_count + 1`;
+
+const UPSERT_MEMBER = `INSERT INTO group_members (group_id, user_id, last_message_at, message_count) VALUES (?, ?, ?, 1)
+  ON CONFLICT (user_id, group_id) DO UPDATE SET last_message_at = excluded.last_message_at, message_count = message_count + 1`;
+
 export const groupActivityProjection = defineProjection({
   name: 'group-activity',
-  version: 1,
+  version: 2,
   eventTypes: [groupMessageReceived.type],
   schema: GROUP_ACTIVITY_SCHEMA,
   async apply(db, event) {
     // Events come in $all order, so the one applied last is the newest: no comparison needed.
-    await db.run(
-      `INSERT INTO group_activity (group_id, last_message_at, last_message_position, message_count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (group_id) DO UPDATE SET last_message_at = excluded.last_message_at,
-         last_message_position = excluded.last_message_position, message_count = message_count + 1`,
-      [groupIdOf(event), event.metadata.occurredAt, Number(event.position)],
-    );
+    const groupId = groupIdOf(event);
+    const home = homeGroupId(groupId);
+    const at = event.metadata.occurredAt;
+    await db.run(UPSERT_ACTIVITY, [groupId, at, Number(event.position)]);
+    if (home !== groupId) await db.run(UPSERT_ACTIVITY, [home, at, Number(event.position)]);
+    await db.run(UPSERT_MEMBER, [home, (event.data as { sender: string }).sender, at]);
   },
 });
+
+/** The groups (channels and DMs, not threads) a person has talked in, most recent first. */
+export async function groupsOfMember(db: SqliteConnection, userId: string, limit: number): Promise<{ groupId: string; lastMessageAt: string }[]> {
+  const rows = await db.all<{ group_id: string; last_message_at: string }>(
+    'SELECT group_id, last_message_at FROM group_members WHERE user_id = ? ORDER BY last_message_at DESC, group_id LIMIT ?',
+    [userId, limit],
+  );
+  return rows.map((row) => ({ groupId: row.group_id, lastMessageAt: row.last_message_at }));
+}
 
 export interface GroupActivity {
   readonly groupId: string;

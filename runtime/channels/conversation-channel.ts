@@ -13,14 +13,19 @@ import type { Logger } from '../actor-host/actor-host.js';
 import type { EffectExecutors } from '../actor-host/effects.js';
 import type { OutboundChannel, OutboundMessage } from '../gateways/host-tools/host-tool.js';
 
+export interface PostReplyOptions {
+  /** The effect was resumed after a restart: an earlier process may have posted the reply already. */
+  readonly mayHavePosted: boolean;
+}
+
 export interface ConversationChannel extends OutboundChannel {
   /** Whether this channel carries the group (`T024BE7LH.C0123` is Slack's; `local.chat` the console's). */
   handles(groupId: string): boolean;
   /**
-   * Posts a reply the group owes, keyed by `replyId`: a channel that may have posted it
-   * before a crash must find that post rather than post again. Returns where each part landed.
+   * Posts a reply the group owes, keyed by `replyId`: when it may have been posted before a
+   * crash, the channel must find that post rather than post again. Returns where each part landed.
    */
-  postReply(reply: PostReplyParams): Promise<{ refs: string[] }>;
+  postReply(reply: PostReplyParams, options?: PostReplyOptions): Promise<{ refs: string[] }>;
   /** Shows the sender their message was taken up (a reaction in Slack). Best effort. */
   acknowledge(message: { groupId: string; messageId: string }): Promise<void>;
 }
@@ -31,7 +36,7 @@ export function routedChannel(channels: readonly ConversationChannel[], fallback
   return {
     handles: () => true,
     post: (message: OutboundMessage) => pick(message.groupId).post(message),
-    postReply: (reply) => pick(reply.groupId).postReply(reply),
+    postReply: (reply, options) => pick(reply.groupId).postReply(reply, options),
     acknowledge: (message) => pick(message.groupId).acknowledge(message),
   };
 }
@@ -62,7 +67,8 @@ export function conversationEffects(channel: () => ConversationChannel): EffectE
       const reply = params as PostReplyParams;
       const group = (await context.load('group', reply.groupId)).context as GroupContext;
       if (!group.pendingReplies.some((pending) => pending.replyId === reply.replyId)) return;
-      const { refs } = await channel().postReply(reply);
+      // Resumed from state (no causing event in this process): the previous one may have posted it.
+      const { refs } = await channel().postReply(reply, { mayHavePosted: context.cause === undefined });
       await context.send('group', reply.groupId, { type: 'replyPosted', replyId: reply.replyId, refs }, { commandId: `${reply.replyId}:reply-posted` });
     },
     'group.acknowledgeMessage': async (params) => {

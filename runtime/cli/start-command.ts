@@ -18,6 +18,13 @@ import type { Config } from '../config.js';
 import type { ActorHost } from '../actor-host/actor-host.js';
 import { SUPERVISOR_ID, type SupervisorContext } from '../../actors/supervisor.js';
 import { conversationEffects, loggedChannel, routedChannel, type ConversationChannel } from '../channels/conversation-channel.js';
+import { approvalButtons } from '../channels/slack/approval-buttons.js';
+import { InteractionRouter } from '../channels/slack/interactions.js';
+import { openSlackApp, type RunningSlackApp } from '../channels/slack/slack-app.js';
+import { slackTokensFromEnv, slackWanted } from '../channels/slack/slack-tokens.js';
+import { statusText } from '../channels/slack/status-text.js';
+import { ReadModelReaders } from '../gateways/host-tools/read-model-readers.js';
+import type { GroupContext } from '../../actors/group.js';
 import { openAgentRuns, type AgentRuns } from '../runs/agent-runs.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { startInspector, type RunningInspector } from '../inspector.js';
@@ -90,7 +97,9 @@ export interface BannerFacts {
   readonly sandbox: Sandbox;
   /** Null when model calls can be made; otherwise what to set. */
   readonly modelUnavailable: string | null;
-  readonly slackConfigured: boolean;
+  /** The Slack connection, or null when no Slack tokens are set. */
+  readonly slack: RunningSlackApp | null;
+  readonly slackMode: string;
   /** The scheduler's state: tasks on its clock, off by config, or why it could not start. */
   readonly scheduler: { readonly armedTasks: number } | 'off' | { readonly failed: string };
 }
@@ -123,7 +132,11 @@ function banner(io: CliIo, config: Config, facts: BannerFacts): string {
     `  runs              ${sandboxLine(facts.sandbox)}`,
     `  scheduler         ${schedulerLine(facts.scheduler)}`,
     `  model             ${facts.modelUnavailable === null ? `${config.agent.model} via ${config.model.baseUrl}` : `NOT CONFIGURED: ${facts.modelUnavailable}`}`,
-    ...(facts.slackConfigured ? [] : ['  channels          no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): talk to the assistant locally with:', `                    ${cli} chat --data ${config.dataDir}`]),
+    ...(facts.slack
+      ? [
+          `  slack             connected to team ${facts.slack.bot.teamId} as <@${facts.slack.bot.userId}> (${facts.slackMode === 'socket' ? 'Socket Mode' : `HTTP Events API at ${facts.slack.eventsUrl ?? '?'}`})`,
+        ]
+      : ['  channels          no Slack tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): talk to the assistant locally with:', `                    ${cli} chat --data ${config.dataDir}`]),
     ...(facts.inspector
       ? [
           `  inspector         ${facts.inspector.url}`,
@@ -275,7 +288,9 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     logger,
   });
   let host: ActorHost | undefined;
-  const channel = routedChannel([], runtime.session?.channel ?? loggedChannel(logger));
+  const fallbackChannel = runtime.session?.channel ?? loggedChannel(logger);
+  // Slack joins once the actor host it feeds is open; effects read the channel when they run.
+  let channel = routedChannel([], fallbackChannel);
   const runs = await openAgentRuns({
     config,
     store: opened.store,
@@ -316,7 +331,11 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     const consolidation = new ConsolidationTrigger({ store: opened.store, budgetTokens: config.memory.consolidationBudgetTokens, logger });
     await consolidation.start();
     let scheduler: RunningScheduler | undefined;
+    let slack: OpenedSlack | null = null;
     try {
+      // Before owed effects resume: a reply owed to a Slack thread needs Slack to be posted.
+      slack = await openSlackIfConfigured({ env: io.env, config, host: actorRuntime.host, runs, logger, startedAt: runtime.started.at, schedulerOn: config.scheduler.enabled });
+      if (slack) channel = routedChannel([slack.app.channel], fallbackChannel);
       const resumedEffects = await actorRuntime.host.resumePendingEffects({
         task: tasksAwaitingRuns({ store: opened.store, caughtUp: (name, position) => projectionHost.waitFor(name, position), dataDir: config.dataDir, logger }),
       });
@@ -348,7 +367,8 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
         inspector: runtime.inspector,
         sandbox: runs.sandbox,
         modelUnavailable: runs.model.unavailableReason,
-        slackConfigured: Boolean(io.env.SLACK_BOT_TOKEN),
+        slack: slack?.app ?? null,
+        slackMode: config.slack.mode,
         scheduler: schedulerFacts,
       };
       if (runtime.session) runtime.session.banner(facts);
@@ -371,6 +391,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       logger.info(cause, 'shutting down');
       return cause;
     } finally {
+      await slack?.close();
       await scheduler?.close();
       await control.close();
       consolidation.stop();
@@ -393,4 +414,64 @@ async function configureSupervisor(host: ActorHost, config: Config): Promise<voi
   const supervisor = (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext;
   if (supervisor.maxConcurrentRuns === config.runs.maxConcurrent && supervisor.maxRunsPerGroup === config.runs.maxPerGroup) return;
   await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: config.runs.maxConcurrent, maxRunsPerGroup: config.runs.maxPerGroup });
+}
+
+interface OpenedSlack {
+  readonly app: RunningSlackApp;
+  close(): Promise<void>;
+}
+
+/**
+ * With SLACK_BOT_TOKEN set, the Slack app (its other tokens checked first, each missing or
+ * malformed one named); without it, none. A Slack that cannot connect stops the start.
+ */
+async function openSlackIfConfigured(options: {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly config: Config;
+  readonly host: ActorHost;
+  readonly runs: AgentRuns;
+  readonly logger: Logger;
+  readonly startedAt: number;
+  readonly schedulerOn: boolean;
+}): Promise<OpenedSlack | null> {
+  const { env, config, host, runs, logger } = options;
+  if (!slackWanted(env)) return null;
+  const tokens = slackTokensFromEnv(env, config.slack.mode);
+  const readModels = new ReadModelReaders(config.dataDir);
+  const interactions = new InteractionRouter();
+  interactions.register(approvalButtons(host));
+  try {
+    const app = await openSlackApp({
+      config,
+      tokens,
+      actors: host,
+      readModels,
+      interactions,
+      logger,
+      slash: {
+        callTool: (name, input, context) => runs.tools.call(name, input, context),
+        groupSettings: async (groupId) => ({ isAdmin: ((await host.load('group', groupId)).snapshot.context as GroupContext).settings?.isAdmin ?? false }),
+        status: async (groupId) =>
+          statusText({
+            version: ledgerclawVersion(),
+            startedAt: options.startedAt,
+            now: Date.now(),
+            sandbox: sandboxLine(runs.sandbox),
+            scheduler: options.schedulerOn ? 'on' : 'off (scheduler.enabled = false)',
+            supervisor: (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext,
+            group: (await host.load('group', groupId)).snapshot.context as GroupContext,
+          }),
+      },
+    });
+    return {
+      app,
+      close: async () => {
+        await app.stop();
+        await readModels.close();
+      },
+    };
+  } catch (error) {
+    await readModels.close();
+    throw new Error(`Slack did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

@@ -31,6 +31,8 @@ export interface AgentRuns {
   readonly effects: EffectExecutors;
   readonly sandbox: Sandbox;
   readonly model: ModelGateway;
+  /** The host tools, for channels that answer people directly (Slack's slash command) under the same rules. */
+  readonly tools: ToolGateway;
   /** What live runs are doing, for a terminal or an inspector. */
   readonly progress: Subject<RunProgressUpdate>;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRun
     effects: executor.effects,
     sandbox,
     model,
+    tools,
     progress,
     close: async () => {
       await executor.stop();

@@ -1,0 +1,169 @@
+/**
+ * Slack messages into group actors. Each message becomes a `receiveMessage` command keyed
+ * by its group and Slack `ts`, so a redelivery, or the `app_mention` Slack sends beside the
+ * `message` of the same post, is the same command and is stored once.
+ *
+ * Before a group's first message the group is configured from the channel's settings. A
+ * thread the bot is brought into half-way has its earlier messages read from Slack
+ * (`conversations.replies`) and recorded first, for context only, so the agent sees the
+ * conversation it is asked about. Work for one group is done in arrival order.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { GroupContext } from '../../../actors/group.js';
+import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
+import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext } from './inbound.js';
+import { appMentionEventSchema, describeIssues, eventCallbackSchema, messageEventSchema, slackMessageSchema } from './payloads.js';
+
+/** Most earlier messages of a thread recorded when the bot is brought into it. */
+const THREAD_HISTORY_LIMIT = 100;
+
+export interface SlackInboundOptions {
+  readonly actors: Pick<ActorHost, 'send' | 'load'>;
+  readonly client: WebClient;
+  readonly context: (team: string) => InboundContext;
+  readonly logger: Logger;
+}
+
+export class SlackInbound {
+  /** Groups whose settings this process has checked, with the settings it found. */
+  private readonly configured = new Map<string, string>();
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: SlackInboundOptions) {}
+
+  /** An Events API callback carrying a `message` or `app_mention` event. Throws if it could not be recorded. */
+  async handleEventCallback(body: unknown): Promise<void> {
+    const callback = eventCallbackSchema.safeParse(body);
+    if (!callback.success) {
+      this.options.logger.warn({ issues: describeIssues(callback.error) }, 'a Slack event callback did not fit; dropped');
+      return;
+    }
+    const { event, team_id: team } = callback.data;
+    const context = this.options.context(team);
+    let inbound: Inbound;
+    if (event.type === 'message') {
+      const parsed = messageEventSchema.safeParse(event);
+      if (!parsed.success) {
+        this.options.logger.warn({ issues: describeIssues(parsed.error), eventId: callback.data.event_id }, 'a Slack message event did not fit; dropped');
+        return;
+      }
+      inbound = inboundFromMessageEvent(parsed.data, context);
+    } else if (event.type === 'app_mention') {
+      const parsed = appMentionEventSchema.safeParse(event);
+      if (!parsed.success) {
+        this.options.logger.warn({ issues: describeIssues(parsed.error), eventId: callback.data.event_id }, 'a Slack app_mention event did not fit; dropped');
+        return;
+      }
+      inbound = inboundFromAppMention(parsed.data, context);
+    } else {
+      return;
+    }
+    await this.apply(inbound);
+  }
+
+  async apply(inbound: Inbound): Promise<void> {
+    switch (inbound.kind) {
+      case 'ignore':
+        return;
+      case 'message':
+        return this.serially(inbound.groupId, () => this.receive(inbound));
+      case 'edit':
+      case 'delete': {
+        const groupId = await this.groupHolding(inbound.groupIds);
+        if (groupId === null) return;
+        const key = inbound.command.type === 'editMessage' ? `edit:${inbound.command.messageId}:${inbound.command.editedTs}` : `delete:${inbound.command.messageId}`;
+        return this.serially(groupId, async () => {
+          const result = await this.options.actors.send('group', groupId, inbound.command, { commandId: `slack:${groupId}:${key}`, actor: 'slack' });
+          if (result.status === 'rejected') this.options.logger.warn({ groupId, reason: result.reason }, 'a Slack edit or deletion was not recorded');
+        });
+      }
+    }
+  }
+
+  private async receive(inbound: Extract<Inbound, { kind: 'message' }>): Promise<void> {
+    const fresh = await this.ensureConfigured(inbound.groupId, inbound.settings);
+    if (fresh && inbound.threadRoot !== null) await this.recordThreadHistory(inbound, inbound.threadRoot);
+    const { command } = inbound;
+    const result = await this.options.actors.send('group', inbound.groupId, command, {
+      commandId: `slack:${inbound.groupId}:${command.messageId}`,
+      actor: `user:${command.sender}`,
+    });
+    // A message the group has (a redelivery, or the app_mention of a message) is no news.
+    if (result.status === 'rejected' && !/already recorded/.test(result.reason)) {
+      this.options.logger.warn({ groupId: inbound.groupId, messageId: command.messageId, reason: result.reason }, 'a Slack message was not recorded');
+    }
+  }
+
+  /** Configures the group with these settings unless it has them; true when it was not configured at all. */
+  private async ensureConfigured(groupId: string, settings: GroupSettingsInput): Promise<boolean> {
+    const wanted = settingsKey(settings);
+    if (this.configured.get(groupId) === wanted) return false;
+    const current = ((await this.options.actors.load('group', groupId)).snapshot.context as GroupContext).settings;
+    if (current === null || settingsKey(current) !== wanted) {
+      const command = { type: 'configure', ...settings, allowedSenders: [...settings.allowedSenders], rolesAddressingUsers: [...settings.rolesAddressingUsers] };
+      const result = await this.options.actors.send('group', groupId, command, { actor: 'runtime' });
+      if (result.status === 'rejected' && !/exactly these settings/.test(result.reason)) throw new Error(`group ${groupId} could not be configured: ${result.reason}`);
+    }
+    this.configured.set(groupId, wanted);
+    return current === null;
+  }
+
+  /** Records the thread's messages before `inbound`, for context. A thread that cannot be read is logged and skipped. */
+  private async recordThreadHistory(inbound: Extract<Inbound, { kind: 'message' }>, threadRoot: string): Promise<void> {
+    let messages: unknown[];
+    try {
+      const response = await this.options.client.conversations.replies({ channel: inbound.channel, ts: threadRoot, latest: inbound.command.messageId, inclusive: false, limit: THREAD_HISTORY_LIMIT });
+      messages = response.messages ?? [];
+    } catch (error) {
+      this.options.logger.warn({ groupId: inbound.groupId, err: error }, "the thread's earlier messages could not be read; the agent sees the thread from here on");
+      return;
+    }
+    const team = inbound.groupId.split('.')[0]!;
+    const context = this.options.context(team);
+    for (const raw of messages) {
+      const message = slackMessageSchema.safeParse(raw);
+      if (!message.success || message.data.ts === inbound.command.messageId) continue;
+      const earlier = inboundFromMessageEvent({ ...message.data, type: 'message', channel: inbound.channel }, context);
+      if (earlier.kind !== 'message') continue;
+      const result = await this.options.actors.send(
+        'group',
+        inbound.groupId,
+        { ...earlier.command, threadTs: threadRoot, fromHistory: true },
+        { commandId: `slack:${inbound.groupId}:${earlier.command.messageId}`, actor: `user:${earlier.command.sender}` },
+      );
+      if (result.status === 'rejected' && !/already recorded/.test(result.reason)) {
+        this.options.logger.warn({ groupId: inbound.groupId, reason: result.reason }, "an earlier message of the thread was not recorded");
+      }
+    }
+  }
+
+  /** The first group that is configured (it recorded the message, then). */
+  private async groupHolding(groupIds: readonly string[]): Promise<string | null> {
+    for (const groupId of groupIds) {
+      const view = await this.options.actors.load('group', groupId);
+      if ((view.snapshot.context as GroupContext).settings !== null) return groupId;
+    }
+    return null;
+  }
+
+  private serially(groupId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(groupId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(groupId, settled);
+    void settled.then(() => {
+      if (this.queues.get(groupId) === settled) this.queues.delete(groupId);
+    });
+    return next;
+  }
+}
+
+/** Settings compared as the group actor records them: lists sorted. */
+function settingsKey(settings: GroupSettingsInput): string {
+  return JSON.stringify({
+    triggerMode: settings.triggerMode,
+    allowedSenders: [...new Set(settings.allowedSenders)].sort(),
+    isAdmin: settings.isAdmin,
+    rolesAddressingUsers: [...new Set(settings.rolesAddressingUsers)].sort(),
+  });
+}
