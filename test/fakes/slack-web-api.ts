@@ -470,6 +470,20 @@ export class FakeSlackWebApi {
     this.failures.set(method, { error, count });
   }
 
+  /**
+   * The next call of `method` is never answered, as when the process that made it dies
+   * before Slack's answer reaches it: with `applied`, Slack did the work (a post is stored
+   * and announced); without, the request was lost on the way. Resolves with the call once
+   * it has arrived, so a test can kill the caller at exactly that point.
+   */
+  holdNext(method: string, options: { readonly applied: boolean }): Promise<RecordedCall> {
+    return new Promise((resolve) => {
+      this.holds.set(method, { applied: options.applied, arrived: resolve });
+    });
+  }
+
+  private readonly holds = new Map<string, { applied: boolean; arrived: (call: RecordedCall) => void }>();
+
   callsOf(method: string): RecordedCall[] {
     return this.calls.filter((call) => call.method === method);
   }
@@ -593,6 +607,7 @@ export class FakeSlackWebApi {
     let status = 200;
     let error: string | undefined;
     let auth: RecordedCall['auth'] = 'none';
+    let held: { arrived: (call: RecordedCall) => void } | undefined;
     const activities: FakeSlackActivity[] = [];
     const send = (code: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
       status = code;
@@ -657,12 +672,22 @@ export class FakeSlackWebApi {
         failure.count -= 1;
         throw new SlackError(failure.error);
       }
+      const hold = this.holds.get(method);
+      if (hold) {
+        this.holds.delete(method);
+        if (hold.applied) this.dispatch(method, params, activities);
+        status = 0;
+        held = hold;
+        return;
+      }
       send(200, { ok: true, ...this.dispatch(method, params, activities) });
     } catch (caught) {
       if (caught instanceof SlackError) send(200, { ok: false, error: caught.error, ...caught.extra });
       else send(500, { ok: false, error: 'internal_error' });
     } finally {
-      this.calls.push({ method, httpMethod: request.method ?? '', params, auth, contentType, status, ...(error === undefined ? {} : { error }) });
+      const call: RecordedCall = { method, httpMethod: request.method ?? '', params, auth, contentType, status, ...(error === undefined ? {} : { error }) };
+      this.calls.push(call);
+      held?.arrived(call);
     }
     // After the answer has gone, as Slack's events follow its API responses.
     for (const activity of activities) this.announce(activity);
