@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { slackTsSchema } from '../../../events/catalogue/group.js';
 
-export const slackTeamIdSchema = z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'expected a Slack team id such as T024BE7LH');
-export const slackChannelIdSchema = z.string().regex(/^[CDG][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123ABCD');
+export const slackTeamIdSchema = z.string().regex(/^[TE][A-Z0-9]+$/, 'expected a Slack team id such as T024BE7LH');
+export const slackChannelIdSchema = z.string().regex(/^[CDG][A-Z0-9]+$/, 'expected a Slack channel id such as C0123ABCD');
 
 export interface SlackConversation {
   readonly team: string;
