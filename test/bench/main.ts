@@ -15,6 +15,7 @@ import { runEventsSuite } from './events.js';
 import { runRunsSuite } from './runs.js';
 import { runSchedulerSuite } from './scheduler.js';
 import { runSearchSuite } from './search.js';
+import { runSlackSuite } from './slack.js';
 
 export interface SuiteOptions {
   /** Where to create the suite's temporary directory; os.tmpdir() when not given. */
@@ -34,13 +35,14 @@ export interface SuiteReport {
 
 export type Suite = (options: SuiteOptions) => Promise<SuiteReport>;
 
-/** Every suite by name; later suites (slack) are added here. */
+/** Every suite by name. */
 const SUITES = {
   events: runEventsSuite,
   actors: runActorsSuite,
   search: runSearchSuite,
   runs: runRunsSuite,
   scheduler: runSchedulerSuite,
+  slack: runSlackSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;

@@ -10,9 +10,7 @@
  * - Host overhead per turn, model time excluded: the turn's wall time (message accepted to
  *   run completed) less the model calls' own latency.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 import { filter, firstValueFrom } from 'rxjs';
 import { actorKinds } from '../../actors/index.js';
@@ -29,38 +27,14 @@ import { loadConfig } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { openAgentRuns } from '../../runtime/runs/agent-runs.js';
 import { DockerSandbox } from '../../runtime/sandbox/docker-sandbox.js';
-import type { Sandbox } from '../../runtime/sandbox/sandbox.js';
 import { startFakeAnthropic } from '../fakes/anthropic-messages.js';
+import { timeDockerRun, timedSandbox } from './docker-timing.js';
 import type { Suite } from './main.js';
 import { formatMs, formatTable, summarize } from './stats.js';
 import { inBenchWorkspace } from './suite-workspace.js';
 
-const run = promisify(execFile);
 const KEY = 'sk-bench';
 const TOOL_ROUNDS = 3;
-
-/** `docker run` of the agent image: create, start, exit and remove a container, as the CLI does it. */
-async function timeDockerRun(tag: string): Promise<number> {
-  const began = performance.now();
-  await run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'node', tag, '-e', '0']);
-  return performance.now() - began;
-}
-
-/** Wraps a sandbox to note when each run's container is running. */
-function timedSandbox(inner: Sandbox, runningAt: Map<string, number>): Sandbox {
-  return {
-    kind: inner.kind,
-    isolation: inner.isolation,
-    highRiskToolsAllowed: inner.highRiskToolsAllowed,
-    findLeftovers: () => inner.findLeftovers(),
-    removeLeftover: (id) => inner.removeLeftover(id),
-    start: async (spec) => {
-      const process = await inner.start(spec);
-      runningAt.set(spec.runId, performance.now());
-      return process;
-    },
-  };
-}
 
 export const runRunsSuite: Suite = (options) =>
   inBenchWorkspace('runs-', options.dir, async (root) => {
