@@ -2,9 +2,9 @@
  * `ledgerclaw start`: the main job. It takes the data directory as its writer, records on
  * the `runtime` stream that it started (and whether the run before it ended cleanly), runs
  * the actor host (resuming the effects actors' states say are owed), reports its live
- * actors for `actors list`, optionally feeds the Stately inspector, and runs until SIGINT
- * or SIGTERM, when it records that it stopped. The Slack channel and the scheduler join
- * this command in later issues.
+ * actors for `actors list`, optionally feeds the Stately inspector, runs the scheduler, and,
+ * with Slack tokens set, the Slack app, until SIGINT or SIGTERM, when it records that it
+ * stopped.
  */
 import { hostname } from 'node:os';
 import { basename, join, relative } from 'node:path';
