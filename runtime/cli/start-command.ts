@@ -37,6 +37,7 @@ import { openRuntimeControl } from '../control/runtime-control.js';
 import { adminNoticeEffects } from '../scheduler/admin-notice.js';
 import { openScheduler, type RunningScheduler } from '../scheduler/open-scheduler.js';
 import { tasksAwaitingRuns } from '../scheduler/pending-task-runs.js';
+import { groupsAwaitingEffects } from '../channels/pending-group-effects.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
@@ -336,9 +337,8 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       // Before owed effects resume: a reply owed to a Slack thread needs Slack to be posted.
       slack = await openSlackIfConfigured({ env: io.env, config, host: actorRuntime.host, runs, logger, startedAt: runtime.started.at, schedulerOn: config.scheduler.enabled });
       if (slack) channel = routedChannel([slack.app.channel], fallbackChannel);
-      const resumedEffects = await actorRuntime.host.resumePendingEffects({
-        task: tasksAwaitingRuns({ store: opened.store, caughtUp: (name, position) => projectionHost.waitFor(name, position), dataDir: config.dataDir, logger }),
-      });
+      const candidates = { store: opened.store, caughtUp: (name: string, position: bigint) => projectionHost.waitFor(name, position), dataDir: config.dataDir, logger };
+      const resumedEffects = await actorRuntime.host.resumePendingEffects({ task: tasksAwaitingRuns(candidates), group: groupsAwaitingEffects(candidates) });
       logger.info({ resumedEffects }, 'resumed the effects actor states say are owed');
       // After the owed effects: a task whose run is still being asked for is not due again.
       // A scheduler that cannot start (its read model failed, say) leaves conversations running.

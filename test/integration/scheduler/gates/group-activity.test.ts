@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteBackend } from '../../../../events/adapters/sqlite/sqlite-backend.js';
-import { groupActivity, groupActivityProjection, lastMessageAt, lastMessageAtOfGroups } from '../../../../projections/group-activity.js';
+import { groupActivity, groupActivityProjection, groupsOfMember, groupsOwingEffects, lastMessageAt, lastMessageAtOfGroups } from '../../../../projections/group-activity.js';
 import { ProjectionHost } from '../../../../projections/projection-host.js';
 import { evaluateGate } from '../../../../runtime/scheduler/gates/evaluate-gate.js';
 import { ReadModelGroupActivity } from '../../../../runtime/scheduler/gates/group-activity-reader.js';
@@ -52,25 +52,48 @@ describe('the group-activity projection', () => {
     const newestIn = (groupId: string) => received.filter((event) => event.streamId === `group-${groupId}`).at(-1)!;
     const { db } = await bed.build('rows');
 
-    expect(await groupActivity(db, GROUP)).toEqual({ groupId: GROUP, lastMessageAt: newestIn(GROUP).metadata.occurredAt, lastMessagePosition: newestIn(GROUP).position, messageCount: 2 });
+    // A thread's message counts for the thread and for its channel: a watch on the channel sees it.
+    expect(await groupActivity(db, GROUP)).toEqual({ groupId: GROUP, lastMessageAt: newestIn(THREAD).metadata.occurredAt, lastMessagePosition: newestIn(THREAD).position, messageCount: 3 });
     expect(await groupActivity(db, OTHER)).toMatchObject({ messageCount: 1, lastMessageAt: newestIn(OTHER).metadata.occurredAt });
-    // A thread is a group of its own: its messages do not count for the channel.
     expect(await groupActivity(db, THREAD)).toMatchObject({ messageCount: 1, lastMessageAt: newestIn(THREAD).metadata.occurredAt });
-    expect(await lastMessageAt(db, GROUP)).toBe(newestIn(GROUP).metadata.occurredAt);
+    expect(await lastMessageAt(db, GROUP)).toBe(newestIn(THREAD).metadata.occurredAt);
     expect(await lastMessageAt(db, 'T1.C404')).toBeNull();
     expect(await lastMessageAtOfGroups(db, [GROUP, OTHER, 'T1.C404', GROUP])).toEqual(
       new Map([
-        [GROUP, newestIn(GROUP).metadata.occurredAt],
+        [GROUP, newestIn(THREAD).metadata.occurredAt],
         [OTHER, newestIn(OTHER).metadata.occurredAt],
       ]),
     );
   });
 
+  it('knows who talks where, by home group (a thread counts for its channel), most recent first', async () => {
+    await scenario();
+    const { db } = await bed.build('members');
+    expect((await groupsOfMember(db, 'U1', 10)).map((row) => row.groupId)).toEqual([GROUP, OTHER]);
+    expect(await groupsOfMember(db, 'U9', 10)).toEqual([]);
+  });
+
+  it('knows which groups owe a turn or a reply, and forgets them once settled', async () => {
+    const { world } = bed;
+    await world.send('group', 'T1.C9', { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
+    await world.send('group', 'T1.C9', { type: 'receiveMessage', messageId: '1712345999.000100', sender: 'U1', text: 'hi', mentionsBot: true });
+    const runId = 'T1.C9-1712345999.000100';
+    expect(await groupsOwingEffects((await bed.build('open')).db)).toEqual(['T1.C9']);
+    await world.send('group', 'T1.C9', { type: 'runStarted', runId });
+    await world.send('group', 'T1.C9', { type: 'runFinished', runId, outcome: 'completed', reply: 'hello' });
+    expect(await groupsOwingEffects((await bed.build('reply-owed')).db)).toEqual(['T1.C9']);
+    await world.send('group', 'T1.C9', { type: 'replyPosted', replyId: runId, refs: ['1712346000.000100'] });
+    expect(await groupsOwingEffects((await bed.build('settled')).db)).toEqual([]);
+  });
+
   it('gives the same rows however the events are batched (deterministic)', async () => {
     await scenario();
-    const dump = async (name: string, batchSize: number) => (await bed.build(name, { batchSize })).db.all('SELECT * FROM group_activity ORDER BY group_id');
+    const dump = async (name: string, batchSize: number) => {
+      const { db } = await bed.build(name, { batchSize });
+      return [await db.all('SELECT * FROM group_activity ORDER BY group_id'), await db.all('SELECT * FROM group_members ORDER BY user_id, group_id')];
+    };
     const whole = await dump('whole', 500);
-    expect(whole).toHaveLength(3);
+    expect(whole[0]).toHaveLength(3);
     expect(await dump('one-by-one', 1)).toEqual(whole);
   });
 });
