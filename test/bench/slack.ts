@@ -6,6 +6,8 @@
  * Each turn is a fresh top-level mention (so a fresh thread group), answered with one
  * model call:
  * - Slack event sent → recorded (the durable receiver acknowledges only then);
+ * - Slack event sent → the working-on-it reaction reaching Slack (target: under 1 s, the
+ *   time within which the sender must see the message was taken up);
  * - Slack event sent → run started (its container running);
  * - per turn, model time excluded: event sent → the reply's chat.postMessage reaching
  *   Slack, less the model call's own latency;
@@ -38,11 +40,12 @@ import { FakeSlack } from '../fakes/slack.js';
 import { timeDockerRun, timedSandbox } from './docker-timing.js';
 import type { Suite } from './main.js';
 import { formatMs, formatTable, summarize } from './stats.js';
-import { inBenchWorkspace } from './suite-workspace.js';
+import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
 
 const KEY = 'sk-bench';
 const CHANNEL = 'C0BENCH';
 const NANOCLAW_POLL_MS = 2_000;
+const REACTION_TARGET_MS = 1_000;
 
 async function until<T>(value: () => T | undefined, what: string, timeoutMs = 120_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
@@ -104,12 +107,15 @@ export const runSlackSuite: Suite = (options) =>
     channel = routedChannel([app.channel], loggedChannel(logger));
     await slack.socket.waitForConnection();
     const repliedAt = new Map<string, number>();
+    const reactedAt = new Map<string, number>();
     slack.web.onActivity((activity) => {
+      if (activity.kind === 'bot_reaction_added' && !reactedAt.has(activity.ts)) reactedAt.set(activity.ts, performance.now());
       const threadTs = activity.kind === 'bot_message_posted' ? activity.message.thread_ts : undefined;
       if (threadTs !== undefined && !repliedAt.has(threadTs)) repliedAt.set(threadTs, performance.now());
     });
 
     const toRecorded: number[] = [];
+    const toReaction: number[] = [];
     const toRunning: number[] = [];
     const perTurn: number[] = [];
     const dockerRuns: number[] = [];
@@ -122,12 +128,14 @@ export const runSlackSuite: Suite = (options) =>
         const recorded = performance.now();
         if (!post.deliveries.every((delivery) => delivery.acked)) throw new Error('bench: the Slack event was not acknowledged');
         const runId = runIdForMessage(`${slack.identity.teamId}.${CHANNEL}.${post.ts}`, post.ts);
+        const reacted = await until(() => reactedAt.get(post.ts), `the reaction on ${post.ts}`);
         const running = await until(() => runningAt.get(runId), `run ${runId} to start`);
         const replied = await until(() => repliedAt.get(post.ts), `the reply to ${post.ts}`);
         const modelMs = (await store.readStream(`run-${runId}`))
           .filter((event) => event.type === 'run.model_called')
           .reduce((sum, event) => sum + (event.data as { latencyMs: number }).latencyMs, 0);
         toRecorded.push(recorded - sent);
+        toReaction.push(reacted - sent);
         toRunning.push(running - sent);
         perTurn.push(replied - sent - modelMs);
       }
@@ -144,6 +152,8 @@ export const runSlackSuite: Suite = (options) =>
     }
 
     const recordedSummary = summarize(toRecorded);
+    const reaction = summarize(toReaction);
+    const reactionTarget: Target = { name: 'event → reaction p99 (ms)', value: reaction.p99, threshold: REACTION_TARGET_MS, pass: reaction.p99 < REACTION_TARGET_MS };
     const running = summarize(toRunning);
     const baseline = summarize(dockerRuns);
     const overhead = summarize(perTurn);
@@ -153,11 +163,17 @@ export const runSlackSuite: Suite = (options) =>
         ['measure', 'p50', 'p99', 'baseline (same run)'],
         [
           ['Slack event sent → recorded and acknowledged', formatMs(recordedSummary.p50), formatMs(recordedSummary.p99), ''],
+          [
+            `Slack event sent → working-on-it reaction (target p99 < ${formatMs(REACTION_TARGET_MS)})`,
+            formatMs(reaction.p50),
+            formatMs(reaction.p99),
+            verdict(reactionTarget.pass),
+          ],
           ['Slack event sent → run started (container running)', formatMs(running.p50), formatMs(running.p99), `docker run of the image: p50 ${formatMs(baseline.p50)}, p99 ${formatMs(baseline.p99)}`],
           ['per turn, model time excluded (event → reply posted)', formatMs(overhead.p50), formatMs(overhead.p99), `NanoClaw: up to ${formatMs(NANOCLAW_POLL_MS)} of polling before a container is asked for`],
         ],
         { align: ['left', 'right', 'right', 'left'] },
       ),
     ].join('\n');
-    return { table, figures: { turns, toRecorded: recordedSummary, toRunning: running, dockerRun: baseline, overheadPerTurn: overhead, nanoclawPollMs: NANOCLAW_POLL_MS } };
+    return { table, figures: { turns, toRecorded: recordedSummary, toReaction: reaction, targets: [reactionTarget], toRunning: running, dockerRun: baseline, overheadPerTurn: overhead, nanoclawPollMs: NANOCLAW_POLL_MS } };
   });
