@@ -28,7 +28,7 @@ import { createLogger } from '../../runtime/logger.js';
 import { openAgentRuns } from '../../runtime/runs/agent-runs.js';
 import { DockerSandbox } from '../../runtime/sandbox/docker-sandbox.js';
 import { startFakeAnthropic } from '../fakes/anthropic-messages.js';
-import { timeDockerRun, timedSandbox } from './docker-timing.js';
+import { modelLatencyMs, timeDockerRun, timedSandbox } from './turn-timing.js';
 import type { Suite } from './main.js';
 import { formatMs, formatTable, summarize } from './stats.js';
 import { inBenchWorkspace } from './suite-workspace.js';
@@ -102,9 +102,7 @@ export const runRunsSuite: Suite = (options) =>
         );
         const finished = performance.now();
         if (ended.event.type !== 'run.completed') throw new Error(`bench run ${runId} ended with ${ended.event.type}: ${JSON.stringify(ended.event.data)}`);
-        const modelMs = (await store.readStream(`run-${runId}`))
-          .filter((event) => event.type === 'run.model_called')
-          .reduce((sum, event) => sum + (event.data as { latencyMs: number }).latencyMs, 0);
+        const modelMs = await modelLatencyMs(store, runId);
         toRunning.push(runningAt.get(runId)! - accepted);
         toFirstModelCall.push(firstModelCallAt.get(runId)! - accepted);
         overheadPerTurn.push(finished - accepted - modelMs);

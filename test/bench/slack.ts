@@ -37,7 +37,7 @@ import { openAgentRuns } from '../../runtime/runs/agent-runs.js';
 import { DockerSandbox } from '../../runtime/sandbox/docker-sandbox.js';
 import { startFakeAnthropic } from '../fakes/anthropic-messages.js';
 import { FakeSlack } from '../fakes/slack.js';
-import { timeDockerRun, timedSandbox } from './docker-timing.js';
+import { modelLatencyMs, timeDockerRun, timedSandbox } from './turn-timing.js';
 import type { Suite } from './main.js';
 import { formatMs, formatTable, summarize } from './stats.js';
 import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
@@ -131,9 +131,7 @@ export const runSlackSuite: Suite = (options) =>
         const reacted = await until(() => reactedAt.get(post.ts), `the reaction on ${post.ts}`);
         const running = await until(() => runningAt.get(runId), `run ${runId} to start`);
         const replied = await until(() => repliedAt.get(post.ts), `the reply to ${post.ts}`);
-        const modelMs = (await store.readStream(`run-${runId}`))
-          .filter((event) => event.type === 'run.model_called')
-          .reduce((sum, event) => sum + (event.data as { latencyMs: number }).latencyMs, 0);
+        const modelMs = await modelLatencyMs(store, runId);
         toRecorded.push(recorded - sent);
         toReaction.push(reacted - sent);
         toRunning.push(running - sent);

@@ -25,18 +25,11 @@ export const slackMessageSchema = z.looseObject({
 export type SlackMessage = z.infer<typeof slackMessageSchema>;
 
 /** `message` events: a new message, or (by subtype) an edit or a deletion. */
-export const messageEventSchema = z.looseObject({
+export const messageEventSchema = slackMessageSchema.extend({
   type: z.literal('message'),
   channel: z.string().min(1),
   channel_type: z.enum(['channel', 'group', 'im', 'mpim', 'app_home']).optional(),
-  ts,
   event_ts: ts.optional(),
-  user: z.string().optional(),
-  bot_id: z.string().optional(),
-  app_id: z.string().optional(),
-  subtype: z.string().optional(),
-  text: z.string().max(40_000).optional(),
-  thread_ts: ts.optional(),
   team: z.string().optional(),
   /** `message_changed`: the message as it is now, and as it was. */
   message: slackMessageSchema.optional(),

@@ -1,9 +1,11 @@
 /**
- * What the benches that start containers share: `docker run` of the agent image as the
- * same-run baseline, and a sandbox wrapper that notes when each run's container is running.
+ * What the benches that time agent turns share: `docker run` of the agent image as the
+ * same-run baseline, a sandbox wrapper that notes when each run's container is running,
+ * and a run's model time, to take out of its turn.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { EventStore } from '../../events/port.js';
 import type { Sandbox } from '../../runtime/sandbox/sandbox.js';
 
 const run = promisify(execFile);
@@ -29,4 +31,11 @@ export function timedSandbox(inner: Sandbox, runningAt: Map<string, number>): Sa
       return process;
     },
   };
+}
+
+/** The latency of a run's model calls, as the model gateway recorded them. */
+export async function modelLatencyMs(store: EventStore, runId: string): Promise<number> {
+  return (await store.readStream(`run-${runId}`))
+    .filter((event) => event.type === 'run.model_called')
+    .reduce((sum, event) => sum + (event.data as { latencyMs: number }).latencyMs, 0);
 }
