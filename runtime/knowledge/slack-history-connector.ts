@@ -16,17 +16,20 @@
  * - Private channels, DMs and group DMs are `private_channel` documents; search shows them
  *   only to groups allowed to see that channel.
  * - Not seen incrementally: edits and deletions of messages older than the cursor. The
- *   live Slack events (`message_changed`, `message_deleted`) will feed those with the
- *   Slack channel issue.
+ *   Slack channel's live events (`message_changed`, `message_deleted`) do not feed this
+ *   source yet.
+ *
+ * The Web API is @slack/web-api's WebClient (the Slack channel's client too), behind the
+ * one-method {@link SlackWebApi} seam (`call(method, params)`, {@link slackWebApi}) so the
+ * connector stays small and testable. WebClient waits out a 429 for its `Retry-After` and
+ * retries, and retries calls that could not be sent or had a 5xx answer
+ * ({@link SLACK_RETRY_CONFIG}); its errors become a {@link SlackApiError} naming Slack's
+ * error code (`invalid_auth`, `channel_not_found`, `not_in_channel`, `ratelimited`…).
  *
  * The token goes in the `Authorization` header only; it is never logged, never put in an
  * error message, and never in an event.
- *
- * @slack/web-api (with @slack/bolt) is the project's Slack client but is not installed yet,
- * so this module talks to the Web API through the tiny {@link SlackWebApi} interface with
- * a `fetch` implementation; the lead switches it to @slack/web-api's WebClient with the
- * Slack issue (the connector only needs `call(method, params)`).
  */
+import { ErrorCode, LogLevel, WebClient, type RetryOptions, type WebAPICallError, type WebClientOptions } from '@slack/web-api';
 import { MAX_DOCUMENT_BYTES, type KnowledgeVisibility } from '../../events/catalogue/knowledge.js';
 import { truncateUtf8, type Connector, type DocumentChange, type SourceDocument, type SyncBatch, type SyncContext } from './connector.js';
 
@@ -42,7 +45,6 @@ export interface SlackWebApi {
 
 export interface SlackResponse {
   readonly ok: boolean;
-  readonly error?: string;
   readonly response_metadata?: { readonly next_cursor?: string };
 }
 
@@ -51,7 +53,7 @@ export class SlackApiError extends Error {
   readonly code = 'slack_api_error';
   constructor(
     readonly method: string,
-    /** Slack's error code, or `http_<status>` / `ratelimited`. */
+    /** Slack's error code, or `ratelimited` / `http_<status>` / `request_failed (…)` / `invalid_response`. */
     readonly error: string,
     options?: { cause?: unknown },
   ) {
@@ -60,77 +62,72 @@ export class SlackApiError extends Error {
   }
 }
 
-export interface FetchSlackWebApiOptions {
-  /** A bot token (`xoxb-…`). Sent only as `Authorization: Bearer`; never logged. */
+export interface SlackWebApiOptions extends Pick<WebClientOptions, 'slackApiUrl' | 'retryConfig' | 'rejectRateLimitedCalls' | 'timeout' | 'logger' | 'logLevel'> {
+  /** A bot token (`xoxb-…`). WebClient sends it only as `Authorization: Bearer`; never logged. */
   readonly token: string;
-  /** Default `https://slack.com/api/`. */
-  readonly baseUrl?: string;
-  /** How often a 429 is waited out and retried before giving up. Default 3. */
-  readonly maxRateLimitRetries?: number;
-  /** Longest single wait on a `Retry-After`, in ms. Default 60,000. */
-  readonly maxRetryAfterMs?: number;
-  /** For tests. */
-  readonly fetch?: typeof fetch;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Per-request timeout. Default 30 s. */
-  readonly timeoutMs?: number;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Retries of a call that was rate limited (after its `Retry-After`), could not be sent, or
+ * had a 5xx answer: three, after 1 s, 2 s and 4 s or so (WebClient's default, ten over
+ * half an hour, would hold a sync pass up for that long; the sync loop tries again anyway).
+ */
+export const SLACK_RETRY_CONFIG: RetryOptions = { retries: 3, factor: 2, minTimeout: 1_000, maxTimeout: 30_000, randomize: true };
+
+/** The Slack error code a WebClient failure stands for. */
+export function slackErrorCode(error: unknown): string {
+  let message: string;
+  if (isWebApiCallError(error)) {
+    switch (error.code) {
+      case ErrorCode.PlatformError:
+        // A body that was not JSON comes back as `ok: false` with the body as its error.
+        return typeof error.data.error === 'string' && /^[a-z][a-z0-9_]*$/.test(error.data.error) ? error.data.error : 'invalid_response';
+      case ErrorCode.RateLimitedError:
+        return 'ratelimited';
+      case ErrorCode.HTTPError:
+        return `http_${error.statusCode}`;
+      case ErrorCode.RequestError:
+        message = error.original.message;
+        break;
+    }
+  } else {
+    message = error instanceof Error ? error.message : String(error);
+  }
+  // Still rate limited after its retries, WebClient gives up with a request error "A rate
+  // limit was exceeded …"; a 429 without a usable Retry-After, with a plain Error.
+  return /^(A rate limit was exceeded|Retry header did not contain)/.test(message) ? 'ratelimited' : `request_failed (${message})`;
+}
+
+const WEB_API_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCode.PlatformError, ErrorCode.RateLimitedError, ErrorCode.HTTPError, ErrorCode.RequestError]);
+
+function isWebApiCallError(error: unknown): error is WebAPICallError {
+  return error instanceof Error && WEB_API_ERROR_CODES.has((error as { code?: unknown }).code as string);
+}
 
 /**
- * The Web API over `fetch`: POST, form-encoded (every method accepts that), bearer token.
- * A 429 is waited out for its `Retry-After` seconds and retried.
+ * The Web API through @slack/web-api's WebClient, which waits out a 429 for its
+ * `Retry-After` and retries (rate-limited calls are not rejected by default), times each
+ * request out after 30 s, and says little (errors only) unless given a logger.
  */
-export function fetchSlackWebApi(options: FetchSlackWebApiOptions): SlackWebApi {
-  // Kept in this closure only, so no object holding it can be logged or inspected.
-  const authorization = `Bearer ${options.token}`;
-  const baseUrl = new URL(options.baseUrl ?? 'https://slack.com/api/');
-  if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? defaultSleep;
-  const maxRetries = options.maxRateLimitRetries ?? 3;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
+export function slackWebApi(options: SlackWebApiOptions): SlackWebApi {
+  const { token, ...clientOptions } = options;
+  // The client holds the token (WebClient keeps it as a property); it stays in this closure
+  // so no object the connector holds can be logged or inspected with it.
+  const client = new WebClient(token, {
+    retryConfig: SLACK_RETRY_CONFIG,
+    rejectRateLimitedCalls: false,
+    timeout: 30_000,
+    ...(clientOptions.logger ? {} : { logLevel: LogLevel.ERROR }),
+    ...clientOptions,
+    // A method name that is a URL must not send the bearer token elsewhere.
+    allowAbsoluteUrls: false,
+  });
   return {
     async call<T extends SlackResponse>(method: string, params: SlackParams = {}): Promise<T> {
-      if (!/^[a-zA-Z]+(\.[a-zA-Z]+)+$/.test(method)) throw new SlackApiError(method, 'invalid_method_name');
-      const body = new URLSearchParams();
-      for (const [key, value] of Object.entries(params)) {
-        if (value !== undefined) body.set(key, String(value));
-      }
-      for (let attempt = 0; ; attempt += 1) {
-        let response: Response;
-        try {
-          response = await doFetch(new URL(method, baseUrl), {
-            method: 'POST',
-            headers: { authorization, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-            body: body.toString(),
-            signal: AbortSignal.timeout(timeoutMs),
-          });
-        } catch (error) {
-          throw new SlackApiError(method, `request_failed (${error instanceof Error ? error.message : String(error)})`, { cause: error });
-        }
-        if (response.status === 429) {
-          await response.body?.cancel();
-          if (attempt >= maxRetries) throw new SlackApiError(method, 'ratelimited');
-          const seconds = Number(response.headers.get('retry-after'));
-          await sleep(Math.min(maxRetryAfterMs, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000));
-          continue;
-        }
-        if (!response.ok) {
-          await response.body?.cancel();
-          throw new SlackApiError(method, `http_${response.status}`);
-        }
-        let payload: T;
-        try {
-          payload = (await response.json()) as T;
-        } catch (error) {
-          throw new SlackApiError(method, 'invalid_response', { cause: error });
-        }
-        if (payload.ok !== true) throw new SlackApiError(method, typeof payload.error === 'string' ? payload.error : 'unknown_error');
-        return payload;
+      try {
+        return (await client.apiCall(method, params)) as T;
+      } catch (error) {
+        throw new SlackApiError(method, slackErrorCode(error), { cause: error });
       }
     },
   };

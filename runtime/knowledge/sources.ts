@@ -10,7 +10,7 @@ import type { Projection } from '../../projections/projection.js';
 import type { Config, KnowledgeSourceConfig } from '../config.js';
 import { syncConnector, type Connector, type SyncReport } from './connector.js';
 import { FolderConnector } from './folder-connector.js';
-import { fetchSlackWebApi, SlackHistoryConnector } from './slack-history-connector.js';
+import { SlackHistoryConnector, slackWebApi } from './slack-history-connector.js';
 
 export const SLACK_TOKEN_ENV = 'SLACK_BOT_TOKEN';
 
@@ -37,7 +37,7 @@ export function connectorFor(source: KnowledgeSourceConfig, context: { env: Read
       if (!token) throw new KnowledgeSourceError(`knowledge source ${source.name} reads Slack and needs the bot token in ${SLACK_TOKEN_ENV}`);
       return new SlackHistoryConnector({
         source: source.name,
-        api: fetchSlackWebApi({ token, ...(source.apiBaseUrl ? { baseUrl: source.apiBaseUrl } : {}) }),
+        api: slackWebApi({ token, ...(source.apiBaseUrl ? { slackApiUrl: source.apiBaseUrl } : {}) }),
         ...(source.channels ? { channels: source.channels } : {}),
       });
     }

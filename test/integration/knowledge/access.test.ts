@@ -13,7 +13,7 @@ import { groupAccess, KnowledgeQueryError, PUBLIC_ONLY, type KnowledgeAccess } f
 import type { ProjectionHost } from '../../../projections/projection-host.js';
 import { syncConnector } from '../../../runtime/knowledge/connector.js';
 import { FolderConnector } from '../../../runtime/knowledge/folder-connector.js';
-import { fetchSlackWebApi, SlackHistoryConnector } from '../../../runtime/knowledge/slack-history-connector.js';
+import { SlackHistoryConnector, slackWebApi } from '../../../runtime/knowledge/slack-history-connector.js';
 import { FakeSlackWebApi } from '../../fakes/slack-web-api.js';
 import { openKnowledgeStore, projectCaches, searchDataDir } from './helpers.js';
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
   await writeFile(join(notes, 'alpha-plan.md'), 'Alpha group private merger plan\n');
   store = await openKnowledgeStore(dataDir);
 
-  const api = fetchSlackWebApi({ token: 'xoxb-t', baseUrl: slack.url });
+  const api = slackWebApi({ token: 'xoxb-t', slackApiUrl: slack.url });
   await syncConnector(store, new SlackHistoryConnector({ source: 'slack', api, channels: ['CPUB', 'GALPHA', 'GBETA', 'DDM'] }));
   await syncConnector(store, new FolderConnector({ source: 'alpha-notes', root: notes, visibility: { kind: 'group', groupId: 'T1.GALPHA' } }));
   host = await projectCaches(store, dataDir, ['slack', 'alpha-notes']);

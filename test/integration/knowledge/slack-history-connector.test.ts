@@ -1,23 +1,25 @@
 /**
  * The Slack history connector against the fake Slack Web API (real HTTP on 127.0.0.1):
- * the client's wire behaviour (bearer token, invalid_auth, 429 + Retry-After), oldest-first
- * backfill across pages, threads as one document, live incremental sync (new messages,
- * new replies to old threads), private channels, resuming after a failure, and the token
- * never reaching an event.
+ * the WebClient-backed client's wire behaviour (bearer token, 429 + Retry-After, WebClient's
+ * errors as SlackApiError codes), oldest-first backfill across pages, threads as one
+ * document, live incremental sync (new messages, new replies to old threads), private
+ * channels, resuming after a failure, and the token never reaching an event.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../../events/envelope.js';
 import type { EventStore } from '../../../events/port.js';
 import { syncConnector } from '../../../runtime/knowledge/connector.js';
 import {
-  fetchSlackWebApi,
   SlackApiError,
   SlackHistoryConnector,
+  slackWebApi,
   type SlackHistoryConnectorOptions,
   type SlackWebApi,
+  type SlackWebApiOptions,
 } from '../../../runtime/knowledge/slack-history-connector.js';
 import { FakeSlackWebApi, type FakeSlackMessage } from '../../fakes/slack-web-api.js';
 import { openKnowledgeStore } from './helpers.js';
@@ -40,13 +42,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function api(options: { token?: string; sleep?: (ms: number) => Promise<void>; maxRateLimitRetries?: number } = {}): SlackWebApi {
-  return fetchSlackWebApi({
-    token: options.token ?? TOKEN,
-    baseUrl: slack.url,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    ...(options.maxRateLimitRetries !== undefined ? { maxRateLimitRetries: options.maxRateLimitRetries } : {}),
-  });
+/** The production client against the fake, retrying without backoff (a 429 still waits its Retry-After). */
+function api(options: Partial<SlackWebApiOptions> = {}): SlackWebApi {
+  return slackWebApi({ token: TOKEN, slackApiUrl: slack.url, retryConfig: { retries: 2, minTimeout: 0, maxTimeout: 0 }, ...options });
 }
 
 function connector(options: Partial<SlackHistoryConnectorOptions> = {}): SlackHistoryConnector {
@@ -82,6 +80,32 @@ describe('the Web API client', () => {
     expect(error).toMatchObject({ method: 'auth.test', error: 'invalid_auth' });
     expect(String((error as Error).message)).not.toContain('xoxb-wrong-secret');
     expect(JSON.stringify(error)).not.toContain('xoxb-wrong-secret');
+    // WebClient's own error is kept as the cause; neither it nor the client object holds the token in view.
+    expect((error as Error).cause).toBeDefined();
+    expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('xoxb-wrong-secret');
+    expect(inspect(api({ token: 'xoxb-wrong-secret' }), { depth: 10, showHidden: true })).not.toContain('xoxb-wrong-secret');
+  });
+
+  it("names Slack's error code: channel_not_found, not_in_channel", async () => {
+    slack.addChannel({ id: 'C2', name: 'not-joined', botIsMember: false });
+    await expect(api().call('conversations.info', { channel: 'C404' })).rejects.toMatchObject({
+      method: 'conversations.info',
+      error: 'channel_not_found',
+      message: 'Slack conversations.info failed: channel_not_found',
+    });
+    await expect(syncConnector(store, connector({ channels: ['C2'] }))).rejects.toMatchObject({ method: 'conversations.history', error: 'not_in_channel' });
+  });
+
+  it('a call that cannot be sent is request_failed, after the retries', async () => {
+    const closed = await FakeSlackWebApi.start({ tokens: [TOKEN] });
+    const url = closed.url;
+    await closed.close();
+    const error = await api({ slackApiUrl: url, timeout: 5_000 })
+      .call('auth.test')
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SlackApiError);
+    expect((error as SlackApiError).error).toMatch(/^request_failed \(/);
+    expect(inspect(error, { depth: 10, showHidden: true })).not.toContain(TOKEN);
   });
 
   it('waits out a 429 for its Retry-After and retries', async () => {
@@ -96,11 +120,18 @@ describe('the Web API client', () => {
 
   it('gives up after its retries with ratelimited', async () => {
     slack.addChannel({ id: 'C1', name: 'general' });
-    slack.rateLimitNext('conversations.info', 5, 7);
-    const waits: number[] = [];
-    const client = api({ sleep: async (ms) => void waits.push(ms), maxRateLimitRetries: 2 });
-    await expect(client.call('conversations.info', { channel: 'C1' })).rejects.toMatchObject({ error: 'ratelimited' });
-    expect(waits).toEqual([7000, 7000]);
+    slack.rateLimitNext('conversations.info', 5, 0);
+    await expect(api().call('conversations.info', { channel: 'C1' })).rejects.toMatchObject({ method: 'conversations.info', error: 'ratelimited' });
+    expect(slack.callsOf('conversations.info').map((call) => call.status)).toEqual([429, 429, 429]);
+  });
+
+  it('with rejectRateLimitedCalls, a 429 is ratelimited at once', async () => {
+    slack.addChannel({ id: 'C1', name: 'general' });
+    slack.rateLimitNext('conversations.info', 1, 30);
+    const started = Date.now();
+    await expect(api({ rejectRateLimitedCalls: true }).call('conversations.info', { channel: 'C1' })).rejects.toMatchObject({ error: 'ratelimited' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(slack.callsOf('conversations.info').map((call) => call.status)).toEqual([429]);
   });
 
   it('the fake takes JSON bodies and the token as an argument too, as Slack does', async () => {
@@ -159,7 +190,7 @@ describe('backfill', () => {
 
   it('stores the backfill in batches, each with its cursor, and resumes after a failure from the last one', async () => {
     slack.rateLimitNext('conversations.replies', 10, 1);
-    const failing = new SlackHistoryConnector({ source: 'slack', api: fetchSlackWebApi({ token: TOKEN, baseUrl: slack.url, maxRateLimitRetries: 0 }), pageSize: 2, batchSize: 1, channels: ['C1'] });
+    const failing = new SlackHistoryConnector({ source: 'slack', api: api({ rejectRateLimitedCalls: true }), pageSize: 2, batchSize: 1, channels: ['C1'] });
     await expect(syncConnector(store, failing)).rejects.toMatchObject({ error: 'ratelimited' });
     const partial = await store.readStream('knowledge-slack');
     expect(docs(partial).map((doc) => doc.id)).toEqual(['C1/1700000001.000100']);
@@ -241,7 +272,7 @@ describe('channels', () => {
 
   it('fails clearly on a bad token, and the token appears in no event', async () => {
     slack.addChannel({ id: 'C1', name: 'general', messages: [message('1700000001.000100', 'words')] });
-    const bad = new SlackHistoryConnector({ source: 'slack', api: fetchSlackWebApi({ token: 'xoxb-bad', baseUrl: slack.url }), channels: ['C1'] });
+    const bad = new SlackHistoryConnector({ source: 'slack', api: api({ token: 'xoxb-bad' }), channels: ['C1'] });
     await expect(syncConnector(store, bad)).rejects.toMatchObject({ error: 'invalid_auth' });
     expect(await store.streamRevision('knowledge-slack')).toBeNull();
 
