@@ -42,7 +42,7 @@ const knowledgeSourceConfigSchema = z.discriminatedUnion('kind', [
       kind: z.literal('slack'),
       /** Channel ids; every channel the bot is in when left out. */
       channels: z.array(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel id such as C0123ABCD')).optional(),
-      /** The Web API's base URL; Slack's own by default (tests point it at a fake). */
+      /** The Web API's base URL; `slack.apiUrl` by default (tests point it at a fake). */
       apiBaseUrl: z.url().optional(),
     })
     .strict(),

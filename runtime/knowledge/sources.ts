@@ -23,7 +23,14 @@ export function knowledgeProjections(config: Config): Projection[] {
   return config.knowledge.sources.map((source) => knowledgeCacheProjection(source.name));
 }
 
-export function connectorFor(source: KnowledgeSourceConfig, context: { env: Readonly<Record<string, string | undefined>>; cwd: string }): Connector {
+export interface ConnectorContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** The Web API a Slack source reads when it names none: the Slack channel's (`slack.apiUrl`). */
+  readonly slackApiUrl?: string;
+}
+
+export function connectorFor(source: KnowledgeSourceConfig, context: ConnectorContext): Connector {
   switch (source.kind) {
     case 'folder':
       return new FolderConnector({
@@ -35,9 +42,10 @@ export function connectorFor(source: KnowledgeSourceConfig, context: { env: Read
     case 'slack': {
       const token = context.env[SLACK_TOKEN_ENV];
       if (!token) throw new KnowledgeSourceError(`knowledge source ${source.name} reads Slack and needs the bot token in ${SLACK_TOKEN_ENV}`);
+      const slackApiUrl = source.apiBaseUrl ?? context.slackApiUrl;
       return new SlackHistoryConnector({
         source: source.name,
-        api: slackWebApi({ token, ...(source.apiBaseUrl ? { slackApiUrl: source.apiBaseUrl } : {}) }),
+        api: slackWebApi({ token, ...(slackApiUrl ? { slackApiUrl } : {}) }),
         ...(source.channels ? { channels: source.channels } : {}),
       });
     }
@@ -57,7 +65,7 @@ export async function syncKnowledgeSources(
     );
   }
   const reports: SyncReport[] = [];
-  for (const source of sources) reports.push(await syncConnector(store, connectorFor(source, context)));
+  for (const source of sources) reports.push(await syncConnector(store, connectorFor(source, { ...context, slackApiUrl: config.slack.apiUrl })));
   return reports;
 }
 
@@ -69,8 +77,7 @@ export interface KnowledgeSyncLoop {
 /**
  * Syncs every configured source once now and then every `syncEveryMs`, one pass at a time,
  * logging each pass. A source that fails (a missing token, Slack unreachable) is logged
- * and tried again next time; the others go on. The scheduler (a later issue) replaces
- * this loop with a task per source.
+ * and tried again next time; the others go on.
  */
 export function startKnowledgeSyncLoop(
   store: EventStore,
@@ -83,7 +90,7 @@ export function startKnowledgeSyncLoop(
     for (const source of config.knowledge.sources) {
       if (stopped) return;
       try {
-        const report = await syncConnector(store, connectorFor(source, context));
+        const report = await syncConnector(store, connectorFor(source, { ...context, slackApiUrl: config.slack.apiUrl }));
         context.logger.info({ source: source.name, added: report.added, changed: report.changed, removed: report.removed }, 'knowledge source synced');
       } catch (error) {
         context.logger.error({ source: source.name, err: error }, 'knowledge source could not be synced; trying again at the next pass');
