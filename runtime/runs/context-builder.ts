@@ -26,6 +26,7 @@ import { groupFilePath } from '../../projections/atomic-file.js';
 import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
 import { workContextPath } from '../../projections/work-context.js';
 import type { RunRequest } from '../../actors/run.js';
+import { compareSlackTs } from '../../actors/group.js';
 
 export interface PromptSection {
   readonly name: string;
@@ -100,6 +101,11 @@ function skillDescription(text: string): string {
  * The assistant's turns are the answers of the runs that finished here. A message shows
  * its latest edit; a deleted one is left out. Reading backwards meets an edit or a deletion
  * before the message it changes, so the first one seen is the newest.
+ *
+ * The window is in the conversation's order, which is not always the stream's: a thread's
+ * earlier messages, read from Slack when the bot is brought into it, are recorded after
+ * what the group had already. People's messages go by their Slack timestamp; an answer
+ * stays right after the newest message recorded before it.
  */
 async function conversationWindow(
   sources: ContextSources,
@@ -107,9 +113,9 @@ async function conversationWindow(
   answering: readonly string[],
   budgetTokens: number,
 ): Promise<{ messages: PromptMessage[]; answeringUser: string | null }> {
-  const collected: PromptMessage[] = [];
+  const collected: { readonly id: string; readonly sender: string | null; readonly text: PromptMessage }[] = [];
   let answeringUser: string | null = null;
-  const done = () => ({ messages: collected.reverse(), answeringUser });
+  const done = () => ({ messages: inConversationOrder(collected.reverse()), answeringUser });
   const mustInclude = new Set(answering);
   const edits = new Map<string, string>();
   const deleted = new Set<string>();
@@ -134,12 +140,24 @@ async function conversationWindow(
       if (spent + cost > budgetTokens && !mustInclude.has(message.id)) return done();
       spent += cost;
       mustInclude.delete(message.id);
-      collected.push(message.text);
+      collected.push(message);
     }
     if (page.length < PAGE) return done();
     from = page[page.length - 1]!.revision - 1n;
     if (from < 0n) return done();
   }
+}
+
+/** Stream-ordered window items in Slack's order: people's by timestamp, each answer after what preceded it. */
+function inConversationOrder(items: readonly { readonly id: string; readonly sender: string | null; readonly text: PromptMessage }[]): PromptMessage[] {
+  let newest = '0.0';
+  const keyed = items.map((item, index) => {
+    if (item.sender !== null && compareSlackTs(item.id, newest) > 0) newest = item.id;
+    // An answer sorts after every message with the same key, and among answers by stream order.
+    return { item, key: item.sender !== null ? item.id : newest, isAnswer: item.sender === null, index };
+  });
+  keyed.sort((a, b) => compareSlackTs(a.key, b.key) || Number(a.isAnswer) - Number(b.isAnswer) || a.index - b.index);
+  return keyed.map((entry) => entry.item.text);
 }
 
 async function messageOf(

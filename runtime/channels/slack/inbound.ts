@@ -49,6 +49,12 @@ export type Inbound =
       readonly channel: string;
       /** Set for a reply: the thread's root, whose group may not have recorded what came before. */
       readonly threadRoot: string | null;
+      /**
+       * It asks the bot for a turn by itself (a mention, an `all` channel, a DM), from an
+       * allowed sender; a follow-up in a thread the bot answers in asks too, which only the
+       * group knows.
+       */
+      readonly asksForTurn: boolean;
       readonly command: ReceiveMessageCommand;
     }
   | { readonly kind: 'edit'; readonly groupIds: readonly string[]; readonly command: EditMessageCommand }
@@ -104,21 +110,11 @@ function newMessage(
     ...(senderIsBot ? { senderIsBot: true } : {}),
   };
   const where = { team: context.team, channel: event.channel };
-  if (reply) {
-    return { kind: 'message', groupId: slackGroupId({ ...where, threadTs: event.thread_ts! }), settings, channel: event.channel, threadRoot: event.thread_ts!, command };
-  }
-  if (isDirectMessage(event.channel)) {
-    return { kind: 'message', groupId: slackGroupId({ ...where, threadTs: null }), settings, channel: event.channel, threadRoot: null, command };
-  }
-  const asksForTurn = !senderIsBot && senderAllowed(settings, sender) && (mentionsBot || settings.triggerMode === 'all');
-  return {
-    kind: 'message',
-    groupId: slackGroupId({ ...where, threadTs: asksForTurn ? event.ts : null }),
-    settings,
-    channel: event.channel,
-    threadRoot: null,
-    command,
-  };
+  const asksForTurn = !senderIsBot && senderAllowed(settings, sender) && (mentionsBot || settings.triggerMode !== 'mention');
+  const base = { kind: 'message', settings, channel: event.channel, asksForTurn, command } as const;
+  if (reply) return { ...base, groupId: slackGroupId({ ...where, threadTs: event.thread_ts! }), threadRoot: event.thread_ts! };
+  if (isDirectMessage(event.channel)) return { ...base, groupId: slackGroupId({ ...where, threadTs: null }), threadRoot: null };
+  return { ...base, groupId: slackGroupId({ ...where, threadTs: asksForTurn ? event.ts : null }), threadRoot: null };
 }
 
 /** The groups a message already recorded may be in, the likelier first. */

@@ -4,9 +4,11 @@
  * `message` of the same post, is the same command and is stored once.
  *
  * Before a group's first message the group is configured from the channel's settings. A
- * thread the bot is brought into half-way has its earlier messages read from Slack
- * (`conversations.replies`) and recorded first, for context only, so the agent sees the
- * conversation it is asked about. Work for one group is done in arrival order.
+ * thread the bot is brought into half-way (asked for a turn in a thread it has not answered
+ * in) has its earlier messages read from Slack (`conversations.replies`) and recorded
+ * first, for context only, so the agent sees the conversation it is asked about; replies
+ * between people cost no API call. What the group recorded already is not recorded again.
+ * Work for one group is done in arrival order.
  */
 import type { WebClient } from '@slack/web-api';
 import type { GroupContext } from '../../../actors/group.js';
@@ -81,8 +83,11 @@ export class SlackInbound {
   }
 
   private async receive(inbound: Extract<Inbound, { kind: 'message' }>): Promise<void> {
-    const fresh = await this.ensureConfigured(inbound.groupId, inbound.settings);
-    if (fresh && inbound.threadRoot !== null) await this.recordThreadHistory(inbound, inbound.threadRoot);
+    await this.ensureConfigured(inbound.groupId, inbound.settings);
+    if (inbound.threadRoot !== null && inbound.asksForTurn) {
+      const group = (await this.options.actors.load('group', inbound.groupId)).snapshot.context as GroupContext;
+      if (!group.engaged) await this.recordThreadHistory(inbound, inbound.threadRoot);
+    }
     const { command } = inbound;
     const result = await this.options.actors.send('group', inbound.groupId, command, {
       commandId: `slack:${inbound.groupId}:${command.messageId}`,
@@ -94,10 +99,10 @@ export class SlackInbound {
     }
   }
 
-  /** Configures the group with these settings unless it has them; true when it was not configured at all. */
-  private async ensureConfigured(groupId: string, settings: GroupSettingsInput): Promise<boolean> {
+  /** Configures the group with these settings unless it has them. */
+  private async ensureConfigured(groupId: string, settings: GroupSettingsInput): Promise<void> {
     const wanted = settingsKey(settings);
-    if (this.configured.get(groupId) === wanted) return false;
+    if (this.configured.get(groupId) === wanted) return;
     const current = ((await this.options.actors.load('group', groupId)).snapshot.context as GroupContext).settings;
     if (current === null || settingsKey(current) !== wanted) {
       const command = { type: 'configure', ...settings, allowedSenders: [...settings.allowedSenders], rolesAddressingUsers: [...settings.rolesAddressingUsers] };
@@ -105,7 +110,6 @@ export class SlackInbound {
       if (result.status === 'rejected' && !/exactly these settings/.test(result.reason)) throw new Error(`group ${groupId} could not be configured: ${result.reason}`);
     }
     this.configured.set(groupId, wanted);
-    return current === null;
   }
 
   /** Records the thread's messages before `inbound`, for context. A thread that cannot be read is logged and skipped. */

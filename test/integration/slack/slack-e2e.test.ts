@@ -156,9 +156,14 @@ describe('Slack, end to end', () => {
     await world.slack.userPosts({ channel: GENERAL, user: BOB, text: '<@U0BOT> can you confirm?', thread_ts: root.ts });
     await waitForReplies(GENERAL, root.ts, 1);
     const prompt = JSON.stringify(world.model.requests[0]!.body);
-    expect(prompt).toContain('Which vendor did we pick for printers?');
-    expect(prompt).toContain('I think it was Initech');
+    // In the thread's order, though the root was read from Slack after the reply was recorded.
+    const [root_, reply_, ask] = ['Which vendor did we pick for printers?', 'I think it was Initech', 'can you confirm?'].map((text) => prompt.indexOf(text));
+    expect(root_).toBeGreaterThan(-1);
+    expect(root_).toBeLessThan(reply_!);
+    expect(reply_).toBeLessThan(ask!);
     expect(world.model.requests).toHaveLength(1);
+    // Replies between people cost no API call: only the mention read the thread.
+    expect(world.slack.web.callsOf('conversations.replies')).toHaveLength(1);
   });
 
   it('answers a DM at the top level, not in a thread', async () => {

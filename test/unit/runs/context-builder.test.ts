@@ -100,6 +100,21 @@ describe('the context builder', () => {
     ]);
   });
 
+  it("puts messages read from a thread's history later in the conversation's order, answers after what they followed", async () => {
+    await say('1700000010.000100', 'second, recorded first');
+    await answer('r0', 'An answer to the second.');
+    await say('1700000020.000100', 'third');
+    // Read from Slack afterwards: older than everything above.
+    await say('1700000001.000100', 'first, read from the history', 'U2');
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000020.000100']));
+    expect(prompt.messages.map((message) => message.text)).toEqual([
+      '[U2] first, read from the history',
+      '[U1] second, recorded first',
+      'An answer to the second.',
+      '[U1] third',
+    ]);
+  });
+
   it("answers in a thread from the thread's conversation, with its channel's memory", async () => {
     const thread = `${GROUP}.1700000005.000100`;
     await say('1700000004.000100', 'channel chatter');

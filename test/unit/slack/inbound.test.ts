@@ -52,6 +52,13 @@ describe('new messages', () => {
     });
   });
 
+  it('says whether a message asks for a turn by itself, so a thread is read from Slack only then', () => {
+    expect(inboundFromMessageEvent(message({ thread_ts: ROOT }), context)).toMatchObject({ asksForTurn: false });
+    expect(inboundFromMessageEvent(message({ thread_ts: ROOT, text: '<@U0BOT> ?' }), context)).toMatchObject({ asksForTurn: true });
+    expect(inboundFromMessageEvent(message({ channel: 'C0LOCKED', thread_ts: ROOT, text: '<@U0BOT> ?' }), context)).toMatchObject({ asksForTurn: false });
+    expect(inboundFromMessageEvent(message({ channel: 'D0DM', channel_type: 'im', thread_ts: ROOT }), context)).toMatchObject({ asksForTurn: true });
+  });
+
   it('answers a DM in the DM, and a thread in a DM in its thread', () => {
     expect(inboundFromMessageEvent(message({ channel: 'D0DM', channel_type: 'im' }), context)).toMatchObject({ groupId: 'T1.D0DM', settings: { triggerMode: 'dm' } });
     expect(inboundFromMessageEvent(message({ channel: 'D0DM', channel_type: 'im', thread_ts: ROOT }), context)).toMatchObject({ groupId: `T1.D0DM.${ROOT}` });
