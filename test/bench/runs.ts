@@ -23,6 +23,7 @@ import { readModelProjections } from '../../projections/index.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
 import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import { actorWiring } from '../../runtime/actor-wiring.js';
+import { conversationEffects, loggedChannel } from '../../runtime/channels/conversation-channel.js';
 import { loadConfig } from '../../runtime/config.js';
 import { createLogger } from '../../runtime/logger.js';
 import { openAgentRuns } from '../../runtime/runs/agent-runs.js';
@@ -61,7 +62,7 @@ export const runRunsSuite: Suite = (options) =>
       logger,
       sandbox,
     });
-    host = new ActorHost({ store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects }, logger });
+    host = new ActorHost({ store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects, ...conversationEffects(() => loggedChannel(logger)) }, logger });
     await projections.start();
     await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: 1, maxRunsPerGroup: 1 });
     await host.send('group', 'bench.turns', { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
