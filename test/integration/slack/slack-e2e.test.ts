@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { agentImage } from '../../support/agent-image.js';
-import { ALICE, BOB, GENERAL, openSlackWorld, type SlackWorld } from './slack-world.js';
+import { ALICE, BOB, freePort, GENERAL, openSlackWorld, type SlackWorld } from './slack-world.js';
 
 const ANSWER = 'Acme pays **net 30**; see the contract of 2026-03-01.';
 let world: SlackWorld;
@@ -207,4 +207,24 @@ describe('a runtime killed after the model answered, before the reply was posted
       expect(world.model.requests).toHaveLength(1);
     });
   }
+});
+
+describe('over the HTTP Events API', () => {
+  it('answers a signed mention in the thread, and a retried delivery gives no second run', async () => {
+    await world.close();
+    world = await openSlackWorld({ http: { port: await freePort() } });
+    world.model.respondWith(() => ({ content: [{ type: 'text', text: 'Over HTTP.' }] }));
+    const child = await world.start();
+    expect(child.stdout()).toMatch(/slack +connected to team T0FAKE as <@U0BOT> \(HTTP Events API at http:\/\/127\.0\.0\.1:\d+\/slack\/events\)/);
+    const post = await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: '<@U0BOT> hello over http' });
+    expect(post.deliveries.map((delivery) => [delivery.transport, delivery.status])).toEqual([
+      ['http', 200],
+      ['http', 200],
+    ]);
+    await world.slack.redeliver(post.deliveries[0]!, { retryReason: 'http_timeout' });
+    const [reply] = await waitForReplies(GENERAL, post.ts, 1);
+    expect(reply!.text).toBe('Over HTTP.');
+    await world.slack.settle();
+    expect(world.model.requests).toHaveLength(1);
+  });
 });
