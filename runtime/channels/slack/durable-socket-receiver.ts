@@ -54,7 +54,21 @@ export class DurableSocketReceiver implements Receiver {
   }
 
   async stop(): Promise<void> {
-    await this.client.disconnect();
+    // @slack/socket-mode 3.1: a reconnect still waiting for its `hello` when disconnect() is
+    // called rejects its own start promise with `undefined`, and nothing catches it. Node
+    // would end the process on it, before the runtime records that it stopped. Only that
+    // rejection is let go, and only while disconnecting; any other is rethrown as before.
+    const letClientRejectionGo = (reason: unknown): void => {
+      if (reason !== undefined) throw reason;
+      this.options.log.warn({}, 'Socket Mode: a reconnect in progress was abandoned by the stop');
+    };
+    process.on('unhandledRejection', letClientRejectionGo);
+    try {
+      await this.client.disconnect();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', letClientRejectionGo);
+    }
   }
 
   private async dispatch(event: SocketEvent): Promise<void> {
