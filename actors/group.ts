@@ -85,6 +85,8 @@ export const groupCommands = z.discriminatedUnion('type', [
       /** The Slack `ts` of the message. */
       messageId: slackTsSchema,
       sender: slackUserIdSchema,
+      /** How the sender is shown (their display name), when the channel knows it. */
+      senderName: z.string().min(1).max(200).optional(),
       text: z.string().max(40_000),
       threadTs: slackTsSchema.optional(),
       mentionsBot: z.boolean(),
@@ -302,6 +304,7 @@ function receivedData(context: GroupContext, message: ReceiveMessage) {
     threadTs: message.threadTs ?? null,
     mentionsBot: message.mentionsBot,
     trigger: triggerOf(context, message),
+    senderName: message.senderName ?? null,
   };
 }
 

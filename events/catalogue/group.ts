@@ -69,22 +69,28 @@ export const groupConfigured = defineEvent('group.configured', 1, configuredV1).
   (v1) => ({ ...v1, rolesAddressingUsers: [] }),
 );
 
-export const groupMessageReceived = defineEvent(
-  'group.message_received',
-  1,
-  z
-    .object({
-      messageId: slackTsSchema,
-      sender: slackUserIdSchema,
-      /** Empty for a message that carries only files. */
-      text: z.string().max(40_000),
-      /** The thread the message was posted in; null for a top-level message. */
-      threadTs: slackTsSchema.nullable(),
-      mentionsBot: z.boolean(),
-      /** Why the message asks for a turn, decided with the settings of the moment; null when it asks for none. */
-      trigger: messageTriggerSchema.nullable(),
-    })
-    .strict(),
+const messageReceivedV1 = z
+  .object({
+    messageId: slackTsSchema,
+    sender: slackUserIdSchema,
+    /** Empty for a message that carries only files. */
+    text: z.string().max(40_000),
+    /** The thread the message was posted in; null for a top-level message. */
+    threadTs: slackTsSchema.nullable(),
+    mentionsBot: z.boolean(),
+    /** Why the message asks for a turn, decided with the settings of the moment; null when it asks for none. */
+    trigger: messageTriggerSchema.nullable(),
+  })
+  .strict();
+
+/**
+ * v2 adds `senderName`: how the sender was shown when the message came (their Slack display
+ * name), so prompts say who spoke; null when it was not known, as for every v1 message.
+ */
+export const groupMessageReceived = defineEvent('group.message_received', 1, messageReceivedV1).evolve(
+  2,
+  messageReceivedV1.extend({ senderName: z.string().min(1).max(200).nullable() }).strict(),
+  (v1) => ({ ...v1, senderName: null }),
 );
 
 export const groupMessageIgnored = defineEvent(

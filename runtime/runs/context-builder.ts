@@ -167,11 +167,12 @@ async function messageOf(
   deleted: ReadonlySet<string>,
 ): Promise<{ id: string; sender: string | null; text: PromptMessage } | null> {
   if (event.type === groupMessageReceived.type) {
-    const data = event.data as { messageId: string; sender: string; text: string };
+    const data = event.data as { messageId: string; sender: string; senderName: string | null; text: string };
     if (deleted.has(data.messageId)) return null;
     const text = edits.get(data.messageId) ?? data.text;
     if (text.trim() === '') return null;
-    return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${data.sender}] ${text}` } };
+    const who = data.senderName === null ? data.sender : `${data.senderName} (${data.sender})`;
+    return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${who}] ${text}` } };
   }
   if (event.type === groupRunFinished.type) {
     const data = event.data as { runId: string; outcome: string };

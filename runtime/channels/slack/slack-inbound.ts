@@ -13,7 +13,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { GroupContext } from '../../../actors/group.js';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
-import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext } from './inbound.js';
+import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext, type ReceiveMessageCommand } from './inbound.js';
+import { UserNames } from './user-names.js';
 import { appMentionEventSchema, describeIssues, eventCallbackSchema, messageEventSchema, slackMessageSchema } from './payloads.js';
 
 /** Most earlier messages of a thread recorded when the bot is brought into it. */
@@ -30,8 +31,11 @@ export class SlackInbound {
   /** Groups whose settings this process has checked, with the settings it found. */
   private readonly configured = new Map<string, string>();
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly names: UserNames;
 
-  constructor(private readonly options: SlackInboundOptions) {}
+  constructor(private readonly options: SlackInboundOptions) {
+    this.names = new UserNames(options.client);
+  }
 
   /** An Events API callback carrying a `message` or `app_mention` event. Throws if it could not be recorded. */
   async handleEventCallback(body: unknown): Promise<void> {
@@ -88,7 +92,7 @@ export class SlackInbound {
       const group = (await this.options.actors.load('group', inbound.groupId)).snapshot.context as GroupContext;
       if (!group.engaged) await this.recordThreadHistory(inbound, inbound.threadRoot);
     }
-    const { command } = inbound;
+    const command = await this.named(inbound.command);
     const result = await this.options.actors.send('group', inbound.groupId, command, {
       commandId: `slack:${inbound.groupId}:${command.messageId}`,
       actor: `user:${command.sender}`,
@@ -132,13 +136,20 @@ export class SlackInbound {
       const result = await this.options.actors.send(
         'group',
         inbound.groupId,
-        { ...earlier.command, threadTs: threadRoot, fromHistory: true },
+        { ...(await this.named(earlier.command)), threadTs: threadRoot, fromHistory: true },
         { commandId: `slack:${inbound.groupId}:${earlier.command.messageId}`, actor: `user:${earlier.command.sender}` },
       );
       if (result.status === 'rejected' && !/already recorded/.test(result.reason)) {
         this.options.logger.warn({ groupId: inbound.groupId, reason: result.reason }, "an earlier message of the thread was not recorded");
       }
     }
+  }
+
+  /** The command with its sender's display name, when Slack gives one (people only; a bot's id stays as it is). */
+  private async named(command: ReceiveMessageCommand): Promise<ReceiveMessageCommand> {
+    if (command.senderIsBot === true) return command;
+    const senderName = await this.names.nameOf(command.sender);
+    return senderName === null ? command : { ...command, senderName };
   }
 
   /** The first group that is configured (it recorded the message, then). */

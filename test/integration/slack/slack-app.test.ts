@@ -166,6 +166,21 @@ describe('who may address the assistant', () => {
   });
 });
 
+describe('sender names', () => {
+  it("records the sender's display name (as Slack shows it) from users.info, asked once per person, and goes on without one Slack cannot give", async () => {
+    world = await openAppWorld({ mode: 'socket' });
+    world.slack.web.addUser({ id: BOB, name: 'bob', realName: 'Bob Stone' });
+    world.slack.web.failNext('users.info', 'user_not_found');
+    await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: 'first' });
+    await world.slack.userPosts({ channel: GENERAL, user: BOB, text: 'second' });
+    await world.slack.userPosts({ channel: GENERAL, user: BOB, text: 'third' });
+    await world.slack.settle();
+    const received = (await world.store.readStream(`group-${TEAM}.${GENERAL}`)).filter((event) => event.type === 'group.message_received');
+    expect(received.map((event) => (event.data as { senderName: string | null }).senderName)).toEqual([null, 'bob', 'bob']);
+    expect(world.slack.web.callsOf('users.info').map((call) => call.params.user)).toEqual([ALICE, BOB]);
+  });
+});
+
 describe('/ledgerclaw', () => {
   it('answers status, tasks and memory only to the person asking, and help for anything else', async () => {
     world = await openAppWorld({ mode: 'socket' });

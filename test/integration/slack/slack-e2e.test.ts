@@ -44,6 +44,8 @@ describe('Slack, end to end', () => {
     const post = await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: `<@U0BOT> what are Acme's payment terms?` });
     const [reply] = await waitForReplies(GENERAL, post.ts, 1);
     expect(reply!.text).toContain('*net 30*');
+    // The prompt said who asked, by the name Slack shows.
+    expect(JSON.stringify(world.model.requests[0]!.body)).toContain(`[alice (${ALICE})] <@U0BOT> what are Acme's payment terms?`);
     expect(reply!.thread_ts).toBe(post.ts);
     // Taken up at once (the reaction), and the mark came off with the answer.
     expect(world.slack.web.callsOf('reactions.add').map((call) => call.params)).toContainEqual(expect.objectContaining({ channel: GENERAL, timestamp: post.ts, name: 'eyes' }));

@@ -25,7 +25,7 @@ function configured(overrides: Record<string, unknown> = {}): GivenEvent {
 function received(messageId: string, overrides: Record<string, unknown> = {}): GivenEvent {
   return {
     type: 'group.message_received',
-    data: { messageId, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: false, trigger: null, ...overrides },
+    data: { messageId, sender: 'U1', text: 'hello', threadTs: null, mentionsBot: false, trigger: null, senderName: null, ...overrides },
   };
 }
 
@@ -332,6 +332,26 @@ describe('a running group', () => {
       true,
     );
     expect(stored.data).toEqual({ triggerMode: 'dm', allowedSenders: [], isAdmin: false, rolesAddressingUsers: [] });
+  });
+
+  it('reads a v1 message (stored before sender names) as one whose sender was not named', () => {
+    const stored = catalogue.decode(
+      {
+        id: '6f0c2a43-7d1e-4f57-9a1b-2c3d4e5f6a71',
+        type: 'group.message_received',
+        version: 1,
+        dataJson: JSON.stringify({ messageId: M1, sender: 'U1', text: 'hi', threadTs: null, mentionsBot: false, trigger: null }),
+        metadataJson: JSON.stringify({ actor: 'runtime', causationId: null, correlationId: 'c-1', occurredAt: '2026-01-01T00:00:00.000Z' }),
+        streamId: `group-${CHANNEL}`,
+        revision: 1n,
+        position: 2n,
+        recordedAt: '2026-01-01T00:00:00.000Z',
+        prevHash: GENESIS_HASH,
+        hash: 'f'.repeat(64),
+      },
+      true,
+    );
+    expect(stored.data).toEqual({ messageId: M1, sender: 'U1', text: 'hi', threadTs: null, mentionsBot: false, trigger: null, senderName: null });
   });
 
   it('still rejects duplicates while running', () => {

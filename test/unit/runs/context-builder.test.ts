@@ -36,7 +36,7 @@ function sources(windowTokens = 12_000, taskPrompt: string | null = null): Conte
 }
 
 async function say(ts: string, text: string, sender = 'U1'): Promise<void> {
-  await store.append(`group-${GROUP}`, [groupMessageReceived.create({ messageId: ts, sender, text, threadTs: null, mentionsBot: true, trigger: 'mention' })], { expectedRevision: 'any' });
+  await store.append(`group-${GROUP}`, [groupMessageReceived.create({ messageId: ts, sender, text, threadTs: null, mentionsBot: true, trigger: 'mention', senderName: null })], { expectedRevision: 'any' });
 }
 
 async function answer(runId: string, text: string): Promise<void> {
@@ -84,6 +84,12 @@ describe('the context builder', () => {
     expect(prompt.answeringUser).toBe('U2');
   });
 
+  it('names the sender by their display name where the channel knew it', async () => {
+    await store.append(`group-${GROUP}`, [groupMessageReceived.create({ messageId: '1700000000.000100', sender: 'U7', text: 'hi', threadTs: null, mentionsBot: true, trigger: 'mention', senderName: 'Alice Ng' })], { expectedRevision: 'any' });
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000000.000100']));
+    expect(prompt.messages).toEqual([{ role: 'user', text: '[Alice Ng (U7)] hi' }]);
+  });
+
   it('shows the latest edit of a message and leaves a deleted one out', async () => {
     await say('1700000000.000100', 'the budget is 10k');
     await say('1700000001.000100', 'my card number is 4111…', 'U2');
@@ -118,7 +124,7 @@ describe('the context builder', () => {
   it("answers in a thread from the thread's conversation, with its channel's memory", async () => {
     const thread = `${GROUP}.1700000005.000100`;
     await say('1700000004.000100', 'channel chatter');
-    await store.append(`group-${thread}`, [groupMessageReceived.create({ messageId: '1700000005.000100', sender: 'U3', text: 'in the thread', threadTs: null, mentionsBot: true, trigger: 'mention' })], { expectedRevision: 'any' });
+    await store.append(`group-${thread}`, [groupMessageReceived.create({ messageId: '1700000005.000100', sender: 'U3', text: 'in the thread', threadTs: null, mentionsBot: true, trigger: 'mention', senderName: null })], { expectedRevision: 'any' });
     const memoryFile = groupFilePath(dataDir, GROUP, 'MEMORY.md');
     await mkdir(dirname(memoryFile), { recursive: true });
     await writeFile(memoryFile, '- Acme pays net 30\n');
