@@ -5,8 +5,9 @@
  * the executor reads the target's state, and a state that shows the step already happened
  * counts as done; so a resumed or repeated effect changes nothing.
  *
- * Effects that reach outside the runtime (a container, Slack) are registered by the
- * issues that bring those channels; until then the host logs that they have no executor.
+ * Effects that reach outside the runtime live beside what they reach: a run's container in
+ * runs/ (run-executor.ts), a conversation's posts and reactions in channels/
+ * (conversation-channel.ts).
  */
 import { homeGroupId, type GroupContext, type ReconcileRunParams } from '../actors/group.js';
 import { reportOutcomeParams, type ReportOutcomeParams, type RunContext, type RunSlotParams } from '../actors/run.js';

@@ -300,7 +300,8 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
       return host;
     },
     env: io.env,
-    channel,
+    // Read at each post: Slack joins the channel after the runs are assembled.
+    channel: { post: (message) => channel.post(message) },
     caughtUp: (name, position) => projectionHost.waitFor(name, position),
     logger,
   });

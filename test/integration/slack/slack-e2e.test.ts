@@ -168,6 +168,21 @@ describe('Slack, end to end', () => {
     expect(world.slack.web.callsOf('conversations.replies')).toHaveLength(1);
   });
 
+  it("posts a sub-agent's note under its role's name and icon in the thread, then the answer as itself", async () => {
+    world.model.respondWith((request) => {
+      const messages = (request.body as { messages: unknown[] }).messages;
+      return messages.length === 1
+        ? { content: [{ type: 'tool_use', name: 'send_message', input: { text: 'Checked the **ledger**: 3 open invoices.', as: 'Researcher' } }] }
+        : { content: [{ type: 'text', text: 'Three invoices are open.' }] };
+    });
+    await world.start();
+    const post = await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: '<@U0BOT> how many invoices are open?' });
+    const [note, answer] = await waitForReplies(GENERAL, post.ts, 2);
+    expect(note).toMatchObject({ username: 'Researcher', icons: { emoji: ':mag:' }, text: expect.stringContaining('*ledger*') });
+    expect(answer!.text).toBe('Three invoices are open.');
+    expect(answer!.username).toBeUndefined();
+  });
+
   it('answers a DM at the top level, not in a thread', async () => {
     world.slack.web.addChannel({ id: 'D0ALICE', name: 'alice', isIm: true, members: [ALICE] });
     world.model.respondWith(() => ({ content: [{ type: 'text', text: 'Hello Alice.' }] }));
