@@ -20,8 +20,8 @@ import { SUPERVISOR_ID, type SupervisorContext } from '../../actors/supervisor.j
 import { conversationEffects, loggedChannel, routedChannel, type ConversationChannel } from '../channels/conversation-channel.js';
 import { approvalButtons } from '../channels/slack/approval-buttons.js';
 import { InteractionRouter } from '../channels/slack/interactions.js';
-import { openSlackApp, type RunningSlackApp } from '../channels/slack/slack-app.js';
-import { slackTokensFromEnv, slackWanted } from '../channels/slack/slack-tokens.js';
+import { checkSlackAuth, openSlackApp, type RunningSlackApp, type SlackBot } from '../channels/slack/slack-app.js';
+import { slackTokensFromEnv, slackWanted, type SlackTokens } from '../channels/slack/slack-tokens.js';
 import { statusText } from '../channels/slack/status-text.js';
 import { ReadModelReaders } from '../gateways/host-tools/read-model-readers.js';
 import type { GroupContext } from '../../actors/group.js';
@@ -207,7 +207,10 @@ export async function runRuntime(context: CommandContext, command: Command, opti
   // Listen before opening anything, so a signal during startup still ends in an orderly stop.
   const shutdown = io.watchShutdown();
   try {
-    // Before anything is written: a busy port should stop the start, not half of it.
+    // Before anything is written: a busy port, a missing Slack token or one Slack refuses
+    // should stop the start, not half of it.
+    const slackTokens = slackWanted(io.env) ? slackTokensFromEnv(io.env, config.slack.mode) : null;
+    const slack = slackTokens ? { tokens: slackTokens, bot: await checkSlack(config, slackTokens, logger) } : null;
     const inspector = options.inspect ? await startInspector({ port: options.inspectPort, logger }) : undefined;
     try {
       const opened = await openEventStore(config, {
@@ -227,6 +230,7 @@ export async function runRuntime(context: CommandContext, command: Command, opti
           started,
           actors,
           readModels: context.readModels,
+          slack,
           inspector,
           logger,
           shutdown: shutdown.received,
@@ -273,6 +277,8 @@ interface StartedRuntime {
   readonly started: RecordedStart;
   readonly actors: ActorSetup;
   readonly readModels: readonly Projection[];
+  /** Slack's tokens and who the app is, checked before the start was recorded; null without Slack. */
+  readonly slack: SlackConnection | null;
   readonly inspector: RunningInspector | undefined;
   readonly logger: Logger;
   readonly shutdown: Promise<ShutdownSignal>;
@@ -336,7 +342,7 @@ async function runActors(runtime: StartedRuntime): Promise<StopCause> {
     let slack: OpenedSlack | null = null;
     try {
       // Before owed effects resume: a reply owed to a Slack thread needs Slack to be posted.
-      slack = await openSlackIfConfigured({ env: io.env, config, host: actorRuntime.host, runs, logger, startedAt: runtime.started.at, schedulerOn: config.scheduler.enabled });
+      slack = runtime.slack && (await openSlack(runtime.slack, { config, host: actorRuntime.host, runs, logger, startedAt: runtime.started.at, schedulerOn: config.scheduler.enabled }));
       if (slack) channel = routedChannel([slack.app.channel], fallbackChannel);
       const candidates = { store: opened.store, caughtUp: (name: string, position: bigint) => projectionHost.waitFor(name, position), dataDir: config.dataDir, logger };
       const resumedEffects = await actorRuntime.host.resumePendingEffects({ task: tasksAwaitingRuns(candidates), group: groupsAwaitingEffects(candidates) });
@@ -422,29 +428,39 @@ interface OpenedSlack {
   close(): Promise<void>;
 }
 
-/**
- * With SLACK_BOT_TOKEN set, the Slack app (its other tokens checked first, each missing or
- * malformed one named); without it, none. A Slack that cannot connect stops the start.
- */
-async function openSlackIfConfigured(options: {
-  readonly env: Readonly<Record<string, string | undefined>>;
+interface SlackConnection {
+  readonly tokens: SlackTokens;
+  readonly bot: SlackBot;
+}
+
+async function checkSlack(config: Config, tokens: SlackTokens, logger: Logger): Promise<SlackBot> {
+  try {
+    return await checkSlackAuth(config, tokens, logger);
+  } catch (error) {
+    throw new Error(`Slack did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** The Slack app, for the tokens and identity checked before the start was recorded. */
+interface SlackAppSources {
   readonly config: Config;
   readonly host: ActorHost;
   readonly runs: AgentRuns;
   readonly logger: Logger;
   readonly startedAt: number;
   readonly schedulerOn: boolean;
-}): Promise<OpenedSlack | null> {
-  const { env, config, host, runs, logger } = options;
-  if (!slackWanted(env)) return null;
-  const tokens = slackTokensFromEnv(env, config.slack.mode);
+}
+
+async function openSlack(slack: SlackConnection, options: SlackAppSources): Promise<OpenedSlack> {
+  const { config, host, runs, logger } = options;
   const readModels = new ReadModelReaders(config.dataDir);
   const interactions = new InteractionRouter();
   interactions.register(approvalButtons(host));
   try {
     const app = await openSlackApp({
       config,
-      tokens,
+      tokens: slack.tokens,
+      bot: slack.bot,
       actors: host,
       readModels,
       interactions,

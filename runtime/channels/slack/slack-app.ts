@@ -23,7 +23,7 @@ import { DurableSocketReceiver } from './durable-socket-receiver.js';
 import type { GroupSettingsInput, InboundContext } from './inbound.js';
 import type { InteractionRouter, InteractionResult } from './interactions.js';
 import { appHomeOpenedEventSchema, blockActionsSchema, describeIssues, slashCommandSchema } from './payloads.js';
-import { SlackChannel } from './slack-channel.js';
+import { SlackChannel, slackErrorCode } from './slack-channel.js';
 import { isDirectMessage } from './slack-ids.js';
 import { SlackInbound } from './slack-inbound.js';
 import type { SlackTokens } from './slack-tokens.js';
@@ -34,9 +34,18 @@ const SLASH_ANSWER_WAIT_MS = 2_000;
 
 const authTestSchema = z.looseObject({ team_id: z.string().min(1), user_id: z.string().min(1), bot_id: z.string().min(1).optional() });
 
+/** Who the app is in its workspace, from `auth.test`. */
+export interface SlackBot {
+  readonly teamId: string;
+  readonly userId: string;
+  readonly botId: string | null;
+}
+
 export interface SlackAppOptions {
   readonly config: Config;
   readonly tokens: SlackTokens;
+  /** Who the app is, when `checkSlackAuth` has asked already; asked at open otherwise. */
+  readonly bot?: SlackBot;
   readonly actors: Pick<ActorHost, 'send' | 'load'>;
   readonly readModels: ReadModelReaders;
   readonly slash: SlashCommandServices;
@@ -46,7 +55,7 @@ export interface SlackAppOptions {
 
 export interface RunningSlackApp {
   readonly channel: SlackChannel;
-  readonly bot: { readonly teamId: string; readonly userId: string; readonly botId: string | null };
+  readonly bot: SlackBot;
   /** The HTTP mode's events URL; null in Socket Mode. */
   readonly eventsUrl: string | null;
   stop(): Promise<void>;
@@ -63,12 +72,38 @@ export function channelSettings(channels: Readonly<Record<string, SlackChannelSe
   };
 }
 
+/**
+ * Proves the bot token works and learns who the app is (`auth.test`), with a couple of quick
+ * retries rather than the client's half-hour of them: a start with a wrong token or an
+ * unreachable Slack should say so at once, before anything is written.
+ */
+export async function checkSlackAuth(config: Config, tokens: SlackTokens, logger: Logger): Promise<SlackBot> {
+  const client = new WebClient(tokens.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    logger: boltLogger(logger, LogLevel.ERROR),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+  });
+  let answer: unknown;
+  try {
+    answer = await client.auth.test();
+  } catch (error) {
+    const code = slackErrorCode(error);
+    throw new Error(
+      code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked'
+        ? `Slack refused SLACK_BOT_TOKEN (auth.test: ${code})`
+        : `auth.test at ${config.slack.apiUrl} failed: ${code ?? (error instanceof Error ? error.message : String(error))}`,
+      { cause: error },
+    );
+  }
+  const auth = authTestSchema.parse(answer);
+  return { teamId: auth.team_id, userId: auth.user_id, botId: auth.bot_id ?? null };
+}
+
 export async function openSlackApp(options: SlackAppOptions): Promise<RunningSlackApp> {
   const { config, tokens, logger } = options;
   const slackLogger: SlackLogger = boltLogger(logger, LogLevel.WARN);
   const client = new WebClient(tokens.botToken, { slackApiUrl: config.slack.apiUrl, logger: slackLogger });
-  const auth = authTestSchema.parse(await client.auth.test());
-  const bot = { teamId: auth.team_id, userId: auth.user_id, botId: auth.bot_id ?? null };
+  const bot = options.bot ?? (await checkSlackAuth(config, tokens, logger));
   const channel = new SlackChannel({ client, ackReaction: config.slack.ackReaction, maxMessageChars: config.slack.maxMessageChars, logger });
   const inboundContext = (team: string): InboundContext => ({ team, bot, settingsFor: (id) => channelSettings(config.slack.channels, id) });
   const inbound = new SlackInbound({ actors: options.actors, client, context: inboundContext, logger });

@@ -7,6 +7,8 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { agentImage } from '../../support/agent-image.js';
+import { builtFile } from '../../support/built-dist.js';
+import { runProcess } from '../../support/child-process.js';
 import { ALICE, BOB, freePort, GENERAL, openSlackWorld, type SlackWorld } from './slack-world.js';
 
 const ANSWER = 'Acme pays **net 30**; see the contract of 2026-03-01.';
@@ -195,6 +197,19 @@ describe('Slack, end to end', () => {
     expect(reply.text).toBe('Hello Alice.');
     expect(reply.thread_ts).toBeUndefined();
     expect(post.ts < reply.ts).toBe(true);
+  });
+});
+
+describe('starting with Slack', () => {
+  it('stops before writing anything when Slack refuses the bot token, or a token is missing, naming it', async () => {
+    const refused = await runProcess(process.execPath, [builtFile('runtime/cli/main.js'), 'start', '--data', world.dataDir], { env: world.env({ SLACK_BOT_TOKEN: 'xoxb-not-a-real-token' }) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('ledgerclaw: Slack did not connect: Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth)');
+    expect(refused.stderr).not.toContain('xoxb-not-a-real-token');
+    const missing = await runProcess(process.execPath, [builtFile('runtime/cli/main.js'), 'start', '--data', world.dataDir], { env: world.env({ SLACK_APP_TOKEN: '' }) });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('SLACK_APP_TOKEN is not set: Socket Mode (slack.mode = socket) needs an app-level token');
+    expect((await world.cli('events', 'streams')).stdout).toContain('(no streams)');
   });
 });
 
