@@ -29,7 +29,8 @@
  * The token goes in the `Authorization` header only; it is never logged, never put in an
  * error message, and never in an event.
  */
-import { ErrorCode, LogLevel, WebClient, type RetryOptions, type WebAPICallError, type WebClientOptions } from '@slack/web-api';
+import { LogLevel, WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api';
+import { slackErrorCode } from '../channels/slack/web-api-errors.js';
 import { MAX_DOCUMENT_BYTES, type KnowledgeVisibility } from '../../events/catalogue/knowledge.js';
 import { truncateUtf8, type Connector, type DocumentChange, type SourceDocument, type SyncBatch, type SyncContext } from './connector.js';
 
@@ -73,36 +74,6 @@ export interface SlackWebApiOptions extends Pick<WebClientOptions, 'slackApiUrl'
  * half an hour, would hold a sync pass up for that long; the sync loop tries again anyway).
  */
 export const SLACK_RETRY_CONFIG: RetryOptions = { retries: 3, factor: 2, minTimeout: 1_000, maxTimeout: 30_000, randomize: true };
-
-/** The Slack error code a WebClient failure stands for. */
-export function slackErrorCode(error: unknown): string {
-  let message: string;
-  if (isWebApiCallError(error)) {
-    switch (error.code) {
-      case ErrorCode.PlatformError:
-        // A body that was not JSON comes back as `ok: false` with the body as its error.
-        return typeof error.data.error === 'string' && /^[a-z][a-z0-9_]*$/.test(error.data.error) ? error.data.error : 'invalid_response';
-      case ErrorCode.RateLimitedError:
-        return 'ratelimited';
-      case ErrorCode.HTTPError:
-        return `http_${error.statusCode}`;
-      case ErrorCode.RequestError:
-        message = error.original.message;
-        break;
-    }
-  } else {
-    message = error instanceof Error ? error.message : String(error);
-  }
-  // Still rate limited after its retries, WebClient gives up with a request error "A rate
-  // limit was exceeded …"; a 429 without a usable Retry-After, with a plain Error.
-  return /^(A rate limit was exceeded|Retry header did not contain)/.test(message) ? 'ratelimited' : `request_failed (${message})`;
-}
-
-const WEB_API_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCode.PlatformError, ErrorCode.RateLimitedError, ErrorCode.HTTPError, ErrorCode.RequestError]);
-
-function isWebApiCallError(error: unknown): error is WebAPICallError {
-  return error instanceof Error && WEB_API_ERROR_CODES.has((error as { code?: unknown }).code as string);
-}
 
 /**
  * The Web API through @slack/web-api's WebClient, which waits out a 429 for its

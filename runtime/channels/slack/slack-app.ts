@@ -23,7 +23,8 @@ import { DurableSocketReceiver } from './durable-socket-receiver.js';
 import type { GroupSettingsInput, InboundContext } from './inbound.js';
 import type { InteractionRouter, InteractionResult } from './interactions.js';
 import { appHomeOpenedEventSchema, blockActionsSchema, describeIssues, slashCommandSchema } from './payloads.js';
-import { SlackChannel, slackErrorCode } from './slack-channel.js';
+import { SlackChannel } from './slack-channel.js';
+import { slackErrorCode } from './web-api-errors.js';
 import { isDirectMessage } from './slack-ids.js';
 import { SlackInbound } from './slack-inbound.js';
 import type { SlackTokens } from './slack-tokens.js';
@@ -91,7 +92,7 @@ export async function checkSlackAuth(config: Config, tokens: SlackTokens, logger
     throw new Error(
       code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked'
         ? `Slack refused SLACK_BOT_TOKEN (auth.test: ${code})`
-        : `auth.test at ${config.slack.apiUrl} failed: ${code ?? (error instanceof Error ? error.message : String(error))}`,
+        : `auth.test at ${config.slack.apiUrl} failed: ${code}`,
       { cause: error },
     );
   }

@@ -17,6 +17,7 @@ import type { Logger } from '../../actor-host/actor-host.js';
 import type { OutboundMessage } from '../../gateways/host-tools/host-tool.js';
 import type { ConversationChannel, PostReplyOptions } from '../conversation-channel.js';
 import { toMrkdwn, splitForSlack } from './mrkdwn.js';
+import { slackErrorCode } from './web-api-errors.js';
 import { parseSlackGroupId, type SlackConversation } from './slack-ids.js';
 
 /** The metadata event type that marks the runtime's own posts. */
@@ -24,6 +25,8 @@ export const POST_METADATA_TYPE = 'ledgerclaw_post';
 
 /** How many pages of a thread (or of a DM's history) are read to find an earlier post. */
 const LOOKUP_PAGES = 10;
+/** Posts remembered in this process; an older repeat is found by the metadata lookup instead. */
+const REMEMBERED_POSTS = 10_000;
 
 export interface SlackChannelOptions {
   readonly client: WebClient;
@@ -39,14 +42,7 @@ interface PostedMessageMetadata {
 
 interface HistoryMessage {
   readonly ts?: string;
-  readonly bot_id?: string;
   readonly metadata?: PostedMessageMetadata;
-}
-
-/** Slack's error code of a failed Web API call (`already_reacted`), or null for any other failure. */
-export function slackErrorCode(error: unknown): string | null {
-  const data = (error as { data?: { error?: unknown } } | null)?.data;
-  return typeof data?.error === 'string' ? data.error : null;
 }
 
 export class SlackChannel implements ConversationChannel {
@@ -112,6 +108,7 @@ export class SlackChannel implements ConversationChannel {
     const parts = splitForSlack(toMrkdwn(text), this.options.maxMessageChars);
     const known = this.posted.get(key) ?? (mayHavePosted ? await this.findPosted(channel, threadTs, key) : new Map<number, string>());
     this.posted.set(key, known);
+    if (this.posted.size > REMEMBERED_POSTS) this.posted.delete(this.posted.keys().next().value!);
     const refs: string[] = [];
     for (const [index, part] of parts.entries()) {
       const existing = known.get(index);

@@ -1,11 +1,11 @@
 /**
- * WebClient's failures as the Slack history connector's SlackApiError codes: Slack's own
+ * WebClient's failures as one code (the Slack channel's checks, the history connector's SlackApiError): Slack's own
  * error code, `ratelimited` (rejected at once, or still limited after the retries),
  * `http_<status>`, `request_failed (…)`, and `invalid_response` for a body that was not JSON.
  */
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
-import { slackErrorCode } from '../../../runtime/knowledge/slack-history-connector.js';
+import { slackErrorCode } from '../../../runtime/channels/slack/web-api-errors.js';
 
 describe('slackErrorCode', () => {
   it("is Slack's error code for an ok: false answer", () => {
