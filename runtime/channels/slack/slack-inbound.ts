@@ -19,6 +19,8 @@ import { appMentionEventSchema, describeIssues, eventCallbackSchema, messageEven
 
 /** Most earlier messages of a thread recorded when the bot is brought into it. */
 const THREAD_HISTORY_LIMIT = 100;
+/** Groups whose settings are remembered as checked; one beyond is checked again when it next speaks. */
+const REMEMBERED_GROUPS = 50_000;
 
 export interface SlackInboundOptions {
   readonly actors: Pick<ActorHost, 'send' | 'load'>;
@@ -114,6 +116,7 @@ export class SlackInbound {
       if (result.status === 'rejected' && !/exactly these settings/.test(result.reason)) throw new Error(`group ${groupId} could not be configured: ${result.reason}`);
     }
     this.configured.set(groupId, wanted);
+    if (this.configured.size > REMEMBERED_GROUPS) this.configured.delete(this.configured.keys().next().value!);
   }
 
   /** Records the thread's messages before `inbound`, for context. A thread that cannot be read is logged and skipped. */
