@@ -8,8 +8,9 @@
  * A projection whose version differs from its active build, or one asked to rebuild, is
  * built beside the active build from the start of `$all` and swapped in once it has
  * caught up; until then readers keep the old build (blue/green). Nobody reads a build
- * until then, so it is written in build mode: larger transactions, no fsync, and the
- * projection's deferred schema (indexes for readers) created once, just before the swap.
+ * until then, so it is written in build mode: larger transactions, no fsync, a rollback
+ * journal instead of a WAL, and the projection's deferred schema (indexes for readers)
+ * created once, just before the swap.
  */
 import type { Subscription } from 'rxjs';
 import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
