@@ -124,7 +124,9 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
 /**
  * A batch's rows travel as JSON text, taken apart inside SQLite: every statement is a round
  * trip to SQLite's thread and back through the main thread, which is busy reading the next
- * batch, so a batch goes in as few statements as its rows allow, whatever their number.
+ * batch, so a table's rows go in as one statement, whatever their number. The text is bound
+ * as a parameter: SQLite takes it as it is, where an SQL literal of it (megabytes in a
+ * rebuild) would be escaped here, then scanned and copied by SQLite's parser.
  * `jsonb_each` parses the text once and hands each row over as JSONB, which `->>` reads
  * without parsing again (`json_each` hands over text, parsed again by every `->>`: twice
  * the cost). Strings are made well-formed first, as binding them would (a lone surrogate
@@ -136,14 +138,6 @@ function jsonRows(rows: readonly (readonly (string | number | null)[])[]): strin
   // before "ud8" and the like, escaped), go the slow way.
   if (!/\\ud[89a-f]/i.test(json)) return json;
   return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value));
-}
-
-/**
- * JSON as an SQL string literal, for statements run together in one `exec` (which takes no
- * parameters). Only a quote needs escaping in an SQL literal, and JSON text holds no NUL.
- */
-function sqlLiteral(json: string): string {
-  return `'${json.replaceAll("'", "''")}'`;
 }
 
 const CHUNK_CHARS = DEFAULT_CHUNK_TOKENS * CHARS_PER_TOKEN;
@@ -158,19 +152,20 @@ export function chunksOf(text: string): string[] {
   return chunk === '' ? [] : [chunk];
 }
 
-// The statements of a batch, reading their rows from `rows`: a parameter (`?`) or a literal.
+// The statements of a batch, each reading its rows from its one parameter (see jsonRows).
+// `WHERE true` tells SQLite's parser the ON CONFLICT clause belongs to the insert.
 
-const factsInsert = (rows: string, onConflict: string) => `
+const FACTS_INSERT = `
   INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
     recorded_at, recorded_event_id, recorded_position, changed_at)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 'active',
     value ->> 7, value ->> 8, value ->> 9, value ->> 10
-  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
+  FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (scope, fact_id) DO NOTHING`;
 
-const dailyLogsInsert = (rows: string, onConflict: string) => `
+const DAILY_LOGS_INSERT = `
   INSERT INTO memory_daily_logs (event_id, scope, day, summary, written_by, written_at, position)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
+  FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (event_id) DO NOTHING`;
 
 /**
  * Chunk n of the batch gets the n-th id after the largest, as one insert after another would.
@@ -179,27 +174,27 @@ const dailyLogsInsert = (rows: string, onConflict: string) => `
  * rather than through the main thread as JSON a second time. Any other chunk is a whole row
  * `[n, null, tokens, scope, kind, fact id, day, event id, seq, count]`.
  */
-const chunksInsert = (rows: string, factsBase: string) => `
+const chunksInsert = (factsBase: string) => `
   WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
     facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
   SELECT base.id + 1 + (j.value ->> 0), coalesce(j.value ->> 3, f.scope), coalesce(j.value ->> 4, 'fact'), coalesce(j.value ->> 5, f.fact_id),
     j.value ->> 6, coalesce(j.value ->> 7, f.recorded_event_id), coalesce(j.value ->> 8, 0), coalesce(j.value ->> 9, 1), j.value ->> 2
-  FROM base, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  FROM base, facts, jsonb_each(?) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
 
 /**
  * After chunksInsert: its `count` chunks are the last ids. A row `[n, i]` is fact i's
  * statement and key, `[n, null, text, key]` any other chunk's.
  */
-const chunkTextsInsert = (rows: string, count: number, factsBase: string) => `
+const chunkTextsInsert = (count: number, factsBase: string) => `
   WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks),
     facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks_fts (rowid, text, key)
   SELECT top.id - ${count} + 1 + (j.value ->> 0), coalesce(j.value ->> 2, f.statement), coalesce(j.value ->> 3, f.key)
-  FROM top, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  FROM top, facts, jsonb_each(?) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
 
 /**
- * Right after factsInsert added all of its `count` rows (a rowid table gives each new row
+ * Right after FACTS_INSERT added all of its `count` rows (a rowid table gives each new row
  * the next rowid after the largest): the rowid of the batch's fact 0.
  */
 const factsBaseOf = (count: number) => `SELECT coalesce(max(rowid), 0) - ${count} + 1 AS id FROM memory_facts`;
@@ -251,14 +246,30 @@ function chunkRows(
 }
 
 /**
+ * Runs `work` on this thread while `pending` is in flight on SQLite's; `pending` has settled
+ * whenever this settles, so a throw in `work` leaves no statement running.
+ */
+async function meanwhile<TPending, TWork>(pending: Promise<TPending>, work: () => TWork): Promise<[TPending, TWork]> {
+  let done: TWork;
+  try {
+    done = work();
+  } catch (error) {
+    await pending.catch(() => undefined);
+    throw error;
+  }
+  return [await pending, done];
+}
+
+/**
  * Applies a run of fact recordings and daily logs in a few statements: what `apply` does
  * for each, in order, with the same chunk ids (the next after the largest, in event order),
  * so a batched build and an event-by-event one give identical rows and identical search ranks.
  *
  * A fact or a daily log stored before (by an earlier event, or earlier in the run) gets no
- * new chunks, as in apply. Nearly always every one is new: the run goes in as one `exec`,
- * inside a savepoint, with plain inserts; a row stored before fails its primary key, and
- * the run is undone and goes the careful way.
+ * new chunks, as in apply. The facts and the daily logs go in first, each table in one
+ * insert that skips rows stored before; the rows each added say how the chunks go. Nearly
+ * always every one was new: the run's facts are then the last rowids of memory_facts, and
+ * its chunks refer to them by rowid. Otherwise the chunks go the careful way.
  */
 async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
   const additions: Addition[] = events.map((event) =>
@@ -283,51 +294,38 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
       logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
     }
   }
-  const facts = jsonRows(factRows);
-  const logs = jsonRows(logRows);
 
-  const all = chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!);
-  const factsBase = factsBaseOf(factRows.length);
-  const statements = [
-    factRows.length > 0 ? factsInsert(sqlLiteral(facts), '') : '',
-    logRows.length > 0 ? dailyLogsInsert(sqlLiteral(logs), '') : '',
-    all.count > 0 ? chunksInsert(sqlLiteral(all.chunks), factsBase) : '',
-    all.count > 0 ? chunkTextsInsert(sqlLiteral(all.texts), all.count, factsBase) : '',
-  ].filter((statement) => statement !== '');
-  try {
-    await db.exec(`SAVEPOINT insert_many; ${statements.join(';\n')}; RELEASE insert_many;`);
+  // SQLite inserts the facts while this thread writes the JSON of the rest.
+  const factsAdded = factRows.length > 0 ? db.run(FACTS_INSERT, [jsonRows(factRows)]) : Promise.resolve({ changes: 0 });
+  const [{ changes: newFacts }, { logs, all }] = await meanwhile(factsAdded, () => ({
+    logs: jsonRows(logRows),
+    all: chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!),
+  }));
+  const newLogs = logRows.length > 0 ? (await db.run(DAILY_LOGS_INSERT, [logs])).changes : 0;
+  if (newFacts === factRows.length && newLogs === logRows.length) {
+    if (all.count === 0) return;
+    const factsBase = factsBaseOf(factRows.length);
+    await db.run(chunksInsert(factsBase), [all.chunks]);
+    await db.run(chunkTextsInsert(all.count, factsBase), [all.texts]);
     return;
-  } catch (error) {
-    // Only a row stored before goes the careful way (any other failure is the host's to
-    // handle); the failed statement left the savepoint open.
-    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_CONSTRAINT') throw error;
-    await db.exec('ROLLBACK TO insert_many; RELEASE insert_many;');
   }
 
-  // The careful way: the count of rows each insert added says whether all were new; if not,
-  // the rows it added (the last ids of its table) name the events that added them.
+  // The careful way: the rows an insert added (the last `changes` rowids of its table) name
+  // the events that added them.
   const addedBy = async (table: string, column: string, changes: number) => {
     const rows = await db.all<{ id: string }>(`SELECT ${column} AS id FROM ${table} WHERE rowid > (SELECT max(rowid) FROM ${table}) - ?`, [changes]);
     return new Set(rows.map((row) => row.id));
   };
-  let addedFacts: Set<string> | 'all' = 'all';
-  if (factRows.length > 0) {
-    const { changes } = await db.run(factsInsert('?', 'ON CONFLICT (scope, fact_id) DO NOTHING'), [facts]);
-    if (changes < factRows.length) addedFacts = await addedBy('memory_facts', 'recorded_event_id', changes);
-  }
-  let addedLogs: Set<string> | 'all' = 'all';
-  if (logRows.length > 0) {
-    const { changes } = await db.run(dailyLogsInsert('?', 'ON CONFLICT (event_id) DO NOTHING'), [logs]);
-    if (changes < logRows.length) addedLogs = await addedBy('memory_daily_logs', 'event_id', changes);
-  }
+  const addedFacts = newFacts < factRows.length ? await addedBy('memory_facts', 'recorded_event_id', newFacts) : 'all';
+  const addedLogs = newLogs < logRows.length ? await addedBy('memory_daily_logs', 'event_id', newLogs) : 'all';
   // An event delivered twice in the run added its row the first time only.
   const some = chunkRows(additions, ({ kind, event }) => {
     const ids = kind === 'fact' ? addedFacts : addedLogs;
     return ids === 'all' || ids.delete(event.id);
   });
   if (some.count === 0) return;
-  await db.run(chunksInsert('?', NO_FACTS_BASE), [some.chunks]);
-  await db.run(chunkTextsInsert('?', some.count, NO_FACTS_BASE), [some.texts]);
+  await db.run(chunksInsert(NO_FACTS_BASE), [some.chunks]);
+  await db.run(chunkTextsInsert(some.count, NO_FACTS_BASE), [some.texts]);
 }
 
 export const memoryIndexProjection = defineProjection({
