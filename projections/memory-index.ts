@@ -134,9 +134,10 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
  */
 function jsonRows(rows: readonly (readonly (string | number | null)[])[]): string {
   const json = JSON.stringify(rows);
-  // JSON.stringify writes a lone surrogate as an escape (\udxxx); seeing one (or a backslash
-  // before "ud8" and the like, escaped), go the slow way.
-  if (!/\\ud[89a-f]/i.test(json)) return json;
+  // JSON.stringify writes a lone surrogate as an escape (\udxxx, lower case); seeing what
+  // may be one (or a backslash before "ud8" and the like, escaped), go the slow way. A plain
+  // search first: a regular expression over megabytes of JSON costs more than the stringify.
+  if (!json.includes('\\ud') || !/\\ud[89a-f]/.test(json)) return json;
   return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value));
 }
 
@@ -169,29 +170,39 @@ const DAILY_LOGS_INSERT = `
 
 /**
  * Chunk n of the batch gets the n-th id after the largest, as one insert after another would.
- * A row `[n, i, tokens]` is the one chunk of the batch's fact i, whose text is its statement
- * whole: scope, fact id and event come from that fact's row in memory_facts (see factsBase),
- * rather than through the main thread as JSON a second time. Any other chunk is a whole row
- * `[n, null, tokens, scope, kind, fact id, day, event id, seq, count]`.
+ * Its row comes in one of two arrays. Nearly every chunk is the one chunk of a fact whose
+ * text is its statement whole: `[n, i, tokens]` (?1) says so for the batch's fact i, and
+ * scope, fact id, event, statement and key come from that fact's row in memory_facts (see
+ * factsBase), rather than through the main thread as JSON a second time. Any other chunk
+ * is a whole row (?2): `[n, tokens, scope, kind, fact id, day, event id, seq, count, text, key]`.
+ * Each array has its own SELECT, which reads only the fields its rows have.
  */
 const chunksInsert = (factsBase: string) => `
   WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
     facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
-  SELECT base.id + 1 + (j.value ->> 0), coalesce(j.value ->> 3, f.scope), coalesce(j.value ->> 4, 'fact'), coalesce(j.value ->> 5, f.fact_id),
-    j.value ->> 6, coalesce(j.value ->> 7, f.recorded_event_id), coalesce(j.value ->> 8, 0), coalesce(j.value ->> 9, 1), j.value ->> 2
-  FROM base, facts, jsonb_each(?) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  SELECT base.id + 1 + (j.value ->> 0), f.scope, 'fact', f.fact_id, NULL, f.recorded_event_id, 0, 1, j.value ->> 2
+    FROM base, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
+  UNION ALL
+  SELECT base.id + 1 + (j.value ->> 0), j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7,
+    j.value ->> 8, j.value ->> 1
+    FROM base, jsonb_each(?2) AS j
+  ORDER BY 1`;
 
 /**
- * After chunksInsert: its `count` chunks are the last ids. A row `[n, i]` is fact i's
- * statement and key, `[n, null, text, key]` any other chunk's.
+ * After chunksInsert, from the same two arrays: its `count` chunks are the last ids. FTS5
+ * takes rows in rowid order (a smaller rowid than the last would flush what it holds).
  */
 const chunkTextsInsert = (count: number, factsBase: string) => `
   WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks),
     facts AS MATERIALIZED (${factsBase})
   INSERT INTO memory_chunks_fts (rowid, text, key)
-  SELECT top.id - ${count} + 1 + (j.value ->> 0), coalesce(j.value ->> 2, f.statement), coalesce(j.value ->> 3, f.key)
-  FROM top, facts, jsonb_each(?) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  SELECT top.id - ${count} + 1 + (j.value ->> 0), f.statement, f.key
+    FROM top, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
+  UNION ALL
+  SELECT top.id - ${count} + 1 + (j.value ->> 0), j.value ->> 9, j.value ->> 10
+    FROM top, jsonb_each(?2) AS j
+  ORDER BY 1`;
 
 /**
  * Right after FACTS_INSERT added all of its `count` rows (a rowid table gives each new row
@@ -212,17 +223,18 @@ type Addition =
   | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
 
 /**
- * The chunk rows and text rows (see chunksInsert and chunkTextsInsert) of the facts and daily
- * logs the run added, in event order. With `factIndex`, a fact whose one chunk is its
- * statement refers to its row in memory_facts by its index among the batch's facts.
+ * The chunk rows (see chunksInsert) of the facts and daily logs the run added, in event
+ * order: `facts` refers to a fact whose one chunk is its statement by its index among the
+ * batch's facts (with `factIndex` only), `others` holds every other chunk whole.
  */
 function chunkRows(
   additions: readonly Addition[],
   added: (addition: Addition) => boolean,
   factIndex?: (addition: Addition) => number,
-): { chunks: string; texts: string; count: number } {
-  const chunks: (string | number | null)[][] = [];
-  const texts: (string | number | null)[][] = [];
+): { facts: string; others: string; count: number } {
+  const facts: number[][] = [];
+  const others: (string | number | null)[][] = [];
+  let count = 0;
   for (const addition of additions) {
     if (!added(addition)) continue;
     const { event } = addition;
@@ -232,17 +244,16 @@ function chunkRows(
         : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
     const pieces = chunksOf(text);
     if (factIndex && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
-      const index = factIndex(addition);
-      texts.push([chunks.length, index]);
-      chunks.push([chunks.length, index, estimateTokens(text)]);
+      facts.push([count, factIndex(addition), estimateTokens(text)]);
+      count += 1;
       continue;
     }
     pieces.forEach((piece, seq) => {
-      texts.push([chunks.length, null, piece, key]);
-      chunks.push([chunks.length, null, estimateTokens(piece), scope, addition.kind, factId, day, event.id, seq, pieces.length]);
+      others.push([count, estimateTokens(piece), scope, addition.kind, factId, day, event.id, seq, pieces.length, piece, key]);
+      count += 1;
     });
   }
-  return { chunks: jsonRows(chunks), texts: jsonRows(texts), count: chunks.length };
+  return { facts: jsonRows(facts), others: jsonRows(others), count };
 }
 
 /**
@@ -305,8 +316,8 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   if (newFacts === factRows.length && newLogs === logRows.length) {
     if (all.count === 0) return;
     const factsBase = factsBaseOf(factRows.length);
-    await db.run(chunksInsert(factsBase), [all.chunks]);
-    await db.run(chunkTextsInsert(all.count, factsBase), [all.texts]);
+    await db.run(chunksInsert(factsBase), [all.facts, all.others]);
+    await db.run(chunkTextsInsert(all.count, factsBase), [all.facts, all.others]);
     return;
   }
 
@@ -324,8 +335,8 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
     return ids === 'all' || ids.delete(event.id);
   });
   if (some.count === 0) return;
-  await db.run(chunksInsert(NO_FACTS_BASE), [some.chunks]);
-  await db.run(chunkTextsInsert(some.count, NO_FACTS_BASE), [some.texts]);
+  await db.run(chunksInsert(NO_FACTS_BASE), [some.facts, some.others]);
+  await db.run(chunkTextsInsert(some.count, NO_FACTS_BASE), [some.facts, some.others]);
 }
 
 export const memoryIndexProjection = defineProjection({
