@@ -153,7 +153,8 @@ export function chunksOf(text: string): string[] {
   return chunk === '' ? [] : [chunk];
 }
 
-// The statements of a batch, each reading its rows from its one parameter (see jsonRows).
+// The statements of a batch, each of fixed SQL, kept prepared on the connection (see
+// SqliteConnection.runPrepared), reading its rows from its parameters (see jsonRows).
 // `WHERE true` tells SQLite's parser the ON CONFLICT clause belongs to the insert.
 
 const FACTS_INSERT = `
@@ -169,17 +170,23 @@ const DAILY_LOGS_INSERT = `
   FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (event_id) DO NOTHING`;
 
 /**
+ * Right after FACTS_INSERT added all of its ?3 rows (a rowid table gives each new row the
+ * next rowid after the largest): the rowid of the batch's fact 0.
+ */
+const FACTS_BASE = 'SELECT coalesce(max(rowid), 0) - ?3 + 1 AS id FROM memory_facts';
+
+/**
  * Chunk n of the batch gets the n-th id after the largest, as one insert after another would.
  * Its row comes in one of two arrays. Nearly every chunk is the one chunk of a fact whose
  * text is its statement whole: `[n, i, tokens]` (?1) says so for the batch's fact i, and
  * scope, fact id, event, statement and key come from that fact's row in memory_facts (see
- * factsBase), rather than through the main thread as JSON a second time. Any other chunk
+ * FACTS_BASE), rather than through the main thread as JSON a second time. Any other chunk
  * is a whole row (?2): `[n, tokens, scope, kind, fact id, day, event id, seq, count, text, key]`.
  * Each array has its own SELECT, which reads only the fields its rows have.
  */
-const chunksInsert = (factsBase: string) => `
+const CHUNKS_INSERT = `
   WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
-    facts AS MATERIALIZED (${factsBase})
+    facts AS MATERIALIZED (${FACTS_BASE})
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
   SELECT base.id + 1 + (j.value ->> 0), f.scope, 'fact', f.fact_id, NULL, f.recorded_event_id, 0, 1, j.value ->> 2
     FROM base, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
@@ -190,28 +197,26 @@ const chunksInsert = (factsBase: string) => `
   ORDER BY 1`;
 
 /**
- * After chunksInsert, from the same two arrays: its `count` chunks are the last ids. FTS5
- * takes rows in rowid order (a smaller rowid than the last would flush what it holds).
+ * After CHUNKS_INSERT, from the same two arrays: its ?4 chunks are the last ids. FTS5 takes
+ * rows in rowid order (a smaller rowid than the last would flush what it holds).
  */
-const chunkTextsInsert = (count: number, factsBase: string) => `
-  WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks),
-    facts AS MATERIALIZED (${factsBase})
+const CHUNK_TEXTS_INSERT = `
+  WITH top AS MATERIALIZED (SELECT max(chunk_id) - ?4 + 1 AS id FROM memory_chunks),
+    facts AS MATERIALIZED (${FACTS_BASE})
   INSERT INTO memory_chunks_fts (rowid, text, key)
-  SELECT top.id - ${count} + 1 + (j.value ->> 0), f.statement, f.key
+  SELECT top.id + (j.value ->> 0), f.statement, f.key
     FROM top, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
   UNION ALL
-  SELECT top.id - ${count} + 1 + (j.value ->> 0), j.value ->> 9, j.value ->> 10
+  SELECT top.id + (j.value ->> 0), j.value ->> 9, j.value ->> 10
     FROM top, jsonb_each(?2) AS j
   ORDER BY 1`;
 
-/**
- * Right after FACTS_INSERT added all of its `count` rows (a rowid table gives each new row
- * the next rowid after the largest): the rowid of the batch's fact 0.
- */
-const factsBaseOf = (count: number) => `SELECT coalesce(max(rowid), 0) - ${count} + 1 AS id FROM memory_facts`;
-
-/** No fact row is referred to (the careful way, where added facts need not have consecutive rowids). */
-const NO_FACTS_BASE = 'SELECT 0 AS id';
+/** A batch's chunks (see chunkRows) into memory_chunks and memory_chunks_fts. */
+async function insertChunkRows(db: SqliteConnection, rows: { facts: string; others: string; count: number }, factCount: number): Promise<void> {
+  if (rows.count === 0) return;
+  await db.runPrepared(CHUNKS_INSERT, [rows.facts, rows.others, factCount]);
+  await db.runPrepared(CHUNK_TEXTS_INSERT, [rows.facts, rows.others, factCount, rows.count]);
+}
 
 /** The events `insertMany` takes: they only add rows, and only to tables no other memory event changes. */
 function onlyAdds(event: StoredEvent): boolean {
@@ -223,7 +228,7 @@ type Addition =
   | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
 
 /**
- * The chunk rows (see chunksInsert) of the facts and daily logs the run added, in event
+ * The chunk rows (see CHUNKS_INSERT) of the facts and daily logs the run added, in event
  * order: `facts` refers to a fact whose one chunk is its statement by its index among the
  * batch's facts (with `factIndex` only), `others` holds every other chunk whole.
  */
@@ -307,17 +312,14 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   }
 
   // SQLite inserts the facts while this thread writes the JSON of the rest.
-  const factsAdded = factRows.length > 0 ? db.run(FACTS_INSERT, [jsonRows(factRows)]) : Promise.resolve({ changes: 0 });
+  const factsAdded = factRows.length > 0 ? db.runPrepared(FACTS_INSERT, [jsonRows(factRows)]) : Promise.resolve({ changes: 0 });
   const [{ changes: newFacts }, { logs, all }] = await meanwhile(factsAdded, () => ({
     logs: jsonRows(logRows),
     all: chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!),
   }));
-  const newLogs = logRows.length > 0 ? (await db.run(DAILY_LOGS_INSERT, [logs])).changes : 0;
+  const newLogs = logRows.length > 0 ? (await db.runPrepared(DAILY_LOGS_INSERT, [logs])).changes : 0;
   if (newFacts === factRows.length && newLogs === logRows.length) {
-    if (all.count === 0) return;
-    const factsBase = factsBaseOf(factRows.length);
-    await db.run(chunksInsert(factsBase), [all.facts, all.others]);
-    await db.run(chunkTextsInsert(all.count, factsBase), [all.facts, all.others]);
+    await insertChunkRows(db, all, factRows.length);
     return;
   }
 
@@ -334,9 +336,8 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
     const ids = kind === 'fact' ? addedFacts : addedLogs;
     return ids === 'all' || ids.delete(event.id);
   });
-  if (some.count === 0) return;
-  await db.run(chunksInsert(NO_FACTS_BASE), [some.facts, some.others]);
-  await db.run(chunkTextsInsert(some.count, NO_FACTS_BASE), [some.facts, some.others]);
+  // No chunk refers to a fact row here (added facts need not have consecutive rowids).
+  await insertChunkRows(db, some, 0);
 }
 
 export const memoryIndexProjection = defineProjection({

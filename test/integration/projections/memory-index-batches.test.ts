@@ -134,7 +134,7 @@ it('applies a run of new facts and daily logs as one statement per table, and on
   const calls: string[] = [];
   // The connection, counting the statements sent to it.
   const counted = Object.create(db) as SqliteConnection;
-  for (const method of ['exec', 'run', 'all', 'get'] as const) {
+  for (const method of ['exec', 'run', 'runPrepared', 'all', 'get'] as const) {
     Object.defineProperty(counted, method, {
       value: (sql: string, ...rest: unknown[]) => {
         calls.push(method);
@@ -148,8 +148,8 @@ it('applies a run of new facts and daily logs as one statement per table, and on
   await db.exec('BEGIN IMMEDIATE');
   expect(new Set(fresh.map((event) => event.type))).toEqual(new Set([memoryFactRecorded.type, memoryDailyLogWritten.type]));
   await memoryIndexProjection.applyMany!(counted, fresh);
-  // Facts, daily logs, chunks, chunk texts.
-  expect(calls).toEqual(['run', 'run', 'run', 'run']);
+  // Facts, daily logs, chunks, chunk texts, each a statement kept prepared.
+  expect(calls).toEqual(['runPrepared', 'runPrepared', 'runPrepared', 'runPrepared']);
   calls.length = 0;
   await memoryIndexProjection.applyMany!(counted, [...fresh.slice(0, 1), ...additions.slice(20, 25)]);
   // The careful way asks which facts the insert added.
