@@ -103,10 +103,10 @@ export function subscribeToBackend(
           maxCount: limit,
           ...(options.filter ? { filter: options.filter } : {}),
         });
-        for (const [index, raw] of page.entries()) {
+        for (let index = 0; index < page.length; index += 1) {
           if (index > 0 && index % DELIVERY_SLICE === 0) await nextTurn();
           if (subscriber.closed) return;
-          deliver(raw);
+          deliver(page[index]!);
         }
         // A short page means everything up to `head` was seen, matched by the filter or not.
         after = page.length < limit ? head : page[page.length - 1]!.position;

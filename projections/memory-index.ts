@@ -223,19 +223,26 @@ function onlyAdds(event: StoredEvent): boolean {
   return event.type === memoryFactRecorded.type || event.type === memoryDailyLogWritten.type;
 }
 
+/** A fact recording or a daily log of a run; a fact knows its index among the run's facts (its row in FACTS_INSERT). */
 type Addition =
-  | { readonly event: StoredEvent; readonly kind: 'fact'; readonly scope: string; readonly data: ReturnType<typeof dataOf<typeof memoryFactRecorded>> }
+  | {
+      readonly event: StoredEvent;
+      readonly kind: 'fact';
+      readonly scope: string;
+      readonly data: ReturnType<typeof dataOf<typeof memoryFactRecorded>>;
+      readonly factIndex: number;
+    }
   | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
 
 /**
  * The chunk rows (see CHUNKS_INSERT) of the facts and daily logs the run added, in event
- * order: `facts` refers to a fact whose one chunk is its statement by its index among the
- * batch's facts (with `factIndex` only), `others` holds every other chunk whole.
+ * order: with `referToFacts`, `facts` refers to a fact whose one chunk is its statement by
+ * its index among the run's facts; `others` holds every other chunk whole.
  */
 function chunkRows(
   additions: readonly Addition[],
   added: (addition: Addition) => boolean,
-  factIndex?: (addition: Addition) => number,
+  referToFacts: boolean,
 ): { facts: string; others: string; count: number } {
   const facts: number[][] = [];
   const others: (string | number | null)[][] = [];
@@ -248,8 +255,8 @@ function chunkRows(
         ? [addition.scope, addition.data.factId, null, addition.data.key, addition.data.statement]
         : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
     const pieces = chunksOf(text);
-    if (factIndex && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
-      facts.push([count, factIndex(addition), estimateTokens(text)]);
+    if (referToFacts && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
+      facts.push([count, addition.factIndex, estimateTokens(text)]);
       count += 1;
       continue;
     }
@@ -288,25 +295,21 @@ async function meanwhile<TPending, TWork>(pending: Promise<TPending>, work: () =
  * its chunks refer to them by rowid. Otherwise the chunks go the careful way.
  */
 async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
-  const additions: Addition[] = events.map((event) =>
-    event.type === memoryFactRecorded.type
-      ? { event, kind: 'fact', scope: scopeOfMemoryStream(event), data: dataOf(memoryFactRecorded, event) }
-      : { event, kind: 'daily_log', data: dataOf(memoryDailyLogWritten, event) },
-  );
+  const additions: Addition[] = [];
   const factRows: (string | number)[][] = [];
   const logRows: (string | number)[][] = [];
-  const factIndexes = new Map<Addition, number>();
-  for (const addition of additions) {
-    const { event } = addition;
-    if (addition.kind === 'fact') {
-      const { scope, data } = addition;
-      factIndexes.set(addition, factRows.length);
+  for (const event of events) {
+    if (event.type === memoryFactRecorded.type) {
+      const scope = scopeOfMemoryStream(event);
+      const data = dataOf(memoryFactRecorded, event);
+      additions.push({ event, kind: 'fact', scope, data, factIndex: factRows.length });
       factRows.push([
         scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
         data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
       ]);
     } else {
-      const { data } = addition;
+      const data = dataOf(memoryDailyLogWritten, event);
+      additions.push({ event, kind: 'daily_log', data });
       logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
     }
   }
@@ -315,7 +318,7 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   const factsAdded = factRows.length > 0 ? db.runPrepared(FACTS_INSERT, [jsonRows(factRows)]) : Promise.resolve({ changes: 0 });
   const [{ changes: newFacts }, { logs, all }] = await meanwhile(factsAdded, () => ({
     logs: jsonRows(logRows),
-    all: chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!),
+    all: chunkRows(additions, () => true, true),
   }));
   const newLogs = logRows.length > 0 ? (await db.runPrepared(DAILY_LOGS_INSERT, [logs])).changes : 0;
   if (newFacts === factRows.length && newLogs === logRows.length) {
@@ -332,11 +335,15 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
   const addedFacts = newFacts < factRows.length ? await addedBy('memory_facts', 'recorded_event_id', newFacts) : 'all';
   const addedLogs = newLogs < logRows.length ? await addedBy('memory_daily_logs', 'event_id', newLogs) : 'all';
   // An event delivered twice in the run added its row the first time only.
-  const some = chunkRows(additions, ({ kind, event }) => {
-    const ids = kind === 'fact' ? addedFacts : addedLogs;
-    return ids === 'all' || ids.delete(event.id);
-  });
   // No chunk refers to a fact row here (added facts need not have consecutive rowids).
+  const some = chunkRows(
+    additions,
+    ({ kind, event }) => {
+      const ids = kind === 'fact' ? addedFacts : addedLogs;
+      return ids === 'all' || ids.delete(event.id);
+    },
+    false,
+  );
   await insertChunkRows(db, some, 0);
 }
 

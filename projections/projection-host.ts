@@ -51,6 +51,8 @@ interface Runner {
   readonly file: string;
   readonly connection: SqliteConnection;
   readonly role: 'active' | 'build';
+  /** The projection's event types; other events only move the checkpoint. */
+  readonly wanted: ReadonlySet<string>;
   position: bigint | null;
   subscription: Subscription | undefined;
   failed: boolean;
@@ -216,6 +218,7 @@ export class ProjectionHost {
       file,
       connection,
       role,
+      wanted: new Set(projection.eventTypes),
       position,
       subscription: undefined,
       failed: false,
@@ -281,8 +284,7 @@ export class ProjectionHost {
       for (const delivery of batch) delivery.ack();
       return;
     }
-    const { projection, connection } = runner;
-    const wanted = new Set(projection.eventTypes);
+    const { projection, connection, wanted } = runner;
     const events = batch.map((delivery) => delivery.event).filter((event) => wanted.has(event.type));
     const applied = events.length;
     let current: StoredEvent | undefined;

@@ -341,10 +341,33 @@ async function createDeferredSchema(connection: SqliteConnection): Promise<void>
  * the file survives a power loss from here on like any live read model.
  */
 export async function finishBuild(connection: SqliteConnection): Promise<void> {
-  await createDeferredSchema(connection);
+  // The rows go to disk while SQLite builds the indexes (an fsync runs on its own thread):
+  // the sync that follows has little more than the indexes left to write.
+  // Its failure fails the build: after a failed fsync, Linux may report the next one clean.
+  const rowsSynced = syncFile(connection.path);
+  try {
+    await createDeferredSchema(connection);
+  } catch (error) {
+    await rowsSynced.catch(() => undefined);
+    throw error;
+  }
+  await rowsSynced;
   // Synced by syncBuild below, with the header that now says WAL.
   await connection.exec('PRAGMA journal_mode = WAL;');
   await syncBuild(connection);
+}
+
+/** fsync of a file, if it exists. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  try {
+    await handle?.sync();
+  } finally {
+    await handle?.close();
+  }
 }
 
 /**
@@ -358,17 +381,7 @@ export async function finishBuild(connection: SqliteConnection): Promise<void> {
  */
 export async function syncBuild(connection: SqliteConnection): Promise<void> {
   await connection.exec('PRAGMA synchronous = NORMAL;');
-  for (const file of [connection.path, `${connection.path}-wal`, `${connection.path}-journal`]) {
-    const handle = await open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    try {
-      await handle?.sync();
-    } finally {
-      await handle?.close();
-    }
-  }
+  for (const file of [connection.path, `${connection.path}-wal`, `${connection.path}-journal`]) await syncFile(file);
   // Moves the WAL into the file (synced by SQLite itself now), so its readers start small.
   await connection.get('PRAGMA wal_checkpoint(TRUNCATE)');
 }
