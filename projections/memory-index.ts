@@ -269,32 +269,20 @@ function chunkRows(
 }
 
 /**
- * Runs `work` on this thread while `pending` is in flight on SQLite's; `pending` has settled
- * whenever this settles, so a throw in `work` leaves no statement running.
+ * A run of fact recordings and daily logs, worked out without the database: its rows as
+ * JSON for FACTS_INSERT and DAILY_LOGS_INSERT, and its chunks as they go when every one of
+ * its facts and daily logs is new (nearly always; see insertRun).
  */
-async function meanwhile<TPending, TWork>(pending: Promise<TPending>, work: () => TWork): Promise<[TPending, TWork]> {
-  let done: TWork;
-  try {
-    done = work();
-  } catch (error) {
-    await pending.catch(() => undefined);
-    throw error;
-  }
-  return [await pending, done];
+interface RunPlan {
+  readonly additions: readonly Addition[];
+  readonly facts: string;
+  readonly factCount: number;
+  readonly logs: string;
+  readonly logCount: number;
+  readonly chunks: ReturnType<typeof chunkRows>;
 }
 
-/**
- * Applies a run of fact recordings and daily logs in a few statements: what `apply` does
- * for each, in order, with the same chunk ids (the next after the largest, in event order),
- * so a batched build and an event-by-event one give identical rows and identical search ranks.
- *
- * A fact or a daily log stored before (by an earlier event, or earlier in the run) gets no
- * new chunks, as in apply. The facts and the daily logs go in first, each table in one
- * insert that skips rows stored before; the rows each added say how the chunks go. Nearly
- * always every one was new: the run's facts are then the last rowids of memory_facts, and
- * its chunks refer to them by rowid. Otherwise the chunks go the careful way.
- */
-async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
+function planRun(events: readonly StoredEvent[]): RunPlan {
   const additions: Addition[] = [];
   const factRows: (string | number)[][] = [];
   const logRows: (string | number)[][] = [];
@@ -313,16 +301,32 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
       logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
     }
   }
-
-  // SQLite inserts the facts while this thread writes the JSON of the rest.
-  const factsAdded = factRows.length > 0 ? db.runPrepared(FACTS_INSERT, [jsonRows(factRows)]) : Promise.resolve({ changes: 0 });
-  const [{ changes: newFacts }, { logs, all }] = await meanwhile(factsAdded, () => ({
+  return {
+    additions,
+    facts: jsonRows(factRows),
+    factCount: factRows.length,
     logs: jsonRows(logRows),
-    all: chunkRows(additions, () => true, true),
-  }));
-  const newLogs = logRows.length > 0 ? (await db.runPrepared(DAILY_LOGS_INSERT, [logs])).changes : 0;
-  if (newFacts === factRows.length && newLogs === logRows.length) {
-    await insertChunkRows(db, all, factRows.length);
+    logCount: logRows.length,
+    chunks: chunkRows(additions, () => true, true),
+  };
+}
+
+/**
+ * Applies a run of fact recordings and daily logs in a few statements: what `apply` does
+ * for each, in order, with the same chunk ids (the next after the largest, in event order),
+ * so a batched build and an event-by-event one give identical rows and identical search ranks.
+ *
+ * A fact or a daily log stored before (by an earlier event, or earlier in the run) gets no
+ * new chunks, as in apply. The facts and the daily logs go in first, each table in one
+ * insert that skips rows stored before; the rows each added say how the chunks go. Nearly
+ * always every one was new: the run's facts are then the last rowids of memory_facts, and
+ * its chunks refer to them by rowid, as planned. Otherwise the chunks go the careful way.
+ */
+async function insertRun(db: SqliteConnection, run: RunPlan): Promise<void> {
+  const newFacts = run.factCount > 0 ? (await db.runPrepared(FACTS_INSERT, [run.facts])).changes : 0;
+  const newLogs = run.logCount > 0 ? (await db.runPrepared(DAILY_LOGS_INSERT, [run.logs])).changes : 0;
+  if (newFacts === run.factCount && newLogs === run.logCount) {
+    await insertChunkRows(db, run.chunks, run.factCount);
     return;
   }
 
@@ -332,12 +336,12 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
     const rows = await db.all<{ id: string }>(`SELECT ${column} AS id FROM ${table} WHERE rowid > (SELECT max(rowid) FROM ${table}) - ?`, [changes]);
     return new Set(rows.map((row) => row.id));
   };
-  const addedFacts = newFacts < factRows.length ? await addedBy('memory_facts', 'recorded_event_id', newFacts) : 'all';
-  const addedLogs = newLogs < logRows.length ? await addedBy('memory_daily_logs', 'event_id', newLogs) : 'all';
+  const addedFacts = newFacts < run.factCount ? await addedBy('memory_facts', 'recorded_event_id', newFacts) : 'all';
+  const addedLogs = newLogs < run.logCount ? await addedBy('memory_daily_logs', 'event_id', newLogs) : 'all';
   // An event delivered twice in the run added its row the first time only.
   // No chunk refers to a fact row here (added facts need not have consecutive rowids).
   const some = chunkRows(
-    additions,
+    run.additions,
     ({ kind, event }) => {
       const ids = kind === 'fact' ? addedFacts : addedLogs;
       return ids === 'all' || ids.delete(event.id);
@@ -345,6 +349,30 @@ async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]):
     false,
   );
   await insertChunkRows(db, some, 0);
+}
+
+/**
+ * What applyMany does with a batch, worked out ahead (see Projection.planMany): its runs of
+ * fact recordings and daily logs planned, any other event in its place, applied on its own.
+ */
+class MemoryIndexPlan {
+  constructor(readonly steps: readonly (RunPlan | StoredEvent)[]) {}
+}
+
+function planBatch(events: readonly StoredEvent[]): MemoryIndexPlan {
+  const steps: (RunPlan | StoredEvent)[] = [];
+  let run: StoredEvent[] = [];
+  for (const event of events) {
+    if (onlyAdds(event)) {
+      run.push(event);
+      continue;
+    }
+    if (run.length > 0) steps.push(planRun(run));
+    run = [];
+    steps.push(event);
+  }
+  if (run.length > 0) steps.push(planRun(run));
+  return new MemoryIndexPlan(steps);
 }
 
 export const memoryIndexProjection = defineProjection({
@@ -375,17 +403,12 @@ export const memoryIndexProjection = defineProjection({
   },
   // Fact recordings and daily logs are nearly all a rebuild sees: a run of them goes in a
   // few statements; anything else keeps its place in the order, applied on its own.
-  async applyMany(db, events) {
-    let run: StoredEvent[] = [];
-    for (const event of events) {
-      if (onlyAdds(event)) {
-        run.push(event);
-        continue;
-      }
-      if (run.length > 0) await insertMany(db, run);
-      run = [];
-      await memoryIndexProjection.apply(db, event);
+  async applyMany(db, events, plan) {
+    const { steps } = plan instanceof MemoryIndexPlan ? plan : planBatch(events);
+    for (const step of steps) {
+      if ('additions' in step) await insertRun(db, step);
+      else await memoryIndexProjection.apply(db, step);
     }
-    if (run.length > 0) await insertMany(db, run);
   },
+  planMany: planBatch,
 });
