@@ -182,7 +182,8 @@ const FACTS_BASE = 'SELECT coalesce(max(rowid), 0) - ?3 + 1 AS id FROM memory_fa
  * scope, fact id, event, statement and key come from that fact's row in memory_facts (see
  * FACTS_BASE), rather than through the main thread as JSON a second time. Any other chunk
  * is a whole row (?2): `[n, tokens, scope, kind, fact id, day, event id, seq, count, text, key]`.
- * Each array has its own SELECT, which reads only the fields its rows have.
+ * Each array has its own SELECT, which reads only the fields its rows have. Each row names
+ * its chunk id, so the order the rows go in changes nothing (no sort).
  */
 const CHUNKS_INSERT = `
   WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
@@ -193,8 +194,7 @@ const CHUNKS_INSERT = `
   UNION ALL
   SELECT base.id + 1 + (j.value ->> 0), j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7,
     j.value ->> 8, j.value ->> 1
-    FROM base, jsonb_each(?2) AS j
-  ORDER BY 1`;
+    FROM base, jsonb_each(?2) AS j`;
 
 /**
  * After CHUNKS_INSERT, from the same two arrays: its ?4 chunks are the last ids. FTS5 takes
