@@ -153,6 +153,17 @@ export function chunksOf(text: string): string[] {
   return chunk === '' ? [] : [chunk];
 }
 
+const BLANK = /\s/;
+
+/**
+ * Whether `chunksOf(text)` is `[text]`: it fits one chunk, and neither trimming (the same
+ * blanks as `\s`) nor line-break normalizing changes it. Nearly every fact, told without
+ * building the chunk.
+ */
+export function isOwnChunk(text: string): boolean {
+  return text.length > 0 && text.length <= CHUNK_CHARS && !BLANK.test(text[0]!) && !BLANK.test(text[text.length - 1]!) && !text.includes('\r');
+}
+
 // The statements of a batch, each of fixed SQL, kept prepared on the connection (see
 // SqliteConnection.runPrepared), reading its rows from its parameters (see jsonRows).
 // `WHERE true` tells SQLite's parser the ON CONFLICT clause belongs to the insert.
@@ -246,26 +257,28 @@ function chunkRows(
 ): { facts: string; others: string; count: number } {
   const facts: number[][] = [];
   const others: (string | number | null)[][] = [];
-  let count = 0;
+  // Every chunk goes to one of the two arrays: the next chunk's n is their length together.
+  const addWhole = (
+    source: { scope: string; kind: Addition['kind']; factId: string | null; day: string | null; eventId: string; key: string },
+    text: string,
+  ) => {
+    const pieces = chunksOf(text);
+    pieces.forEach((piece, seq) => {
+      others.push([facts.length + others.length, estimateTokens(piece), source.scope, source.kind, source.factId, source.day, source.eventId, seq, pieces.length, piece, source.key]);
+    });
+  };
   for (const addition of additions) {
     if (!added(addition)) continue;
-    const { event } = addition;
-    const [scope, factId, day, key, text] =
-      addition.kind === 'fact'
-        ? [addition.scope, addition.data.factId, null, addition.data.key, addition.data.statement]
-        : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
-    const pieces = chunksOf(text);
-    if (referToFacts && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
-      facts.push([count, addition.factIndex, estimateTokens(text)]);
-      count += 1;
-      continue;
+    if (addition.kind === 'fact') {
+      const { scope, data, event } = addition;
+      if (referToFacts && isOwnChunk(data.statement)) facts.push([facts.length + others.length, addition.factIndex, estimateTokens(data.statement)]);
+      else addWhole({ scope, kind: 'fact', factId: data.factId, day: null, eventId: event.id, key: data.key }, data.statement);
+    } else {
+      const { data, event } = addition;
+      addWhole({ scope: data.scope, kind: 'daily_log', factId: null, day: data.day, eventId: event.id, key: dailyLogKey(data.day) }, data.summary);
     }
-    pieces.forEach((piece, seq) => {
-      others.push([count, estimateTokens(piece), scope, addition.kind, factId, day, event.id, seq, pieces.length, piece, key]);
-      count += 1;
-    });
   }
-  return { facts: jsonRows(facts), others: jsonRows(others), count };
+  return { facts: jsonRows(facts), others: jsonRows(others), count: facts.length + others.length };
 }
 
 /**

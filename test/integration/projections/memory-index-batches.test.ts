@@ -11,7 +11,7 @@ import { memoryConsolidated, memoryConsolidationRequested, memoryDailyLogWritten
 import { memoryFactRecorded } from '../../../events/catalogue/memory.js';
 import type { NewEvent, StoredEvent } from '../../../events/envelope.js';
 import { chunkText } from '../../../projections/chunking.js';
-import { chunksOf, memoryIndexProjection } from '../../../projections/memory-index.js';
+import { chunksOf, isOwnChunk, memoryIndexProjection } from '../../../projections/memory-index.js';
 import { listScopes, searchMemory } from '../../../projections/memory-queries.js';
 import { applyEvents, createWorld, openProjection, temporaryDir, type World } from './fixture.js';
 import { buildMemoryScenario, LONG_DAILY_LOG, SCOPE_A, SCOPE_B } from './memory-scenario.js';
@@ -181,5 +181,9 @@ it('cuts a short text as chunkText does, without cutting', () => {
     ...AWKWARD_STATEMENTS,
     LONG_DAILY_LOG,
   ];
-  for (const text of texts) expect(chunksOf(text)).toEqual(chunkText(text));
+  for (const text of texts) {
+    expect(chunksOf(text)).toEqual(chunkText(text));
+    // The shortcut for a fact that is its own one chunk says so exactly when it is.
+    expect(isOwnChunk(text)).toBe(chunksOf(text).length === 1 && chunksOf(text)[0] === text);
+  }
 });
