@@ -14,6 +14,16 @@ import type { Delivery, SubscribeOptions } from './port.js';
 /** Catch-up reads pages of up to this many events (fewer when `maxInFlight` is smaller). */
 const PAGE_SIZE = 1_000;
 
+/**
+ * A page is decoded and handed over this many events at a time, with a turn of the event
+ * loop between: decoding a whole page holds the thread for milliseconds, and whatever the
+ * consumer waits on meanwhile (a projection's SQLite statement that finished, the next to
+ * send) would wait as long.
+ */
+const DELIVERY_SLICE = 100;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Resolves on the next poke after `seen`, or at once if one already happened. */
 class Doorbell {
   private rings = 0;
@@ -93,9 +103,10 @@ export function subscribeToBackend(
           maxCount: limit,
           ...(options.filter ? { filter: options.filter } : {}),
         });
-        for (const raw of page) {
+        for (let index = 0; index < page.length; index += 1) {
+          if (index > 0 && index % DELIVERY_SLICE === 0) await nextTurn();
           if (subscriber.closed) return;
-          deliver(raw);
+          deliver(page[index]!);
         }
         // A short page means everything up to `head` was seen, matched by the filter or not.
         after = page.length < limit ? head : page[page.length - 1]!.position;

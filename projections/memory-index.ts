@@ -124,7 +124,9 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
 /**
  * A batch's rows travel as JSON text, taken apart inside SQLite: every statement is a round
  * trip to SQLite's thread and back through the main thread, which is busy reading the next
- * batch, so a batch goes in as few statements as its rows allow, whatever their number.
+ * batch, so a table's rows go in as one statement, whatever their number. The text is bound
+ * as a parameter: SQLite takes it as it is, where an SQL literal of it (megabytes in a
+ * rebuild) would be escaped here, then scanned and copied by SQLite's parser.
  * `jsonb_each` parses the text once and hands each row over as JSONB, which `->>` reads
  * without parsing again (`json_each` hands over text, parsed again by every `->>`: twice
  * the cost). Strings are made well-formed first, as binding them would (a lone surrogate
@@ -132,18 +134,11 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
  */
 function jsonRows(rows: readonly (readonly (string | number | null)[])[]): string {
   const json = JSON.stringify(rows);
-  // JSON.stringify writes a lone surrogate as an escape (\udxxx); seeing one (or a backslash
-  // before "ud8" and the like, escaped), go the slow way.
-  if (!/\\ud[89a-f]/i.test(json)) return json;
+  // JSON.stringify writes a lone surrogate as an escape (\udxxx, lower case); seeing what
+  // may be one (or a backslash before "ud8" and the like, escaped), go the slow way. A plain
+  // search first: a regular expression over megabytes of JSON costs more than the stringify.
+  if (!json.includes('\\ud') || !/\\ud[89a-f]/.test(json)) return json;
   return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value));
-}
-
-/**
- * JSON as an SQL string literal, for statements run together in one `exec` (which takes no
- * parameters). Only a quote needs escaping in an SQL literal, and JSON text holds no NUL.
- */
-function sqlLiteral(json: string): string {
-  return `'${json.replaceAll("'", "''")}'`;
 }
 
 const CHUNK_CHARS = DEFAULT_CHUNK_TOKENS * CHARS_PER_TOKEN;
@@ -158,96 +153,175 @@ export function chunksOf(text: string): string[] {
   return chunk === '' ? [] : [chunk];
 }
 
-// The statements of a batch, reading their rows from `rows`: a parameter (`?`) or a literal.
+const BLANK = /\s/;
 
-const factsInsert = (rows: string, onConflict: string) => `
+/**
+ * Whether `chunksOf(text)` is `[text]`: it fits one chunk, and neither trimming (the same
+ * blanks as `\s`) nor line-break normalizing changes it. Nearly every fact, told without
+ * building the chunk.
+ */
+export function isOwnChunk(text: string): boolean {
+  return text.length > 0 && text.length <= CHUNK_CHARS && !BLANK.test(text[0]!) && !BLANK.test(text[text.length - 1]!) && !text.includes('\r');
+}
+
+// The statements of a batch, each of fixed SQL, kept prepared on the connection (see
+// SqliteConnection.runPrepared), reading its rows from its parameters (see jsonRows).
+// `WHERE true` tells SQLite's parser the ON CONFLICT clause belongs to the insert.
+
+const FACTS_INSERT = `
   INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
     recorded_at, recorded_event_id, recorded_position, changed_at)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 'active',
     value ->> 7, value ->> 8, value ->> 9, value ->> 10
-  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
+  FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (scope, fact_id) DO NOTHING`;
 
-const dailyLogsInsert = (rows: string, onConflict: string) => `
+const DAILY_LOGS_INSERT = `
   INSERT INTO memory_daily_logs (event_id, scope, day, summary, written_by, written_at, position)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-  FROM jsonb_each(${rows}) WHERE true ORDER BY key ${onConflict}`;
+  FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (event_id) DO NOTHING`;
+
+/**
+ * Right after FACTS_INSERT added all of its ?3 rows (a rowid table gives each new row the
+ * next rowid after the largest): the rowid of the batch's fact 0.
+ */
+const FACTS_BASE = 'SELECT coalesce(max(rowid), 0) - ?3 + 1 AS id FROM memory_facts';
 
 /**
  * Chunk n of the batch gets the n-th id after the largest, as one insert after another would.
- * A row `[n, i, tokens]` is the one chunk of the batch's fact i, whose text is its statement
- * whole: scope, fact id and event come from that fact's row in memory_facts (see factsBase),
- * rather than through the main thread as JSON a second time. Any other chunk is a whole row
- * `[n, null, tokens, scope, kind, fact id, day, event id, seq, count]`.
+ * Its row comes in one of two arrays. Nearly every chunk is the one chunk of a fact whose
+ * text is its statement whole: `[n, i, tokens]` (?1) says so for the batch's fact i, and
+ * scope, fact id, event, statement and key come from that fact's row in memory_facts (see
+ * FACTS_BASE), rather than through the main thread as JSON a second time. Any other chunk
+ * is a whole row (?2): `[n, tokens, scope, kind, fact id, day, event id, seq, count, text, key]`.
+ * Each array has its own SELECT, which reads only the fields its rows have. Each row names
+ * its chunk id, so the order the rows go in changes nothing (no sort).
  */
-const chunksInsert = (rows: string, factsBase: string) => `
+const CHUNKS_INSERT = `
   WITH base AS MATERIALIZED (SELECT coalesce(max(chunk_id), 0) AS id FROM memory_chunks),
-    facts AS MATERIALIZED (${factsBase})
+    facts AS MATERIALIZED (${FACTS_BASE})
   INSERT INTO memory_chunks (chunk_id, scope, source_kind, fact_id, day, event_id, seq, chunk_count, token_estimate)
-  SELECT base.id + 1 + (j.value ->> 0), coalesce(j.value ->> 3, f.scope), coalesce(j.value ->> 4, 'fact'), coalesce(j.value ->> 5, f.fact_id),
-    j.value ->> 6, coalesce(j.value ->> 7, f.recorded_event_id), coalesce(j.value ->> 8, 0), coalesce(j.value ->> 9, 1), j.value ->> 2
-  FROM base, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  SELECT base.id + 1 + (j.value ->> 0), f.scope, 'fact', f.fact_id, NULL, f.recorded_event_id, 0, 1, j.value ->> 2
+    FROM base, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
+  UNION ALL
+  SELECT base.id + 1 + (j.value ->> 0), j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7,
+    j.value ->> 8, j.value ->> 1
+    FROM base, jsonb_each(?2) AS j`;
 
 /**
- * After chunksInsert: its `count` chunks are the last ids. A row `[n, i]` is fact i's
- * statement and key, `[n, null, text, key]` any other chunk's.
+ * After CHUNKS_INSERT, from the same two arrays: its ?4 chunks are the last ids. FTS5 takes
+ * rows in rowid order (a smaller rowid than the last would flush what it holds).
  */
-const chunkTextsInsert = (rows: string, count: number, factsBase: string) => `
-  WITH top AS MATERIALIZED (SELECT max(chunk_id) AS id FROM memory_chunks),
-    facts AS MATERIALIZED (${factsBase})
+const CHUNK_TEXTS_INSERT = `
+  WITH top AS MATERIALIZED (SELECT max(chunk_id) - ?4 + 1 AS id FROM memory_chunks),
+    facts AS MATERIALIZED (${FACTS_BASE})
   INSERT INTO memory_chunks_fts (rowid, text, key)
-  SELECT top.id - ${count} + 1 + (j.value ->> 0), coalesce(j.value ->> 2, f.statement), coalesce(j.value ->> 3, f.key)
-  FROM top, facts, jsonb_each(${rows}) AS j LEFT JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1) ORDER BY j.key`;
+  SELECT top.id + (j.value ->> 0), f.statement, f.key
+    FROM top, facts, jsonb_each(?1) AS j JOIN memory_facts f ON f.rowid = facts.id + (j.value ->> 1)
+  UNION ALL
+  SELECT top.id + (j.value ->> 0), j.value ->> 9, j.value ->> 10
+    FROM top, jsonb_each(?2) AS j
+  ORDER BY 1`;
 
-/**
- * Right after factsInsert added all of its `count` rows (a rowid table gives each new row
- * the next rowid after the largest): the rowid of the batch's fact 0.
- */
-const factsBaseOf = (count: number) => `SELECT coalesce(max(rowid), 0) - ${count} + 1 AS id FROM memory_facts`;
-
-/** No fact row is referred to (the careful way, where added facts need not have consecutive rowids). */
-const NO_FACTS_BASE = 'SELECT 0 AS id';
+/** A batch's chunks (see chunkRows) into memory_chunks and memory_chunks_fts. */
+async function insertChunkRows(db: SqliteConnection, rows: { facts: string; others: string; count: number }, factCount: number): Promise<void> {
+  if (rows.count === 0) return;
+  await db.runPrepared(CHUNKS_INSERT, [rows.facts, rows.others, factCount]);
+  await db.runPrepared(CHUNK_TEXTS_INSERT, [rows.facts, rows.others, factCount, rows.count]);
+}
 
 /** The events `insertMany` takes: they only add rows, and only to tables no other memory event changes. */
 function onlyAdds(event: StoredEvent): boolean {
   return event.type === memoryFactRecorded.type || event.type === memoryDailyLogWritten.type;
 }
 
+/** A fact recording or a daily log of a run; a fact knows its index among the run's facts (its row in FACTS_INSERT). */
 type Addition =
-  | { readonly event: StoredEvent; readonly kind: 'fact'; readonly scope: string; readonly data: ReturnType<typeof dataOf<typeof memoryFactRecorded>> }
+  | {
+      readonly event: StoredEvent;
+      readonly kind: 'fact';
+      readonly scope: string;
+      readonly data: ReturnType<typeof dataOf<typeof memoryFactRecorded>>;
+      readonly factIndex: number;
+    }
   | { readonly event: StoredEvent; readonly kind: 'daily_log'; readonly data: ReturnType<typeof dataOf<typeof memoryDailyLogWritten>> };
 
 /**
- * The chunk rows and text rows (see chunksInsert and chunkTextsInsert) of the facts and daily
- * logs the run added, in event order. With `factIndex`, a fact whose one chunk is its
- * statement refers to its row in memory_facts by its index among the batch's facts.
+ * The chunk rows (see CHUNKS_INSERT) of the facts and daily logs the run added, in event
+ * order: with `referToFacts`, `facts` refers to a fact whose one chunk is its statement by
+ * its index among the run's facts; `others` holds every other chunk whole.
  */
 function chunkRows(
   additions: readonly Addition[],
   added: (addition: Addition) => boolean,
-  factIndex?: (addition: Addition) => number,
-): { chunks: string; texts: string; count: number } {
-  const chunks: (string | number | null)[][] = [];
-  const texts: (string | number | null)[][] = [];
+  referToFacts: boolean,
+): { facts: string; others: string; count: number } {
+  const facts: number[][] = [];
+  const others: (string | number | null)[][] = [];
+  // Every chunk goes to one of the two arrays: the next chunk's n is their length together.
+  const addWhole = (
+    source: { scope: string; kind: Addition['kind']; factId: string | null; day: string | null; eventId: string; key: string },
+    text: string,
+  ) => {
+    const pieces = chunksOf(text);
+    pieces.forEach((piece, seq) => {
+      others.push([facts.length + others.length, estimateTokens(piece), source.scope, source.kind, source.factId, source.day, source.eventId, seq, pieces.length, piece, source.key]);
+    });
+  };
   for (const addition of additions) {
     if (!added(addition)) continue;
-    const { event } = addition;
-    const [scope, factId, day, key, text] =
-      addition.kind === 'fact'
-        ? [addition.scope, addition.data.factId, null, addition.data.key, addition.data.statement]
-        : [addition.data.scope, null, addition.data.day, dailyLogKey(addition.data.day), addition.data.summary];
-    const pieces = chunksOf(text);
-    if (factIndex && addition.kind === 'fact' && pieces.length === 1 && pieces[0] === text) {
-      const index = factIndex(addition);
-      texts.push([chunks.length, index]);
-      chunks.push([chunks.length, index, estimateTokens(text)]);
-      continue;
+    if (addition.kind === 'fact') {
+      const { scope, data, event } = addition;
+      if (referToFacts && isOwnChunk(data.statement)) facts.push([facts.length + others.length, addition.factIndex, estimateTokens(data.statement)]);
+      else addWhole({ scope, kind: 'fact', factId: data.factId, day: null, eventId: event.id, key: data.key }, data.statement);
+    } else {
+      const { data, event } = addition;
+      addWhole({ scope: data.scope, kind: 'daily_log', factId: null, day: data.day, eventId: event.id, key: dailyLogKey(data.day) }, data.summary);
     }
-    pieces.forEach((piece, seq) => {
-      texts.push([chunks.length, null, piece, key]);
-      chunks.push([chunks.length, null, estimateTokens(piece), scope, addition.kind, factId, day, event.id, seq, pieces.length]);
-    });
   }
-  return { chunks: jsonRows(chunks), texts: jsonRows(texts), count: chunks.length };
+  return { facts: jsonRows(facts), others: jsonRows(others), count: facts.length + others.length };
+}
+
+/**
+ * A run of fact recordings and daily logs, worked out without the database: its rows as
+ * JSON for FACTS_INSERT and DAILY_LOGS_INSERT, and its chunks as they go when every one of
+ * its facts and daily logs is new (nearly always; see insertRun).
+ */
+interface RunPlan {
+  readonly additions: readonly Addition[];
+  readonly facts: string;
+  readonly factCount: number;
+  readonly logs: string;
+  readonly logCount: number;
+  readonly chunks: ReturnType<typeof chunkRows>;
+}
+
+function planRun(events: readonly StoredEvent[]): RunPlan {
+  const additions: Addition[] = [];
+  const factRows: (string | number)[][] = [];
+  const logRows: (string | number)[][] = [];
+  for (const event of events) {
+    if (event.type === memoryFactRecorded.type) {
+      const scope = scopeOfMemoryStream(event);
+      const data = dataOf(memoryFactRecorded, event);
+      additions.push({ event, kind: 'fact', scope, data, factIndex: factRows.length });
+      factRows.push([
+        scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
+        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
+      ]);
+    } else {
+      const data = dataOf(memoryDailyLogWritten, event);
+      additions.push({ event, kind: 'daily_log', data });
+      logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
+    }
+  }
+  return {
+    additions,
+    facts: jsonRows(factRows),
+    factCount: factRows.length,
+    logs: jsonRows(logRows),
+    logCount: logRows.length,
+    chunks: chunkRows(additions, () => true, true),
+  };
 }
 
 /**
@@ -256,78 +330,62 @@ function chunkRows(
  * so a batched build and an event-by-event one give identical rows and identical search ranks.
  *
  * A fact or a daily log stored before (by an earlier event, or earlier in the run) gets no
- * new chunks, as in apply. Nearly always every one is new: the run goes in as one `exec`,
- * inside a savepoint, with plain inserts; a row stored before fails its primary key, and
- * the run is undone and goes the careful way.
+ * new chunks, as in apply. The facts and the daily logs go in first, each table in one
+ * insert that skips rows stored before; the rows each added say how the chunks go. Nearly
+ * always every one was new: the run's facts are then the last rowids of memory_facts, and
+ * its chunks refer to them by rowid, as planned. Otherwise the chunks go the careful way.
  */
-async function insertMany(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void> {
-  const additions: Addition[] = events.map((event) =>
-    event.type === memoryFactRecorded.type
-      ? { event, kind: 'fact', scope: scopeOfMemoryStream(event), data: dataOf(memoryFactRecorded, event) }
-      : { event, kind: 'daily_log', data: dataOf(memoryDailyLogWritten, event) },
-  );
-  const factRows: (string | number)[][] = [];
-  const logRows: (string | number)[][] = [];
-  const factIndexes = new Map<Addition, number>();
-  for (const addition of additions) {
-    const { event } = addition;
-    if (addition.kind === 'fact') {
-      const { scope, data } = addition;
-      factIndexes.set(addition, factRows.length);
-      factRows.push([
-        scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
-        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
-      ]);
-    } else {
-      const { data } = addition;
-      logRows.push([event.id, data.scope, data.day, data.summary, data.writtenBy, event.metadata.occurredAt, Number(event.position)]);
-    }
-  }
-  const facts = jsonRows(factRows);
-  const logs = jsonRows(logRows);
-
-  const all = chunkRows(additions, () => true, (addition) => factIndexes.get(addition)!);
-  const factsBase = factsBaseOf(factRows.length);
-  const statements = [
-    factRows.length > 0 ? factsInsert(sqlLiteral(facts), '') : '',
-    logRows.length > 0 ? dailyLogsInsert(sqlLiteral(logs), '') : '',
-    all.count > 0 ? chunksInsert(sqlLiteral(all.chunks), factsBase) : '',
-    all.count > 0 ? chunkTextsInsert(sqlLiteral(all.texts), all.count, factsBase) : '',
-  ].filter((statement) => statement !== '');
-  try {
-    await db.exec(`SAVEPOINT insert_many; ${statements.join(';\n')}; RELEASE insert_many;`);
+async function insertRun(db: SqliteConnection, run: RunPlan): Promise<void> {
+  const newFacts = run.factCount > 0 ? (await db.runPrepared(FACTS_INSERT, [run.facts])).changes : 0;
+  const newLogs = run.logCount > 0 ? (await db.runPrepared(DAILY_LOGS_INSERT, [run.logs])).changes : 0;
+  if (newFacts === run.factCount && newLogs === run.logCount) {
+    await insertChunkRows(db, run.chunks, run.factCount);
     return;
-  } catch (error) {
-    // Only a row stored before goes the careful way (any other failure is the host's to
-    // handle); the failed statement left the savepoint open.
-    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_CONSTRAINT') throw error;
-    await db.exec('ROLLBACK TO insert_many; RELEASE insert_many;');
   }
 
-  // The careful way: the count of rows each insert added says whether all were new; if not,
-  // the rows it added (the last ids of its table) name the events that added them.
+  // The careful way: the rows an insert added (the last `changes` rowids of its table) name
+  // the events that added them.
   const addedBy = async (table: string, column: string, changes: number) => {
     const rows = await db.all<{ id: string }>(`SELECT ${column} AS id FROM ${table} WHERE rowid > (SELECT max(rowid) FROM ${table}) - ?`, [changes]);
     return new Set(rows.map((row) => row.id));
   };
-  let addedFacts: Set<string> | 'all' = 'all';
-  if (factRows.length > 0) {
-    const { changes } = await db.run(factsInsert('?', 'ON CONFLICT (scope, fact_id) DO NOTHING'), [facts]);
-    if (changes < factRows.length) addedFacts = await addedBy('memory_facts', 'recorded_event_id', changes);
-  }
-  let addedLogs: Set<string> | 'all' = 'all';
-  if (logRows.length > 0) {
-    const { changes } = await db.run(dailyLogsInsert('?', 'ON CONFLICT (event_id) DO NOTHING'), [logs]);
-    if (changes < logRows.length) addedLogs = await addedBy('memory_daily_logs', 'event_id', changes);
-  }
+  const addedFacts = newFacts < run.factCount ? await addedBy('memory_facts', 'recorded_event_id', newFacts) : 'all';
+  const addedLogs = newLogs < run.logCount ? await addedBy('memory_daily_logs', 'event_id', newLogs) : 'all';
   // An event delivered twice in the run added its row the first time only.
-  const some = chunkRows(additions, ({ kind, event }) => {
-    const ids = kind === 'fact' ? addedFacts : addedLogs;
-    return ids === 'all' || ids.delete(event.id);
-  });
-  if (some.count === 0) return;
-  await db.run(chunksInsert('?', NO_FACTS_BASE), [some.chunks]);
-  await db.run(chunkTextsInsert('?', some.count, NO_FACTS_BASE), [some.texts]);
+  // No chunk refers to a fact row here (added facts need not have consecutive rowids).
+  const some = chunkRows(
+    run.additions,
+    ({ kind, event }) => {
+      const ids = kind === 'fact' ? addedFacts : addedLogs;
+      return ids === 'all' || ids.delete(event.id);
+    },
+    false,
+  );
+  await insertChunkRows(db, some, 0);
+}
+
+/**
+ * What applyMany does with a batch, worked out ahead (see Projection.planMany): its runs of
+ * fact recordings and daily logs planned, any other event in its place, applied on its own.
+ */
+class MemoryIndexPlan {
+  constructor(readonly steps: readonly (RunPlan | StoredEvent)[]) {}
+}
+
+function planBatch(events: readonly StoredEvent[]): MemoryIndexPlan {
+  const steps: (RunPlan | StoredEvent)[] = [];
+  let run: StoredEvent[] = [];
+  for (const event of events) {
+    if (onlyAdds(event)) {
+      run.push(event);
+      continue;
+    }
+    if (run.length > 0) steps.push(planRun(run));
+    run = [];
+    steps.push(event);
+  }
+  if (run.length > 0) steps.push(planRun(run));
+  return new MemoryIndexPlan(steps);
 }
 
 export const memoryIndexProjection = defineProjection({
@@ -358,17 +416,12 @@ export const memoryIndexProjection = defineProjection({
   },
   // Fact recordings and daily logs are nearly all a rebuild sees: a run of them goes in a
   // few statements; anything else keeps its place in the order, applied on its own.
-  async applyMany(db, events) {
-    let run: StoredEvent[] = [];
-    for (const event of events) {
-      if (onlyAdds(event)) {
-        run.push(event);
-        continue;
-      }
-      if (run.length > 0) await insertMany(db, run);
-      run = [];
-      await memoryIndexProjection.apply(db, event);
+  async applyMany(db, events, plan) {
+    const { steps } = plan instanceof MemoryIndexPlan ? plan : planBatch(events);
+    for (const step of steps) {
+      if ('additions' in step) await insertRun(db, step);
+      else await memoryIndexProjection.apply(db, step);
     }
-    if (run.length > 0) await insertMany(db, run);
   },
+  planMany: planBatch,
 });

@@ -8,8 +8,9 @@
  * A projection whose version differs from its active build, or one asked to rebuild, is
  * built beside the active build from the start of `$all` and swapped in once it has
  * caught up; until then readers keep the old build (blue/green). Nobody reads a build
- * until then, so it is written in build mode: larger transactions, no fsync, and the
- * projection's deferred schema (indexes for readers) created once, just before the swap.
+ * until then, so it is written in build mode: larger transactions, no fsync, a rollback
+ * journal instead of a WAL, and the projection's deferred schema (indexes for readers)
+ * created once, just before the swap.
  */
 import type { Subscription } from 'rxjs';
 import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
@@ -50,6 +51,8 @@ interface Runner {
   readonly file: string;
   readonly connection: SqliteConnection;
   readonly role: 'active' | 'build';
+  /** The projection's event types; other events only move the checkpoint. */
+  readonly wanted: ReadonlySet<string>;
   position: bigint | null;
   subscription: Subscription | undefined;
   failed: boolean;
@@ -59,10 +62,21 @@ interface Runner {
   retired: boolean;
   /** Deliveries that arrived while a batch was being applied: the next batch. */
   readonly queue: Delivery[];
+  /** The next batch, taken from `queue` and planned while the current one is applied (see `enqueue`). */
+  next: Batch | undefined;
+  /** A build's next transaction was begun with the last commit (see `applyBatch`). */
+  transactionOpen: boolean;
   /** Batches are being applied from `queue` (see `drain`). */
   draining: boolean;
   /** Settles when `queue` is drained, awaited before the file is closed. */
   applying: Promise<void>;
+}
+
+/** Deliveries applied in one transaction: the projection's events among them, and its plan for them if it made one. */
+interface Batch {
+  readonly deliveries: readonly Delivery[];
+  readonly events: readonly StoredEvent[];
+  readonly plan?: unknown;
 }
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -215,12 +229,15 @@ export class ProjectionHost {
       file,
       connection,
       role,
+      wanted: new Set(projection.eventTypes),
       position,
       subscription: undefined,
       failed: false,
       failureRecorded: Promise.resolve(),
       retired: false,
       queue: [],
+      next: undefined,
+      transactionOpen: false,
       draining: false,
       applying: Promise.resolve(),
     };
@@ -252,17 +269,41 @@ export class ProjectionHost {
    */
   private enqueue(runner: Runner, delivery: Delivery): void {
     runner.queue.push(delivery);
-    if (runner.draining) return;
+    if (runner.draining) {
+      // A whole batch arrived while one is applied (a build catching up): plan it now, while
+      // SQLite works, rather than after the commit, while SQLite waits.
+      const limit = this.batchLimit(runner.role);
+      if (runner.next === undefined && runner.queue.length >= limit && runner.projection.planMany && !runner.failed && !runner.retired) {
+        runner.next = this.takeBatch(runner, { plan: true });
+      }
+      return;
+    }
     runner.draining = true;
     runner.applying = this.drain(runner);
+  }
+
+  /** The next batch from the queue: up to the limit, with the projection's plan for it if asked for. */
+  private takeBatch(runner: Runner, options: { plan: boolean }): Batch {
+    const { projection, wanted } = runner;
+    const deliveries = runner.queue.splice(0, this.batchLimit(runner.role));
+    const events = deliveries.map((delivery) => delivery.event).filter((event) => wanted.has(event.type));
+    if (!options.plan || !projection.planMany || !projection.applyMany || events.length <= 1) return { deliveries, events };
+    try {
+      return { deliveries, events, plan: projection.planMany(events) };
+    } catch {
+      // applyMany plans for itself, and fails there; the host then names the event.
+      return { deliveries, events };
+    }
   }
 
   private async drain(runner: Runner): Promise<void> {
     // The store hands over a page at a time, synchronously: let the rest of it arrive.
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (runner.queue.length > 0) {
-        const batch = runner.queue.splice(0, this.batchLimit(runner.role));
+      for (;;) {
+        const batch = runner.next ?? (runner.queue.length > 0 ? this.takeBatch(runner, { plan: false }) : undefined);
+        runner.next = undefined;
+        if (!batch) break;
         try {
           await this.applyBatch(runner, batch);
         } catch (error) {
@@ -275,21 +316,22 @@ export class ProjectionHost {
     }
   }
 
-  private async applyBatch(runner: Runner, batch: readonly Delivery[]): Promise<void> {
+  private async applyBatch(runner: Runner, batch: Batch): Promise<void> {
+    const { deliveries, events, plan } = batch;
     if (runner.failed || runner.retired) {
-      for (const delivery of batch) delivery.ack();
+      await this.endOpenTransaction(runner);
+      for (const delivery of deliveries) delivery.ack();
       return;
     }
     const { projection, connection } = runner;
-    const wanted = new Set(projection.eventTypes);
-    const events = batch.map((delivery) => delivery.event).filter((event) => wanted.has(event.type));
     const applied = events.length;
     let current: StoredEvent | undefined;
     try {
-      await connection.exec('BEGIN IMMEDIATE');
+      if (!runner.transactionOpen) await connection.exec('BEGIN IMMEDIATE');
+      runner.transactionOpen = false;
       if (projection.applyMany && events.length > 1) {
         try {
-          await projection.applyMany(connection, events);
+          await projection.applyMany(connection, events, plan);
         } catch {
           // Start the batch again one event at a time, so the failure names its event.
           await connection.exec('ROLLBACK');
@@ -299,19 +341,23 @@ export class ProjectionHost {
       } else {
         for (const event of events) await projection.apply(connection, (current = event));
       }
-      const last = batch[batch.length - 1]!.event.position;
+      const last = deliveries[deliveries.length - 1]!.event.position;
+      // A build with its next batch already here begins that batch's transaction in the same
+      // round trip (a live read model regenerates its files between batches, outside any).
+      const more = runner.role === 'build' && (runner.next !== undefined || runner.queue.length > 0);
       // The checkpoint and the commit in one round trip (a position is a bigint: digits only).
       await connection.exec(
         `INSERT INTO projection_checkpoint (singleton, position) VALUES (1, '${last.toString()}')
-           ON CONFLICT (singleton) DO UPDATE SET position = excluded.position; COMMIT;`,
+           ON CONFLICT (singleton) DO UPDATE SET position = excluded.position; COMMIT;${more ? ' BEGIN IMMEDIATE;' : ''}`,
       );
       runner.position = last;
+      runner.transactionOpen = more;
     } catch (error) {
       await connection.exec('ROLLBACK').catch(() => undefined);
       await this.fail(runner, current, error);
       return;
     } finally {
-      for (const delivery of batch) delivery.ack();
+      for (const delivery of deliveries) delivery.ack();
     }
     // A build beside the live read model must not overwrite the live files with a
     // half-built state; it regenerates them once, when it is swapped in.
@@ -331,7 +377,7 @@ export class ProjectionHost {
     const position = runner.position ?? 0n;
     // Events still queued are in the store past the position, so it has not caught up: no
     // need to ask the store how far it goes (a round trip between two batches of a build).
-    const queued = runner.queue.at(-1)?.event.position;
+    const queued = (runner.queue.at(-1) ?? runner.next?.deliveries.at(-1))?.event.position;
     const head = queued !== undefined && queued > position ? queued : await this.options.store.headPosition();
     if (runner.role === 'build') {
       for (const listener of this.progressListeners) listener({ name: runner.projection.name, position, head });
@@ -375,12 +421,20 @@ export class ProjectionHost {
     runner.retired = true;
     runner.subscription?.unsubscribe();
     await runner.applying;
+    await this.endOpenTransaction(runner);
     if (options.resumable && runner.role === 'build' && !runner.failed) {
       await syncBuild(runner.connection)
         .then(() => this.catalog?.markSynced(runner.file))
         .catch((error: unknown) => this.logger.warn({ projection: runner.projection.name, err: error }, 'syncing a stopped build failed; it starts again after a reboot'));
     }
     await runner.connection.close().catch(() => undefined);
+  }
+
+  /** Ends a transaction begun with the last commit that no batch will use now (the runner stopped or failed). */
+  private async endOpenTransaction(runner: Runner): Promise<void> {
+    if (!runner.transactionOpen) return;
+    runner.transactionOpen = false;
+    await runner.connection.exec('ROLLBACK').catch(() => undefined);
   }
 
   private async fail(runner: Runner, event: StoredEvent | undefined, error: unknown): Promise<void> {

@@ -14,6 +14,8 @@
  * - `apply(db, event)`: one stored event's effect, inside the host's transaction. It must
  *   be deterministic (no clock, no randomness: times come from the event), so that a
  *   rebuild gives byte-identical results. Events of other types are never passed to it.
+ * - `applyMany` and `planMany` (optional): a run of events in a few statements, and the
+ *   part of it that needs no database, which the host may work out ahead of time;
  * - `afterCommit(db, context)` (optional): runs outside the transaction after a committed
  *   batch that applied at least one of its events, once when the projection starts, and
  *   once when a rebuild is swapped in (never while a rebuild is building): regenerate files
@@ -50,9 +52,18 @@ export interface Projection {
    * Optional: applies a run of its events, in order, with the same result as `apply` on
    * each in turn, in fewer statements (each statement is a round trip to SQLite's thread).
    * If it throws, the host rolls back and applies the batch event by event, so a failure
-   * is still pinned on one event.
+   * is still pinned on one event. `plan` is what `planMany` gave for these very events,
+   * when the host had them early; without it, applyMany plans for itself.
    */
-  applyMany?(db: SqliteConnection, events: readonly StoredEvent[]): Promise<void>;
+  applyMany?(db: SqliteConnection, events: readonly StoredEvent[], plan?: unknown): Promise<void>;
+  /**
+   * Optional, with applyMany: the part of applying a run that needs no database (turning
+   * the events into the statements' parameters), as a value only applyMany reads. A build
+   * catching up has the next batch whole while SQLite is still applying the current one;
+   * the host plans it then, on a thread that would otherwise wait, so that SQLite's does
+   * not wait for it after the commit. It must be pure: no database, no clock, no I/O.
+   */
+  planMany?(events: readonly StoredEvent[]): unknown;
   afterCommit?(db: SqliteConnection, context: AfterCommitContext): Promise<void>;
 }
 

@@ -224,7 +224,7 @@ export class ReadModelCatalog {
   }
 
   async removeFile(file: string): Promise<void> {
-    for (const suffix of ['', '-wal', '-shm']) await rm(this.path(file + suffix), { force: true });
+    for (const suffix of BUILD_FILE_SUFFIXES) await rm(this.path(file + suffix), { force: true });
     await this.markSynced(file);
   }
 
@@ -232,7 +232,7 @@ export class ReadModelCatalog {
   async removeUnreferencedFiles(): Promise<void> {
     const referenced = new Set((await this.entries()).flatMap((entry) => [entry.activeFile, entry.buildingFile]));
     for (const file of await readdir(this.dir)) {
-      const build = file.replace(/-(wal|shm)$/, '');
+      const build = file.replace(/-(wal|shm|journal)$/, '');
       if (build.endsWith('.db') && build !== CATALOG_FILE && !referenced.has(build)) await rm(join(this.dir, file), { force: true });
     }
     const building = (await this.entries()).flatMap((entry) => (entry.buildingFile ? [entry.buildingFile] : []));
@@ -244,6 +244,9 @@ export class ReadModelCatalog {
   }
 }
 
+/** A read model file and the files SQLite keeps beside it: WAL, shared memory, rollback journal (a build's). */
+const BUILD_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
+
 /** Marks a build whose deferred schema is still to be created; holds that DDL. */
 const DEFERRED_SCHEMA_TABLE = 'projection_deferred_schema';
 
@@ -254,7 +257,8 @@ export interface ReadModelWriteOptions {
    * A build beside the live read model, that no reader opens until it is swapped in. It is
    * written without fsync (`synchronous = OFF`: a crashed process loses nothing, the OS has
    * the writes; a power loss may tear the file, which is why the catalog marks it unsynced
-   * and a new boot starts it again), and its deferred schema waits for `finishBuild`.
+   * and a new boot starts it again), with a rollback journal rather than a WAL (see
+   * BUILD_JOURNAL_MODE), and its deferred schema waits for `finishBuild`.
    */
   readonly build?: boolean;
 }
@@ -264,12 +268,35 @@ async function hasTable(connection: SqliteConnection, name: string): Promise<boo
   return (row?.n ?? 0) > 0;
 }
 
+/**
+ * How a build is journaled until `finishBuild` turns it into a live read model (WAL).
+ *
+ * A WAL lets readers read while the writer writes; a build has no readers, and in WAL
+ * mode every page it writes goes to disk twice, once to the WAL at each commit and again
+ * into the file at each checkpoint (about a sixth of the memory index's rebuild time). A
+ * rollback journal keeps only the old content of pages a transaction changes; a build
+ * mostly adds pages at the end of the file, which need none. It is as safe for a build:
+ * - a crashed process leaves the journal of an unfinished transaction (hot, in the OS page
+ *   cache with every other write); the next open rolls it back, so the file holds the last
+ *   commit, rows and checkpoint together, and the build goes on from there, as with a WAL;
+ * - a power loss may tear the file whatever the journal, as `synchronous = OFF` always
+ *   could: the catalog marks the build unsynced, and a new boot builds it again;
+ * - ROLLBACK works as with a WAL (the host's retry of a batch event by event, savepoints).
+ * Not `OFF` or `MEMORY`: a process killed in the middle of a commit would leave a torn
+ * file with nothing to roll it back, and the build could not go on.
+ * `TRUNCATE` rather than `DELETE`: the journal file is kept (empty) between transactions
+ * instead of being created and unlinked at each.
+ */
+const BUILD_JOURNAL_MODE = 'TRUNCATE';
+
 /** Opens a read model file for writing, with its schema and checkpoint table in place. */
 export async function openReadModelForWriting(path: string, schema: string, options: ReadModelWriteOptions = {}): Promise<SqliteConnection> {
   const connection = await SqliteConnection.open(path, { create: true });
   try {
     // A read model can always be rebuilt: durability of the last commit is not worth an fsync.
-    await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.build ? 'OFF' : 'NORMAL'}; PRAGMA busy_timeout = 5000;`);
+    await connection.exec(
+      `PRAGMA journal_mode = ${options.build ? BUILD_JOURNAL_MODE : 'WAL'}; PRAGMA synchronous = ${options.build ? 'OFF' : 'NORMAL'}; PRAGMA busy_timeout = 5000;`,
+    );
     await connection.exec(`BEGIN IMMEDIATE; ${CHECKPOINT_SCHEMA} COMMIT;`);
     if (!(await hasTable(connection, 'projection_schema_applied'))) {
       const deferred = options.deferredSchema?.trim() ?? '';
@@ -309,33 +336,52 @@ async function createDeferredSchema(connection: SqliteConnection): Promise<void>
 
 /**
  * Turns a build that has caught up into a read model fit to be swapped in: its deferred
- * schema created, and everything written so far on disk (it was written without fsync), so
+ * schema created, in WAL mode like every live read model (readers read while it follows
+ * new events), and everything written so far on disk (it was written without fsync), so
  * the file survives a power loss from here on like any live read model.
  */
 export async function finishBuild(connection: SqliteConnection): Promise<void> {
-  await createDeferredSchema(connection);
+  // The rows go to disk while SQLite builds the indexes (an fsync runs on its own thread):
+  // the sync that follows has little more than the indexes left to write.
+  // Its failure fails the build: after a failed fsync, Linux may report the next one clean.
+  const rowsSynced = syncFile(connection.path);
+  try {
+    await createDeferredSchema(connection);
+  } catch (error) {
+    await rowsSynced.catch(() => undefined);
+    throw error;
+  }
+  await rowsSynced;
+  // Synced by syncBuild below, with the header that now says WAL.
+  await connection.exec('PRAGMA journal_mode = WAL;');
   await syncBuild(connection);
 }
 
+/** fsync of a file, if it exists. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  try {
+    await handle?.sync();
+  } finally {
+    await handle?.close();
+  }
+}
+
 /**
- * Stops writing a build without fsync, and puts what it wrote on disk: both files synced
+ * Stops writing a build without fsync, and puts what it wrote on disk: the file and its
+ * journal (a rollback journal while it builds, a WAL once finishBuild made it live) synced
  * while nothing writes make the state on disk the state SQLite knows, as if it had synced
  * all along; from there on it writes like any live read model (`synchronous = NORMAL`).
+ * Syncing the rollback journal, empty between transactions, makes that emptiness durable:
+ * after a power loss no stale journal could be taken for a hot one.
  * Called between batches, never while one is being applied.
  */
 export async function syncBuild(connection: SqliteConnection): Promise<void> {
   await connection.exec('PRAGMA synchronous = NORMAL;');
-  for (const file of [connection.path, `${connection.path}-wal`]) {
-    const handle = await open(file, 'r+').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    try {
-      await handle?.sync();
-    } finally {
-      await handle?.close();
-    }
-  }
+  for (const file of [connection.path, `${connection.path}-wal`, `${connection.path}-journal`]) await syncFile(file);
   // Moves the WAL into the file (synced by SQLite itself now), so its readers start small.
   await connection.get('PRAGMA wal_checkpoint(TRUNCATE)');
 }

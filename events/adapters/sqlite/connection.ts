@@ -28,9 +28,14 @@ export class SqliteStatement {
     private readonly path: string,
   ) {}
 
-  run(params: readonly SqlValue[]): Promise<void> {
+  run(params: readonly SqlValue[]): Promise<{ changes: number }> {
+    const path = this.path;
     return new Promise((resolve, reject) => {
-      this.statement.run(params, (error: Error | null) => (error ? reject(translateSqliteError(error, this.path)) : resolve()));
+      // sqlite3 reports the row count on `this` of a non-arrow callback.
+      this.statement.run(params, function (this: sqlite3.RunResult, error: Error | null) {
+        if (error) reject(translateSqliteError(error, path));
+        else resolve({ changes: this.changes });
+      });
     });
   }
 
@@ -40,6 +45,9 @@ export class SqliteStatement {
 }
 
 export class SqliteConnection {
+  /** The statements `runPrepared` keeps, by their SQL; finalized by `close`. */
+  private readonly prepared = new Map<string, Promise<SqliteStatement>>();
+
   private constructor(
     private readonly db: sqlite3.Database,
     readonly path: string,
@@ -87,6 +95,27 @@ export class SqliteConnection {
     return rows[0];
   }
 
+  /**
+   * `run`, keeping the statement prepared for the next call with the same SQL. `run`
+   * prepares, steps and finalizes: two trips to SQLite's thread and back through this one,
+   * where a prepared statement takes one (and SQLite parses the SQL once). For statements
+   * of fixed SQL run again and again (the parameters vary) that write: a statement kept
+   * must run to its end, so that it holds no read open between calls.
+   */
+  async runPrepared(sql: string, params: readonly SqlValue[]): Promise<{ changes: number }> {
+    let statement = this.prepared.get(sql);
+    if (!statement) {
+      const preparing = this.prepare(sql);
+      statement = preparing;
+      this.prepared.set(sql, preparing);
+      // A statement that did not prepare is not kept; the caller gets the error below.
+      preparing.catch(() => {
+        if (this.prepared.get(sql) === preparing) this.prepared.delete(sql);
+      });
+    }
+    return (await statement).run(params);
+  }
+
   prepare(sql: string): Promise<SqliteStatement> {
     return new Promise((resolve, reject) => {
       const statement: sqlite3.Statement = this.db.prepare(sql, (error: Error | null) =>
@@ -95,7 +124,11 @@ export class SqliteConnection {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // SQLite refuses to close a connection with statements not finalized.
+    const kept = [...this.prepared.values()];
+    this.prepared.clear();
+    for (const statement of kept) await statement.then((prepared) => prepared.finalize(), () => undefined);
     return new Promise((resolve, reject) => {
       this.db.close((error) => (error ? reject(translateSqliteError(error, this.path)) : resolve()));
     });

@@ -131,11 +131,16 @@ it('creates the deferred schema of a rebuild once it has caught up, and swaps in
   const names = await withFile(building.buildingFile!, schemaNames);
   expect(names).toContain('projection_deferred_schema');
   expect(names).not.toContain(DEFERRED_INDEX);
+  // Built with a rollback journal (no reader needs a WAL yet; a rollback mode is not kept
+  // in the file, so another connection sees its default), live in WAL mode.
+  expect(await withFile(building.buildingFile!, (db) => db.get('PRAGMA journal_mode'))).not.toEqual({ journal_mode: 'wal' });
 
   const v2 = await startHost(2);
   await v2.whenBuilt('tally');
   expect((await v2.entries())[0]).toMatchObject({ activeVersion: 2, activeFile: building.buildingFile, buildingFile: null, status: 'live' });
   await expectCompleteReadModel();
+  expect(await withFile(building.buildingFile!, (db) => db.get('PRAGMA journal_mode'))).toEqual({ journal_mode: 'wal' });
+  expect(existsSync(join(readModelsDir(dir.path), `${building.buildingFile!}-journal`))).toBe(false);
   // Live from here on, like any read model: it follows new events.
   await appendMany(200);
   await v2.waitFor('tally', await store.headPosition());

@@ -11,7 +11,7 @@ import { memoryConsolidated, memoryConsolidationRequested, memoryDailyLogWritten
 import { memoryFactRecorded } from '../../../events/catalogue/memory.js';
 import type { NewEvent, StoredEvent } from '../../../events/envelope.js';
 import { chunkText } from '../../../projections/chunking.js';
-import { chunksOf, memoryIndexProjection } from '../../../projections/memory-index.js';
+import { chunksOf, isOwnChunk, memoryIndexProjection } from '../../../projections/memory-index.js';
 import { listScopes, searchMemory } from '../../../projections/memory-queries.js';
 import { applyEvents, createWorld, openProjection, temporaryDir, type World } from './fixture.js';
 import { buildMemoryScenario, LONG_DAILY_LOG, SCOPE_A, SCOPE_B } from './memory-scenario.js';
@@ -128,13 +128,13 @@ it('gives the same rows, chunk ids and search ranks in batches as one event at a
   }
 });
 
-it('applies a run of new facts and daily logs as one exec, and one holding a fact stored before the careful way', async () => {
+it('applies a run of new facts and daily logs as one statement per table, and one holding a fact stored before the careful way', async () => {
   const db = await openProjection(join(dir.path, 'counted.db'), memoryIndexProjection);
   open.push(db);
   const calls: string[] = [];
   // The connection, counting the statements sent to it.
   const counted = Object.create(db) as SqliteConnection;
-  for (const method of ['exec', 'run', 'all', 'get'] as const) {
+  for (const method of ['exec', 'run', 'runPrepared', 'all', 'get'] as const) {
     Object.defineProperty(counted, method, {
       value: (sql: string, ...rest: unknown[]) => {
         calls.push(method);
@@ -146,11 +146,14 @@ it('applies a run of new facts and daily logs as one exec, and one holding a fac
   const firstSeen = new Set<string>();
   const fresh = additions.filter((event) => !firstSeen.has(event.id) && firstSeen.add(event.id)).slice(0, 20);
   await db.exec('BEGIN IMMEDIATE');
+  expect(new Set(fresh.map((event) => event.type))).toEqual(new Set([memoryFactRecorded.type, memoryDailyLogWritten.type]));
   await memoryIndexProjection.applyMany!(counted, fresh);
-  expect(calls).toEqual(['exec']);
+  // Facts, daily logs, chunks, chunk texts, each a statement kept prepared.
+  expect(calls).toEqual(['runPrepared', 'runPrepared', 'runPrepared', 'runPrepared']);
   calls.length = 0;
   await memoryIndexProjection.applyMany!(counted, [...fresh.slice(0, 1), ...additions.slice(20, 25)]);
-  expect(calls.length).toBeGreaterThan(1);
+  // The careful way asks which facts the insert added.
+  expect(calls).toContain('all');
   await db.exec('COMMIT');
 });
 
@@ -178,5 +181,9 @@ it('cuts a short text as chunkText does, without cutting', () => {
     ...AWKWARD_STATEMENTS,
     LONG_DAILY_LOG,
   ];
-  for (const text of texts) expect(chunksOf(text)).toEqual(chunkText(text));
+  for (const text of texts) {
+    expect(chunksOf(text)).toEqual(chunkText(text));
+    // The shortcut for a fact that is its own one chunk says so exactly when it is.
+    expect(isOwnChunk(text)).toBe(chunksOf(text).length === 1 && chunksOf(text)[0] === text);
+  }
 });
