@@ -169,6 +169,7 @@ function isInside(rootReal: string, path: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
+/** The realpath, or why there is none (a realpath is absolute, so never one of those two words). */
 async function realpathOrMissing(path: string): Promise<string | 'missing' | 'loop'> {
   try {
     return await realpath(path);
