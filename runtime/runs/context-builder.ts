@@ -14,9 +14,13 @@
  * The stable sections come first and are marked for prompt caching; the ones that change
  * between runs follow. Details come through memory_search and search_knowledge, not by
  * stuffing the prompt.
+ *
+ * Files are read through readWorkspaceFile, confined to the shared directory (skills) or
+ * the data directory (group files): a symlink leading out of them, or a file that is not a
+ * regular one, fails the run's start with a message that says so, rather than putting some
+ * other file of the host into the prompt.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
 import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
@@ -27,6 +31,7 @@ import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
 import { workContextPath } from '../../projections/work-context.js';
 import type { RunRequest } from '../../actors/run.js';
 import { compareSlackTs } from '../../actors/group.js';
+import { listWorkspaceSubdirectories, readWorkspaceFile, textOrThrow, WorkspaceFileRefusedError, type WorkspaceRoot } from '../sandbox/workspace-file.js';
 
 export interface PromptSection {
   readonly name: string;
@@ -60,28 +65,27 @@ export interface ContextSources {
 /** Events read from the end of a group's stream per page, newest first. */
 const PAGE = 200;
 
-async function readOptional(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
+/** MEMORY.md and WORK_CONTEXT.md are far smaller; past this, the rest is not read. */
+const GROUP_FILE_MAX_BYTES = 1024 * 1024;
+/** Only a skill's front matter or first line is used. */
+const SKILL_FILE_MAX_BYTES = 64 * 1024;
+
+/** A file the projections keep under the data directory, trimmed; '' when there is none. */
+async function readDataDirFile(dataDir: string, path: string): Promise<string> {
+  const root: WorkspaceRoot = { dir: dataDir, label: 'the data directory' };
+  const text = textOrThrow(await readWorkspaceFile(root, relative(dataDir, path), { maxBytes: GROUP_FILE_MAX_BYTES }));
+  return (text ?? '').trim();
 }
 
 /** `- name: first line of its description` for every skill under `<shared>/skills`, sorted by name. */
 export async function skillSummaries(sharedDir: string): Promise<string> {
-  const dir = join(sharedDir, 'skills');
-  let names: string[];
-  try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
+  const shared: WorkspaceRoot = { dir: sharedDir, label: 'the shared directory' };
+  const listed = await listWorkspaceSubdirectories(shared, 'skills');
+  if (listed.kind === 'refused') throw new WorkspaceFileRefusedError(listed);
+  if (listed.kind === 'missing') return '';
   const lines: string[] = [];
-  for (const name of names) {
-    const text = await readOptional(join(dir, name, 'SKILL.md'));
+  for (const name of listed.names) {
+    const text = (textOrThrow(await readWorkspaceFile(shared, join('skills', name, 'SKILL.md'), { maxBytes: SKILL_FILE_MAX_BYTES })) ?? '').trim();
     if (text === '') continue;
     lines.push(`- ${name}: ${skillDescription(text)}`);
   }
@@ -201,9 +205,9 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   const budget = sources.agent.conversationWindowTokens;
   const [skills, groupContext, companyContext, memory] = await Promise.all([
     skillSummaries(join(sources.dataDir, 'shared')),
-    readOptional(workContextPath(sources.dataDir, request.groupId)),
-    readOptional(workContextPath(sources.dataDir, null)),
-    readOptional(groupFilePath(sources.dataDir, request.groupId, MEMORY_FILE_NAME)),
+    readDataDirFile(sources.dataDir, workContextPath(sources.dataDir, request.groupId)),
+    readDataDirFile(sources.dataDir, workContextPath(sources.dataDir, null)),
+    readDataDirFile(sources.dataDir, groupFilePath(sources.dataDir, request.groupId, MEMORY_FILE_NAME)),
   ]);
   const where = request.conversationId === request.groupId ? `the group ${request.groupId}` : `a thread (${request.conversationId}) of the group ${request.groupId}`;
   const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in ${where}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;

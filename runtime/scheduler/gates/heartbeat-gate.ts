@@ -2,10 +2,15 @@
  * The `heartbeat` gate: wake only when the group's HEARTBEAT.md (in its workspace, where
  * the agent and people keep it) holds actionable items (heartbeat-items.ts). Read on the
  * host: a file read costs far less than a container, and the gate runs often.
+ *
+ * The agent owns the workspace, so the file is read through readWorkspaceFile: a
+ * HEARTBEAT.md that is a symlink leaving the workspace, a FIFO or a device is not read, and
+ * the refusal is the verdict's detail (a wake, failing open, as for any gate that cannot
+ * decide).
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { groupWorkspaceDir } from '../../runs/run-executor.js';
+import { readWorkspaceFile, type WorkspaceRoot } from '../../sandbox/workspace-file.js';
 import { verdict, type GateAdapter } from './gate.js';
 import { actionableHeartbeatItems } from './heartbeat-items.js';
 
@@ -22,23 +27,8 @@ export function heartbeatPath(dataDir: string, groupId: string): string {
   return join(groupWorkspaceDir(dataDir, groupId), HEARTBEAT_FILE);
 }
 
-/** The file's first MAX_HEARTBEAT_BYTES as text, or null when there is no file. */
-async function readHeartbeat(path: string): Promise<string | null> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    const length = Math.min((await handle.stat()).size, MAX_HEARTBEAT_BYTES);
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
+function workspaceOf(dataDir: string, groupId: string): WorkspaceRoot {
+  return { dir: groupWorkspaceDir(dataDir, groupId), label: `the workspace of group ${groupId}` };
 }
 
 export function describeItems(items: readonly string[]): string {
@@ -48,9 +38,13 @@ export function describeItems(items: readonly string[]): string {
 }
 
 export const evaluateHeartbeatGate: GateAdapter<'heartbeat'> = async (_gate, task, deps) => {
-  const markdown = await readHeartbeat(heartbeatPath(deps.dataDir, task.groupId));
-  if (markdown === null) return verdict(false, `no ${HEARTBEAT_FILE} in the workspace of group ${task.groupId}`);
-  const items = actionableHeartbeatItems(markdown);
+  const read = await readWorkspaceFile(workspaceOf(deps.dataDir, task.groupId), HEARTBEAT_FILE, { maxBytes: MAX_HEARTBEAT_BYTES });
+  if (read.kind === 'missing') return verdict(false, `no ${HEARTBEAT_FILE} in the workspace of group ${task.groupId}`);
+  if (read.kind === 'refused') {
+    deps.logger.warn({ taskId: task.taskId, groupId: task.groupId, gate: 'heartbeat', refused: read.reason }, `wake gate of task ${task.taskId} failed open: ${read.message}`);
+    return verdict(true, `${read.message}, so it was not read and the agent is woken (fail open)`);
+  }
+  const items = actionableHeartbeatItems(read.text);
   if (items.length === 0) return verdict(false, `${HEARTBEAT_FILE} of group ${task.groupId} has no actionable items`);
   return verdict(true, describeItems(items));
 };

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -173,5 +173,61 @@ describe('the context builder', () => {
   it('reads the answered message ids from a group turn reference', () => {
     expect(answeredMessageIds('group-T1.C1@1700000000.000100,1700000001.000200')).toEqual(['1700000000.000100', '1700000001.000200']);
     expect(answeredMessageIds('task-42@2026-11-22T09:00:00.000Z')).toEqual(['2026-11-22T09:00:00.000Z']);
+  });
+});
+
+describe('issue 16 defect 1: files the prompt is built from are read confined to their directory', () => {
+  const SECRET = 'a host file the prompt must not carry';
+  /** Outside the data directory, where the host's own files are. */
+  let outside: string;
+
+  beforeEach(async () => {
+    outside = await mkdtemp(join(tmpdir(), 'ledgerclaw-context-host-'));
+    await writeFile(join(outside, 'host.md'), `---\ndescription: ${SECRET}\n---\n${SECRET}\n`);
+    await mkdir(join(outside, 'private-project'));
+  });
+
+  afterEach(async () => {
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  async function buildFailure(): Promise<string> {
+    await say('1700000000.000100', 'hi');
+    const error = await buildRunContext(sources(), 'r1', groupRun(['1700000000.000100'])).then(
+      () => expect.fail('the prompt was built'),
+      (failure: unknown) => failure as Error,
+    );
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain(outside);
+    return error.message;
+  }
+
+  it('follows a skill symlinked inside the shared directory', async () => {
+    await mkdir(join(dataDir, 'shared', 'library'), { recursive: true });
+    await writeFile(join(dataDir, 'shared', 'library', 'invoices.md'), '---\ndescription: chase overdue invoices\n---\n');
+    await mkdir(join(dataDir, 'shared', 'skills', 'invoices'), { recursive: true });
+    await symlink('../../library/invoices.md', join(dataDir, 'shared', 'skills', 'invoices', 'SKILL.md'));
+    await say('1700000000.000100', 'hi');
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000000.000100']));
+    expect(prompt.system.find((section) => section.name === 'skills')?.text).toContain('- invoices: chase overdue invoices');
+  });
+
+  it('refuses a SKILL.md symlinked out of the shared directory, naming it and not what it points at', async () => {
+    await mkdir(join(dataDir, 'shared', 'skills', 'leak'), { recursive: true });
+    await symlink(join(outside, 'host.md'), join(dataDir, 'shared', 'skills', 'leak', 'SKILL.md'));
+    expect(await buildFailure()).toBe('skills/leak/SKILL.md is a symlink that leaves the shared directory');
+  });
+
+  it('refuses a MEMORY.md symlinked out of the data directory', async () => {
+    const memoryFile = groupFilePath(dataDir, GROUP, 'MEMORY.md');
+    await mkdir(dirname(memoryFile), { recursive: true });
+    await symlink(join(outside, 'host.md'), memoryFile);
+    expect(await buildFailure()).toMatch(/^groups\/.+\/MEMORY\.md is a symlink that leaves the data directory$/);
+  });
+
+  it('does not list a skills folder that is a symlink out of the shared directory', async () => {
+    await mkdir(join(dataDir, 'shared'), { recursive: true });
+    await symlink(outside, join(dataDir, 'shared', 'skills'));
+    expect(await buildFailure()).toBe('skills is a symlink that leaves the shared directory');
   });
 });

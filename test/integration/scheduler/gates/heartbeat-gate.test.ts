@@ -1,11 +1,14 @@
 /**
  * The heartbeat gate on real files: the group's HEARTBEAT.md in its workspace under the
- * data directory decides; no file sleeps, an unreadable one wakes (fail open).
+ * data directory decides; no file sleeps, an unreadable one wakes (fail open). The agent
+ * owns the workspace: a HEARTBEAT.md it made into a symlink out of it, or a FIFO, is not
+ * read, and the verdict says why.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { groupWorkspaceDir } from '../../../../runtime/runs/run-executor.js';
 import { evaluateGate } from '../../../../runtime/scheduler/gates/evaluate-gate.js';
 import type { GateDeps } from '../../../../runtime/scheduler/gates/gate.js';
@@ -71,10 +74,61 @@ it('says "item" for one', async () => {
   expect((await evaluateGate(gate, task, deps)).detail).toBe('HEARTBEAT.md has 1 actionable item: Chase Globex');
 });
 
-it('wakes, and warns, when HEARTBEAT.md cannot be read', async () => {
+it('wakes, and warns, when HEARTBEAT.md is not a file it can read', async () => {
   await mkdir(heartbeatPath(dataDir, GROUP), { recursive: true }); // a directory where the file should be
-  const verdict = await evaluateGate(gate, task, deps);
-  expect(verdict.wake).toBe(true);
-  expect(verdict.detail).toMatch(/^the heartbeat gate could not be evaluated \(.*EISDIR.*\), so the agent is woken \(fail open\)$/);
-  expect(warnings).toHaveLength(1);
+  expect(await evaluateGate(gate, task, deps)).toEqual({
+    wake: true,
+    detail: 'HEARTBEAT.md is a directory, not a regular file, so it was not read and the agent is woken (fail open)',
+  });
+  expect(warnings).toEqual(['wake gate of task heartbeat failed open: HEARTBEAT.md is a directory, not a regular file']);
+});
+
+describe('issue 16 defect 1: the heartbeat gate read host files through a symlink the agent made', () => {
+  const SECRET = 'the root-only host secret';
+
+  it('does not read a root-only host file that HEARTBEAT.md is symlinked to, and says why', async () => {
+    const hostFile = join(dataDir, 'host-only.md'); // outside the workspace, as /etc/shadow would be
+    await writeFile(hostFile, `- [ ] ${SECRET}\n`);
+    await chmod(hostFile, 0o600);
+    await mkdir(groupWorkspaceDir(dataDir, GROUP), { recursive: true });
+    await symlink(hostFile, heartbeatPath(dataDir, GROUP));
+    const verdict = await evaluateGate(gate, task, deps);
+    expect(verdict).toEqual({
+      wake: true,
+      detail: 'HEARTBEAT.md is a symlink that leaves the workspace of group T1.C1, so it was not read and the agent is woken (fail open)',
+    });
+    expect(JSON.stringify(verdict)).not.toContain(SECRET);
+    expect(warnings).toEqual(['wake gate of task heartbeat failed open: HEARTBEAT.md is a symlink that leaves the workspace of group T1.C1']);
+    expect(warnings.join('\n')).not.toContain(SECRET);
+  });
+
+  it('does not read a HEARTBEAT.md in a symlinked directory leaving the workspace either', async () => {
+    // The whole workspace cannot be swapped (it is the container's mount), but what is under it can.
+    const hostDir = join(dataDir, 'host-dir');
+    await mkdir(hostDir);
+    await writeFile(join(hostDir, 'HEARTBEAT.md'), `- [ ] ${SECRET}\n`);
+    await mkdir(groupWorkspaceDir(dataDir, GROUP), { recursive: true });
+    await symlink(hostDir, join(groupWorkspaceDir(dataDir, GROUP), 'linked'));
+    await symlink('linked/HEARTBEAT.md', heartbeatPath(dataDir, GROUP));
+    const verdict = await evaluateGate(gate, task, deps);
+    expect(verdict.detail).toBe('HEARTBEAT.md is a symlink that leaves the workspace of group T1.C1, so it was not read and the agent is woken (fail open)');
+    expect(JSON.stringify(verdict)).not.toContain(SECRET);
+  });
+
+  it('does not open a FIFO named HEARTBEAT.md (the host would block on it), and says why', { timeout: 5_000 }, async () => {
+    await mkdir(groupWorkspaceDir(dataDir, GROUP), { recursive: true });
+    execFileSync('mkfifo', [heartbeatPath(dataDir, GROUP)]);
+    expect(await evaluateGate(gate, task, deps)).toEqual({
+      wake: true,
+      detail: 'HEARTBEAT.md is a FIFO, not a regular file, so it was not read and the agent is woken (fail open)',
+    });
+    expect(warnings).toEqual(['wake gate of task heartbeat failed open: HEARTBEAT.md is a FIFO, not a regular file']);
+  });
+
+  it('still follows a symlink that stays inside the workspace', async () => {
+    await mkdir(join(groupWorkspaceDir(dataDir, GROUP), 'notes'), { recursive: true });
+    await writeFile(join(groupWorkspaceDir(dataDir, GROUP), 'notes', 'checklist.md'), '- [ ] Chase Globex\n');
+    await symlink('notes/checklist.md', heartbeatPath(dataDir, GROUP));
+    expect(await evaluateGate(gate, task, deps)).toEqual({ wake: true, detail: 'HEARTBEAT.md has 1 actionable item: Chase Globex' });
+  });
 });
