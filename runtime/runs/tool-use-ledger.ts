@@ -79,9 +79,11 @@ export class ToolUseLedger {
     }
     const use = this.owed[index]!;
     if (use.name !== name) return { ok: false, violation: `the runner sent ${attempt}, but the model asked for ${use.name} under that id` };
-    const isHostTool = this.hostTools.has(name);
-    if (where === 'host' && !isHostTool) return { ok: false, violation: `the runner sent ${attempt}, but ${name} is not a host tool` };
-    if (where === 'workspace' && isHostTool) return { ok: false, violation: `the runner sent ${attempt}, but ${name} is a host tool, which only the host runs` };
+    // A tool the model made up goes to the host, whose gateway tells the model there is no
+    // such tool; but a host tool is never run in the sandbox.
+    if (where === 'workspace' && this.hostTools.has(name)) {
+      return { ok: false, violation: `the runner sent ${attempt}, but ${name} is a host tool, which only the host runs` };
+    }
     if (!use.tooDeep && !sameJson(use.input, input)) {
       return { ok: false, violation: `the runner sent ${attempt}, but the model's input was ${describeInput(use.input)}` };
     }

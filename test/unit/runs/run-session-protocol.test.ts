@@ -117,6 +117,18 @@ describe('defect 5 (issue 16): the host answers only tool uses the model asked f
     }
   });
 
+  it('a tool the model made up is still asked of the host (whose gateway says there is no such tool), not a violation', async () => {
+    const { runner, outcome, hostCalls } = session(scriptedModel([{ type: 'tool_use', id: 'toolu_1', name: 'make_coffee', input: {} }], [{ type: 'text', text: 'no coffee' }]));
+    await begin(runner);
+    await modelCall(runner, 'm1');
+    runner.send({ type: 'tool_call', callId: 'toolu_1', name: 'make_coffee', input: {} });
+    await runner.next('tool_result');
+    await modelCall(runner, 'm2');
+    runner.finish('no coffee', 2);
+    expect(await outcome).toMatchObject({ status: 'completed' });
+    expect(hostCalls).toEqual([{ key: 'toolu_1', name: 'make_coffee', input: {} }]);
+  });
+
   it('defect 5: a replayed tool_call on an answered id is not run again and fails the run', async () => {
     const { runner, outcome, hostCalls, tools } = session(scriptedModel([memoryWrite('toolu_1', 'net 30')]));
     await begin(runner);
