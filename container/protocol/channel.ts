@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import { encodeFrame, FrameDecoder } from './framing.js';
+import { encodeFrame, FrameDecoder, OversizedFrameError, oversizedAnnouncement } from './framing.js';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
@@ -45,14 +45,38 @@ export class FramedChannel<TIn, TOut> extends EventEmitter<ChannelEvents<TIn>> {
     input.pipe(decoder);
   }
 
+  /**
+   * Writes one frame. A message over the frame limit throws OversizedFrameError, and only
+   * its length goes out: the other end's reader refuses a frame by its announced length,
+   * so it learns why the channel ended instead of waiting for a frame that never comes.
+   * The channel is broken after that.
+   */
   send(message: TOut): void {
     if (this.broken) return;
-    this.output.write(encodeFrame(message));
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message);
+    } catch (error) {
+      if (error instanceof OversizedFrameError) {
+        this.output.write(oversizedAnnouncement(error.bytes));
+        this.broken = true;
+      }
+      throw error;
+    }
+    this.output.write(frame);
   }
 
   private receive(frame: unknown): void {
     if (this.broken) return;
-    const parsed = this.incoming.safeParse(frame);
+    let parsed: z.ZodSafeParseResult<TIn>;
+    try {
+      parsed = this.incoming.safeParse(frame);
+    } catch (error) {
+      // A schema that recurses (z.json()) can overflow the stack on a deep value; the
+      // protocol's own schemas do not, but whatever throws, the frame is refused, not the process.
+      this.fail(new ProtocolError(`a message from the ${this.peer} could not be checked: ${error instanceof Error ? error.message : String(error)}`));
+      return;
+    }
     if (!parsed.success) {
       const type = typeof frame === 'object' && frame !== null && 'type' in frame ? String((frame as { type: unknown }).type) : 'unknown';
       this.fail(new ProtocolError(`invalid '${type}' message from the ${this.peer}: ${describeIssues(parsed.error)}`));

@@ -9,15 +9,35 @@ import { Transform, type TransformCallback } from 'node:stream';
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 export class FrameError extends Error {
-  override readonly name = 'FrameError';
+  override readonly name: string = 'FrameError';
+}
+
+/** A frame over MAX_FRAME_BYTES, sent or announced: its own error, so a run can say so. */
+export class OversizedFrameError extends FrameError {
+  override readonly name = 'OversizedFrameError';
+
+  constructor(
+    message: string,
+    /** The frame's size in bytes. */
+    readonly bytes: number,
+  ) {
+    super(message);
+  }
 }
 
 export function encodeFrame(message: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
-  if (body.length > MAX_FRAME_BYTES) throw new FrameError(`a frame of ${body.length} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+  if (body.length > MAX_FRAME_BYTES) throw new OversizedFrameError(`a frame of ${body.length} bytes is over the ${MAX_FRAME_BYTES}-byte limit`, body.length);
   const header = Buffer.alloc(4);
   header.writeUInt32BE(body.length, 0);
   return Buffer.concat([header, body]);
+}
+
+/** The length header alone of a frame too large to send: the reader refuses it by that length. */
+export function oversizedAnnouncement(bytes: number): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(Math.min(bytes, 0xffff_ffff), 0);
+  return header;
 }
 
 /** Bytes in, one parsed JSON value out per frame (object mode on the readable side). */
@@ -34,7 +54,7 @@ export class FrameDecoder extends Transform {
       for (;;) {
         if (this.pending.length < 4) break;
         const length = this.pending.readUInt32BE(0);
-        if (length > MAX_FRAME_BYTES) throw new FrameError(`a frame announced ${length} bytes, over the ${MAX_FRAME_BYTES}-byte limit`);
+        if (length > MAX_FRAME_BYTES) throw new OversizedFrameError(`a frame announced ${length} bytes, over the ${MAX_FRAME_BYTES}-byte limit`, length);
         if (this.pending.length < 4 + length) break;
         const body = this.pending.subarray(4, 4 + length).toString('utf8');
         this.pending = this.pending.subarray(4 + length);

@@ -11,8 +11,27 @@
  * host may send `stop` at any time (a budget ran out); the runner then ends at once.
  */
 import { z } from 'zod';
+import { boundedJson } from './json-depth.js';
 
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * The deepest a tool's input may nest. A model's tool_use input deeper than this is
+ * refused by the host as a tool error the model reads (nothing runs and nothing that
+ * recurses, a schema check or the hash chain, ever sees it).
+ */
+export const MAX_TOOL_INPUT_DEPTH = 64;
+
+/**
+ * The deepest any JSON in a frame may nest. Room for a too-deep tool input to arrive, be
+ * refused, and be sent back to the model in the next request (JSON.stringify, which the
+ * SDK uses, recurses too, and overflows at about 5,000 levels); a frame deeper than this
+ * is a protocol violation, and ends the run. Checked without recursion (json-depth.ts).
+ */
+export const MAX_FRAME_JSON_DEPTH = 3_000;
+
+/** JSON from the other end: never handed to `z.json()`, whose recursion a deep value overflows. */
+const frameJson = boundedJson(MAX_FRAME_JSON_DEPTH);
 
 const callId = z.string().min(1).max(200);
 const toolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'expected a tool name of letters, digits, _ and -');
@@ -65,7 +84,7 @@ export const modelEventMessage = z
   .object({
     type: z.literal('model_event'),
     callId,
-    event: z.object({ type: z.string().min(1).max(100) }).catchall(z.json()),
+    event: z.object({ type: z.string().min(1).max(100) }).catchall(frameJson),
   })
   .strict();
 
@@ -103,17 +122,17 @@ export const readyMessage = z.object({ type: z.literal('ready'), protocol: z.lit
 
 /** A Messages API request body, as the runner's SDK built it; the model gateway validates it in full. */
 export const modelRequestMessage = z
-  .object({ type: z.literal('model_request'), callId, body: z.record(z.string(), z.json()) })
+  .object({ type: z.literal('model_request'), callId, body: z.record(z.string(), frameJson) })
   .strict();
 
-export const toolCallMessage = z.object({ type: z.literal('tool_call'), callId, name: toolName, input: z.json() }).strict();
+export const toolCallMessage = z.object({ type: z.literal('tool_call'), callId, name: toolName, input: frameJson }).strict();
 
 export const toolExecutedMessage = z
   .object({
     type: z.literal('tool_executed'),
     callId,
     name: toolName,
-    input: z.json(),
+    input: frameJson,
     output: z.string().max(MAX_TOOL_OUTPUT_CHARS),
     isError: z.boolean(),
     durationMs: z.number().int().nonnegative(),

@@ -35,14 +35,19 @@ export const runContextModeSchema = z.enum(['group', 'isolated']);
  */
 export const turnRefSchema = z.string().min(1).max(500);
 
-export const runFailureReasonSchema = z.enum([
-  'start_failed',
-  'exit_code',
-  'oom',
-  'crash',
-  'budget_exceeded',
-  'model_error',
-]);
+const runFailureReasonV1Schema = z.enum(['start_failed', 'exit_code', 'oom', 'crash', 'budget_exceeded', 'model_error']);
+
+/**
+ * Why a run failed. Since run.failed v2, also:
+ * - `protocol_violation`: the runner sent a frame no model response asked for (a tool
+ *   call or a tool report for a tool_use id the model never returned, under another name,
+ *   or answered already), more model calls than the turn may make, or JSON nested deeper
+ *   than a frame may carry; the detail records the attempt;
+ * - `oversized_frame`: a frame either way was over the protocol's size limit;
+ * - `recording_failed`: what the run did could not all be stored (a full disk, a store
+ *   refusing writes): the ending, stored once the store took it, says what is missing.
+ */
+export const runFailureReasonSchema = z.enum([...runFailureReasonV1Schema.options, 'protocol_violation', 'oversized_frame', 'recording_failed']);
 export type RunFailureReason = z.infer<typeof runFailureReasonSchema>;
 
 /** `hard`: the run's total time ran out; `idle`: nothing happened for too long. */
@@ -107,11 +112,12 @@ export const runCompleted = defineEvent(
     .strict(),
 );
 
+/** v2 widens `reason` (see runFailureReasonSchema); every v1 failure reads as it was. */
 export const runFailed = defineEvent(
   'run.failed',
   1,
-  z.object({ reason: runFailureReasonSchema, detail: runDetailSchema, failedAt: timestamp }).strict(),
-);
+  z.object({ reason: runFailureReasonV1Schema, detail: runDetailSchema, failedAt: timestamp }).strict(),
+).evolve(2, z.object({ reason: runFailureReasonSchema, detail: runDetailSchema, failedAt: timestamp }).strict(), (v1) => v1);
 
 export const runTimedOut = defineEvent(
   'run.timed_out',

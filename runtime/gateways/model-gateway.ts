@@ -9,6 +9,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
+import { boundedJson } from '../../container/protocol/json-depth.js';
+import { MAX_FRAME_JSON_DEPTH } from '../../container/protocol/messages.js';
 import type { TokenTotals } from '../../events/catalogue/run.js';
 import { RECORDED_TEXT_LIMIT } from '../../events/catalogue/run.js';
 import type { Logger } from '../actor-host/actor-host.js';
@@ -17,8 +19,14 @@ import { costOf, type ModelPrice } from './pricing.js';
 export const MISSING_KEY_MESSAGE =
   'no model API key: set ANTHROPIC_API_KEY in the environment of `ledgerclaw start` (and ANTHROPIC_BASE_URL to use an Anthropic-compatible server)';
 
+/**
+ * JSON in a request, checked without recursion: a request carries the model's earlier tool
+ * inputs back, and one nested thousands of levels deep would overflow `z.json()`.
+ */
+const requestJson = boundedJson(MAX_FRAME_JSON_DEPTH);
+
 /** A content block of a request: the API checks each in depth; the gateway checks the envelope. */
-const requestBlock = z.object({ type: z.string().min(1).max(100) }).catchall(z.json());
+const requestBlock = z.object({ type: z.string().min(1).max(100) }).catchall(requestJson);
 
 /** What a runner may ask for. Anything else (another endpoint's fields, a beta header in the body) is refused. */
 export const modelRequestBodySchema = z
@@ -31,10 +39,10 @@ export const modelRequestBodySchema = z
       .max(10_000),
     system: z.union([z.string(), z.array(requestBlock)]).optional(),
     tools: z
-      .array(z.object({ name: z.string().min(1).max(64), description: z.string().max(10_000).optional(), input_schema: z.record(z.string(), z.json()) }).catchall(z.json()))
+      .array(z.object({ name: z.string().min(1).max(64), description: z.string().max(10_000).optional(), input_schema: z.record(z.string(), requestJson) }).catchall(requestJson))
       .max(128)
       .optional(),
-    tool_choice: z.object({ type: z.enum(['auto', 'any', 'tool', 'none']) }).catchall(z.json()).optional(),
+    tool_choice: z.object({ type: z.enum(['auto', 'any', 'tool', 'none']) }).catchall(requestJson).optional(),
     temperature: z.number().min(0).max(1).optional(),
     stop_sequences: z.array(z.string().max(500)).max(8).optional(),
     stream: z.literal(true, { error: 'the gateway serves streaming calls only' }),

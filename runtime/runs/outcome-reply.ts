@@ -17,6 +17,9 @@ const FAILURE_TEXT: Record<Extract<RunOutcome, { status: 'failed' }>['reason'], 
   crash: 'my sandbox crashed',
   budget_exceeded: "the token budget for today is spent",
   model_error: 'the model could not be reached or refused the request',
+  protocol_violation: 'my sandbox broke the rules of its channel to the host',
+  oversized_frame: 'my sandbox sent or was sent a message over the size limit',
+  recording_failed: 'what I did could not all be recorded',
 };
 
 const INTERRUPTION_TEXT: Record<Extract<RunOutcome, { status: 'interrupted' }>['reason'], string> = {

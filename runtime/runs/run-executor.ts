@@ -5,15 +5,21 @@
  * process here any more: its leftover sandbox is removed and the run is interrupted).
  *
  * Every step is a command to the run actor, keyed by the run id, so a step repeated after
- * a crash is stored once. The executor is the only one that knows which runs have a live
- * sandbox in this process; `stop()` interrupts them at shutdown.
+ * a crash is stored once. Every run that gets this far ends with exactly one ending,
+ * whatever throws on the way: a step that fails ends the run as failed, and an ending the
+ * store refuses (a full disk) is retried with backoff until it is stored.
+ *
+ * The executor is the only one that knows which runs have a live sandbox in this process;
+ * `stop()` interrupts them at shutdown and waits until their endings are recorded, so it
+ * must run before the actor host closes.
  */
 import { mkdir } from 'node:fs/promises';
+import { defer, firstValueFrom, fromEvent, retry, takeUntil, throwError, timer } from 'rxjs';
 import { join } from 'node:path';
 import type { RunContext } from '../../actors/run.js';
 import type { TaskContext } from '../../actors/task.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
-import type { Logger } from '../actor-host/actor-host.js';
+import { InvalidCommandError, type Logger } from '../actor-host/actor-host.js';
 import type { EffectContext, EffectExecutors } from '../actor-host/effects.js';
 import type { Config } from '../config.js';
 import type { ModelGateway } from '../gateways/model-gateway.js';
@@ -57,8 +63,23 @@ export function sharedDir(dataDir: string): string {
   return join(dataDir, 'shared');
 }
 
+/** A command that ends a run: complete, fail, timeOut or interrupt. */
+type EndingCommand = Record<string, unknown> & { type: string };
+
+/** How long `stop()` waits for live runs to record their endings before it gives up on them. */
+const ENDING_PATIENCE_MS = 15_000;
+/** Backoff between attempts to record an ending: doubling from the first, up to the last. */
+const ENDING_RETRY_FIRST_MS = 100;
+const ENDING_RETRY_MAX_MS = 10_000;
+
 export class RunExecutor {
   private readonly live = new Map<string, SandboxedProcess | null>();
+  /** Each live run, until its ending is recorded (or given up on at shutdown). */
+  private readonly running = new Set<Promise<void>>();
+  /** Aborted at shutdown: live sessions end as interrupted at once. */
+  private readonly shutdown = new AbortController();
+  /** Aborted when shutdown stops waiting: endings still refused are left to the next start. */
+  private readonly giveUp = new AbortController();
   private stopping = false;
 
   constructor(private readonly deps: RunExecutorDeps) {}
@@ -88,10 +109,19 @@ export class RunExecutor {
     return leftovers.map((leftover) => leftover.runId);
   }
 
-  /** At shutdown: live runs are killed; each ends as interrupted (runtime_shutdown). */
+  /**
+   * At shutdown, before the actor host closes: every live run is stopped and ends as
+   * `run.interrupted` (`runtime_shutdown`), which a restart does not retry. Resolves once
+   * those endings are recorded; an ending the store still refuses after ENDING_PATIENCE_MS
+   * is given up on (logged), and the next start ends that run as `runtime_restarted`.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.live.values()].map((sandbox) => sandbox?.kill()));
+    this.shutdown.abort();
+    await Promise.all([...this.live.values()].map((sandbox) => sandbox?.kill().catch(() => undefined)));
+    const patience = setTimeout(() => this.giveUp.abort(), ENDING_PATIENCE_MS);
+    await Promise.allSettled([...this.running]);
+    clearTimeout(patience);
   }
 
   private async startContainer(runId: string, effect: EffectContext): Promise<void> {
@@ -102,22 +132,81 @@ export class RunExecutor {
     const request = run.request;
     if (request === null) throw new Error(`run ${runId} is starting but was never queued`);
     this.live.set(runId, null);
+    const running = this.runToItsEnd(runId, request, effect);
+    this.running.add(running);
     try {
-      await this.runInSandbox(runId, request, effect);
+      await running;
     } finally {
+      this.running.delete(running);
       this.live.delete(runId);
     }
   }
 
-  private async runInSandbox(runId: string, request: NonNullable<RunContext['request']>, effect: EffectContext): Promise<void> {
+  /** Runs the run, then records its one ending; whatever throws on the way becomes that ending. */
+  private async runToItsEnd(runId: string, request: NonNullable<RunContext['request']>, effect: EffectContext): Promise<void> {
+    let ending: () => Promise<EndingCommand>;
+    try {
+      ending = await this.runInSandbox(runId, request, effect);
+    } catch (error) {
+      this.deps.logger.error({ runId, err: error }, 'the run failed on the host');
+      const detail = `the host failed during the run: ${error instanceof Error ? error.message : String(error)}`.slice(0, 4_000);
+      ending = async () => ({ type: 'fail', reason: error instanceof RecordingError ? 'recording_failed' : 'crash', detail });
+    }
+    await this.recordEnding(runId, ending, effect);
+  }
+
+  /**
+   * Sends the ending until it is stored: a refused write (a full disk, a busy store) is
+   * retried with backoff, as rxjs's `retry` does it. An ending the actor rejects (the run
+   * ended already) counts as stored: there is one ending, and it is that one.
+   */
+  private async recordEnding(runId: string, ending: () => Promise<EndingCommand>, effect: EffectContext): Promise<void> {
+    const { logger } = this.deps;
+    const attempt = (build: () => Promise<EndingCommand>) =>
+      firstValueFrom(
+        defer(async () => effect.send('run', runId, await build(), { commandId: `${runId}:end` })).pipe(
+          retry({
+            resetOnSuccess: true,
+            delay: (error: unknown, count: number) => {
+              if (error instanceof InvalidCommandError || this.giveUp.signal.aborted) return throwError(() => error);
+              const waitMs = Math.min(ENDING_RETRY_MAX_MS, ENDING_RETRY_FIRST_MS * 2 ** (count - 1));
+              logger.warn({ runId, attempt: count, retryInMs: waitMs, err: error }, "the run's ending could not be recorded; retrying");
+              return timer(waitMs).pipe(takeUntil(fromEvent(this.giveUp.signal, 'abort')));
+            },
+          }),
+        ),
+      );
+    try {
+      await attempt(ending);
+    } catch (error) {
+      if (!(error instanceof InvalidCommandError)) {
+        logger.error({ runId, err: error }, "gave up recording the run's ending at shutdown; the next start ends the run as interrupted");
+        return;
+      }
+      // A bug in what was decided (a field out of range) must not leave the run without an ending.
+      logger.error({ runId, err: error }, "the run's ending was not a valid command; it ends as crashed instead");
+      const detail = `the run's ending could not be recorded as decided: ${error.message}`.slice(0, 4_000);
+      await attempt(async () => ({ type: 'fail', reason: 'crash', detail })).catch((fallbackError: unknown) =>
+        logger.error({ runId, err: fallbackError }, "gave up recording the run's ending"),
+      );
+    }
+  }
+
+  /** Takes the run from its prompt to its outcome; returns how to build its ending command. */
+  private async runInSandbox(runId: string, request: NonNullable<RunContext['request']>, effect: EffectContext): Promise<() => Promise<EndingCommand>> {
     const { config, logger } = this.deps;
-    const send = (command: Record<string, unknown> & { type: string }, key: string) => effect.send('run', runId, command, { commandId: `${runId}:${key}` });
+    const send = async (command: Record<string, unknown> & { type: string }, key: string) => {
+      try {
+        return await effect.send('run', runId, command, { commandId: `${runId}:${key}` });
+      } catch (error) {
+        if (error instanceof InvalidCommandError) throw error;
+        throw new RecordingError(`could not record ${command.type}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    const ended = (command: EndingCommand) => async () => command;
 
     const unavailable = this.deps.model.unavailableReason;
-    if (unavailable !== null) {
-      await send({ type: 'fail', reason: 'model_error', detail: unavailable }, 'end');
-      return;
-    }
+    if (unavailable !== null) return ended({ type: 'fail', reason: 'model_error', detail: unavailable });
     let start: StartMessage;
     let toolContext: ToolCallContext;
     try {
@@ -151,9 +240,10 @@ export class RunExecutor {
         workspace: { bashEnabled: this.deps.sandbox.highRiskToolsAllowed, bashTimeoutMs: config.runs.bashTimeoutMs, maxOutputChars: 30_000 },
       };
     } catch (error) {
-      await send({ type: 'fail', reason: 'start_failed', detail: `the run's prompt could not be built: ${(error as Error).message}`.slice(0, 4_000) }, 'end');
-      return;
+      if (error instanceof RecordingError) throw error;
+      return ended({ type: 'fail', reason: 'start_failed', detail: `the run's prompt could not be built: ${(error as Error).message}`.slice(0, 4_000) });
     }
+    if (this.stopping) return ended(interruptedByShutdown());
 
     const workspaceDir = groupWorkspaceDir(config.dataDir, request.groupId);
     await mkdir(workspaceDir, { recursive: true });
@@ -170,34 +260,45 @@ export class RunExecutor {
       });
     } catch (error) {
       logger.error({ runId, err: error }, 'the run sandbox did not start');
-      await send({ type: 'fail', reason: 'start_failed', detail: `the sandbox did not start: ${(error as Error).message}`.slice(0, 4_000) }, 'end');
-      return;
+      return ended({ type: 'fail', reason: 'start_failed', detail: `the sandbox did not start: ${(error as Error).message}`.slice(0, 4_000) });
     }
     this.live.set(runId, sandbox);
-    if (this.stopping) await sandbox.kill();
-    await send({ type: 'reportStarted', containerId: sandbox.id.slice(0, 200) }, 'started');
-    if (request.taskId === null) await effect.send('group', request.conversationId, { type: 'runStarted', runId }, { commandId: `${runId}:group-started` });
+    try {
+      if (this.stopping) {
+        await sandbox.kill();
+        return ended(interruptedByShutdown());
+      }
+      await send({ type: 'reportStarted', containerId: sandbox.id.slice(0, 200) }, 'started');
+      if (request.taskId === null) await effect.send('group', request.conversationId, { type: 'runStarted', runId }, { commandId: `${runId}:group-started` });
+    } catch (error) {
+      await sandbox.kill().catch((killError: unknown) => logger.warn({ runId, err: killError }, 'the run sandbox could not be killed'));
+      throw error;
+    }
 
     const outcome = await driveRun({
       sandbox,
       start,
       model: this.deps.model,
       policy: { model: config.agent.model, maxTokens: config.agent.maxTokens },
-      // The model's tool_use id keys the call, so a retried call is recorded once.
-      callHostTool: (callId, name, input) => this.deps.tools.call(name, input, { ...toolContext, callId }),
+      // The use's key (the model's tool_use id, made unique in the run) keys what the call records.
+      callHostTool: (callKey, name, input) => this.deps.tools.call(name, input, { ...toolContext, callId: callKey }),
       budgetExceeded: () => this.deps.usage.exceeded({ runId, groupId: request.groupId, taskId: request.taskId }),
-      recordModelCall: async (record) => {
-        await send({ type: 'noteModelCall', ...record, output: [...record.output] }, `model:${record.callId}`);
+      recordModelCall: async (record, key) => {
+        await send({ type: 'noteModelCall', ...record, output: [...record.output] }, `model:${key}`);
       },
-      recordToolCall: async (record) => {
-        await send({ type: 'noteToolCall', ...record, input: recordedInput(record.input), output: record.output.slice(0, 20_000) }, `tool:${record.callId}`);
+      recordToolCall: async ({ key, ...record }) => {
+        await send({ type: 'noteToolCall', ...record, input: recordedInput(record.input), output: record.output.slice(0, 20_000) }, `tool:${key}`);
       },
       limits: { hardTimeoutMs: config.runs.hardTimeoutMs, idleTimeoutMs: config.runs.idleTimeoutMs },
+      shutdown: this.shutdown.signal,
+      logger,
       ...(this.deps.onProgress ? { onProgress: (progress: RunProgress) => this.deps.onProgress?.(runId, progress) } : {}),
     });
-    const usage = ((await effect.load('run', runId)).context as RunContext).usage;
-    await send(this.stopping && outcome.status !== 'completed' ? interruptedByShutdown() : endingCommand(outcome, runId, usage.tokens), 'end');
     logger.info({ runId, outcome: outcome.status }, 'run ended');
+    return async () => {
+      const usage = ((await effect.load('run', runId)).context as RunContext).usage;
+      return endingCommand(outcome, runId, usage.tokens);
+    };
   }
 
   private async reconcileContainer(runId: string, effect: EffectContext): Promise<void> {
@@ -242,11 +343,16 @@ function recordedInput(input: unknown): unknown {
   return text.length <= RECORDED_INPUT_CHARS ? (input ?? null) : { truncated: true, first: text.slice(0, RECORDED_INPUT_CHARS) };
 }
 
-function interruptedByShutdown(): Record<string, unknown> & { type: string } {
+/** A step of the run could not be stored: the run ends `recording_failed`. */
+class RecordingError extends Error {
+  override readonly name = 'RecordingError';
+}
+
+function interruptedByShutdown(): EndingCommand {
   return { type: 'interrupt', reason: 'runtime_shutdown', detail: 'the runtime shut down during the run' };
 }
 
-function endingCommand(outcome: RunSessionOutcome, runId: string, tokens: TokenTotals): Record<string, unknown> & { type: string } {
+function endingCommand(outcome: RunSessionOutcome, runId: string, tokens: TokenTotals): EndingCommand {
   switch (outcome.status) {
     case 'completed':
       return { type: 'complete', summary: (outcome.answer || `(run ${runId} ended without an answer: ${outcome.stopReason})`).slice(0, 20_000), tokens };
@@ -254,5 +360,7 @@ function endingCommand(outcome: RunSessionOutcome, runId: string, tokens: TokenT
       return { type: 'fail', reason: outcome.reason, detail: outcome.detail };
     case 'timed_out':
       return { type: 'timeOut', limit: outcome.limit, limitMs: outcome.limitMs };
+    case 'interrupted':
+      return interruptedByShutdown();
   }
 }

@@ -2,18 +2,25 @@
  * Drives one run's sandboxed runner over the framed channel, from `ready` to its ending:
  * answers model requests through the model gateway (after the budget check) and host tool
  * calls through the tool gateway, records every call as it happens, and watches the
- * limits. It decides exactly one outcome:
+ * limits. It decides exactly one outcome, and returns it whatever fails (it never throws):
  *
  * - `completed` when the runner says `done`;
  * - `failed` when the runner reports a failure (`model_error` if the model API refused
- *   it, `crash` otherwise), breaks the protocol (`crash`), is killed for memory (`oom`),
- *   exits non-zero or exits without an answer (`exit_code` / `crash`), a model request is
- *   refused by policy (`model_error`), or a budget runs out (`budget_exceeded`);
- * - `timed_out` when the hard limit passes, or nothing happens for the idle limit.
+ *   it, `crash` otherwise), breaks the protocol (`crash`), sends a frame no model
+ *   response asked for or more model calls than the turn may make (`protocol_violation`),
+ *   sends or is sent a frame over the size limit (`oversized_frame`), is killed for
+ *   memory (`oom`), exits non-zero or exits without an answer (`exit_code` / `crash`), a
+ *   model request is refused by policy (`model_error`), a budget runs out
+ *   (`budget_exceeded`), or a call could not be recorded (`recording_failed`, which
+ *   replaces whatever was decided: the run's record has a hole);
+ * - `timed_out` when the hard limit passes, or nothing happens for the idle limit;
+ * - `interrupted` when the runtime shuts down during the run (`shutdown`).
  *
- * Whatever the outcome, the sandbox is killed before `driveRun` returns.
+ * The runner is not trusted: its frames are judged against what the model asked for
+ * (tool-use-ledger.ts). Whatever the outcome, the sandbox is killed before `driveRun` returns.
  */
 import { FramedChannel } from '../../container/protocol/channel.js';
+import { OversizedFrameError } from '../../container/protocol/framing.js';
 import {
   runnerToHostMessage,
   type HostToRunnerMessage,
@@ -21,16 +28,22 @@ import {
   type StartMessage,
 } from '../../container/protocol/messages.js';
 import type { RunFailureReason } from '../../events/catalogue/run.js';
+import type { Logger } from '../actor-host/actor-host.js';
 import type { ModelCallPolicy, ModelCallRecord, ModelGateway } from '../gateways/model-gateway.js';
 import type { SandboxedProcess } from '../sandbox/sandbox.js';
+import { tooDeepInput, tooDeepMessage, ToolUseLedger } from './tool-use-ledger.js';
 
 export type RunSessionOutcome =
   | { readonly status: 'completed'; readonly answer: string; readonly iterations: number; readonly stopReason: string }
   | { readonly status: 'failed'; readonly reason: RunFailureReason; readonly detail: string }
-  | { readonly status: 'timed_out'; readonly limit: 'hard' | 'idle'; readonly limitMs: number };
+  | { readonly status: 'timed_out'; readonly limit: 'hard' | 'idle'; readonly limitMs: number }
+  | { readonly status: 'interrupted'; readonly reason: 'runtime_shutdown' };
 
 export interface ToolCallRecord {
+  /** The model's tool_use id. */
   readonly callId: string;
+  /** Unique in the run (see ToolUse.key): what keys the record, so no call passes for another. */
+  readonly key: string;
   readonly tool: string;
   readonly where: 'host' | 'workspace';
   readonly input: unknown;
@@ -52,13 +65,18 @@ export interface RunSessionDeps {
   readonly start: StartMessage;
   readonly model: Pick<ModelGateway, 'call'>;
   readonly policy: ModelCallPolicy;
-  readonly callHostTool: (callId: string, name: string, input: unknown) => Promise<{ content: string; isError: boolean }>;
+  /** Runs a host tool; `callKey` is the use's key in the run (the tool_use id, or `<id>#<n>` for a reused one). */
+  readonly callHostTool: (callKey: string, name: string, input: unknown) => Promise<{ content: string; isError: boolean }>;
   /** Null while the run may spend; otherwise why it may not (checked before every model call). */
   readonly budgetExceeded: () => Promise<string | null>;
-  readonly recordModelCall: (record: ModelCallRecord) => Promise<void>;
+  /** `key` is unique in the run (the runner's call ids are its own, and may repeat). */
+  readonly recordModelCall: (record: ModelCallRecord, key: string) => Promise<void>;
   readonly recordToolCall: (record: ToolCallRecord) => Promise<void>;
   readonly limits: { readonly hardTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** Aborted when the runtime shuts down: the run ends `interrupted` at once. */
+  readonly shutdown?: AbortSignal;
   readonly onProgress?: (progress: RunProgress) => void;
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 /** How long a runner that said `done` gets to exit before it is killed. */
@@ -67,15 +85,17 @@ const EXIT_GRACE_MS = 5_000;
 export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome> {
   const { sandbox } = deps;
   const channel = new FramedChannel<RunnerToHostMessage, HostToRunnerMessage>(sandbox.stdout, sandbox.stdin, runnerToHostMessage, 'runner');
+  const toolUses = new ToolUseLedger(new Set(deps.start.hostTools.map((tool) => tool.name)));
   let outcome: RunSessionOutcome | null = null;
   /** The last model call failed at the API: a runner failure after it is the model's. */
   let lastModelError: string | null = null;
+  let modelRequests = 0;
   /** Records are appended in the order the calls happened, and all before the ending. */
   let recording: Promise<void> = Promise.resolve();
-  let recordingFailure: Error | null = null;
-  const record = (write: () => Promise<void>) => {
-    recording = recording.then(write).catch((error: Error) => {
-      recordingFailure ??= error;
+  const recordingFailures: string[] = [];
+  const record = (what: string, write: () => Promise<void>) => {
+    recording = recording.then(write).catch((error: unknown) => {
+      recordingFailures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
     });
   };
 
@@ -94,57 +114,101 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
     idleTimer = setTimeout(() => decide({ status: 'timed_out', limit: 'idle', limitMs: deps.limits.idleTimeoutMs }), deps.limits.idleTimeoutMs);
   };
   touch();
+  const onShutdown = () => decide({ status: 'interrupted', reason: 'runtime_shutdown' });
+  if (deps.shutdown?.aborted) onShutdown();
+  deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
 
   const fail = (reason: RunFailureReason, detail: string) => decide({ status: 'failed', reason, detail: detail.slice(0, 4_000) || reason });
 
+  /** Sends to the runner while the run goes on; a frame too large to send ends it, saying so. */
+  const send = (message: HostToRunnerMessage) => {
+    if (outcome !== null && message.type !== 'stop') return;
+    try {
+      channel.send(message);
+    } catch (error) {
+      if (error instanceof OversizedFrameError) fail('oversized_frame', `the host could not send a ${message.type} frame to the runner: ${error.message}`);
+      else fail('crash', `the host could not send a ${message.type} frame to the runner: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  /** The runner broke the protocol in a way only a forged or replayed frame does: nothing of it runs. */
+  const violate = (detail: string) => {
+    send({ type: 'stop', reason: 'protocol violation' });
+    fail('protocol_violation', detail);
+  };
+
   async function answerModelRequest(callId: string, body: unknown): Promise<void> {
+    modelRequests += 1;
+    if (modelRequests > deps.start.maxIterations) {
+      violate(`the runner sent model request ${modelRequests} (call ${JSON.stringify(callId)}); a turn may make ${deps.start.maxIterations}`);
+      return;
+    }
     const overBudget = await deps.budgetExceeded();
     if (overBudget !== null) {
-      channel.send({ type: 'stop', reason: overBudget.slice(0, 1_000) });
+      send({ type: 'stop', reason: overBudget.slice(0, 1_000) });
       fail('budget_exceeded', overBudget);
       return;
     }
     deps.onProgress?.({ kind: 'thinking', callId });
+    const key = `m${modelRequests}`;
     const result = await deps.model.call(callId, body, deps.policy, (event) => {
       touch();
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') deps.onProgress?.({ kind: 'text', text: event.delta.text });
-      channel.send({ type: 'model_event', callId, event: event as never });
+      send({ type: 'model_event', callId, event: event as never });
     });
     touch();
     if (result.status === 'answered') {
       lastModelError = null;
-      record(() => deps.recordModelCall(result.record));
-      channel.send({ type: 'model_end', callId });
+      // Before model_end: the runner may answer a tool use as soon as it has the message.
+      const answered = { ...result.record, output: toolUses.noteModelOutput(result.record.output) };
+      record(`model call ${callId}`, () => deps.recordModelCall(answered, key));
+      send({ type: 'model_end', callId });
       return;
     }
     if (result.status === 'api_error') {
       lastModelError = `the model API answered ${result.httpStatus} ${result.error.type} after ${result.attempts} attempt(s): ${result.error.message}`;
-      channel.send({ type: 'model_error', callId, status: result.httpStatus, error: result.error });
+      send({ type: 'model_error', callId, status: result.httpStatus, error: result.error });
       return;
     }
-    channel.send({ type: 'stop', reason: result.reason.slice(0, 1_000) });
+    send({ type: 'stop', reason: result.reason.slice(0, 1_000) });
     fail('model_error', result.reason);
   }
 
   async function answerToolCall(callId: string, name: string, input: unknown): Promise<void> {
+    const claim = toolUses.claim('host', callId, name, input);
+    if (!claim.ok) return violate(claim.violation);
+    const { use } = claim;
     deps.onProgress?.({ kind: 'tool', tool: name, where: 'host' });
     const began = performance.now();
-    const result = await deps.callHostTool(callId, name, input);
+    const result = use.tooDeep ? { content: tooDeepMessage(name), isError: true } : await deps.callHostTool(use.key, name, use.input);
     touch();
-    record(() =>
-      deps.recordToolCall({ callId, tool: name, where: 'host', input, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
+    const recorded = use.tooDeep ? tooDeepInput() : use.input;
+    record(`host tool call ${callId}`, () =>
+      deps.recordToolCall({ callId, key: use.key, tool: name, where: 'host', input: recorded, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
     );
-    channel.send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
+    send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
     deps.onProgress?.({ kind: 'tool_answered', tool: name, hostMs: performance.now() - began });
+  }
+
+  function noteToolExecuted(message: Extract<RunnerToHostMessage, { type: 'tool_executed' }>): void {
+    const claim = toolUses.claim('workspace', message.callId, message.name, message.input);
+    if (!claim.ok) return violate(claim.violation);
+    const { use } = claim;
+    deps.onProgress?.({ kind: 'tool', tool: message.name, where: 'workspace' });
+    // The model's input, not the runner's word for it (they are equal, or this was a violation).
+    const input = use.tooDeep ? tooDeepInput() : use.input;
+    record(`workspace tool call ${message.callId}`, () =>
+      deps.recordToolCall({ callId: message.callId, key: use.key, tool: message.name, where: 'workspace', input, output: message.output, isError: message.isError, durationMs: message.durationMs }),
+    );
   }
 
   const handlerFailed = (what: string) => (error: unknown) => fail('crash', `the host failed while ${what}: ${error instanceof Error ? error.message : String(error)}`);
 
   channel.on('message', (message) => {
+    if (outcome !== null) return;
     touch();
     switch (message.type) {
       case 'ready':
-        channel.send(deps.start);
+        send(deps.start);
         return;
       case 'model_request':
         answerModelRequest(message.callId, message.body).catch(handlerFailed('answering a model request'));
@@ -153,18 +217,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
         answerToolCall(message.callId, message.name, message.input).catch(handlerFailed(`running host tool ${message.name}`));
         return;
       case 'tool_executed':
-        deps.onProgress?.({ kind: 'tool', tool: message.name, where: 'workspace' });
-        record(() =>
-          deps.recordToolCall({
-            callId: message.callId,
-            tool: message.name,
-            where: 'workspace',
-            input: message.input,
-            output: message.output,
-            isError: message.isError,
-            durationMs: message.durationMs,
-          }),
-        );
+        noteToolExecuted(message);
         return;
       case 'done':
         decide({ status: 'completed', answer: message.answer, iterations: message.iterations, stopReason: message.stopReason });
@@ -174,7 +227,10 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
         return;
     }
   });
-  channel.on('error', (error) => fail('crash', `the runner broke the protocol: ${error.message}`));
+  channel.on('error', (error) => {
+    if (error instanceof OversizedFrameError) fail('oversized_frame', `the runner sent a frame over the size limit: ${error.message}`);
+    else fail('crash', `the runner broke the protocol: ${error.message}`);
+  });
 
   // An exit before any outcome decides it; give the channel a moment to deliver the last frames first.
   sandbox.exited
@@ -189,9 +245,33 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
   await ended;
   clearTimeout(hardTimer);
   clearTimeout(idleTimer);
-  if (outcome!.status === 'completed') await Promise.race([sandbox.exited, new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS))]);
-  await sandbox.kill();
+  deps.shutdown?.removeEventListener('abort', onShutdown);
+  const decided: RunSessionOutcome = outcome!;
+  try {
+    if (decided.status === 'completed') await Promise.race([sandbox.exited, new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS))]);
+    await sandbox.kill();
+  } catch (error) {
+    // The outcome stands: a sandbox that would not go is logged, and the next start removes it as a leftover.
+    deps.logger?.warn({ sandbox: sandbox.id, err: error }, 'the run sandbox could not be killed');
+  }
   await recording;
-  if (recordingFailure !== null) throw recordingFailure;
-  return outcome!;
+  if (recordingFailures.length === 0 || decided.status === 'interrupted') return decided;
+  return {
+    status: 'failed',
+    reason: 'recording_failed',
+    detail: `the run ${describeOutcome(decided)}, but not all of it was recorded: ${recordingFailures.join('; ')}`.slice(0, 4_000),
+  };
+}
+
+function describeOutcome(outcome: RunSessionOutcome): string {
+  switch (outcome.status) {
+    case 'completed':
+      return 'completed';
+    case 'failed':
+      return `failed (${outcome.reason}: ${outcome.detail.slice(0, 500)})`;
+    case 'timed_out':
+      return `timed out (${outcome.limit})`;
+    case 'interrupted':
+      return `was interrupted (${outcome.reason})`;
+  }
 }

@@ -518,11 +518,26 @@ function checkCacheControl(blocks: readonly PromptBlock[]): void {
 
 /** JSON with sorted keys, so the same block hashes the same whatever its key order. */
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
+  return withDeepFallback(value, () =>
+    JSON.stringify(value, (_key, inner: unknown) =>
+      inner && typeof inner === 'object' && !Array.isArray(inner)
+        ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : inner,
+    ),
   );
+}
+
+/**
+ * A replacer costs JSON.stringify stack on every level, so a value a few thousand levels
+ * deep (which the API takes) overflows it: such a value is read as plain JSON instead.
+ */
+function withDeepFallback(value: unknown, stringify: () => string | undefined): string {
+  try {
+    return stringify() ?? '';
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return JSON.stringify(value) ?? '';
+  }
 }
 
 function withoutCacheControl(value: unknown): unknown {
@@ -538,13 +553,15 @@ function estimateTokens(value: unknown): number {
   const text =
     typeof value === 'string'
       ? value
-      : JSON.stringify(withoutCacheControl(value), (_key, inner: unknown) => {
-          if (inner && typeof inner === 'object' && (inner as { type?: unknown }).type === 'image') {
-            images += 1;
-            return undefined;
-          }
-          return inner;
-        }) ?? '';
+      : withDeepFallback(withoutCacheControl(value), () =>
+          JSON.stringify(withoutCacheControl(value), (_key, inner: unknown) => {
+            if (inner && typeof inner === 'object' && (inner as { type?: unknown }).type === 'image') {
+              images += 1;
+              return undefined;
+            }
+            return inner;
+          }),
+        );
   return Math.ceil(text.length / 4) + images * IMAGE_TOKENS;
 }
 
