@@ -8,12 +8,12 @@ import { execFile } from 'node:child_process';
 import { access, chmod, constants, copyFile, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { AGENT_GID, AGENT_UID, SHARED_IN_CONTAINER, WORKSPACE_IN_CONTAINER } from './agent-image-layout.js';
+import { AGENT_GID, AGENT_UID, NODE_IN_IMAGE, SHARED_IN_CONTAINER, WORKSPACE_IN_CONTAINER } from './agent-image-layout.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Where node goes in the image; the Dockerfiles' PATH finds it there. */
-export const NODE_IN_ROOTFS = '/usr/local/bin/node';
+/** Where node goes in the image; the Dockerfiles' PATH finds it there. Packed execute-only (build-image.ts). */
+export const NODE_IN_ROOTFS = NODE_IN_IMAGE;
 
 /** Without a shell the image cannot run `sh -c`; without bash the agent's bash tool has nothing to run. */
 const REQUIRED_TOOLS = ['sh', 'bash'] as const;

@@ -42,6 +42,8 @@ export const runFailureReasonSchema = z.enum([
   'crash',
   'budget_exceeded',
   'model_error',
+  /** The group's workspace grew past `runs.workspaceMb` (or its entry bound) during the run. */
+  'workspace_quota',
 ]);
 export type RunFailureReason = z.infer<typeof runFailureReasonSchema>;
 

@@ -17,6 +17,7 @@ const FAILURE_TEXT: Record<Extract<RunOutcome, { status: 'failed' }>['reason'], 
   crash: 'my sandbox crashed',
   budget_exceeded: "the token budget for today is spent",
   model_error: 'the model could not be reached or refused the request',
+  workspace_quota: 'my workspace is over its size quota (remove files there, or ask an admin to raise runs.workspaceMb)',
 };
 
 const INTERRUPTION_TEXT: Record<Extract<RunOutcome, { status: 'interrupted' }>['reason'], string> = {

@@ -8,7 +8,8 @@
  * - `failed` when the runner reports a failure (`model_error` if the model API refused
  *   it, `crash` otherwise), breaks the protocol (`crash`), is killed for memory (`oom`),
  *   exits non-zero or exits without an answer (`exit_code` / `crash`), a model request is
- *   refused by policy (`model_error`), or a budget runs out (`budget_exceeded`);
+ *   refused by policy (`model_error`), a budget runs out (`budget_exceeded`), or a tool
+ *   call leaves the group's workspace over its quota (`workspace_quota`);
  * - `timed_out` when the hard limit passes, or nothing happens for the idle limit.
  *
  * Whatever the outcome, the sandbox is killed before `driveRun` returns.
@@ -55,6 +56,8 @@ export interface RunSessionDeps {
   readonly callHostTool: (callId: string, name: string, input: unknown) => Promise<{ content: string; isError: boolean }>;
   /** Null while the run may spend; otherwise why it may not (checked before every model call). */
   readonly budgetExceeded: () => Promise<string | null>;
+  /** Null while the workspace is within its quota; otherwise why not (checked after every tool call, before the next model call). */
+  readonly workspaceOverQuota?: () => Promise<string | null>;
   readonly recordModelCall: (record: ModelCallRecord) => Promise<void>;
   readonly recordToolCall: (record: ToolCallRecord) => Promise<void>;
   readonly limits: { readonly hardTimeoutMs: number; readonly idleTimeoutMs: number };
@@ -97,7 +100,22 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
 
   const fail = (reason: RunFailureReason, detail: string) => decide({ status: 'failed', reason, detail: detail.slice(0, 4_000) || reason });
 
+  /** Quota checks run one at a time, in call order; a model request waits for the last one. */
+  let quotaChecked: Promise<void> = Promise.resolve();
+  const checkQuota = () => {
+    const overQuota = deps.workspaceOverQuota;
+    if (overQuota === undefined) return;
+    quotaChecked = quotaChecked
+      .then(async () => {
+        const problem = await overQuota();
+        if (problem !== null) fail('workspace_quota', problem);
+      })
+      .catch(handlerFailed('measuring the workspace'));
+  };
+
   async function answerModelRequest(callId: string, body: unknown): Promise<void> {
+    await quotaChecked;
+    if (outcome !== null) return;
     const overBudget = await deps.budgetExceeded();
     if (overBudget !== null) {
       channel.send({ type: 'stop', reason: overBudget.slice(0, 1_000) });
@@ -135,6 +153,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
       deps.recordToolCall({ callId, tool: name, where: 'host', input, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
     );
     channel.send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
+    checkQuota();
     deps.onProgress?.({ kind: 'tool_answered', tool: name, hostMs: performance.now() - began });
   }
 
@@ -165,6 +184,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
             durationMs: message.durationMs,
           }),
         );
+        checkQuota();
         return;
       case 'done':
         decide({ status: 'completed', answer: message.answer, iterations: message.iterations, stopReason: message.stopReason });

@@ -9,6 +9,11 @@ export interface SandboxLimits {
   readonly cpus: number;
   readonly pids: number;
   readonly tmpBytes: number;
+  /**
+   * The largest file any process may write (RLIMIT_FSIZE): one write cannot run away with the
+   * disk. A write past it fails with EFBIG. The process sandbox cannot enforce it. Default: none.
+   */
+  readonly fileBytes?: number;
 }
 
 export interface SandboxSpec {
