@@ -20,7 +20,7 @@ const REQUIRED_TOOLS = ['sh', 'bash'] as const;
 /** What an agent reaches for first; one missing on the host is left out with a warning. */
 const EVERYDAY_TOOLS = [
   'ls', 'cat', 'grep', 'sed', 'head', 'tail', 'wc', 'find', 'sort', 'uniq', 'cut', 'tr', 'xargs', 'diff',
-  'mkdir', 'rm', 'cp', 'mv', 'touch', 'chmod', 'tee', 'env', 'sleep', 'echo', 'date', 'id', 'basename', 'dirname',
+  'mkdir', 'rm', 'cp', 'mv', 'touch', 'chmod', 'tee', 'env', 'sleep', 'echo', 'date', 'id', 'basename', 'dirname', 'setsid',
 ] as const;
 /** Searched after the host's PATH, so a bare environment still finds the usual tools. */
 const FALLBACK_BIN_DIRS = ['/usr/local/bin', '/usr/bin', '/bin'];

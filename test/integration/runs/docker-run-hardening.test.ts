@@ -28,24 +28,21 @@ let sandbox: DockerSandbox;
 
 beforeAll(async () => {
   const image = await agentImage();
-  fake = await startFakeAnthropic({ apiKey: KEY });
   dirs = await sandboxDirs();
   sandbox = new DockerSandbox({ docker, image: image.tag, scope: `${dirs.runsDir}-hardening`, log: collectingLog().log });
 }, 600_000);
 
 afterAll(async () => {
-  await fake?.close();
   if (dirs) await rm(dirs.root, { recursive: true, force: true });
 });
 
-/** The fake's requests before this test's: toolResults() reads only this test's. */
-let firstRequest = 0;
-beforeEach(() => {
-  firstRequest = fake.requests.length;
+// A fake of its own per test: replies one test scripted and did not use never reach the next.
+beforeEach(async () => {
+  fake = await startFakeAnthropic({ apiKey: KEY });
 });
 
 afterEach(async () => {
-  fake.respondWith(() => ({ error: { status: 500, message: 'nothing scripted' } }));
+  await fake.close();
   for (const name of await readdir(dirs.workspaceDir)) await rm(join(dirs.workspaceDir, name), { recursive: true, force: true });
 });
 
@@ -94,7 +91,7 @@ async function drive(spec: SandboxSpec = testSpec(dirs), workspaceOverQuota?: ()
 
 /** The text of the tool results the model was sent, in order. */
 function toolResults(): string[] {
-  return fake.requests.slice(firstRequest).flatMap((request) => {
+  return fake.requests.flatMap((request) => {
     const last = (request.body as { messages: { role: string; content: unknown }[] }).messages.at(-1)!;
     if (!Array.isArray(last.content)) return [];
     return (last.content as { type: string; content?: unknown }[]).filter((block) => block.type === 'tool_result').map((block) => String(block.content));
@@ -155,27 +152,30 @@ describe('defect 5 of issue 16: bash cannot forge frames on the host channel', (
 describe('defect 10 of issue 16: nothing a bash call starts outlives it', () => {
   it('a process started with setsid in one call is gone by the next', async () => {
     fake.enqueue(
-      bash('setsid sleep 1000 > /dev/null 2>&1 < /dev/null & echo started'),
+      bash("setsid sleep 1000 > /dev/null 2>&1 < /dev/null & sleep 0.5; grep -l -a 'slee[p]' /proc/[0-9]*/cmdline; echo listed"),
       bash("grep -l -a 'slee[p]' /proc/[0-9]*/cmdline; echo listed"),
       { content: [{ type: 'text', text: 'checked' }] },
     );
     const { outcome } = await drive();
     expect(outcome).toMatchObject({ status: 'completed', answer: 'checked' });
     const [first, second] = toolResults();
-    expect(first).toMatch(/^exit code 0\n/);
+    // Running during its call, in a session of its own, out of the call's process group.
+    expect(first).toMatch(/^exit code 0\n(.*\n)*stdout:\n(\/proc\/\d+\/cmdline\n)+listed\n/);
     expect(second).toBe('exit code 0\nstdout:\nlisted\nstderr: (empty)');
   });
 
   it('after a fork bomb held in by the pids limit, the next call can fork again', async () => {
     fake.enqueue(
       bash('bomb() { bomb | bomb & }; bomb; sleep 3', 8_000),
-      bash("echo alive; sh -c 'echo forked'; sleep 0 && echo slept"),
+      // No zombie left to hold a slot of the pids limit, and room for 30 processes at once.
+      bash("echo zombies $(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z '); i=0; while [ $i -lt 30 ]; do sleep 1 & i=$((i+1)); done; wait; echo forked $i"),
       { content: [{ type: 'text', text: 'survived' }] },
     );
     const { outcome } = await drive(testSpec(dirs, { limits: { memoryBytes: 256 * MiB, cpus: 1, pids: 48, tmpBytes: 16 * MiB } }));
     expect(outcome).toMatchObject({ status: 'completed', answer: 'survived' });
-    const [, second] = toolResults();
-    expect(second).toBe('exit code 0\nstdout:\nalive\nforked\nslept\nstderr: (empty)');
+    const [first, second] = toolResults();
+    expect(first).toContain('Cannot fork'); // the bomb did reach the limit
+    expect(second).toBe('exit code 0\nstdout:\nzombies 0\nforked 30\nstderr: (empty)');
   });
 });
 
@@ -198,6 +198,6 @@ describe('defect 9 of issue 16: the workspace quota', () => {
     expect(toolResults()[0]).toMatch(/status 153\n4194304\n/);
     expect((await stat(join(dirs.workspaceDir, 'two'))).size).toBe(3_000_000);
     // The run ended before the model was asked again.
-    expect(fake.requests.length - firstRequest).toBe(2);
+    expect(fake.requests).toHaveLength(2);
   });
 });
