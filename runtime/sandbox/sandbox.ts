@@ -37,7 +37,7 @@ export interface SandboxSpec {
   readonly limits: SandboxLimits;
   /**
    * The whole command line to run instead of the runner (tests): `['node', '-e', …]` or
-   * `['sh', '-c', …]`. Default: the runner, `node /app/dist/container/runner/main.js`.
+   * `['sh', '-c', …]`. Default: the image's entrypoint, agent-init.sh starting the runner.
    */
   readonly command?: readonly string[];
 }
