@@ -175,6 +175,11 @@ export const configSchema = z
         cpus: z.number().min(0.1).max(64).default(1),
         pids: z.number().int().min(16).default(256),
         bashTimeoutMs: z.number().int().min(1_000).default(120_000),
+        /**
+         * A group's workspace quota in MiB: one file can be no larger (the container's RLIMIT_FSIZE),
+         * and a run whose tool call leaves the workspace larger fails with `workspace_quota`.
+         */
+        workspaceMb: z.number().int().min(1).max(1_048_576).default(1_024),
         /** A run interrupted by a runtime restart is queued once more. */
         retryInterrupted: z.boolean().default(true),
       })
@@ -355,6 +360,12 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
   { key: 'runs.cpus', env: 'LEDGERCLAW_RUN_CPUS', envKind: 'number', description: "a run container's CPU limit" },
   { key: 'runs.pids', env: 'LEDGERCLAW_RUN_PIDS', envKind: 'integer', description: "a run container's process limit" },
   { key: 'runs.bashTimeoutMs', env: 'LEDGERCLAW_BASH_TIMEOUT_MS', envKind: 'integer', description: "the longest one bash command in a run may take" },
+  {
+    key: 'runs.workspaceMb',
+    env: 'LEDGERCLAW_RUN_WORKSPACE_MB',
+    envKind: 'integer',
+    description: "a group's workspace quota in MiB: no file larger, and a run that leaves the workspace larger fails (workspace_quota)",
+  },
   { key: 'runs.retryInterrupted', env: 'LEDGERCLAW_RETRY_INTERRUPTED', envKind: 'boolean', description: 'queue a run once more when a runtime restart interrupted it' },
   { key: 'scheduler.enabled', env: 'LEDGERCLAW_SCHEDULER', envKind: 'boolean', description: 'fire scheduled tasks when they are due' },
   {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { IMAGE_REPOSITORY, RUNNER_PACKAGES } from './agent-image-layout.js';
+import { AGENT_INIT_RELATIVE, IMAGE_REPOSITORY, RUNNER_PACKAGES } from './agent-image-layout.js';
 import { nodeModulesClosure, type ResolvedPackage } from './node-modules-closure.js';
 
 export interface HashedFile {
@@ -25,6 +25,8 @@ export interface AgentImageInputs {
   readonly nodeVersion: string;
   readonly dockerfile: string;
   readonly offlineDockerfile: string;
+  /** The entrypoint script (container/agent-init.sh), /app/agent-init.sh in the image. */
+  readonly initScript: string;
   /** /app/package.json: marks the compiled runner as ES modules, as the repository's does. */
   readonly appPackageJson: string;
   readonly hash: string;
@@ -60,11 +62,12 @@ async function hashCompiledFiles(distContainerDir: string): Promise<HashedFile[]
 
 export async function collectAgentImageInputs(repoRoot: string): Promise<AgentImageInputs> {
   const distContainerDir = join(repoRoot, 'dist', 'container');
-  const [compiledFiles, packages, dockerfile, offlineDockerfile] = await Promise.all([
+  const [compiledFiles, packages, dockerfile, offlineDockerfile, initScript] = await Promise.all([
     hashCompiledFiles(distContainerDir),
     nodeModulesClosure(repoRoot, RUNNER_PACKAGES),
     readFile(join(repoRoot, 'container', 'Dockerfile'), 'utf8'),
     readFile(join(repoRoot, 'container', 'Dockerfile.offline'), 'utf8'),
+    readFile(join(repoRoot, AGENT_INIT_RELATIVE), 'utf8'),
   ]);
   const nodeVersion = process.version;
   // Canonical and versioned: bump `format` when the layout of the image changes without
@@ -74,6 +77,7 @@ export async function collectAgentImageInputs(repoRoot: string): Promise<AgentIm
     nodeVersion,
     dockerfile,
     offlineDockerfile,
+    initScript,
     appPackageJson: APP_PACKAGE_JSON,
     compiledFiles: compiledFiles.map((file) => [file.relativePath, file.sha256]),
     packages: packages.map((pkg) => [pkg.relativeDir, `${pkg.name}@${pkg.version}`]),
@@ -87,6 +91,7 @@ export async function collectAgentImageInputs(repoRoot: string): Promise<AgentIm
     nodeVersion,
     dockerfile,
     offlineDockerfile,
+    initScript,
     appPackageJson: APP_PACKAGE_JSON,
     hash: createHash('sha256').update(canonical).digest('hex'),
   };

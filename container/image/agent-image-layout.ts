@@ -20,6 +20,18 @@ export const SHARED_IN_CONTAINER = '/shared';
 export const RUNNER_MAIN_RELATIVE = 'dist/container/runner/main.js';
 export const RUNNER_MAIN_IN_IMAGE = `${APP_DIR_IN_IMAGE}/${RUNNER_MAIN_RELATIVE}`;
 
+/** The image's entrypoint, pid 1 of every run: see container/agent-init.sh. */
+export const AGENT_INIT_RELATIVE = 'container/agent-init.sh';
+export const AGENT_INIT_IN_IMAGE = `${APP_DIR_IN_IMAGE}/agent-init.sh`;
+
+/**
+ * Node in both images, execute-only (mode 0711): a process that execs a binary its user cannot
+ * read is made non-dumpable by the kernel, so no other process of uid 1000 can open the
+ * runner's /proc/<pid>/fd (its channel to the host). See container/agent-init.sh.
+ */
+export const NODE_IN_IMAGE = '/usr/local/bin/node';
+export const EXECUTE_ONLY_MODE = 0o711;
+
 /** The packages the runner may import at run time, besides Node's built-ins. */
 export const RUNNER_PACKAGES = ['@anthropic-ai/sdk', 'zod'] as const;
 

@@ -1,11 +1,12 @@
 /**
  * The build context's `app/` folder, the same for both builds: the compiled runner, the
- * runner's run-time packages at the paths Node will look for them, and a package.json that
- * makes the compiled files ES modules.
+ * runner's run-time packages at the paths Node will look for them, a package.json that
+ * makes the compiled files ES modules, and the entrypoint script (agent-init.sh).
  */
 import { copyFile, cp, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { AgentImageInputs } from './agent-image-inputs.js';
+import { AGENT_INIT_IN_IMAGE } from './agent-image-layout.js';
 
 export async function assembleAppDir(appDir: string, inputs: AgentImageInputs): Promise<void> {
   for (const file of inputs.filesForImage) {
@@ -24,4 +25,5 @@ export async function assembleAppDir(appDir: string, inputs: AgentImageInputs): 
     });
   }
   await writeFile(join(appDir, 'package.json'), inputs.appPackageJson);
+  await writeFile(join(appDir, basename(AGENT_INIT_IN_IMAGE)), inputs.initScript);
 }

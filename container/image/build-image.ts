@@ -12,7 +12,7 @@ import type Dockerode from 'dockerode';
 import { IMAGE_REPOSITORY, RUNNER_MAIN_RELATIVE, findRepoRoot } from './agent-image-layout.js';
 import { collectAgentImageInputs, imageTagFor, type AgentImageInputs } from './agent-image-inputs.js';
 import { assembleAppDir } from './build-context.js';
-import { prepareOfflineRootfs } from './offline-rootfs.js';
+import { NODE_IN_ROOTFS, prepareOfflineRootfs } from './offline-rootfs.js';
 import { packDirectory } from './tar-context.js';
 
 /** The runtime's logger shape (fields, then a message); pino fits. */
@@ -103,9 +103,10 @@ async function buildAgentImage(
       log.info({ tag }, `agent image ${tag}: offline root filesystem with ${rootfs.binaries.length} programs and ${rootfs.libraries.length} libraries from this host`);
     }
     await writeFile(join(contextDir, 'Dockerfile'), choice.offline ? inputs.offlineDockerfile : inputs.dockerfile);
-    // Our own tar rather than dockerode's { context, src } (tar-fs): see tar-context.ts.
+    // Our own tar rather than dockerode's { context, src } (tar-fs): see tar-context.ts. The
+    // offline build's node is packed execute-only; the normal build's Dockerfile chmods it.
     const stream = await docker.buildImage(
-      packDirectory(contextDir),
+      packDirectory(contextDir, choice.offline ? { executeOnly: [`rootfs${NODE_IN_ROOTFS}`] } : {}),
       {
         t: tag,
         labels: { [BUILD_KIND_LABEL]: choice.offline ? 'offline' : 'normal', [INPUTS_HASH_LABEL]: inputs.hash },

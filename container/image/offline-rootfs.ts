@@ -8,19 +8,19 @@ import { execFile } from 'node:child_process';
 import { access, chmod, constants, copyFile, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { AGENT_GID, AGENT_UID, SHARED_IN_CONTAINER, WORKSPACE_IN_CONTAINER } from './agent-image-layout.js';
+import { AGENT_GID, AGENT_UID, NODE_IN_IMAGE, SHARED_IN_CONTAINER, WORKSPACE_IN_CONTAINER } from './agent-image-layout.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Where node goes in the image; the Dockerfiles' PATH finds it there. */
-export const NODE_IN_ROOTFS = '/usr/local/bin/node';
+/** Where node goes in the image; the Dockerfiles' PATH finds it there. Packed execute-only (build-image.ts). */
+export const NODE_IN_ROOTFS = NODE_IN_IMAGE;
 
 /** Without a shell the image cannot run `sh -c`; without bash the agent's bash tool has nothing to run. */
 const REQUIRED_TOOLS = ['sh', 'bash'] as const;
 /** What an agent reaches for first; one missing on the host is left out with a warning. */
 const EVERYDAY_TOOLS = [
   'ls', 'cat', 'grep', 'sed', 'head', 'tail', 'wc', 'find', 'sort', 'uniq', 'cut', 'tr', 'xargs', 'diff',
-  'mkdir', 'rm', 'cp', 'mv', 'touch', 'chmod', 'tee', 'env', 'sleep', 'echo', 'date', 'id', 'basename', 'dirname',
+  'mkdir', 'rm', 'cp', 'mv', 'touch', 'chmod', 'tee', 'env', 'sleep', 'echo', 'date', 'id', 'basename', 'dirname', 'setsid',
 ] as const;
 /** Searched after the host's PATH, so a bare environment still finds the usual tools. */
 const FALLBACK_BIN_DIRS = ['/usr/local/bin', '/usr/bin', '/bin'];

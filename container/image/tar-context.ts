@@ -4,18 +4,25 @@
  * (uid 1000) could neither read /app nor run node. Here every entry is owned by root and
  * readable by all (see `imageMode`), whatever umask made the folder, and times are zero, so
  * the same folder always makes the same bytes. Regular files, directories and symlinks
- * only: that is all a context holds.
+ * only: that is all a context holds. The one exception to "readable by all" is asked for by
+ * name: files packed execute-only (the runner's node, see agent-image-layout.ts).
  */
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { EXECUTE_ONLY_MODE } from './agent-image-layout.js';
 
 const BLOCK = 512;
 /** ustar's name field; a longer path (or link target) goes in a PAX header before the entry. */
 const NAME_FIELD_BYTES = 100;
 
 export type EntryType = 'file' | 'directory' | 'symlink';
+
+export interface PackOptions {
+  /** Regular files, by path relative to the folder (`/`-separated), packed with mode 0711: runnable, not readable. */
+  readonly executeOnly?: readonly string[];
+}
 
 interface TarEntry {
   readonly path: string;
@@ -83,7 +90,7 @@ function tooLong(text: string): boolean {
   return Buffer.byteLength(text) >= NAME_FIELD_BYTES;
 }
 
-function* headersFor(entry: TarEntry): Generator<Buffer> {
+function* headersFor(entry: TarEntry, mode: number): Generator<Buffer> {
   const name = entry.type === 'directory' ? `${entry.path}/` : entry.path;
   const records = [
     ...(tooLong(name) ? [paxRecord('path', name)] : []),
@@ -95,7 +102,7 @@ function* headersFor(entry: TarEntry): Generator<Buffer> {
     yield pax;
     yield padding(pax.length);
   }
-  yield header({ name, mode: imageMode(entry.mode, entry.type), size: entry.size, type: entry.type, linkTarget: entry.linkTarget });
+  yield header({ name, mode, size: entry.size, type: entry.type, linkTarget: entry.linkTarget });
 }
 
 /** Depth first, names sorted, so the order (and the stream) does not depend on the filesystem. */
@@ -118,9 +125,17 @@ async function* entriesUnder(root: string, relative: string): AsyncGenerator<Tar
   }
 }
 
-async function* tarChunks(root: string): AsyncGenerator<Buffer> {
+async function* tarChunks(root: string, options: PackOptions): AsyncGenerator<Buffer> {
+  const executeOnly = new Set(options.executeOnly ?? []);
+  const packed = new Set<string>();
   for await (const entry of entriesUnder(root, '')) {
-    yield* headersFor(entry);
+    let mode = imageMode(entry.mode, entry.type);
+    if (executeOnly.has(entry.path)) {
+      if (entry.type !== 'file') throw new Error(`build context ${root}: ${entry.path} is to be execute-only but is not a regular file`);
+      mode = EXECUTE_ONLY_MODE;
+      packed.add(entry.path);
+    }
+    yield* headersFor(entry, mode);
     if (entry.type !== 'file') continue;
     let written = 0;
     for await (const chunk of createReadStream(join(root, entry.path))) {
@@ -131,11 +146,14 @@ async function* tarChunks(root: string): AsyncGenerator<Buffer> {
     if (written !== entry.size) throw new Error(`build context ${root}: ${entry.path} changed while it was packed`);
     yield padding(entry.size);
   }
+  // A protection asked for and silently not given would be worse than a failed build.
+  const missing = [...executeOnly].filter((path) => !packed.has(path));
+  if (missing.length > 0) throw new Error(`build context ${root}: no file ${missing.join(', ')} to pack execute-only`);
   // The end of an archive: two zero blocks.
   yield Buffer.alloc(BLOCK * 2);
 }
 
 /** The folder's contents (not the folder itself) as an uncompressed tar stream. */
-export function packDirectory(root: string): Readable {
-  return Readable.from(tarChunks(root), { objectMode: false });
+export function packDirectory(root: string, options: PackOptions = {}): Readable {
+  return Readable.from(tarChunks(root, options), { objectMode: false });
 }

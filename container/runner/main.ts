@@ -4,6 +4,7 @@
  * takes one turn, reports how it ended, and exits. It holds no secret: the model is
  * reached through the host (see model-tunnel.ts).
  */
+import { accessSync, constants } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import { FramedChannel } from '../protocol/channel.js';
 import { hostToRunnerMessage, PROTOCOL_VERSION, type HostToRunnerMessage, type RunnerToHostMessage, type StartMessage } from '../protocol/messages.js';
@@ -20,7 +21,36 @@ function workspaceRoot(): string {
   return root;
 }
 
+/**
+ * The image's init (container/agent-init.sh) starts the runner as its only child, in a pid
+ * namespace of the run's own, and says so: every other process there was then started by a
+ * tool call. Both checks, so that a runner started by hand on a shared host never takes the
+ * host's processes for its own.
+ */
+const ownsPidNamespace = process.env.LEDGERCLAW_OWN_PID_NAMESPACE === '1' && process.ppid === 1;
+
+/**
+ * The channel to the host is this process's stdin and stdout, which the agent's processes (the
+ * same uid) could open through /proc/<pid>/fd, unless the kernel marked this process
+ * non-dumpable: it does when the executable is one its user cannot read. An image that lost
+ * that (node readable) would let bash forge frames, so the runner refuses to run in it.
+ */
+function requireProtectedChannel(): void {
+  let readable = true;
+  try {
+    accessSync(process.execPath, constants.R_OK);
+  } catch {
+    readable = false;
+  }
+  if (readable) {
+    throw new Error(
+      `${process.execPath} is readable by the runner's user, so the runner stays dumpable and the agent's processes could reach its channel through /proc; the agent image installs node execute-only (0711)`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
+  if (ownsPidNamespace) requireProtectedChannel();
   const channel = new FramedChannel<HostToRunnerMessage, RunnerToHostMessage>(process.stdin, process.stdout, hostToRunnerMessage, 'host');
   const tunnel = new ModelTunnel((message) => channel.send(message));
   const hostCalls = new Map<string, (outcome: ToolOutcome) => void>();
@@ -64,6 +94,7 @@ async function main(): Promise<void> {
     bashEnabled: start.workspace.bashEnabled,
     bashTimeoutMs: start.workspace.bashTimeoutMs,
     maxOutputChars: start.workspace.maxOutputChars,
+    ownsPidNamespace,
   };
   const client = new Anthropic({ apiKey: NO_KEY_IN_THE_SANDBOX, baseURL: 'http://model-gateway.invalid', fetch: tunnel.fetch, maxRetries: 0, timeout: 30 * 60_000 });
 

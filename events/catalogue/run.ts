@@ -45,9 +45,11 @@ const runFailureReasonV1Schema = z.enum(['start_failed', 'exit_code', 'oom', 'cr
  *   than a frame may carry; the detail records the attempt;
  * - `oversized_frame`: a frame either way was over the protocol's size limit;
  * - `recording_failed`: what the run did could not all be stored (a full disk, a store
- *   refusing writes): the ending, stored once the store took it, says what is missing.
+ *   refusing writes): the ending, stored once the store took it, says what is missing;
+ * - `workspace_quota`: the group's workspace grew past `runs.workspaceMb` (or its entry
+ *   bound) during the run.
  */
-export const runFailureReasonSchema = z.enum([...runFailureReasonV1Schema.options, 'protocol_violation', 'oversized_frame', 'recording_failed']);
+export const runFailureReasonSchema = z.enum([...runFailureReasonV1Schema.options, 'protocol_violation', 'oversized_frame', 'recording_failed', 'workspace_quota']);
 export type RunFailureReason = z.infer<typeof runFailureReasonSchema>;
 
 /** `hard`: the run's total time ran out; `idle`: nothing happened for too long. */

@@ -20,6 +20,7 @@ const FAILURE_TEXT: Record<Extract<RunOutcome, { status: 'failed' }>['reason'], 
   protocol_violation: 'my sandbox broke the rules of its channel to the host',
   oversized_frame: 'my sandbox sent or was sent a message over the size limit',
   recording_failed: 'what I did could not all be recorded',
+  workspace_quota: 'my workspace is over its size quota (remove files there, or ask an admin to raise runs.workspaceMb)',
 };
 
 const INTERRUPTION_TEXT: Record<Extract<RunOutcome, { status: 'interrupted' }>['reason'], string> = {

@@ -25,6 +25,7 @@ import type { Config } from '../config.js';
 import type { ModelGateway } from '../gateways/model-gateway.js';
 import type { ToolCallContext } from '../gateways/tool-gateway.js';
 import type { Sandbox, SandboxedProcess } from '../sandbox/sandbox.js';
+import { WorkspaceQuota } from '../sandbox/workspace-quota.js';
 import { buildRunContext, type ContextSources } from './context-builder.js';
 import type { RunProgress, RunSessionOutcome } from './run-session.js';
 import { driveRun } from './run-session.js';
@@ -248,15 +249,18 @@ export class RunExecutor {
     const workspaceDir = groupWorkspaceDir(config.dataDir, request.groupId);
     await mkdir(workspaceDir, { recursive: true });
     await mkdir(sharedDir(config.dataDir), { recursive: true });
+    const workspaceBytes = config.runs.workspaceMb * 1024 * 1024;
     let sandbox: SandboxedProcess;
+    let quota: WorkspaceQuota;
     try {
+      quota = await WorkspaceQuota.begin(workspaceDir, workspaceBytes);
       sandbox = await this.deps.sandbox.start({
         runId,
         groupId: request.groupId,
         workspaceDir,
         sharedDir: sharedDir(config.dataDir),
         env: {},
-        limits: { memoryBytes: config.runs.memoryMb * 1024 * 1024, cpus: config.runs.cpus, pids: config.runs.pids, tmpBytes: 64 * 1024 * 1024 },
+        limits: { memoryBytes: config.runs.memoryMb * 1024 * 1024, cpus: config.runs.cpus, pids: config.runs.pids, tmpBytes: 64 * 1024 * 1024, fileBytes: workspaceBytes },
       });
     } catch (error) {
       logger.error({ runId, err: error }, 'the run sandbox did not start');
@@ -283,6 +287,7 @@ export class RunExecutor {
       // The use's key (the model's tool_use id, made unique in the run) keys what the call records.
       callHostTool: (callKey, name, input) => this.deps.tools.call(name, input, { ...toolContext, callId: callKey }),
       budgetExceeded: () => this.deps.usage.exceeded({ runId, groupId: request.groupId, taskId: request.taskId }),
+      workspaceOverQuota: () => quota.overQuota(),
       recordModelCall: async (record, key) => {
         await send({ type: 'noteModelCall', ...record, output: [...record.output] }, `model:${key}`);
       },

@@ -11,8 +11,9 @@
  *   sends or is sent a frame over the size limit (`oversized_frame`), is killed for
  *   memory (`oom`), exits non-zero or exits without an answer (`exit_code` / `crash`), a
  *   model request is refused by policy (`model_error`), a budget runs out
- *   (`budget_exceeded`), or a call could not be recorded (`recording_failed`, which
- *   replaces whatever was decided: the run's record has a hole);
+ *   (`budget_exceeded`), a call could not be recorded (`recording_failed`, which
+ *   replaces whatever was decided: the run's record has a hole), or a tool call leaves
+ *   the group's workspace over its quota (`workspace_quota`);
  * - `timed_out` when the hard limit passes, or nothing happens for the idle limit;
  * - `interrupted` when the runtime shuts down during the run (`shutdown`).
  *
@@ -69,6 +70,8 @@ export interface RunSessionDeps {
   readonly callHostTool: (callKey: string, name: string, input: unknown) => Promise<{ content: string; isError: boolean }>;
   /** Null while the run may spend; otherwise why it may not (checked before every model call). */
   readonly budgetExceeded: () => Promise<string | null>;
+  /** Null while the workspace is within its quota; otherwise why not (checked after every tool call, before the next model call). */
+  readonly workspaceOverQuota?: () => Promise<string | null>;
   /** `key` is unique in the run (the runner's call ids are its own, and may repeat). */
   readonly recordModelCall: (record: ModelCallRecord, key: string) => Promise<void>;
   readonly recordToolCall: (record: ToolCallRecord) => Promise<void>;
@@ -136,7 +139,22 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
     fail('protocol_violation', detail);
   };
 
+  /** Quota checks run one at a time, in call order; a model request waits for the last one. */
+  let quotaChecked: Promise<void> = Promise.resolve();
+  const checkQuota = () => {
+    const overQuota = deps.workspaceOverQuota;
+    if (overQuota === undefined) return;
+    quotaChecked = quotaChecked
+      .then(async () => {
+        const problem = await overQuota();
+        if (problem !== null) fail('workspace_quota', problem);
+      })
+      .catch(handlerFailed('measuring the workspace'));
+  };
+
   async function answerModelRequest(callId: string, body: unknown): Promise<void> {
+    await quotaChecked;
+    if (outcome !== null) return;
     modelRequests += 1;
     if (modelRequests > deps.start.maxIterations) {
       violate(`the runner sent model request ${modelRequests} (call ${JSON.stringify(callId)}); a turn may make ${deps.start.maxIterations}`);
@@ -186,6 +204,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
       deps.recordToolCall({ callId, key: use.key, tool: name, where: 'host', input: recorded, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
     );
     send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
+    checkQuota();
     deps.onProgress?.({ kind: 'tool_answered', tool: name, hostMs: performance.now() - began });
   }
 
@@ -218,6 +237,7 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
         return;
       case 'tool_executed':
         noteToolExecuted(message);
+        checkQuota();
         return;
       case 'done':
         decide({ status: 'completed', answer: message.answer, iterations: message.iterations, stopReason: message.stopReason });

@@ -165,6 +165,8 @@ export class DockerSandbox implements Sandbox {
         MemorySwap: spec.limits.memoryBytes,
         NanoCpus: Math.round(spec.limits.cpus * 1e9),
         PidsLimit: spec.limits.pids,
+        // In bytes (setrlimit's unit, not `ulimit -f`'s blocks); a write past it fails with EFBIG.
+        ...(spec.limits.fileBytes !== undefined ? { Ulimits: [{ Name: 'fsize', Soft: spec.limits.fileBytes, Hard: spec.limits.fileBytes }] } : {}),
         // mode spelled out: without it the tmpfs copies the image's /tmp mode, whatever that is.
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.limits.tmpBytes},mode=1777` },
         Binds: binds,

@@ -43,6 +43,7 @@ const sandboxSpecSchema = z.object({
     cpus: z.number().positive(),
     pids: z.number().int().positive(),
     tmpBytes: z.number().int().positive(),
+    fileBytes: z.number().int().positive().optional(),
   }),
   command: z.array(z.string()).min(1).optional(),
 });

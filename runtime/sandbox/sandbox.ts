@@ -9,6 +9,11 @@ export interface SandboxLimits {
   readonly cpus: number;
   readonly pids: number;
   readonly tmpBytes: number;
+  /**
+   * The largest file any process may write (RLIMIT_FSIZE): one write cannot run away with the
+   * disk. A write past it fails with EFBIG. The process sandbox cannot enforce it. Default: none.
+   */
+  readonly fileBytes?: number;
 }
 
 export interface SandboxSpec {
@@ -32,7 +37,7 @@ export interface SandboxSpec {
   readonly limits: SandboxLimits;
   /**
    * The whole command line to run instead of the runner (tests): `['node', '-e', …]` or
-   * `['sh', '-c', …]`. Default: the runner, `node /app/dist/container/runner/main.js`.
+   * `['sh', '-c', …]`. Default: the image's entrypoint, agent-init.sh starting the runner.
    */
   readonly command?: readonly string[];
 }

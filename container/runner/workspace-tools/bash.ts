@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { CapturedOutput } from './captured-output.js';
-import { runShellCommand } from './run-shell.js';
+import { runShellCommand, type ShellResult } from './run-shell.js';
+import { endStrayProcesses, type SweepResult } from './stray-processes.js';
 import { ToolFailure } from './tool-failure.js';
 import { defineWorkspaceTool } from './workspace-tool.js';
 
@@ -32,13 +33,22 @@ export const bashTool = defineWorkspaceTool({
   async run(input, context) {
     const timeoutMs = Math.min(input.timeout_ms ?? context.bashTimeoutMs, context.bashTimeoutMs);
     const root = path.resolve(context.root);
-    const result = await runShellCommand({
-      command: input.command,
-      cwd: root,
-      env: { PATH: SHELL_PATH, HOME: root, LANG: 'C.UTF-8' },
-      timeoutMs,
-      maxCaptureChars: context.maxOutputChars,
-    });
+    // Before as well as after: what an earlier sweep could not end within its deadline goes now.
+    if (context.ownsPidNamespace === true) await endStrayProcesses();
+    let result: ShellResult;
+    let swept: SweepResult | null = null;
+    try {
+      result = await runShellCommand({
+        command: input.command,
+        cwd: root,
+        env: { PATH: SHELL_PATH, HOME: root, LANG: 'C.UTF-8' },
+        timeoutMs,
+        maxCaptureChars: context.maxOutputChars,
+      });
+    } finally {
+      // The process group was killed already; this ends what left it (setsid) and waits for the zombies to be reaped.
+      if (context.ownsPidNamespace === true) swept = await endStrayProcesses();
+    }
     if (result.kind === 'failed_to_start') throw new ToolFailure(`could not start /bin/sh: ${result.reason}`);
 
     const status = result.timedOut
@@ -49,10 +59,19 @@ export const bashTool = defineWorkspaceTool({
     const failed = result.timedOut || result.exitCode !== 0;
     const budget = Math.max(0, context.maxOutputChars - FRAME_RESERVE_CHARS);
     const [stdoutBudget, stderrBudget] = shareBudget(budget, result.stdout.totalChars, result.stderr.totalChars);
-    const sections = [status, section('stdout', result.stdout, stdoutBudget), section('stderr', result.stderr, stderrBudget)];
+    const sections = [status, ...sweepNote(swept), section('stdout', result.stdout, stdoutBudget), section('stderr', result.stderr, stderrBudget)];
     return { content: sections.join('\n'), isError: failed };
   },
 });
+
+/** Tells the model why a daemon it started is gone, or that some process would not go. */
+function sweepNote(swept: SweepResult | null): string[] {
+  if (swept === null) return [];
+  const notes: string[] = [];
+  if (swept.killed > 0) notes.push(`ended ${swept.killed} process(es) the command left running (nothing outlives a command, not even through setsid)`);
+  if (swept.remaining > 0) notes.push(`${swept.remaining} process(es) the command left could not be ended yet; the next command ends them first`);
+  return notes;
+}
 
 function section(heading: string, output: CapturedOutput, budget: number): string {
   if (output.totalChars === 0) return `${heading}: (empty)`;

@@ -12,6 +12,12 @@ export interface WorkspaceToolContext {
   readonly bashTimeoutMs: number;
   /** Cap on any tool's output text. */
   readonly maxOutputChars: number;
+  /**
+   * True when every process in the runner's pid namespace, other than the runner and its
+   * ancestors, was started by a tool call (the Docker sandbox's init says so): bash then ends
+   * them all after each call, whatever session they moved to. Default false (a shared host).
+   */
+  readonly ownsPidNamespace?: boolean;
 }
 
 export interface ToolOutcome {

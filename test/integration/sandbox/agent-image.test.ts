@@ -37,6 +37,7 @@ async function fakeRepo(): Promise<string> {
   await mkdir(join(root, 'container'));
   await cp(join(REPO_ROOT, 'container', 'Dockerfile'), join(root, 'container', 'Dockerfile'));
   await cp(join(REPO_ROOT, 'container', 'Dockerfile.offline'), join(root, 'container', 'Dockerfile.offline'));
+  await cp(join(REPO_ROOT, 'container', 'agent-init.sh'), join(root, 'container', 'agent-init.sh'));
   await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
   await mkdir(join(root, 'dist', 'container', 'runner'), { recursive: true });
   await writeFile(join(root, 'dist', 'container', 'runner', 'main.js'), 'console.log("runner v1");\n');
@@ -56,7 +57,11 @@ describe('the agent image inputs', () => {
     expect(changedRunner.hash).not.toBe(first.hash);
 
     await writeFile(join(root, 'container', 'Dockerfile'), `${changedRunner.dockerfile}\n# changed\n`);
-    expect((await collectAgentImageInputs(root)).hash).not.toBe(changedRunner.hash);
+    const changedDockerfile = await collectAgentImageInputs(root);
+    expect(changedDockerfile.hash).not.toBe(changedRunner.hash);
+
+    await writeFile(join(root, 'container', 'agent-init.sh'), `${changedDockerfile.initScript}\n# changed\n`);
+    expect((await collectAgentImageInputs(root)).hash).not.toBe(changedDockerfile.hash);
   });
 
   it('take the run-time closure of @anthropic-ai/sdk and zod from node_modules, and nothing else', async () => {
@@ -112,6 +117,20 @@ describe('the build context tar', () => {
     expect(line('bin')).toMatch(/^lrwxrwxrwx 0\/0 .* bin -> usr\/bin$/);
     expect(stdout).toContain(`node_modules/${'deep-'.repeat(25)}package/index.js`);
   });
+
+  it('packs the files it is asked to execute-only (0711), and refuses to build when one is missing (defect 5 of issue 16: the runner\'s node)', async () => {
+    const dir = await scratchDir();
+    await mkdir(join(dir, 'usr', 'local', 'bin'), { recursive: true });
+    await writeFile(join(dir, 'usr', 'local', 'bin', 'node'), '#!/bin/sh\n');
+    await chmod(join(dir, 'usr', 'local', 'bin', 'node'), 0o755);
+    const archive = join(await scratchDir(), 'context.tar');
+    await pipeline(packDirectory(dir, { executeOnly: ['usr/local/bin/node'] }), createWriteStream(archive));
+    const { stdout } = await execFileAsync('tar', ['-tvf', archive, '--numeric-owner']);
+    expect(stdout.split('\n').find((line) => line.endsWith(' usr/local/bin/node'))).toMatch(/^-rwx--x--x 0\/0 /);
+
+    const nowhere = pipeline(packDirectory(dir, { executeOnly: ['usr/bin/node'] }), createWriteStream(join(await scratchDir(), 'context.tar')));
+    await expect(nowhere).rejects.toThrow(/no file usr\/bin\/node to pack execute-only/);
+  });
 });
 
 describe('ensureAgentImage', () => {
@@ -135,9 +154,19 @@ describe('ensureAgentImage', () => {
 
   it('starts the runner with node as the agent user in /workspace', async () => {
     const info = await docker.getImage(tag).inspect();
-    expect(info.Config.Entrypoint).toEqual(['node', '/app/dist/container/runner/main.js']);
+    expect(info.Config.Entrypoint).toEqual(['/bin/sh', '/app/agent-init.sh']);
     expect(info.Config.User).toBe('agent');
     expect(info.Config.WorkingDir).toBe('/workspace');
+  });
+
+  it('installs node execute-only, so the runner is non-dumpable and its /proc/<pid>/fd closed to the agent (defect 5 of issue 16)', async () => {
+    const dirs = await sandboxDirs();
+    scratch.push(dirs.root);
+    const sandbox = new DockerSandbox({ docker, image: tag, scope: `test-agent-image-${process.pid}` });
+    // A node started the way the init starts the runner, and a shell of the agent's uid probing it.
+    const probe = `node -e 'setTimeout(() => {}, 30000)' & sleep 1; ls -l /usr/local/bin/node; cat /usr/local/bin/node > /dev/null || echo unreadable; ls /proc/$!/fd || echo closed; kill $!`;
+    const shell = await finish(await sandbox.start(testSpec(dirs, { command: ['sh', '-c', probe] })));
+    expect(shell.stdout).toMatch(/^-rwx--x--x 1 root root .* \/usr\/local\/bin\/node\nunreadable\nclosed\n$/);
   });
 
   it('holds the runner\'s packages where the compiled runner resolves them, usable with no network, and a shell with everyday tools', async () => {
