@@ -57,7 +57,7 @@ export function registerEventsCommands(program: Command, context: CommandContext
     .argument('<stream>', "stream name, for example 'runtime' or 'task-42'", parseStreamId)
     .addOption(new Option('--from <revision>', 'first revision to print (the first event is 0)').argParser(parseRevision))
     .addOption(new Option('--limit <count>', 'print at most <count> events').argParser(parseCount))
-    .option('--json', 'one JSON object an event (NDJSON), with the full envelope including prevHash and hash')
+    .option('--json', 'one JSON object an event (NDJSON), with the full envelope including prevHash, hashVersion and hash')
     .action(action(context, (stream: string, options: ReadOptions, command: Command) => read(context.io, command, stream, options)));
 
   events

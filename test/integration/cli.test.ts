@@ -45,6 +45,7 @@ interface EventJson {
   data: Record<string, unknown>;
   metadata: { actor: string };
   prevHash: string;
+  hashVersion: number;
   hash: string;
 }
 
@@ -149,6 +150,7 @@ describe('ledgerclaw start', () => {
       data: { pid: runtime.pid, eventStore: 'sqlite', previousShutdown: 'first_start' },
       metadata: { actor: 'runtime' },
       prevHash: '0'.repeat(64),
+      hashVersion: 2,
     });
 
     runtime.kill('SIGTERM');
