@@ -1,5 +1,6 @@
 /**
- * `ledgerclaw start`: the main job. It takes the data directory as its writer, records on
+ * `ledgerclaw start`: the main job. It takes the data directory as its writer, checks the
+ * hash chains written since its last check (runtime/verify-on-start.ts), records on
  * the `runtime` stream that it started (and whether the run before it ended cleanly), runs
  * the actor host (resuming the effects actors' states say are owed), reports its live
  * actors for `actors list`, optionally feeds the Stately inspector, runs the scheduler, and,
