@@ -106,6 +106,7 @@ export function storedEventOf(raw: RawStoredEvent, values: { data: unknown; meta
     metadata: values.metadata,
     recordedAt: raw.recordedAt,
     prevHash: raw.prevHash,
+    hashVersion: raw.hashVersion,
     hash: raw.hash,
   };
 }

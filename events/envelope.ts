@@ -4,6 +4,7 @@
  * catalogue; this module knows only the frame around it.
  */
 import { z } from 'zod';
+import type { HashVersion } from './hash-chain.js';
 
 /** Who or what caused an event: `user:U123`, `agent:run-42`, `runtime`, `cli`. */
 const actorSchema = z
@@ -56,6 +57,8 @@ export interface StoredEvent<TType extends string = string, TData = unknown> {
   readonly recordedAt: string;
   /** The hash of the previous event in the same stream (all zeros for revision 0). */
   readonly prevHash: string;
+  /** The rule `hash` was made with (events/hash-chain.ts): 1 for events written before the $all chain, 2 since. */
+  readonly hashVersion: HashVersion;
   readonly hash: string;
 }
 
@@ -78,6 +81,7 @@ export interface RawStoredEvent extends PreparedEvent {
   readonly position: bigint;
   readonly recordedAt: string;
   readonly prevHash: string;
+  readonly hashVersion: HashVersion;
   readonly hash: string;
 }
 

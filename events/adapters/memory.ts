@@ -14,7 +14,7 @@ import {
 } from '../backend.js';
 import type { PreparedEvent, RawStoredEvent } from '../envelope.js';
 import { StoreClosedError } from '../errors.js';
-import { chainHash, GENESIS_HASH } from '../hash-chain.js';
+import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH, nextChainTip } from '../hash-chain.js';
 import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../port.js';
 
 export class MemoryBackend implements EventBackend {
@@ -23,6 +23,8 @@ export class MemoryBackend implements EventBackend {
   /** Every event in position order. Positions are values, not indexes: a removed event leaves a gap. */
   private readonly all: RawStoredEvent[] = [];
   private lastPosition = 0n;
+  /** The $all chain value after the newest event: the next event's $all link. */
+  private chainTip = GENESIS_HASH;
   private readonly streams = new Map<string, RawStoredEvent[]>();
   /** Each stream's newest event, kept apart from the events as the SQLite adapter's stream index is. */
   private readonly heads = new Map<string, RawStoredEvent>();
@@ -58,12 +60,14 @@ export class MemoryBackend implements EventBackend {
     let prevHash = tip ? tip.hash : GENESIS_HASH;
     let revision = decision.firstRevision;
     let position = this.lastPosition;
+    let chainTip = this.chainTip;
     const written: RawStoredEvent[] = [];
     for (const event of events) {
       position += 1n;
-      const hash = chainHash(prevHash, streamId, revision, event);
-      written.push({ ...event, streamId, revision, position, recordedAt, prevHash, hash });
+      const hash = chainHashV2({ allPrevHash: chainTip, prevHash, streamId, revision, position, recordedAt }, event);
+      written.push({ ...event, streamId, revision, position, recordedAt, prevHash, hashVersion: CURRENT_HASH_VERSION, hash });
       prevHash = hash;
+      chainTip = hash;
       revision += 1n;
     }
     for (const event of written) {
@@ -74,6 +78,7 @@ export class MemoryBackend implements EventBackend {
     this.streams.set(streamId, stream);
     this.heads.set(streamId, written[written.length - 1]!);
     this.lastPosition = position;
+    this.chainTip = chainTip;
     this.changed.next();
     const last = written[written.length - 1]!;
     return { nextExpectedRevision: last.revision, position: last.position, events: written };
@@ -150,14 +155,40 @@ export class MemoryBackend implements EventBackend {
     this.metadata.set(streamId, { ...metadata });
   }
 
-  /** Test hook: change a stored event in place, as someone with write access to the disk could. */
+  /**
+   * Test hook: change a stored event in place, as someone with write access to the disk
+   * could. A changed position moves the event within $all.
+   */
   tamper(position: bigint, change: (event: RawStoredEvent) => RawStoredEvent): void {
     const index = this.indexOf(position);
     const original = this.all[index]!;
     const changed = change(original);
     this.all[index] = changed;
+    if (changed.position !== original.position) {
+      this.all.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+      // The head is the highest position stored, as SQLite's max(position) is.
+      if (changed.position > this.lastPosition) this.lastPosition = changed.position;
+    }
     const stream = this.streams.get(original.streamId)!;
     stream[stream.indexOf(original)] = changed;
+  }
+
+  /**
+   * Test hook: store events exactly as given (hashes and all) after the newest, as an old
+   * version of ledgerclaw or a forger with disk access would have; the stream index follows.
+   */
+  importForTest(events: readonly RawStoredEvent[]): void {
+    for (const event of events) {
+      if (event.position <= this.lastPosition) throw new Error(`position ${event.position} is not after the newest (${this.lastPosition})`);
+      this.all.push(event);
+      const stream = this.streams.get(event.streamId) ?? [];
+      stream.push(event);
+      this.streams.set(event.streamId, stream);
+      this.heads.set(event.streamId, event);
+      this.ids.set(event.id, { streamId: event.streamId, revision: event.revision, position: event.position });
+      this.lastPosition = event.position;
+      this.chainTip = nextChainTip(this.chainTip, event);
+    }
   }
 
   /**

@@ -24,6 +24,7 @@ export function eventAsJson(event: StoredEvent): Record<string, unknown> {
     metadata: event.metadata,
     recordedAt: event.recordedAt,
     prevHash: event.prevHash,
+    hashVersion: event.hashVersion,
     hash: event.hash,
   };
 }

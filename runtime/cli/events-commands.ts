@@ -7,8 +7,10 @@ import { Command, Option } from 'commander';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventFilter, EventStore, StreamInfo } from '../../events/port.js';
 import { handleEach } from '../../events/subscription.js';
-import { verifyHashChains } from '../../events/verify.js';
+import { describeBrokenLink, verifyHashChains } from '../../events/verify.js';
+import { chainCheckpointPath, readChainCheckpoint } from '../chain-checkpoint.js';
 import type { Config } from '../config.js';
+import { eventsDbPath } from '../open-store.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { eventAsJsonLine, eventLine, streamAsJsonLine, streamEventsTable, streamsTable } from './event-format.js';
 import { CommandFailedError, ExitCode } from './exit-codes.js';
@@ -55,7 +57,7 @@ export function registerEventsCommands(program: Command, context: CommandContext
     .argument('<stream>', "stream name, for example 'runtime' or 'task-42'", parseStreamId)
     .addOption(new Option('--from <revision>', 'first revision to print (the first event is 0)').argParser(parseRevision))
     .addOption(new Option('--limit <count>', 'print at most <count> events').argParser(parseCount))
-    .option('--json', 'one JSON object an event (NDJSON), with the full envelope including prevHash and hash')
+    .option('--json', 'one JSON object an event (NDJSON), with the full envelope including prevHash, hashVersion and hash')
     .action(action(context, (stream: string, options: ReadOptions, command: Command) => read(context.io, command, stream, options)));
 
   events
@@ -73,7 +75,7 @@ export function registerEventsCommands(program: Command, context: CommandContext
 
   events
     .command('verify')
-    .description('walk every hash chain; exit 1 naming the first broken link')
+    .description('walk every hash chain over the whole store; exit 1 naming the first broken link, or when there is no store')
     .action(action(context, (_options: unknown, command: Command) => verify(context.io, command)));
 }
 
@@ -213,9 +215,16 @@ async function verify(io: CliIo, command: Command): Promise<ExitCode> {
   const { config } = loadCommandConfig(command, io);
   // Progress is for a person watching; redirected stderr (logs, CI) stays clean.
   const showProgress = io.stderr.isTTY === true;
+  // Where `start` last verified to: the store must still hold what it saw there.
+  const remembered = await readChainCheckpoint(config.dataDir);
+  if (remembered.kind === 'unreadable') {
+    io.stderr.write(`ledgerclaw: ignoring ${chainCheckpointPath(config.dataDir)} (${remembered.reason}); the next start verifies the whole store\n`);
+  }
   const result = await withReader(config, (opened) => {
-    if (!opened) return Promise.resolve({ ok: true, events: 0, streams: 0 } as const);
+    // Nothing to verify is not "intact": a wrong --data would otherwise look like a clean bill.
+    if (!opened) throw new CommandFailedError(`there is no event store at ${eventsDbPath(config)}: nothing to verify (is --data right?)`);
     return verifyHashChains(opened.backend, {
+      ...(remembered.kind === 'found' ? { remembered: remembered.remembered.checkpoint } : {}),
       ...(showProgress
         ? {
             onProgress: (checked: number, position: bigint, head: bigint) =>
@@ -229,6 +238,6 @@ async function verify(io: CliIo, command: Command): Promise<ExitCode> {
     io.stdout.write(`hash chains intact: ${plural(result.events, 'event')} in ${plural(result.streams, 'stream')}\n`);
     return ExitCode.ok;
   }
-  io.stdout.write(`hash chain broken in stream ${result.streamId} at revision ${result.revision}: ${result.detail}\n`);
+  io.stdout.write(`hash chain broken ${describeBrokenLink(result)}\n`);
   return ExitCode.failure;
 }

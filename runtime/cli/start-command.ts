@@ -1,5 +1,6 @@
 /**
- * `ledgerclaw start`: the main job. It takes the data directory as its writer, records on
+ * `ledgerclaw start`: the main job. It takes the data directory as its writer, checks the
+ * hash chains written since its last check (runtime/verify-on-start.ts), records on
  * the `runtime` stream that it started (and whether the run before it ended cleanly), runs
  * the actor host (resuming the effects actors' states say are owed), reports its live
  * actors for `actors list`, optionally feeds the Stately inspector, runs the scheduler, and,
@@ -41,6 +42,7 @@ import { groupsAwaitingEffects } from '../channels/pending-group-effects.js';
 import { createLogger, type Logger } from '../logger.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
+import { verifyStoreOnStart } from '../verify-on-start.js';
 import { action, loadCommandConfig, type ActorSetup, type CommandContext } from './command-context.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo, ShutdownSignal } from './io.js';
@@ -66,6 +68,8 @@ const PREVIOUS_SHUTDOWN_TEXT: Record<PreviousShutdown, string> = {
 interface StartOptions {
   readonly inspect?: boolean;
   readonly inspectPort: number;
+  /** Start without checking the hash chains: forensics on a store that fails the check. */
+  readonly skipVerify?: boolean;
 }
 
 export function registerStartCommand(program: Command, context: CommandContext): void {
@@ -79,6 +83,7 @@ export function registerStartCommand(program: Command, context: CommandContext):
         .default(DEFAULT_INSPECT_PORT)
         .implies({ inspect: true }),
     )
+    .option('--skip-verify', 'start without checking the hash chains first (forensics only: warns loudly, and leaves the verified position where it was)')
     .action(action(context, (options: StartOptions, command: Command) => start(context, command, options)));
 }
 
@@ -220,6 +225,14 @@ export async function runRuntime(context: CommandContext, command: Command, opti
         catalogue: actors.catalogue,
       });
       try {
+        // Before anything is appended: a broken hash chain stops the start.
+        await verifyStoreOnStart({
+          backend: opened.backend,
+          dataDir: config.dataDir,
+          skip: options.skipVerify === true,
+          logger,
+          warn: (line) => io.stderr.write(line),
+        });
         const started = await recordStart(opened.store, config);
         const cause = await runActors({
           session,

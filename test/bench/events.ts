@@ -26,7 +26,7 @@ import { openSqliteBackend, type SqliteBackend } from '../../events/adapters/sql
 import type { PrepareContext } from '../../events/catalogue.js';
 import type { NewEvent } from '../../events/envelope.js';
 import { createEventStore } from '../../events/event-store.js';
-import { chainHash, GENESIS_HASH } from '../../events/hash-chain.js';
+import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH } from '../../events/hash-chain.js';
 import type { EventStore, ExpectedRevision } from '../../events/port.js';
 import { loadConfig } from '../../runtime/config.js';
 import { benchCatalogue, benchEvent } from './bench-catalogue.js';
@@ -96,8 +96,9 @@ function runtimeDataDir(): { path: string; note?: string } {
   }
 }
 
-const EVENT_COLUMNS = 'position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash';
-const ROW_PLACEHOLDERS = `(${new Array<string>(11).fill('?').join(', ')})`;
+const EVENT_COLUMNS = 'position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash';
+const COLUMN_COUNT = 12;
+const ROW_PLACEHOLDERS = `(${new Array<string>(COLUMN_COUNT).fill('?').join(', ')})`;
 const RAW_PAGE_SELECT = `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`;
 
 // ---------------------------------------------------------------------------------------
@@ -126,6 +127,8 @@ function buildWorkload(label: string, appenders: number, perAppender: number, fi
     return Array.from({ length: perAppender }, (_, k) => benchEvent(a, k, conversationId));
   });
   const prevHashes = streams.map(() => GENESIS_HASH);
+  // The baseline is never verified, so its $all chain may start afresh: the hashing costs the same.
+  let allPrevHash = GENESIS_HASH;
   const transactions: SqlValue[][] = [];
   let position = firstPosition;
   for (let k = 0; k < perAppender; k += 1) {
@@ -136,12 +139,13 @@ function buildWorkload(label: string, appenders: number, perAppender: number, fi
       const prepared = benchCatalogue.prepare(events[a]![k]!, prepareContext, 'bench workload');
       const streamId = streams[a]!;
       const prevHash = prevHashes[a]!;
-      const hash = chainHash(prevHash, streamId, BigInt(k), prepared);
+      const hash = chainHashV2({ allPrevHash, prevHash, streamId, revision: BigInt(k), position: BigInt(position), recordedAt }, prepared);
       params.push(
         position, streamId, k, prepared.id, prepared.type, prepared.version,
-        prepared.dataJson, prepared.metadataJson, recordedAt, prevHash, hash,
+        prepared.dataJson, prepared.metadataJson, recordedAt, prevHash, CURRENT_HASH_VERSION, hash,
       );
       prevHashes[a] = hash;
+      allPrevHash = hash;
       position += 1;
     }
     transactions.push(params);
@@ -258,7 +262,7 @@ async function closeBaseline(baseline: Baseline): Promise<void> {
  * is atomic and durable on its own, so this is the fewest round trips the driver allows.
  */
 async function commitRows(baseline: Baseline, params: readonly SqlValue[]): Promise<void> {
-  const rows = params.length / 11;
+  const rows = params.length / COLUMN_COUNT;
   let insert = baseline.inserts.get(rows);
   if (!insert) {
     insert = await baseline.connection.prepare(

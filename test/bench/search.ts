@@ -283,6 +283,7 @@ function storedAdded(spec: CacheSpec, data: KnowledgeDocumentData, revision: num
     metadata: { correlationId: 'bench', causationId: null, actor: 'bench', occurredAt: data.updatedAt.replace(/\.\d+Z$/, '.000Z') },
     recordedAt: data.updatedAt,
     prevHash: '0'.repeat(64),
+    hashVersion: 2,
     hash: '0'.repeat(64),
   };
 }

@@ -13,7 +13,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBackend } from '../../events/backend.js';
 import { canonicalJson } from '../../events/canonical-json.js';
-import type { NewEvent, StoredEvent } from '../../events/envelope.js';
+import type { NewEvent, RawStoredEvent, StoredEvent } from '../../events/envelope.js';
 import {
   EventIdConflictError,
   InvalidArgumentError,
@@ -23,7 +23,7 @@ import {
   WrongExpectedRevisionError,
 } from '../../events/errors.js';
 import { createEventStore } from '../../events/event-store.js';
-import { chainHash, GENESIS_HASH } from '../../events/hash-chain.js';
+import { chainHash, chainHashV2, GENESIS_HASH } from '../../events/hash-chain.js';
 import type { AppendResult, Delivery, EventFilter, EventStore, ExpectedRevision, SubscribeOptions } from '../../events/port.js';
 import { handleEach } from '../../events/subscription.js';
 import { verifyHashChains } from '../../events/verify.js';
@@ -46,6 +46,13 @@ export interface ContractHarness {
   tamperData(position: bigint, dataJson: string): Promise<void>;
   /** Remove the stored event at this $all position, bypassing the store. */
   deleteEvent(position: bigint): Promise<void>;
+  /** Give the stored event at this $all position another position or recording time, bypassing the store. */
+  rewritePlace(position: bigint, change: { readonly position?: bigint; readonly recordedAt?: string }): Promise<void>;
+  /**
+   * Store events exactly as given (hashes, hash version and all) after the newest, bypassing
+   * the store, as an older ledgerclaw would have written them, or a forger would.
+   */
+  storeRaw(events: readonly RawStoredEvent[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -1329,8 +1336,9 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
         }
       });
 
-      it('hashes exactly the stored bytes and the event place', async () => {
+      it('hashes (v2) exactly the stored bytes, the place in the stream and in $all, the recording time and the event before in $all', async () => {
         await seedChains();
+        let allPrevHash = GENESIS_HASH;
         for (const event of await readEverything(store, { upcast: false })) {
           const prepared = {
             id: event.id,
@@ -1339,15 +1347,25 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
             dataJson: canonicalJson(event.data),
             metadataJson: canonicalJson(event.metadata),
           };
-          expect(chainHash(event.prevHash, event.streamId, event.revision, prepared)).toBe(event.hash);
+          expect(event.hashVersion).toBe(2);
+          const { prevHash, streamId, revision, position, recordedAt } = event;
+          expect(chainHashV2({ allPrevHash, prevHash, streamId, revision, position, recordedAt }, prepared)).toBe(event.hash);
+          allPrevHash = event.hash;
         }
       });
 
-      it('verifies an untouched store, also in small pages', async () => {
-        expect(await verifyHashChains(harness.backend)).toEqual({ ok: true, events: 0, streams: 0 });
-        await seedChains();
-        expect(await verifyHashChains(harness.backend)).toEqual({ ok: true, events: 8, streams: 2 });
-        expect(await verifyHashChains(harness.backend, { pageSize: 3 })).toEqual({ ok: true, events: 8, streams: 2 });
+      it('verifies an untouched store, also in small pages, and says where it ended', async () => {
+        expect(await verifyHashChains(harness.backend)).toEqual({
+          ok: true,
+          events: 0,
+          streams: 0,
+          checkpoint: { position: 0n, hash: GENESIS_HASH, chainTip: GENESIS_HASH },
+        });
+        const all = await seedChains();
+        const newest = all[all.length - 1]!;
+        const ended = { position: newest.position, hash: newest.hash, chainTip: newest.hash };
+        expect(await verifyHashChains(harness.backend)).toEqual({ ok: true, events: 8, streams: 2, checkpoint: ended });
+        expect(await verifyHashChains(harness.backend, { pageSize: 3 })).toEqual({ ok: true, events: 8, streams: 2, checkpoint: ended });
       });
 
       it('reports a changed event as a hash mismatch at its stream and revision', async () => {
@@ -1372,20 +1390,38 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
         expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: false, problem: 'revision_gap', streamId: 'chain-a', revision: 3n });
       });
 
-      it("reports a removed first event as a revision gap in that stream", async () => {
+      it("reports a removed first event of a stream at the next event in $all, whose $all link it breaks", async () => {
         const all = await seedChains();
-        await harness.deleteEvent(find(all, 'chain-b', 0n).position);
-        expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: false, problem: 'revision_gap', streamId: 'chain-b' });
+        const removed = find(all, 'chain-b', 0n);
+        const next = all[all.indexOf(removed) + 1]!;
+        await harness.deleteEvent(removed.position);
+        expect(await verifyHashChains(harness.backend)).toMatchObject({
+          ok: false,
+          problem: 'hash_mismatch',
+          streamId: next.streamId,
+          revision: next.revision,
+          position: next.position,
+        });
       });
 
-      it("reports a removed last event of a stream as a mismatch with the stream's recorded head", async () => {
+      it("reports a removed last event of a stream at the next event in $all, whose $all link it breaks", async () => {
         const all = await seedChains();
-        await harness.deleteEvent(find(all, 'chain-b', 2n).position);
+        const removed = find(all, 'chain-b', 2n);
+        const next = all[all.indexOf(removed) + 1]!;
+        await harness.deleteEvent(removed.position);
+        expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: false, problem: 'hash_mismatch', streamId: next.streamId, revision: next.revision });
+      });
+
+      it("reports a removed last event of a stream as a mismatch with the stream's recorded head when nothing follows it", async () => {
+        await seedChains();
+        await store.append('chain-c', batch(2), { expectedRevision: 'no_stream' });
+        const newest = (await readEverything(store)).at(-1)!;
+        await harness.deleteEvent(newest.position);
         expect(await verifyHashChains(harness.backend)).toMatchObject({
           ok: false,
           problem: 'stream_head_mismatch',
-          streamId: 'chain-b',
-          revision: 2n,
+          streamId: 'chain-c',
+          revision: 1n,
         });
       });
 
@@ -1395,6 +1431,165 @@ export function describeEventStoreContract(adapterName: string, openHarness: () 
         expect(newest.streamId).toBe('chain-a');
         await harness.deleteEvent(newest.position);
         expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: false, problem: 'stream_head_mismatch', streamId: 'chain-a' });
+      });
+
+      // Issue 16, defect 7: a stored event's position and recording time were outside its hash.
+      it('defect 7 (issue 16): events swapped between positions across streams fail verification', async () => {
+        const all = await seedChains();
+        const first = find(all, 'chain-b', 0n);
+        const second = all[all.indexOf(first) + 1]!;
+        expect(second.streamId).toBe('chain-a');
+        const parked = all.at(-1)!.position + 100n;
+        await harness.rewritePlace(first.position, { position: parked });
+        await harness.rewritePlace(second.position, { position: first.position });
+        await harness.rewritePlace(parked, { position: second.position });
+        // Each stream still reads in order, every stream link intact: only the $all order changed.
+        expect((await store.readStream('chain-a')).map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
+        expect((await store.readAll()).map((event) => event.id).slice(2, 4)).toEqual([second.id, first.id]);
+        expect(await verifyHashChains(harness.backend)).toMatchObject({
+          ok: false,
+          problem: 'hash_mismatch',
+          streamId: 'chain-a',
+          revision: second.revision,
+          position: first.position,
+        });
+      });
+
+      it('defect 7 (issue 16): an event moved to a position no event had fails verification', async () => {
+        const all = await seedChains();
+        const newest = all.at(-1)!;
+        await harness.rewritePlace(newest.position, { position: newest.position + 10n });
+        expect(await verifyHashChains(harness.backend)).toMatchObject({
+          ok: false,
+          problem: 'hash_mismatch',
+          streamId: newest.streamId,
+          revision: newest.revision,
+          position: newest.position + 10n,
+        });
+      });
+
+      it('defect 7 (issue 16): an edited recording time fails verification', async () => {
+        const all = await seedChains();
+        const target = find(all, 'chain-b', 1n);
+        await harness.rewritePlace(target.position, { recordedAt: '2020-01-01T00:00:00.000Z' });
+        expect((await store.readStream('chain-b', { from: 1n, maxCount: 1 }))[0]!.recordedAt).toBe('2020-01-01T00:00:00.000Z');
+        expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: false, problem: 'hash_mismatch', streamId: 'chain-b', revision: 1n });
+      });
+
+      describe('from a checkpoint', () => {
+        async function checkpointAfterSeeding() {
+          await seedChains();
+          const result = await verifyHashChains(harness.backend);
+          if (!result.ok) throw new Error(`the seeded store does not verify: ${result.detail}`);
+          return result.checkpoint;
+        }
+
+        it('checks only the events after it, and ends where a full walk ends', async () => {
+          const since = await checkpointAfterSeeding();
+          await store.append('chain-b', batch(2, 103), { expectedRevision: 2n });
+          await store.append('chain-d', batch(1), { expectedRevision: 'no_stream' });
+          const tail = await verifyHashChains(harness.backend, { since });
+          const full = await verifyHashChains(harness.backend);
+          expect(tail).toMatchObject({ ok: true, events: 3, streams: 2 });
+          expect(full).toMatchObject({ ok: true, events: 11, streams: 3 });
+          expect(tail.ok && full.ok && tail.checkpoint).toEqual(full.ok && full.checkpoint);
+          expect(await verifyHashChains(harness.backend, { since: tail.ok ? tail.checkpoint : since })).toMatchObject({ ok: true, events: 0 });
+        });
+
+        it('defect 7 (issue 16): finds a moved or re-timed event written after it', async () => {
+          const since = await checkpointAfterSeeding();
+          await store.append('chain-b', batch(2, 103), { expectedRevision: 2n });
+          const [newest] = await store.readAll({ fromPosition: 'end', direction: 'backwards', maxCount: 1 });
+          await harness.rewritePlace(newest!.position, { recordedAt: '2020-01-01T00:00:00.000Z' });
+          expect(await verifyHashChains(harness.backend, { since })).toMatchObject({ ok: false, problem: 'hash_mismatch', streamId: 'chain-b', revision: 4n });
+        });
+
+        it('refuses when another event now stands at it', async () => {
+          const since = await checkpointAfterSeeding();
+          const [, before] = await store.readAll({ fromPosition: since.position, direction: 'backwards', maxCount: 2 });
+          await harness.deleteEvent(since.position);
+          await harness.rewritePlace(before!.position, { position: since.position });
+          expect(await verifyHashChains(harness.backend, { since })).toMatchObject({
+            ok: false,
+            problem: 'checkpoint_mismatch',
+            position: since.position,
+            streamId: before!.streamId,
+          });
+        });
+
+        it('refuses when the event at it is gone, and so does a full walk that remembers it', async () => {
+          const since = await checkpointAfterSeeding();
+          await harness.deleteEvent(since.position);
+          expect(await verifyHashChains(harness.backend, { since })).toMatchObject({ ok: false, problem: 'checkpoint_mismatch', position: since.position });
+          expect(await verifyHashChains(harness.backend, { remembered: since })).toMatchObject({
+            ok: false,
+            problem: 'checkpoint_mismatch',
+            position: since.position,
+          });
+        });
+      });
+
+      describe('events hashed with the old rule (v1)', () => {
+        const recordedAt = '2025-06-01T12:00:00.000Z';
+
+        /** Events as ledgerclaw stored them before the $all chain: v1 hashes, no position or time in them. */
+        function legacyEvents(streamId: string, count: number, from: { position: bigint; revision?: bigint; prevHash?: string }): RawStoredEvent[] {
+          const events: RawStoredEvent[] = [];
+          let prevHash = from.prevHash ?? GENESIS_HASH;
+          for (let index = 0; index < count; index += 1) {
+            const revision = (from.revision ?? 0n) + BigInt(index);
+            const prepared = {
+              id: uuidv4(),
+              type: 'test.happened',
+              version: 2,
+              dataJson: canonicalJson({ count: index, label: 'legacy', tags: [] }),
+              metadataJson: canonicalJson({ actor: 'legacy', causationId: null, correlationId: 'legacy', occurredAt: recordedAt }),
+            };
+            const hash = chainHash(prevHash, streamId, revision, prepared);
+            events.push({ ...prepared, streamId, revision, position: from.position + BigInt(index), recordedAt, prevHash, hashVersion: 1, hash });
+            prevHash = hash;
+          }
+          return events;
+        }
+
+        it('a store written before the $all chain still verifies, and so does what is appended after it', async () => {
+          const legacy = [...legacyEvents('old-a', 3, { position: 1n }), ...legacyEvents('old-b', 2, { position: 4n })];
+          await harness.storeRaw(legacy);
+          expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: true, events: 5, streams: 2 });
+          await store.append('old-a', batch(2), { expectedRevision: 2n });
+          await store.append('new-a', batch(1), { expectedRevision: 'no_stream' });
+          const all = await readEverything(store, { upcast: false });
+          expect(all.map((event) => event.hashVersion)).toEqual([1, 1, 1, 1, 1, 2, 2, 2]);
+          expect(all[5]!.prevHash).toBe(legacy[2]!.hash);
+          expect(await verifyHashChains(harness.backend)).toMatchObject({ ok: true, events: 8, streams: 3 });
+        });
+
+        it('the first v2 event seals the places and times of the v1 events before it', async () => {
+          const legacy = [...legacyEvents('old-a', 3, { position: 1n }), ...legacyEvents('old-b', 2, { position: 4n })];
+          await harness.storeRaw(legacy);
+          await store.append('new-a', batch(1), { expectedRevision: 'no_stream' });
+          const [firstNew] = await store.readStream('new-a');
+          await harness.rewritePlace(2n, { recordedAt: '2020-01-01T00:00:00.000Z' });
+          expect(await verifyHashChains(harness.backend)).toMatchObject({
+            ok: false,
+            problem: 'hash_mismatch',
+            streamId: 'new-a',
+            position: firstNew!.position,
+          });
+        });
+
+        it('refuses a v1 event stored after v2 events, however well its v1 hash is forged', async () => {
+          await seedChains();
+          const [tip] = await store.readStream('chain-a', { from: 'end', direction: 'backwards', maxCount: 1 });
+          const head = await store.headPosition();
+          await harness.storeRaw(legacyEvents('chain-a', 1, { position: head + 1n, revision: tip!.revision + 1n, prevHash: tip!.hash }));
+          expect(await verifyHashChains(harness.backend)).toMatchObject({
+            ok: false,
+            problem: 'hash_version_downgrade',
+            streamId: 'chain-a',
+            revision: tip!.revision + 1n,
+          });
+        });
       });
     });
 

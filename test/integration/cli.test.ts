@@ -2,7 +2,7 @@
  * The built CLI (`node dist/runtime/cli/main.js`) in real processes on temporary data
  * directories: what an operator does, including two processes on one directory.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -45,6 +45,7 @@ interface EventJson {
   data: Record<string, unknown>;
   metadata: { actor: string };
   prevHash: string;
+  hashVersion: number;
   hash: string;
 }
 
@@ -115,12 +116,14 @@ describe('usage', () => {
 });
 
 describe('a fresh data directory', () => {
-  it('has no streams, nothing to tail, intact chains, and no runtime events', async () => {
+  it('has no streams, nothing to tail, nothing to verify, and no runtime events', async () => {
     expect(await cli(['events', 'streams', '--data', dataDir])).toMatchObject({ code: 0, stdout: '(no streams)\n' });
     expect(await cli(['events', 'tail', '--data', dataDir])).toMatchObject({ code: 0, stdout: '' });
+    // Defect 7 (issue 16): a wrong --data used to pass as "intact: 0 events".
     expect(await cli(['events', 'verify', '--data', dataDir])).toMatchObject({
-      code: 0,
-      stdout: 'hash chains intact: 0 events in 0 streams\n',
+      code: 1,
+      stdout: '',
+      stderr: `ledgerclaw: there is no event store at ${join(dataDir, 'events.db')}: nothing to verify (is --data right?)\n`,
     });
     expect(await cli(['events', 'read', 'runtime', '--data', dataDir])).toMatchObject({
       code: 1,
@@ -147,6 +150,7 @@ describe('ledgerclaw start', () => {
       data: { pid: runtime.pid, eventStore: 'sqlite', previousShutdown: 'first_start' },
       metadata: { actor: 'runtime' },
       prevHash: '0'.repeat(64),
+      hashVersion: 2,
     });
 
     runtime.kill('SIGTERM');
@@ -279,7 +283,90 @@ describe('ledgerclaw events verify', () => {
 
     const verify = await cli(['events', 'verify', '--data', dataDir]);
     expect(verify.code).toBe(1);
-    expect(verify.stdout).toMatch(/^hash chain broken in stream runtime at revision 2: .+\n$/);
+    expect(verify.stdout).toMatch(/^hash chain broken in stream runtime at revision 2 \(position 3\): .+\n$/);
+  });
+});
+
+describe('defect 7 (issue 16): position and recording time are in the hash, and start checks the chain', () => {
+  const eventsDb = () => join(dataDir, 'events.db');
+  const checkpointFile = () => join(dataDir, 'chain-verified.json');
+  const verifiedPosition = () => (JSON.parse(readFileSync(checkpointFile(), 'utf8')) as { position: string }).position;
+
+  async function startAndStop(args: readonly string[] = []): Promise<RunningProcess> {
+    const runtime = startCli(['start', '--data', dataDir, ...args]);
+    await runtime.waitForOutput('Stop with Ctrl-C');
+    runtime.kill('SIGTERM');
+    expect((await runtime.exited).code).toBe(0);
+    return runtime;
+  }
+
+  async function expectStartRefused(where: string): Promise<void> {
+    const refused = await cli(['start', '--data', dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`ledgerclaw: the event store at ${eventsDb()} failed its hash-chain check, so nothing was appended: hash chain broken ${where}: `);
+    expect(refused.stderr).toContain('--skip-verify');
+    expect(existsSync(join(dataDir, 'writer.lock'))).toBe(false);
+  }
+
+  it('remembers how far start verified: only what was written since is read at the next start', async () => {
+    await startAndStop();
+    expect(verifiedPosition()).toBe('0');
+    await startAndStop();
+    expect(verifiedPosition()).toBe('2');
+  });
+
+  it('an edited recording time fails events verify and stops start, which appends nothing', async () => {
+    await startAndStop();
+    await sqliteRun(eventsDb(), 'UPDATE events SET recorded_at = ? WHERE position = 2', ['2020-01-01T00:00:00.000Z']);
+    const verify = await cli(['events', 'verify', '--data', dataDir]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^hash chain broken in stream runtime at revision 1 \(position 2\): .+\n$/);
+    await expectStartRefused('in stream runtime at revision 1 (position 2)');
+    expect((await runtimeEvents()).map((event) => event.type)).toEqual(['runtime.started', 'runtime.stopped']);
+  });
+
+  it('an event moved to another position fails events verify and stops start', async () => {
+    await startAndStop();
+    await sqliteRun(eventsDb(), 'UPDATE events SET position = 7 WHERE position = 2', []);
+    // Its stream still reads in order: only its place in $all changed.
+    expect((await runtimeEvents()).map((event) => [event.revision, event.position])).toEqual([[0, 1], [1, 7]]);
+    const verify = await cli(['events', 'verify', '--data', dataDir]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^hash chain broken in stream runtime at revision 1 \(position 7\): .+\n$/);
+    await expectStartRefused('in stream runtime at revision 1 (position 7)');
+  });
+
+  it('start --skip-verify starts a tampered store with a loud warning, and does not count it as verified', async () => {
+    await startAndStop();
+    await sqliteRun(eventsDb(), 'UPDATE events SET recorded_at = ? WHERE position = 2', ['2020-01-01T00:00:00.000Z']);
+    const skipped = await startAndStop(['--skip-verify']);
+    expect(skipped.stderr()).toContain('WARNING: HASH-CHAIN VERIFICATION SKIPPED (--skip-verify)');
+    expect(verifiedPosition()).toBe('0');
+    // What it appended on top does not launder the tampering.
+    await expectStartRefused('in stream runtime at revision 1 (position 2)');
+  });
+
+  it('with its checkpoint deleted, start verifies the whole store again', async () => {
+    await startAndStop();
+    await startAndStop();
+    expect(verifiedPosition()).toBe('2');
+    // Position 1 was verified already: a start reads only what came after, until the checkpoint is gone.
+    await sqliteRun(eventsDb(), 'UPDATE events SET recorded_at = ? WHERE position = 1', ['2020-01-01T00:00:00.000Z']);
+    rmSync(checkpointFile());
+    await expectStartRefused('in stream runtime at revision 0 (position 1)');
+  });
+
+  it('a store cut short below the verified position stops start and fails events verify', async () => {
+    await startAndStop();
+    await startAndStop();
+    expect(verifiedPosition()).toBe('2');
+    // Remove the last two events and make the stream index agree, so every remaining link holds.
+    await sqliteRun(eventsDb(), 'DELETE FROM events WHERE position >= 2', []);
+    await sqliteRun(eventsDb(), "UPDATE streams SET revision = 0, last_position = 1, last_hash = (SELECT hash FROM events WHERE position = 1) WHERE stream_id = 'runtime'", []);
+    await expectStartRefused('at position 2');
+    const verify = await cli(['events', 'verify', '--data', dataDir]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^hash chain broken at position 2: the event at position 2, verified before, is gone/);
   });
 });
 

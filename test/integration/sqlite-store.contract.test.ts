@@ -22,6 +22,26 @@ describeEventStoreContract('sqlite', async () => {
     async deleteEvent(position) {
       await intruder.run('DELETE FROM events WHERE position = ?', [Number(position)]);
     },
+    async rewritePlace(position, change) {
+      await intruder.run('UPDATE events SET position = coalesce(?, position), recorded_at = coalesce(?, recorded_at) WHERE position = ?', [
+        change.position === undefined ? null : Number(change.position),
+        change.recordedAt ?? null,
+        Number(position),
+      ]);
+    },
+    async storeRaw(events) {
+      // The stream index follows by its trigger, as it would have for the writer that stored them.
+      for (const event of events) {
+        await intruder.run(
+          `INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            Number(event.position), event.streamId, Number(event.revision), event.id, event.type, event.version,
+            event.dataJson, event.metadataJson, event.recordedAt, event.prevHash, event.hashVersion, event.hash,
+          ],
+        );
+      }
+    },
     async close() {
       await intruder.close();
       await backend.close().catch(() => undefined);

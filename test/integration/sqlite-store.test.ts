@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteConnection } from '../../events/adapters/sqlite/connection.js';
-import { LATEST_SCHEMA_VERSION } from '../../events/adapters/sqlite/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../events/adapters/sqlite/migrations.js';
+import { canonicalJson } from '../../events/canonical-json.js';
+import { chainHash, GENESIS_HASH } from '../../events/hash-chain.js';
 import { openSqliteBackend, type SqliteBackend } from '../../events/adapters/sqlite/sqlite-backend.js';
 import {
   ReadOnlyStoreError,
@@ -126,6 +128,54 @@ describe('durability and schema', () => {
     expect(events.map((event) => (event.data as { text: string }).text)).toEqual(['one', 'two', 'three']);
     expect(events[2]!.prevHash).toBe(events[1]!.hash);
     expect(await verifyHashChains(second.backend)).toMatchObject({ ok: true, events: 3 });
+  });
+
+  it('defect 7 (issue 16): migrates a store of v1-hashed events without rewriting a row; it keeps verifying and new events are v2', async () => {
+    // The store as ledgerclaw left it at schema v2: no hash_version column, v1 hashes.
+    const old = await SqliteConnection.open(path, { create: true });
+    await old.exec('PRAGMA journal_mode = WAL');
+    for (const migration of MIGRATIONS.filter((candidate) => candidate.version <= 2)) {
+      await old.exec(migration.sql);
+      await old.exec(`PRAGMA user_version = ${migration.version}`);
+    }
+    const heads = new Map<string, { revision: number; hash: string }>();
+    for (const [index, streamId] of ['note-old', 'note-other', 'note-old'].entries()) {
+      const head = heads.get(streamId);
+      const revision = head ? head.revision + 1 : 0;
+      const prepared = {
+        id: `00000000-0000-4000-8000-00000000000${index}`,
+        type: 'note.recorded',
+        version: 1,
+        dataJson: canonicalJson({ text: `old ${index}` }),
+        metadataJson: canonicalJson({ actor: 'cli', causationId: null, correlationId: 'old', occurredAt: '2025-01-01T00:00:00.000Z' }),
+      };
+      const prevHash = head ? head.hash : GENESIS_HASH;
+      const hash = chainHash(prevHash, streamId, BigInt(revision), prepared);
+      await old.run(
+        'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [index + 1, streamId, revision, prepared.id, prepared.type, prepared.version, prepared.dataJson, prepared.metadataJson, '2025-01-01T00:00:01.000Z', prevHash, hash],
+      );
+      heads.set(streamId, { revision, hash });
+    }
+    const rowsBefore = await old.all('SELECT * FROM events ORDER BY position');
+    await old.close();
+
+    const first = await openWriter();
+    const probe = await SqliteConnection.open(path, { create: false });
+    const rowsAfter = await probe.all<Record<string, unknown>>('SELECT * FROM events ORDER BY position');
+    expect(rowsAfter.map(({ hash_version: hashVersion, ...row }) => (expect(hashVersion).toBe(1), row))).toEqual(rowsBefore);
+    expect(await verifyHashChains(first.backend)).toMatchObject({ ok: true, events: 3, streams: 2 });
+    await first.store.append('note-old', [note('new one')], { expectedRevision: 1n });
+    await first.backend.close();
+    // Reopened, the writer links to the newest (v2) event directly.
+    const second = await openWriter();
+    await second.store.append('note-other', [note('new two')], { expectedRevision: 0n });
+    expect((await second.store.readAll({ upcast: false })).map((event) => event.hashVersion)).toEqual([1, 1, 1, 2, 2]);
+    expect(await verifyHashChains(second.backend)).toMatchObject({ ok: true, events: 5, streams: 2 });
+    // The old rows are now sealed: re-timing one breaks the first v2 event's link.
+    await probe.run('UPDATE events SET recorded_at = ? WHERE position = 2', ['2020-01-01T00:00:00.000Z']);
+    expect(await verifyHashChains(second.backend)).toMatchObject({ ok: false, problem: 'hash_mismatch', position: 4n });
+    await probe.close();
   });
 });
 

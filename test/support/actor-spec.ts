@@ -48,6 +48,7 @@ function storedEvent(catalogue: EventCatalogue, kind: AnyActorKind, id: string, 
     metadata: JSON.parse(prepared.metadataJson) as StoredEvent['metadata'],
     recordedAt: SPEC_TIME,
     prevHash: GENESIS_HASH,
+    hashVersion: 2,
     hash: GENESIS_HASH,
   };
 }

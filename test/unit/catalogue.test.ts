@@ -32,6 +32,7 @@ function raw(overrides: Partial<RawStoredEvent>): RawStoredEvent {
     position: 17n,
     recordedAt: '2025-01-01T00:00:01.000Z',
     prevHash: GENESIS_HASH,
+    hashVersion: 2,
     hash: 'f'.repeat(64),
     ...overrides,
   };
@@ -207,6 +208,7 @@ describe('EventCatalogue.decode', () => {
       metadata: { actor: 'cli', causationId: null, correlationId: 'c-1', occurredAt: '2025-01-01T00:00:00.000Z' },
       recordedAt: '2025-01-01T00:00:01.000Z',
       prevHash: GENESIS_HASH,
+      hashVersion: 2,
       hash: 'f'.repeat(64),
     });
     expect(v3.is(event)).toBe(true);

@@ -80,12 +80,10 @@ describe('read-only commands on a data directory with no store yet', () => {
     expect(await cli(['events', 'tail', '--data', 'fresh'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
-  it('verify finds nothing to break', async () => {
-    expect(await cli(['--data', 'fresh', 'events', 'verify'])).toEqual({
-      code: 0,
-      stdout: 'hash chains intact: 0 events in 0 streams\n',
-      stderr: '',
-    });
+  it('verify is an error: there is nothing to verify (defect 7, issue 16)', async () => {
+    const { code, stdout, stderr } = await cli(['--data', 'fresh', 'events', 'verify']);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toMatch(/^ledgerclaw: there is no event store at .*fresh\/events\.db: nothing to verify \(is --data right\?\)\n$/);
   });
 
   it('read says the stream has no events and exits 1', async () => {

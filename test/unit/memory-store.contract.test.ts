@@ -15,6 +15,12 @@ describeEventStoreContract('memory', async () => {
     async deleteEvent(position) {
       backend.removeForTest(position);
     },
+    async rewritePlace(position, change) {
+      backend.tamper(position, (event) => ({ ...event, ...change }));
+    },
+    async storeRaw(events) {
+      backend.importForTest(events);
+    },
     async close() {
       await backend.close();
     },

@@ -1,5 +1,6 @@
 /** How a stored event is laid out in the `events` table, and how a row becomes a RawStoredEvent. */
 import type { RawStoredEvent } from '../../envelope.js';
+import type { HashVersion } from '../../hash-chain.js';
 
 export interface EventRow {
   position: number;
@@ -12,11 +13,12 @@ export interface EventRow {
   metadata: string;
   recorded_at: string;
   prev_hash: string;
+  hash_version: number;
   hash: string;
 }
 
 export const EVENT_SELECT =
-  'SELECT position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash FROM events';
+  'SELECT position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash FROM events';
 
 export function toRawEvent(row: EventRow): RawStoredEvent {
   return {
@@ -30,6 +32,8 @@ export function toRawEvent(row: EventRow): RawStoredEvent {
     metadataJson: row.metadata,
     recordedAt: row.recorded_at,
     prevHash: row.prev_hash,
+    // Any other number reaches the verifier as stored, which refuses it by name.
+    hashVersion: row.hash_version as HashVersion,
     hash: row.hash,
   };
 }

@@ -9,10 +9,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decideAppend, type AppendDecision, type StoredIdLocation } from '../../append-decision.js';
 import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { StoreClosedError } from '../../errors.js';
-import { chainHash, GENESIS_HASH } from '../../hash-chain.js';
+import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH } from '../../hash-chain.js';
 import type { BackendAppendResult } from '../../backend.js';
 import type { ExpectedRevision } from '../../port.js';
 import type { SqlValue, SqliteConnection, SqliteStatement } from './connection.js';
+import { readChainTip } from './chain-tip.js';
 import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
 
 export interface WriterOptions {
@@ -64,13 +65,15 @@ interface BatchPlan {
   readonly written: Map<number, RawStoredEvent[]>;
   readonly newHeads: Map<string, StreamHead>;
   headPosition: bigint;
+  /** The $all chain value after the batch's last planned event. */
+  chainTip: string;
   /** Where each event id of the batch is stored, or will be once the rows are written. */
   readonly stored: Map<string, StoredIdLocation>;
 }
 
-const EVENT_COLUMNS = 11;
+const EVENT_COLUMNS = 12;
 const INSERT_EVENTS =
-  'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash) VALUES ';
+  'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash) VALUES ';
 /** Rows per multi-row INSERT; prepared statements are cached for every count up to this. */
 const ROWS_PER_STATEMENT = 64;
 /** Stream heads kept in memory; a miss costs one indexed read. */
@@ -87,6 +90,8 @@ export class GroupCommitWriter {
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private headPosition = 0n;
+  /** The $all chain value after the newest stored event: the next event's $all link. */
+  private chainTip = GENESIS_HASH;
   /** Least recently used first: re-inserting a key moves it to the end. */
   private readonly heads = new Map<string, StreamHead>();
   /** Prepared multi-row INSERTs, by row count. */
@@ -100,6 +105,7 @@ export class GroupCommitWriter {
 
   async start(): Promise<void> {
     this.headPosition = await this.readHeadPosition();
+    this.chainTip = await readChainTip(this.connection);
   }
 
   get stats(): WriterStats {
@@ -196,6 +202,7 @@ export class GroupCommitWriter {
         // from a writer this one did not know of: plan again from what is on disk.
         this.heads.clear();
         this.headPosition = await this.readHeadPosition();
+        this.chainTip = await readChainTip(this.connection);
         plan = await this.planBatch(batch, 'checked');
         await this.writePlan(plan);
       }
@@ -211,6 +218,7 @@ export class GroupCommitWriter {
 
     const written = plan.rows.length / EVENT_COLUMNS;
     this.headPosition = plan.headPosition;
+    this.chainTip = plan.chainTip;
     this.counters.transactions += 1;
     this.counters.appends += batch.length;
     this.counters.events += written;
@@ -253,7 +261,7 @@ export class GroupCommitWriter {
   private async planBatch(batch: readonly QueuedAppend[], mode: 'optimistic' | 'checked'): Promise<BatchPlan> {
     const heads = await this.loadHeads(batch);
     const stored = mode === 'checked' ? await this.findStoredIds(batch) : new Map<string, StoredIdLocation>();
-    const plan: BatchPlan = { decisions: [], rows: [], written: new Map(), newHeads: new Map(), headPosition: this.headPosition, stored };
+    const plan: BatchPlan = { decisions: [], rows: [], written: new Map(), newHeads: new Map(), headPosition: this.headPosition, chainTip: this.chainTip, stored };
     const recordedAt = new Date().toISOString();
 
     for (const [index, append] of batch.entries()) {
@@ -283,14 +291,16 @@ export class GroupCommitWriter {
       plan.written.set(index, written);
       for (const event of append.events) {
         plan.headPosition += 1n;
-        const hash = chainHash(prevHash, append.streamId, revision, event);
+        const position = plan.headPosition;
+        const hash = chainHashV2({ allPrevHash: plan.chainTip, prevHash, streamId: append.streamId, revision, position, recordedAt }, event);
         plan.rows.push(
-          Number(plan.headPosition), append.streamId, Number(revision), event.id, event.type, event.version,
-          event.dataJson, event.metadataJson, recordedAt, prevHash, hash,
+          Number(position), append.streamId, Number(revision), event.id, event.type, event.version,
+          event.dataJson, event.metadataJson, recordedAt, prevHash, CURRENT_HASH_VERSION, hash,
         );
-        written.push({ ...event, streamId: append.streamId, revision, position: plan.headPosition, recordedAt, prevHash, hash });
+        written.push({ ...event, streamId: append.streamId, revision, position, recordedAt, prevHash, hashVersion: CURRENT_HASH_VERSION, hash });
+        plan.chainTip = hash;
         // Later appends in this batch see this one, exactly as if it were already stored.
-        stored.set(event.id, { streamId: append.streamId, revision, position: plan.headPosition });
+        stored.set(event.id, { streamId: append.streamId, revision, position });
         prevHash = hash;
         revision += 1n;
       }

@@ -79,6 +79,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_correlation ON events (json_extract(metadata, '$.correlationId'), position);
     `,
   },
+  {
+    version: 3,
+    name: 'hash version of each event',
+    sql: `
+      -- The rule each event's hash was made with (events/hash-chain.ts). Rows stored before
+      -- this migration keep their bytes and read as 1; the writer stores 2 from now on.
+      ALTER TABLE events ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -739,6 +739,7 @@ describe('task: streams stored before the v2 events', () => {
         position: 1n,
         recordedAt: T0,
         prevHash: GENESIS_HASH,
+        hashVersion: 2,
         hash: GENESIS_HASH,
       },
       true,

@@ -28,6 +28,7 @@ export function stored(streamId: string, type: string, data: unknown, revision =
     metadata: { correlationId: 'test', causationId: null, actor: 'test', occurredAt: '2026-01-01T00:00:00.000Z' },
     recordedAt: '2026-01-01T00:00:00.000Z',
     prevHash: '0'.repeat(64),
+    hashVersion: 2,
     hash: '0'.repeat(64),
   };
 }
