@@ -39,6 +39,7 @@ import { openScheduler, type RunningScheduler } from '../scheduler/open-schedule
 import { tasksAwaitingRuns } from '../scheduler/pending-task-runs.js';
 import { groupsAwaitingEffects } from '../channels/pending-group-effects.js';
 import { createLogger, type Logger } from '../logger.js';
+import { redactCredentials } from '../redaction.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
 import { action, loadCommandConfig, type ActorSetup, type CommandContext } from './command-context.js';
@@ -118,7 +119,12 @@ export function sandboxLine(sandbox: Sandbox): string {
     : 'PROCESS SANDBOX: weaker isolation than Docker (no daemon answered); bash and other high-risk tools are off';
 }
 
+/** The banner with any credential in it (a password in `model.baseUrl`) redacted. */
 function banner(io: CliIo, config: Config, facts: BannerFacts): string {
+  return redactCredentials(bannerText(io, config, facts));
+}
+
+function bannerText(io: CliIo, config: Config, facts: BannerFacts): string {
   const cli = cliInvocation(io);
   const kinds = facts.kinds.length === 0 ? 'no actor kinds registered yet' : `${facts.kinds.length} kinds (${facts.kinds.join(', ')})`;
   return [
