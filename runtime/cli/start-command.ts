@@ -224,6 +224,8 @@ export async function runRuntime(context: CommandContext, command: Command, opti
         actor: 'runtime',
         command: 'ledgerclaw start',
         catalogue: actors.catalogue,
+        // Says so when the data directory was open to other users (it is tightened).
+        logger,
       });
       try {
         const started = await recordStart(opened.store, config);
