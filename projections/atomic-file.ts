@@ -22,7 +22,7 @@ export async function writeFileAtomic(path: string, content: string): Promise<bo
   temporaryCounter += 1;
   const temporary = `${path}.${process.pid}.${temporaryCounter}.tmp`;
   try {
-    const handle = await open(temporary, 'w', 0o644);
+    const handle = await open(temporary, 'w', 0o600);
     try {
       await handle.writeFile(bytes);
       await handle.sync();

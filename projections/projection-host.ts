@@ -17,6 +17,7 @@ import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import type { StoredEvent } from '../events/envelope.js';
 import type { Delivery, EventStore } from '../events/port.js';
 import type { Logger } from '../runtime/actor-host/actor-host.js';
+import { corruptionDetail, isCorruptFile, moveCorruptFileAside } from '../runtime/cache-files.js';
 import type { Projection } from './projection.js';
 import { finishBuild, openReadModelForWriting, readCheckpoint, ReadModelCatalog, syncBuild, type CatalogEntry } from './read-model-files.js';
 
@@ -101,7 +102,7 @@ export class ProjectionHost {
 
   /** Opens every read model, starts rebuilds where versions changed, and follows `$all`. */
   async start(): Promise<void> {
-    this.catalog = await ReadModelCatalog.open(this.options.dataDir);
+    this.catalog = await ReadModelCatalog.open(this.options.dataDir, { logger: this.logger });
     await this.catalog.removeUnreferencedFiles();
     for (const projection of this.options.projections) {
       let entry = await this.catalog.entry(projection.name);
@@ -216,14 +217,7 @@ export class ProjectionHost {
     const catalog = this.requireCatalog();
     // Marked before a byte is written without fsync (see ReadModelCatalog.trustsBuild).
     if (role === 'build') await catalog.markUnsynced(file);
-    const connection = await openReadModelForWriting(catalog.path(file), projection.schema, {
-      ...(projection.deferredSchema !== undefined ? { deferredSchema: projection.deferredSchema } : {}),
-      build: role === 'build',
-    });
-    const position = await readCheckpoint(connection).catch(async (error: unknown) => {
-      await connection.close().catch(() => undefined);
-      throw error;
-    });
+    const { connection, position } = await this.openFile(projection, file, role);
     const runner: Runner = {
       projection,
       file,
@@ -255,6 +249,36 @@ export class ProjectionHost {
     // Nothing to catch up on (an empty store, or a checkpoint at the head): no batch will
     // come to say so.
     if ((runner.position ?? 0n) >= (await this.options.store.headPosition())) await this.afterProgress(runner);
+  }
+
+  /**
+   * A read model file and its checkpoint. A corrupt one (the catalog names it, but it is no
+   * database any more) is moved aside and started again empty: the projection catches up
+   * from the start of `$all`, as a read model that was deleted does.
+   */
+  private async openFile(projection: Projection, file: string, role: Runner['role']): Promise<{ connection: SqliteConnection; position: bigint | null }> {
+    const path = this.requireCatalog().path(file);
+    const open = async () => {
+      const connection = await openReadModelForWriting(path, projection.schema, {
+        ...(projection.deferredSchema !== undefined ? { deferredSchema: projection.deferredSchema } : {}),
+        build: role === 'build',
+      });
+      try {
+        return { connection, position: await readCheckpoint(connection) };
+      } catch (error) {
+        await connection.close().catch(() => undefined);
+        throw error;
+      }
+    };
+    try {
+      return await open();
+    } catch (error) {
+      if (!isCorruptFile(error)) throw error;
+      const movedTo = await moveCorruptFileAside(path);
+      this.logger.warn({ projection: projection.name, path, movedTo, reason: corruptionDetail(error) }, 'a read model file was corrupt: moved aside; building it again from the events');
+      if (role === 'active') await this.requireCatalog().setStatus(projection.name, 'catching_up');
+      return open();
+    }
   }
 
   private batchLimit(role: Runner['role']): number {

@@ -3,12 +3,16 @@
  * projection (`<name>.v<version>.g<generation>.db`, its checkpoint inside), and
  * `catalog.db`, which names the build readers use. Swapping a finished rebuild in is one
  * row update in the catalog, so readers see the old read model or the new, never half of one.
+ * All of it is a cache of the events: a corrupt catalog or build file is moved aside
+ * (`<file>.corrupt-<time>`) by the writer and built again.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { SqliteConnection } from '../events/adapters/sqlite/connection.js';
+import type { Logger } from '../runtime/actor-host/actor-host.js';
+import { checkCacheIntegrity, corruptionDetail, isCorruptFile, moveCorruptFileAside, openCacheForReading } from '../runtime/cache-files.js';
 
 export const READ_MODELS_DIR = 'read-models';
 const CATALOG_FILE = 'catalog.db';
@@ -119,22 +123,58 @@ export class ReadModelCatalog {
     readonly dir: string,
   ) {}
 
-  /** The writer's catalog: creates the directory and the file. */
-  static async open(dataDir: string): Promise<ReadModelCatalog> {
+  /**
+   * The writer's catalog: creates the directory and the file. A catalog that is corrupt
+   * (checked page by page: it is small) is moved aside and started again empty; the build
+   * files it named are then unreferenced, removed by `removeUnreferencedFiles`, and every
+   * read model is built again from the events.
+   */
+  static async open(dataDir: string, options: { readonly logger?: Logger } = {}): Promise<ReadModelCatalog> {
     const dir = readModelsDir(dataDir);
+    const path = join(dir, CATALOG_FILE);
     await mkdir(dir, { recursive: true });
-    const connection = await SqliteConnection.open(join(dir, CATALOG_FILE), { create: true });
-    await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; ${CATALOG_SCHEMA}`);
+    try {
+      return await ReadModelCatalog.openWriter(path, dir);
+    } catch (error) {
+      if (!isCorruptFile(error)) throw error;
+      const movedTo = await moveCorruptFileAside(path);
+      options.logger?.warn({ path, movedTo, reason: corruptionDetail(error) }, 'the read-model catalog was corrupt: moved aside; every read model is built again from the events');
+      return ReadModelCatalog.openWriter(path, dir);
+    }
+  }
+
+  private static async openWriter(path: string, dir: string): Promise<ReadModelCatalog> {
+    const connection = await SqliteConnection.open(path, { create: true });
+    try {
+      await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; ${CATALOG_SCHEMA}`);
+      await checkCacheIntegrity(connection);
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
     return new ReadModelCatalog(connection, dir);
   }
 
-  /** A reader's catalog, or undefined when no read model was ever built. */
+  /**
+   * A reader's catalog, or undefined when no read model was ever built. A corrupt one is a
+   * CacheCorruptError (a reader holds no lock, so it leaves the file where it is).
+   */
   static async openForReading(dataDir: string): Promise<ReadModelCatalog | undefined> {
     const dir = readModelsDir(dataDir);
-    if (!existsSync(join(dir, CATALOG_FILE))) return undefined;
-    const connection = await SqliteConnection.open(join(dir, CATALOG_FILE), { create: false });
-    await connection.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
-    return new ReadModelCatalog(connection, dir);
+    const path = join(dir, CATALOG_FILE);
+    if (!existsSync(path)) return undefined;
+    const connection = await SqliteConnection.open(path, { create: false });
+    return openCacheForReading(path, async () => {
+      try {
+        await connection.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
+        // The schema is read here, so a file that is no database fails now, not at the first query.
+        await connection.get('SELECT count(*) FROM projections');
+      } catch (error) {
+        await connection.close().catch(() => undefined);
+        throw error;
+      }
+      return new ReadModelCatalog(connection, dir);
+    });
   }
 
   async entries(): Promise<CatalogEntry[]> {
@@ -391,16 +431,28 @@ export async function readCheckpoint(connection: SqliteConnection): Promise<bigi
   return row ? BigInt(row.position) : null;
 }
 
-/** Opens the active build of a read model for queries, or undefined when none exists yet. */
+/**
+ * Opens the active build of a read model for queries, or undefined when none exists yet. A
+ * corrupt file is a CacheCorruptError: the writer moves it aside and builds it again.
+ */
 export async function openReadModel(dataDir: string, name: string): Promise<SqliteConnection | undefined> {
   const catalog = await ReadModelCatalog.openForReading(dataDir);
   if (!catalog) return undefined;
   try {
     const entry = await catalog.entry(name);
-    if (!entry || !existsSync(catalog.path(entry.activeFile))) return undefined;
-    const connection = await SqliteConnection.open(catalog.path(entry.activeFile), { create: false });
-    await connection.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
-    return connection;
+    const path = entry && catalog.path(entry.activeFile);
+    if (!path || !existsSync(path)) return undefined;
+    const connection = await SqliteConnection.open(path, { create: false });
+    return await openCacheForReading(path, async () => {
+      try {
+        await connection.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
+        await readCheckpoint(connection);
+      } catch (error) {
+        await connection.close().catch(() => undefined);
+        throw error;
+      }
+      return connection;
+    });
   } finally {
     await catalog.close();
   }

@@ -12,6 +12,7 @@ import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 import { SqliteSnapshotStore } from '../snapshots/sqlite-snapshot-store.js';
 import { ActorHost, type Logger } from './actor-host/actor-host.js';
 import type { EffectExecutors } from './actor-host/effects.js';
+import { corruptionDetail, isCorruptFile, moveCorruptFileAside } from './cache-files.js';
 import type { Config } from './config.js';
 
 export const SNAPSHOTS_DB_FILE = 'snapshots.db';
@@ -32,10 +33,7 @@ export interface ActorRuntimeOptions {
 }
 
 export async function openActorRuntime(options: ActorRuntimeOptions): Promise<ActorRuntime> {
-  const path = join(options.config.dataDir, SNAPSHOTS_DB_FILE);
-  // A reader never creates the snapshot file: without one it folds whole streams.
-  const snapshots: SnapshotStore | undefined =
-    options.readOnly && !existsSync(path) ? undefined : await SqliteSnapshotStore.open(path, { readOnly: options.readOnly });
+  const snapshots = await openSnapshots(join(options.config.dataDir, SNAPSHOTS_DB_FILE), options);
   const host = new ActorHost({
     store: options.store,
     kinds: options.kinds ?? actorKinds,
@@ -54,4 +52,27 @@ export async function openActorRuntime(options: ActorRuntimeOptions): Promise<Ac
       await snapshots?.close();
     },
   };
+}
+
+/**
+ * The snapshot cache, or undefined when there is none to use: actors then fold their whole
+ * streams. A corrupt file is the writer's to move aside and start again (it holds the data
+ * directory's lock); a reader leaves it where it is and does without.
+ */
+async function openSnapshots(path: string, options: ActorRuntimeOptions): Promise<SnapshotStore | undefined> {
+  // A reader never creates the snapshot file.
+  if (options.readOnly && !existsSync(path)) return undefined;
+  try {
+    return await SqliteSnapshotStore.open(path, { readOnly: options.readOnly, checkIntegrity: !options.readOnly });
+  } catch (error) {
+    if (!isCorruptFile(error)) throw error;
+    const reason = corruptionDetail(error);
+    if (options.readOnly) {
+      options.logger?.warn({ path, reason }, 'the snapshot cache is corrupt; folding whole streams (the next start moves it aside)');
+      return undefined;
+    }
+    const movedTo = await moveCorruptFileAside(path);
+    options.logger?.warn({ path, movedTo, reason }, 'the snapshot cache was corrupt: moved aside; actors fold their streams and save new snapshots');
+    return SqliteSnapshotStore.open(path, { readOnly: false });
+  }
 }

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { redactCredentials } from './redaction.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const SQLITE_SYNCHRONOUS_LEVELS = ['FULL', 'NORMAL', 'EXTRA'] as const;
@@ -408,11 +409,15 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
 
 export const CONFIG_FILE_ENV = 'LEDGERCLAW_CONFIG';
 
-/** A configuration that cannot be used. The message names the key and where the value came from. */
+/**
+ * A configuration that cannot be used. The message names the key and where the value came
+ * from, and shows the value with any credential in it redacted (a token pasted into the
+ * wrong variable, a URL with a password).
+ */
 export class ConfigError extends Error {
   readonly code = 'invalid_config';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(`invalid config: ${message}`, options);
+    super(redactCredentials(`invalid config: ${message}`), options);
     this.name = 'ConfigError';
   }
 }

@@ -1,9 +1,13 @@
 /**
  * The runtime's logger: pino, JSON lines on stderr (stdout belongs to a command's output),
- * with secrets redacted wherever they sit in a logged object. Secrets inside free-text
- * messages cannot be caught here: never interpolate a credential into a message.
+ * with secrets redacted twice over: the values under secret-named keys wherever they sit in
+ * a logged object (pino's `redact` paths), and, in the finished line, every value shaped
+ * like a credential and every URL's userinfo, in messages and error stacks too
+ * (runtime/redaction.ts). The second catches only what has a known shape: still never
+ * interpolate a credential into a message.
  */
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { REDACTED, redactCredentials } from './redaction.js';
 
 export type { Logger } from 'pino';
 
@@ -54,7 +58,9 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       name: 'ledgerclaw',
       level: options.level,
-      redact: { paths: redactPaths(), censor: '[redacted]' },
+      redact: { paths: redactPaths(), censor: REDACTED },
+      // The whole line as written: messages, bindings, serialized errors, nested values.
+      hooks: { streamWrite: redactCredentials },
     },
     // Synchronous, so the last lines before an exit or a crash are not lost in a buffer.
     options.destination ?? pino.destination({ fd: 2, sync: true }),

@@ -4,15 +4,16 @@
  * refused with a clear message instead of interleaving with the first; a reader takes no
  * lock and works beside a running writer.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSqliteBackend, type SqliteBackend } from '../events/adapters/sqlite/sqlite-backend.js';
 import type { EventCatalogue } from '../events/catalogue.js';
 import { catalogue as registeredCatalogue } from '../events/catalogue/index.js';
 import { createEventStore } from '../events/event-store.js';
 import type { EventStore } from '../events/port.js';
+import type { Logger } from './actor-host/actor-host.js';
 import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { ensurePrivateDataDir, modeText } from './data-dir-permissions.js';
 
 export const EVENTS_DB_FILE = 'events.db';
 
@@ -26,6 +27,8 @@ export interface OpenStoreOptions {
   readonly command?: string;
   /** The event types the store knows: events/catalogue/index.ts unless given (tests). */
   readonly catalogue?: EventCatalogue;
+  /** Told when the writer found the data directory open to others (and tightened it). */
+  readonly logger?: Logger;
 }
 
 export interface OpenedEventStore {
@@ -52,7 +55,7 @@ export async function openEventStore(config: Config, options: OpenStoreOptions):
 async function openSqliteStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {
   let lock: DataDirLock | undefined;
   if (options.mode === 'writer') {
-    await mkdir(config.dataDir, { recursive: true });
+    await makeDataDirPrivate(config.dataDir, options.logger);
     lock = await acquireDataDirLock(config.dataDir, options.command === undefined ? {} : { command: options.command });
   }
   let backend: SqliteBackend;
@@ -73,4 +76,14 @@ async function openSqliteStore(config: Config, options: OpenStoreOptions): Promi
       return closing;
     },
   };
+}
+
+/** The writer creates the data directory 0700, and tightens one that others can enter. */
+async function makeDataDirPrivate(dataDir: string, logger: Logger | undefined): Promise<void> {
+  const change = await ensurePrivateDataDir(dataDir);
+  if (change?.kind === 'tightened') {
+    logger?.warn({ dataDir, from: modeText(change.from), to: modeText(change.from & ~0o077) }, 'the data directory was open to other users; tightened it to its owner only');
+  } else if (change?.kind === 'too_open') {
+    logger?.warn({ dataDir, mode: modeText(change.mode), reason: change.reason }, 'the data directory is open to other users and could not be tightened: chmod 700 it');
+  }
 }

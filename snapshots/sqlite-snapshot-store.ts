@@ -1,11 +1,13 @@
 /**
  * Snapshots in their own SQLite file in the data directory (`snapshots.db`), apart from
  * the events: deleting the file is always safe. Being a cache, it is written with
- * synchronous=NORMAL; a snapshot lost to a power cut is rebuilt from the events.
+ * synchronous=NORMAL; a snapshot lost to a power cut is rebuilt from the events, and a file
+ * found corrupt is moved aside by its opener (runtime/actor-runtime.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SqliteConnection } from '../events/adapters/sqlite/connection.js';
+import { checkCacheIntegrity } from '../runtime/cache-files.js';
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 
 const SCHEMA = `
@@ -22,11 +24,23 @@ const SCHEMA = `
 export class SqliteSnapshotStore implements SnapshotStore {
   private constructor(private readonly connection: SqliteConnection) {}
 
-  static async open(path: string, options: { readOnly?: boolean } = {}): Promise<SqliteSnapshotStore> {
+  /**
+   * Opens (creating) the file. A file that is not a database, or is damaged, throws the
+   * driver's StoreCorruptError; `checkIntegrity` reads every page first (`quick_check`), so
+   * damage anywhere in the file is found now rather than at some actor's load.
+   */
+  static async open(path: string, options: { readOnly?: boolean; checkIntegrity?: boolean } = {}): Promise<SqliteSnapshotStore> {
     await mkdir(dirname(path), { recursive: true });
     const connection = await SqliteConnection.open(path, { create: true });
-    await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; ${SCHEMA}`);
-    if (options.readOnly) await connection.exec('PRAGMA query_only = ON');
+    try {
+      await connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; ${SCHEMA}`);
+      if (options.checkIntegrity) await checkCacheIntegrity(connection);
+      if (options.readOnly) await connection.exec('PRAGMA query_only = ON');
+    } catch (error) {
+      // Closed, so the caller may move the file aside.
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
     return new SqliteSnapshotStore(connection);
   }
 

@@ -51,6 +51,9 @@ function requireProtectedChannel(): void {
 
 async function main(): Promise<void> {
   if (ownsPidNamespace) requireProtectedChannel();
+  // What the agent writes in its workspace (and what its bash writes: children inherit the
+  // mask) is uid 1000's alone, as the rest of the data directory is the runtime's.
+  process.umask(0o077);
   const channel = new FramedChannel<HostToRunnerMessage, RunnerToHostMessage>(process.stdin, process.stdout, hostToRunnerMessage, 'host');
   const tunnel = new ModelTunnel((message) => channel.send(message));
   const hostCalls = new Map<string, (outcome: ToolOutcome) => void>();

@@ -2,8 +2,13 @@
 /**
  * The `ledgerclaw` executable. See ./program.ts for the commands.
  */
+import { PRIVATE_UMASK } from '../data-dir-permissions.js';
 import { processIo } from './io.js';
 import { runCli } from './run.js';
+
+// Before anything is opened: every file and directory a command creates in the data
+// directory (the store, caches, memory files, workspaces) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 
 const exitCode = await runCli(process.argv.slice(2), processIo());
 process.exitCode = exitCode;

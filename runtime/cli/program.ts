@@ -5,6 +5,7 @@
  */
 import { Command, Help } from 'commander';
 import { CONFIG_FILE_ENV, CONFIG_KEYS, DEFAULT_CONFIG_FILE } from '../config.js';
+import { redactCredentials } from '../redaction.js';
 import { ledgerclawVersion } from '../version.js';
 import { registerActorsCommands } from './actors-commands.js';
 import { registerChatCommand } from './chat-command.js';
@@ -73,7 +74,8 @@ function configureUsageOutput(command: Command, io: CliIo): void {
   command.configureOutput({
     writeOut: (text) => io.stdout.write(text),
     writeErr: (text) => io.stderr.write(text),
-    outputError: (text, write) => write(usageErrorText(text, command)),
+    // A usage error echoes what was typed: a token pasted as an argument is not repeated.
+    outputError: (text, write) => write(redactCredentials(usageErrorText(text, command))),
   });
   for (const sub of command.commands) configureUsageOutput(sub, io);
 }

@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { readModelProjections } from '../../projections/index.js';
 import type { Projection } from '../../projections/projection.js';
 import { ConfigError } from '../config.js';
+import { redactCredentials } from '../redaction.js';
 import { registeredActors, type ActorSetup, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -29,6 +30,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
     exitCode: ExitCode.ok,
   };
   const program = buildProgram(context);
+  // Error messages can carry what came from outside (a value, a URL, a driver's text).
+  const fail = (message: string) => io.stderr.write(redactCredentials(message));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return context.exitCode;
@@ -38,14 +41,14 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
       return REQUESTED_OUTPUT.has(error.code) ? ExitCode.ok : ExitCode.usage;
     }
     if (error instanceof ConfigError || error instanceof UsageError) {
-      io.stderr.write(`${PROGRAM_NAME}: ${error.message}\nsee '${PROGRAM_NAME} --help'\n`);
+      fail(`${PROGRAM_NAME}: ${error.message}\nsee '${PROGRAM_NAME} --help'\n`);
       return ExitCode.usage;
     }
     if (error instanceof CommandFailedError) {
-      io.stderr.write(`${PROGRAM_NAME}: ${error.message}\n`);
+      fail(`${PROGRAM_NAME}: ${error.message}\n`);
       return ExitCode.failure;
     }
-    io.stderr.write(`${PROGRAM_NAME}: ${error instanceof Error ? error.message : String(error)}\n`);
+    fail(`${PROGRAM_NAME}: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.failure;
   }
 }

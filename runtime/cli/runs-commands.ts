@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { StoredEvent } from '../../events/envelope.js';
+import type { EventStore } from '../../events/port.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import { formatTable, toJson } from './format.js';
@@ -125,14 +126,28 @@ async function show(context: CommandContext, command: Command, runId: string, op
   return ExitCode.ok;
 }
 
+/**
+ * The `limit` newest run streams, newest first: by when each run began (its first event,
+ * `run.queued`), then by that event's position. Never by stream id: run ids are not in
+ * time order (a Slack thread's timestamp, a task's id).
+ */
+async function newestRuns(store: EventStore, limit: number): Promise<string[]> {
+  const begun: { streamId: string; at: number; position: bigint }[] = [];
+  for (const stream of await store.listStreams({ prefix: 'run-' })) {
+    const [first] = await store.readStream(stream.streamId, { maxCount: 1, upcast: false });
+    if (first) begun.push({ streamId: stream.streamId, at: Date.parse(first.metadata.occurredAt), position: first.position });
+  }
+  begun.sort((a, b) => b.at - a.at || (b.position > a.position ? 1 : b.position < a.position ? -1 : 0));
+  return begun.slice(0, limit).map((run) => run.streamId);
+}
+
 async function list(context: CommandContext, command: Command, limit: number): Promise<ExitCode> {
   const { config } = loadCommandConfig(command, context.io);
   const rows = await withReader(config, async (opened) => {
     if (!opened) return [];
-    const streams = (await opened.store.listStreams({ prefix: 'run-' })).slice(-limit).reverse();
     const result: string[][] = [];
-    for (const stream of streams) {
-      const events = await opened.store.readStream(stream.streamId);
+    for (const streamId of await newestRuns(opened.store, limit)) {
+      const events = await opened.store.readStream(streamId);
       const queued = events.find((event) => event.type === 'run.queued')?.data as { groupId: string; trigger: string } | undefined;
       const last = events[events.length - 1];
       let tokens = 0;
@@ -143,7 +158,7 @@ async function list(context: CommandContext, command: Command, limit: number): P
         tokens += data.tokens.input + data.tokens.output + data.tokens.cacheWrite;
         cost += data.costUsd ?? 0;
       }
-      result.push([stream.streamId.slice(4), queued?.groupId ?? '?', queued?.trigger ?? '?', last?.type.replace('run.', '') ?? '?', last?.metadata.occurredAt ?? '', String(tokens), `$${cost.toFixed(4)}`]);
+      result.push([streamId.slice(4), queued?.groupId ?? '?', queued?.trigger ?? '?', last?.type.replace('run.', '') ?? '?', last?.metadata.occurredAt ?? '', String(tokens), `$${cost.toFixed(4)}`]);
     }
     return result;
   });

@@ -40,6 +40,7 @@ import { openScheduler, type RunningScheduler } from '../scheduler/open-schedule
 import { tasksAwaitingRuns } from '../scheduler/pending-task-runs.js';
 import { groupsAwaitingEffects } from '../channels/pending-group-effects.js';
 import { createLogger, type Logger } from '../logger.js';
+import { redactCredentials } from '../redaction.js';
 import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-store.js';
 import { ledgerclawVersion } from '../version.js';
 import { verifyStoreOnStart } from '../verify-on-start.js';
@@ -123,7 +124,12 @@ export function sandboxLine(sandbox: Sandbox): string {
     : 'PROCESS SANDBOX: weaker isolation than Docker (no daemon answered); bash and other high-risk tools are off';
 }
 
+/** The banner with any credential in it (a password in `model.baseUrl`) redacted. */
 function banner(io: CliIo, config: Config, facts: BannerFacts): string {
+  return redactCredentials(bannerText(io, config, facts));
+}
+
+function bannerText(io: CliIo, config: Config, facts: BannerFacts): string {
   const cli = cliInvocation(io);
   const kinds = facts.kinds.length === 0 ? 'no actor kinds registered yet' : `${facts.kinds.length} kinds (${facts.kinds.join(', ')})`;
   return [
@@ -223,6 +229,8 @@ export async function runRuntime(context: CommandContext, command: Command, opti
         actor: 'runtime',
         command: 'ledgerclaw start',
         catalogue: actors.catalogue,
+        // Says so when the data directory was open to other users (it is tightened).
+        logger,
       });
       try {
         // Before anything is appended: a broken hash chain stops the start.

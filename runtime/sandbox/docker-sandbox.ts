@@ -112,6 +112,9 @@ export class DockerSandbox implements Sandbox {
     await requireDirectory(spec.workspaceDir, 'workspace');
     if (spec.sharedDir !== null) await requireDirectory(spec.sharedDir, 'shared directory');
     await handTreeTo(spec.workspaceDir, AGENT_UID, AGENT_GID);
+    // The shared folder too, read-only in the container: the data directory's files are
+    // 0600 and its folders 0700 (no access for others), so the agent reads it as its owner.
+    if (spec.sharedDir !== null) await handTreeTo(spec.sharedDir, AGENT_UID, AGENT_GID);
 
     const name = containerNameFor(spec.runId);
     await this.removeEarlierContainer(name);

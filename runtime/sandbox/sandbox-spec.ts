@@ -6,21 +6,11 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { credentialShapeOf } from '../redaction.js';
 import { WORKSPACE_ENV, type SandboxSpec } from './sandbox.js';
 
 /** Names that hold credentials by convention: ANTHROPIC_API_KEY, SLACK_BOT_TOKEN, DB_PASSWORD… */
 export const SECRET_NAME_PATTERN = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
-
-/** Values that are credentials whatever they are called. */
-const SECRET_VALUE_SHAPES: ReadonlyArray<{ readonly what: string; readonly pattern: RegExp }> = [
-  { what: 'an API key (sk-…)', pattern: /\bsk-[A-Za-z0-9_-]{16,}/ },
-  { what: 'a Slack token', pattern: /\bxox[abeoprs]-[A-Za-z0-9-]{10,}/ },
-  { what: 'a GitHub token', pattern: /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/ },
-  { what: 'an AWS access key id', pattern: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/ },
-  { what: 'a private key', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
-  { what: 'a bearer credential', pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}/i },
-  { what: 'a URL with a password in it', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i },
-];
 
 /** Host secrets shorter than this are too likely to equal an ordinary value ("1", "true"). */
 const MIN_HOST_SECRET_LENGTH = 8;
@@ -62,7 +52,8 @@ export function secretEnvProblem(
   hostEnv: Readonly<Record<string, string | undefined>> = process.env,
 ): string | null {
   if (SECRET_NAME_PATTERN.test(name)) return `its name looks like a secret's (matches ${SECRET_NAME_PATTERN.source})`;
-  const shape = SECRET_VALUE_SHAPES.find(({ pattern }) => pattern.test(value));
+  // The shapes every message is redacted of (runtime/redaction.ts).
+  const shape = credentialShapeOf(value);
   if (shape !== undefined) return `its value looks like ${shape.what}`;
   if (value.length >= MIN_HOST_SECRET_LENGTH) {
     const copied = Object.entries(hostEnv).find(

@@ -199,7 +199,8 @@ describe('ledgerclaw start', () => {
 
 describe('a corrupt event store', () => {
   it('fails start with exit 1 and leaves no writer lock behind; readers fail the same way', async () => {
-    mkdirSync(dataDir);
+    // 0700, as the runtime makes it: a looser one would be tightened with a WARN line first.
+    mkdirSync(dataDir, { mode: 0o700 });
     writeFileSync(join(dataDir, 'events.db'), 'this is not an SQLite database, just some bytes '.repeat(200));
     const start = await cli(['start', '--data', dataDir]);
     expect(start.code).toBe(1);
