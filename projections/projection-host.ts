@@ -252,8 +252,8 @@ export class ProjectionHost {
   }
 
   /**
-   * A read model file and its checkpoint. A corrupt one (the catalog names it, but it is no
-   * database any more) is moved aside and started again empty: the projection catches up
+   * A read model file and its checkpoint. A corrupt live one (the catalog names it, but it is
+   * no database any more) is moved aside and started again empty: the projection catches up
    * from the start of `$all`, as a read model that was deleted does.
    */
   private async openFile(projection: Projection, file: string, role: Runner['role']): Promise<{ connection: SqliteConnection; position: bigint | null }> {
@@ -273,7 +273,8 @@ export class ProjectionHost {
     try {
       return await open();
     } catch (error) {
-      if (!isCorruptFile(error)) throw error;
+      // A build has its own way back (a new generation, built from the start: see resumeBuild).
+      if (!isCorruptFile(error) || role === 'build') throw error;
       const movedTo = await moveCorruptFileAside(path);
       this.logger.warn({ projection: projection.name, path, movedTo, reason: corruptionDetail(error) }, 'a read model file was corrupt: moved aside; building it again from the events');
       if (role === 'active') await this.requireCatalog().setStatus(projection.name, 'catching_up');
