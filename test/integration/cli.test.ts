@@ -9,16 +9,15 @@ import sqlite3 from 'sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, runProcess, startProcess, type RunningProcess } from '../support/child-process.js';
+import { cliEnv } from '../support/cli-env.js';
 
 let cliPath: string;
 let workDir: string;
 let dataDir: string;
 
-/** The parent's env without any LEDGERCLAW_ variable, so a developer's settings cannot leak in. */
+/** The CLI's env (see cli-env.ts), logging at warn. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_')) env[key] = value;
-  return { ...env, LEDGERCLAW_LOG_LEVEL: 'warn', ...extra };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ...extra });
 }
 
 function cli(args: readonly string[], env: Record<string, string> = {}) {

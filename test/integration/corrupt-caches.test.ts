@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, runProcess, startProcess } from '../support/child-process.js';
+import { cliEnv } from '../support/cli-env.js';
 
 let cliPath: string;
 /** A data directory made once by `tasks add` and a start, copied for each test. */
@@ -40,9 +41,7 @@ afterEach(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_') && !key.startsWith('SLACK_')) clean[key] = value;
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn', LEDGERCLAW_SANDBOX: 'process' };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', LEDGERCLAW_SANDBOX: 'process' });
 }
 
 function cli(...args: string[]) {

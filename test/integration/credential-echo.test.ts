@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, runProcess, startProcess } from '../support/child-process.js';
+import { cliEnv } from '../support/cli-env.js';
 
 const PASSWORD = 'hunter2-proxy-password';
 const SLACK_TOKEN = 'xoxb-1234567890-abcdefghijkl';
@@ -23,9 +24,7 @@ afterEach(async () => {
 });
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_') && !key.startsWith('SLACK_')) clean[key] = value;
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'info', LEDGERCLAW_SANDBOX: 'process', ...extra };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'info', LEDGERCLAW_SANDBOX: 'process', ...extra });
 }
 
 describe('credentials echoed (defect 10)', () => {

@@ -13,6 +13,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-messa
 import { agentImage } from '../support/agent-image.js';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, runProcess, startProcess } from '../support/child-process.js';
+import { cliEnv } from '../support/cli-env.js';
 
 const KEY = 'sk-permissions-test-key';
 /** The agent's uid in its container, and the owner of what it may use on the host. */
@@ -43,10 +44,8 @@ afterEach(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_') && !key.startsWith('SLACK_')) clean[key] = value;
   // The shell's usual umask: the CLI must not depend on it.
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker' };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker' });
 }
 
 /** Every path under `dir` (itself included), not following symlinks. */

@@ -19,6 +19,7 @@ import { liveActorsFileSchema, liveActorsPath } from '../../runtime/live-actors-
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, startProcess } from '../support/child-process.js';
 import { counterCatalogue, counterKind } from '../support/counter-kind.js';
+import { cliEnv } from '../support/cli-env.js';
 
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -164,9 +165,7 @@ describe('ledgerclaw start --inspect', () => {
   });
 
   function env(): NodeJS.ProcessEnv {
-    const clean: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_')) clean[key] = value;
-    return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn' };
+    return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn' });
   }
 
   it('prints the URL to open, serves the page and accepts a WebSocket, and stops cleanly', async () => {

@@ -13,6 +13,7 @@ import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest } from '..
 import { agentImage, docker } from '../../support/agent-image.js';
 import { builtFile } from '../../support/built-dist.js';
 import { runProcess, startProcess, type RunningProcess } from '../../support/child-process.js';
+import { cliEnv } from '../../support/cli-env.js';
 
 const KEY = 'sk-e2e-key';
 let fake: FakeAnthropic;
@@ -34,9 +35,7 @@ afterEach(async () => {
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_')) clean[key] = value;
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker', ...extra };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker', ...extra });
 }
 
 function chat(extra: Record<string, string> = {}): RunningProcess {

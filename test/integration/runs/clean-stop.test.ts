@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-messages.js';
 import { builtFile } from '../../support/built-dist.js';
 import { runProcess, startProcess, type RunningProcess } from '../../support/child-process.js';
+import { cliEnv } from '../../support/cli-env.js';
 
 const KEY = 'sk-clean-stop';
 let fake: FakeAnthropic;
@@ -27,9 +28,7 @@ afterEach(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_')) clean[key] = value;
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'process' };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'process' });
 }
 
 function chat(): RunningProcess {

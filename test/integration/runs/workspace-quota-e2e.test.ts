@@ -11,6 +11,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-me
 import { agentImage } from '../../support/agent-image.js';
 import { builtFile } from '../../support/built-dist.js';
 import { runProcess, startProcess } from '../../support/child-process.js';
+import { cliEnv } from '../../support/cli-env.js';
 
 const KEY = 'sk-e2e-key';
 let fake: FakeAnthropic;
@@ -31,9 +32,7 @@ afterEach(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LEDGERCLAW_') && !key.startsWith('ANTHROPIC_')) clean[key] = value;
-  return { ...clean, LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker', LEDGERCLAW_RUN_WORKSPACE_MB: '1' };
+  return cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, LEDGERCLAW_SANDBOX: 'docker', LEDGERCLAW_RUN_WORKSPACE_MB: '1' });
 }
 
 describe('the workspace quota (defect 9 of issue 16)', () => {
