@@ -16,7 +16,7 @@ import { eventIdFor } from '../events/ids.js';
 import type { StoredEvent } from '../events/envelope.js';
 import type { EventStore } from '../events/port.js';
 import { handleEach } from '../events/subscription.js';
-import type { Logger } from './actor-host/actor-host.js';
+import type { Logger } from './logger.js';
 
 export interface ConsolidationTriggerOptions {
   readonly store: EventStore;

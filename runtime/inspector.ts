@@ -14,7 +14,7 @@ import { createInspectorServer } from '@statelyai/inspect/server';
 import type { Observable, Subscription } from 'rxjs';
 import type { AnyActorKind } from '../actors/actor-kind.js';
 import { kindOfStream } from '../actors/index.js';
-import type { Logger } from './actor-host/actor-host.js';
+import type { Logger } from './logger.js';
 import type { InspectionEvent } from './actor-host/inspection.js';
 
 type WebSocketInspector = ReturnType<typeof createWebSocketInspector>;

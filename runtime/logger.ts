@@ -6,10 +6,19 @@
  * (runtime/redaction.ts). The second catches only what has a known shape: still never
  * interpolate a credential into a message.
  */
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import { REDACTED, redactCredentials } from './redaction.js';
 
-export type { Logger } from 'pino';
+/**
+ * What every module of the runtime logs through: a message and its structured fields. The
+ * pino logger `createLogger` returns is one; tests pass a silent one or a recorder. The one
+ * logger type: the actor host and the scheduler use this one too.
+ */
+export interface Logger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
 
 /** Keys whose values are credentials, matched case-sensitively at any depth up to 4. */
 export const SECRET_KEYS = [
@@ -53,7 +62,8 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+/** Pino's own type, for the process that owns it (its `info('text')` form, levels, children). */
+export function createLogger(options: LoggerOptions): PinoLogger {
   return pino(
     {
       name: 'ledgerclaw',

@@ -10,7 +10,7 @@ import type { EventCatalogue } from '../events/catalogue.js';
 import { catalogue as registeredCatalogue } from '../events/catalogue/index.js';
 import { createEventStore } from '../events/event-store.js';
 import type { EventStore } from '../events/port.js';
-import type { Logger } from './actor-host/actor-host.js';
+import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { ensurePrivateDataDir, modeText } from './data-dir-permissions.js';

@@ -21,6 +21,7 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../events/errors.js';
 import { eventIdFor } from '../../events/ids.js';
 import type { EventStore } from '../../events/port.js';
+import type { Logger } from '../logger.js';
 import { machineHash } from '../../snapshots/machine-hash.js';
 import type { SnapshotStore } from '../../snapshots/snapshot-store.js';
 import type { ActorAddress, CausingEvent, EffectContext, EffectExecutors, SendOptions } from './effects.js';
@@ -44,11 +45,8 @@ export interface ActorView extends ActorAddress {
   readonly state: string;
 }
 
-export interface Logger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+/** The runtime's one logger type (runtime/logger.ts), re-exported for the modules that import it from here. */
+export type { Logger };
 
 export interface ActorHostOptions {
   readonly store: EventStore;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ChatSession } from '../channels/console/chat-session.js';
 import { action, type CommandContext } from './command-context.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { DEFAULT_INSPECT_PORT, runRuntime } from './start-command.js';
+import { DEFAULT_INSPECT_PORT, startRuntime } from './start-command.js';
 
 const groupNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected lower-case letters, digits, _ and -, such as ops');
 
@@ -43,5 +43,5 @@ async function chat(context: CommandContext, command: Command, options: ChatOpti
   const { io } = context;
   if (!io.stdin) throw new UsageError('chat needs a terminal or piped input to read from');
   const session = new ChatSession({ groupId: `local.${options.group}`, sender: localSender(io.env), input: io.stdin, output: io.stdout });
-  return runRuntime(context, command, { inspectPort: DEFAULT_INSPECT_PORT }, session);
+  return startRuntime(context, command, { inspectPort: DEFAULT_INSPECT_PORT }, session);
 }

@@ -3,12 +3,14 @@
  * directory and the shutdown signal. Commands receive it instead of reaching for
  * `process`, so tests can run them in-process with captured output.
  */
+import type { ShutdownSignal } from '../start-stop-record.js';
+
+export type { ShutdownSignal };
+
 export interface OutputStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;
 }
-
-export type ShutdownSignal = 'SIGINT' | 'SIGTERM';
 
 export interface ShutdownWatch {
   /** Resolves with the first SIGINT or SIGTERM. */

@@ -4,7 +4,7 @@
  * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
  * need it stopped, as before).
  */
-import type { Logger } from '../actor-host/actor-host.js';
+import type { Logger } from '../logger.js';
 import { CLI_ACTOR } from './actor-commands.js';
 import { ControlSocketPathError, startControlServer, type ControlledActors } from './server.js';
 

@@ -13,7 +13,7 @@ import { boundedJson } from '../../container/protocol/json-depth.js';
 import { MAX_FRAME_JSON_DEPTH } from '../../container/protocol/messages.js';
 import type { TokenTotals } from '../../events/catalogue/run.js';
 import { RECORDED_TEXT_LIMIT } from '../../events/catalogue/run.js';
-import type { Logger } from '../actor-host/actor-host.js';
+import type { Logger } from '../logger.js';
 import { costOf, type ModelPrice } from './pricing.js';
 
 export const MISSING_KEY_MESSAGE =

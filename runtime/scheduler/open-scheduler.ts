@@ -8,10 +8,11 @@ import { activeTaskDueTimes } from '../../projections/tasks-queries.js';
 import { TASKS_PROJECTION } from '../../projections/tasks.js';
 import type { Config } from '../config.js';
 import { ReadModelReaders } from '../gateways/host-tools/read-model-readers.js';
+import type { Logger } from '../logger.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { evaluateGate } from './gates/evaluate-gate.js';
 import { openGateDeps } from './gates/gate-deps.js';
-import { TaskScheduler, type FireReport, type SchedulerLog, type TaskActors } from './scheduler.js';
+import { TaskScheduler, type FireReport, type TaskActors } from './scheduler.js';
 
 export interface SchedulerSources {
   readonly store: EventStore;
@@ -20,7 +21,7 @@ export interface SchedulerSources {
   readonly caughtUp: (projection: string, position: bigint) => Promise<void>;
   readonly sandbox: Sandbox;
   readonly config: Pick<Config, 'dataDir' | 'runs' | 'scheduler'>;
-  readonly logger: SchedulerLog;
+  readonly logger: Logger;
   readonly onFire?: (report: FireReport) => void;
 }
 

@@ -9,13 +9,13 @@ import type { EventStore } from '../../events/port.js';
 import { openReadModel } from '../../projections/read-model-files.js';
 import { tasksWithRunInFlight } from '../../projections/tasks-queries.js';
 import { TASKS_PROJECTION } from '../../projections/tasks.js';
-import type { SchedulerLog } from './scheduler.js';
+import type { Logger } from '../logger.js';
 
 export interface PendingTaskRunsSources {
   readonly store: Pick<EventStore, 'headPosition'>;
   readonly caughtUp: (projection: string, position: bigint) => Promise<void>;
   readonly dataDir: string;
-  readonly logger: SchedulerLog;
+  readonly logger: Logger;
 }
 
 export function tasksAwaitingRuns(sources: PendingTaskRunsSources): () => Promise<readonly string[] | undefined> {

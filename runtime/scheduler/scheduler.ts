@@ -20,6 +20,7 @@ import type { TaskGate } from '../../events/catalogue/task.js';
 import type { EventStore } from '../../events/port.js';
 import type { ActorView, SendResult } from '../actor-host/actor-host.js';
 import type { SendOptions } from '../actor-host/effects.js';
+import type { Logger } from '../logger.js';
 import { Clock } from './clock.js';
 import type { GateTask, GateVerdict } from './gates/gate.js';
 import type { DueEntry } from './due-heap.js';
@@ -46,12 +47,6 @@ export interface FireReport {
   readonly gated: boolean;
 }
 
-export interface SchedulerLog {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
-
 export interface TaskActors {
   load(kind: string, id: string): Promise<ActorView>;
   send(kind: string, id: string, command: { readonly type: string } & Record<string, unknown>, options?: SendOptions): Promise<SendResult>;
@@ -66,7 +61,7 @@ export interface SchedulerOptions {
   readonly checkGate?: (gate: TaskGate, task: GateTask) => Promise<GateVerdict>;
   readonly missedAfterMs: number;
   readonly maxConcurrentFires: number;
-  readonly logger: SchedulerLog;
+  readonly logger: Logger;
   readonly now?: () => number;
   readonly onFire?: (report: FireReport) => void;
 }

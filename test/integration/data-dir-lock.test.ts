@@ -177,11 +177,22 @@ describe('release', () => {
     expect(readFileSync(lockPath, 'utf8')).toBe(theirs);
   });
 
-  it('stops holding the lock after release even in this process', async () => {
+  it('lets another process take the lock once this process releases it (this process, still alive, no longer holds it)', async () => {
+    const lock = await acquire();
+    const whileHeld = startLocker();
+    expect((await whileHeld.exited).code).toBe(3);
+    lock.release();
+    const next = startLocker();
+    await next.waitForOutput(/acquired|refused/);
+    expect(next.stdout()).toBe(`acquired ${next.pid}\n`);
+    expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: next.pid, command: 'test locker' });
+  });
+
+  it("treats a lock file naming this process as stale once this process has released its own lock (a restarted container's pid)", async () => {
     const lock = await acquire();
     lock.release();
-    // Another process wrote our pid (say, a restarted container): it must be treated as stale.
     writeLockFile({ pid: process.pid });
-    await acquire();
+    const again = await acquire();
+    expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid, startedAt: again.holder.startedAt });
   });
 });

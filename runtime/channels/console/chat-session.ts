@@ -10,16 +10,16 @@ import { filter, firstValueFrom, map } from 'rxjs';
 import type { GroupContext } from '../../../actors/group.js';
 import type { SendResult } from '../../actor-host/actor-host.js';
 import type { ConversationChannel } from '../conversation-channel.js';
-import type { BannerFacts, LiveRuntime, RuntimeSession } from '../../cli/start-command.js';
-import { sandboxLine } from '../../cli/start-command.js';
-import type { OutputStream } from '../../cli/io.js';
+import type { BannerFacts, LiveRuntime, RuntimeSession } from '../../runtime-session.js';
+import { sandboxLine } from '../../sandbox/sandbox-line.js';
 import type { RunProgressUpdate } from '../../runs/agent-runs.js';
 
 export interface ChatSessionOptions {
   readonly groupId: string;
   readonly sender: string;
   readonly input: NodeJS.ReadableStream;
-  readonly output: OutputStream;
+  /** Where the conversation is printed (the terminal). */
+  readonly output: { write(text: string): unknown };
 }
 
 /** Slack-style message timestamps from the clock, strictly increasing within the session. */

@@ -213,7 +213,17 @@ describe('malformed queries', () => {
       expect(await problemOf(query), query).toBeUndefined();
     }
     expect((await searchMemory(db, '"acme', { scopes: A_SEES })).length).toBeGreaterThan(0);
-    expect((await searchMemory(db, 'AND OR', { scopes: A_SEES })).length).toBeGreaterThanOrEqual(0);
+  });
+
+  it('searches the operator words AND and OR as the words themselves, not as FTS5 operators', async () => {
+    // As FTS5 syntax 'AND OR' is an error; as words it asks for chunks holding both "and" and "or".
+    // No memory in the scenario says "or", so every word matching finds nothing, without an error...
+    expect(await searchMemory(db, 'AND OR', { scopes: A_SEES })).toEqual([]);
+    // ...and any word matching finds exactly the chunks that say "and", with the word marked.
+    const anyWord = await searchMemory(db, 'AND OR', { scopes: A_SEES, match: 'any' });
+    expect(anyWord.length).toBeGreaterThan(0);
+    expect(anyWord).toEqual(await searchMemory(db, 'and', { scopes: A_SEES }));
+    for (const hit of anyWord) expect(hit.text).toContain('**and**');
   });
 
   it('names a words query with nothing to search for', async () => {
