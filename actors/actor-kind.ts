@@ -17,8 +17,10 @@
  * Any other named action returned while a stored event is folded is an **effect**
  * (`startContainer`, `postToSlack`): the host runs it, after the event is stored and
  * never during replay, through the executor registered as `<kind>.<action name>`, with a
- * key derived from the event so the executor can be idempotent. Effect params must be
- * plain JSON. Context must be plain JSON too, because snapshots store it.
+ * key derived from the event so the executor can be idempotent. Declare an effect as a
+ * no-op action with typed params (`notifyLimit: (_, _params: { id: string }) => {}`) and
+ * list it in the kind's `effects`: its executor is then typed by those params, and the
+ * host will not start without one. Effect params must be plain JSON. Context must be plain JSON too, because snapshots store it.
  *
  * A command that records a varying number of events uses xstate's `enqueueActions`; it is
  * typed only on a machine's own setup, so build it as
