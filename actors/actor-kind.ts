@@ -17,14 +17,16 @@
  * Any other named action returned while a stored event is folded is an **effect**
  * (`startContainer`, `postToSlack`): the host runs it, after the event is stored and
  * never during replay, through the executor registered as `<kind>.<action name>`, with a
- * key derived from the event so the executor can be idempotent. Effect params must be
- * plain JSON. Context must be plain JSON too, because snapshots store it.
+ * key derived from the event so the executor can be idempotent. Declare an effect as a
+ * no-op action with typed params (`notifyLimit: (_, _params: { id: string }) => {}`) and
+ * list it in the kind's `effects`: its executor is then typed by those params, and the
+ * host will not start without one. Effect params must be plain JSON. Context must be plain JSON too, because snapshots store it.
  *
  * A command that records a varying number of events uses xstate's `enqueueActions`; it is
  * typed only on a machine's own setup, so build it as
  * `const base = setup({...}); base.extend({ actions: { x: base.enqueueActions(...) } })`.
  */
-import type { AnyStateMachine, SnapshotFrom } from 'xstate';
+import type { AnyStateMachine, ContextFrom, SnapshotFrom, StateMachine } from 'xstate';
 import type { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 
@@ -76,17 +78,36 @@ export interface EffectRequest {
   readonly params: unknown;
 }
 
-export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
+/**
+ * One kind of actor, typed end to end (Emmett's `Decider<State, Command, Event>` as one
+ * statechart): its name, its machine (whose context is the state), the commands it accepts
+ * (`z.infer` of `commands`), and the effects its machine declares. The host, the effect
+ * executors and every caller read these types off the kind, so sending a command another
+ * kind would refuse, reading a context as the wrong shape, or registering an executor for
+ * an effect no machine declares is a compile error.
+ */
+export interface ActorKind<
+  TName extends string = string,
+  TMachine extends AnyStateMachine = AnyStateMachine,
+  TCommand extends { readonly type: string } = { readonly type: string },
+  TEffect extends string = string,
+> {
   /** The stream kind: actor `task` with id `42` lives on stream `task-42`. */
-  readonly kind: string;
+  readonly kind: TName;
   readonly machine: TMachine;
   /**
    * Validates a command at the boundary (without `meta`, which the host adds): a
    * discriminated union on `type`. An invalid command is refused before the machine sees it.
    */
-  readonly commands: z.ZodType<{ type: string }>;
+  readonly commands: z.ZodType<TCommand>;
   /** Every event type this machine records or folds; all of them are in the catalogue. */
   readonly events: readonly EventDefinition[];
+  /**
+   * The machine's effect actions by name (the no-op actions with typed params in its
+   * `setup({ actions })`). Their params types are read from the machine; the host refuses to
+   * start without an executor for each (see runtime/actor-host/effects.ts).
+   */
+  readonly effects: readonly TEffect[];
   /** The machine's input for a new actor, from its id. */
   readonly input?: (id: string) => unknown;
   /**
@@ -96,10 +117,42 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
   readonly pendingEffects?: (snapshot: SnapshotFrom<TMachine>) => readonly EffectRequest[];
 }
 
-/** A kind, with the machine type erased, as the host's registry keeps it. */
-export type AnyActorKind = ActorKind<AnyStateMachine>;
+/** A kind, with its types erased, as a registry of any kinds keeps it. */
+export type AnyActorKind = ActorKind<string, AnyStateMachine, { readonly type: string }, string>;
 
-/** `defineActorKind({...})`: keeps the machine's type for `pendingEffects`. */
-export function defineActorKind<TMachine extends AnyStateMachine>(kind: ActorKind<TMachine>): ActorKind<TMachine> {
+/** The context (state) of a kind's actors. */
+export type ContextOf<TKind extends AnyActorKind> = ContextFrom<TKind['machine']>;
+
+/** The commands a kind accepts, as sent (without `meta`): `z.infer` of its `commands`. */
+export type CommandOf<TKind extends AnyActorKind> = TKind extends ActorKind<string, AnyStateMachine, infer TCommand, string> ? TCommand : never;
+
+/** The names of a kind's effects. */
+export type EffectNameOf<TKind extends AnyActorKind> = TKind['effects'][number];
+
+/**
+ * The named actions a machine's `setup({ actions })` declares, as `{ type, params }`.
+ * (`any` in the positions not read: inference over xstate's StateMachine needs all of them.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ActionsOf<TMachine> =
+  TMachine extends StateMachine<any, any, any, any, infer TAction, any, any, any, any, any, any, any, any, any, any> ? TAction : never;
+
+/** By effect name: the params the machine declares for it. */
+export type EffectParamsOf<TKind extends AnyActorKind> = {
+  readonly [TEffect in EffectNameOf<TKind>]: Extract<ActionsOf<TKind['machine']>, { type: TEffect }> extends { params: infer TParams }
+    ? TParams
+    : never;
+};
+
+/**
+ * `defineActorKind({...})`: keeps every type of the kind (its name as a literal), and checks
+ * that each declared effect is one of the machine's named actions.
+ */
+export function defineActorKind<
+  const TName extends string,
+  TMachine extends AnyStateMachine,
+  TCommand extends { readonly type: string },
+  const TEffect extends Exclude<Extract<ActionsOf<TMachine>, { type: string }>['type'], 'record' | 'reject'>,
+>(kind: ActorKind<TName, TMachine, TCommand, TEffect>): ActorKind<TName, TMachine, TCommand, TEffect> {
   return kind;
 }

@@ -327,6 +327,7 @@ export const approvalKind = defineActorKind({
   machine: approvalMachine,
   commands: approvalCommands,
   events: approvalEvents,
+  effects: ['notifyApprovers', 'reportDecision'],
   input: (id: string) => ({ id }),
   // While pending, the approvers must have been asked: a crash between storing
   // `approval.requested` and sending the messages would leave an approval nobody sees

@@ -726,6 +726,7 @@ export const groupKind = defineActorKind({
   machine: groupMachine,
   commands: groupCommands,
   events: groupEvents,
+  effects: ['requestRun', 'acknowledgeMessage', 'postReply', 'reconcileRun'],
   input: (id: string) => ({ id }),
   // A turn requested whose run has not started may have lost its requestRun to a crash;
   // the supervisor dispatches by run id, so asking again is safe. (A lost "working on it"

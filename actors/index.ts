@@ -10,7 +10,16 @@ import { runKind } from './run.js';
 import { supervisorKind } from './supervisor.js';
 import { taskKind } from './task.js';
 
-export const actorKinds: readonly AnyActorKind[] = [groupKind, taskKind, memoryKind, approvalKind, runKind, supervisorKind];
+/** Every kind the runtime hosts, as one union: the registry the runtime's host is typed by. */
+export type RuntimeActorKind =
+  | typeof groupKind
+  | typeof taskKind
+  | typeof memoryKind
+  | typeof approvalKind
+  | typeof runKind
+  | typeof supervisorKind;
+
+export const actorKinds: readonly RuntimeActorKind[] = [groupKind, taskKind, memoryKind, approvalKind, runKind, supervisorKind];
 
 /** The kind a stream belongs to: `task-42` → task, `supervisor` → supervisor. */
 export function kindOfStream(streamId: string, kinds: readonly AnyActorKind[] = actorKinds): { kind: AnyActorKind; id: string } | undefined {

@@ -525,6 +525,7 @@ export const memoryKind = defineActorKind({
   machine: memoryMachine,
   commands: memoryCommands,
   events: memoryEvents,
+  effects: ['notifyConflict'],
   input: (id: string) => ({ id }),
   // No pendingEffects: an open conflict stays in the state and in every read model built
   // from it (MEMORY.md, memory_search), where the agent and the user keep seeing it; a

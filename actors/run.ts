@@ -480,6 +480,7 @@ export const runKind = defineActorKind({
   machine: runMachine,
   commands: runCommands,
   events: runEvents,
+  effects: ['requestSlot', 'startContainer', 'reconcileContainer', 'releaseSlot', 'reportOutcome'],
   input: (id: string) => ({ id }),
   /**
    * After a restart: a queued run asks for its slot again, a starting run for its

@@ -238,6 +238,7 @@ export const supervisorKind = defineActorKind({
   machine: supervisorMachine,
   commands: supervisorCommands,
   events: supervisorEvents,
+  effects: ['grantSlot'],
   /** One supervisor: the id (always SUPERVISOR_ID) is not part of its state. */
   input: () => ({}),
   /**

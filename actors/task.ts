@@ -564,6 +564,7 @@ export const taskKind = defineActorKind({
   machine: taskMachine,
   commands: taskCommands,
   events: taskEvents,
+  effects: ['requestTaskRun', 'notifyAdmins'],
   input: (id: string) => ({ id }),
   /** A run that was fired and has not reported back is asked for again (idempotent on its id). */
   pendingEffects: (snapshot): readonly EffectRequest[] => {

@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { actorKinds } from '../actors/index.js';
 import type { AnyActorKind } from '../actors/actor-kind.js';
+import { actorKinds, type RuntimeActorKind } from '../actors/index.js';
 import type { EventStore } from '../events/port.js';
 import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 import { SqliteSnapshotStore } from '../snapshots/sqlite-snapshot-store.js';
@@ -28,7 +28,13 @@ export interface ActorRuntimeOptions {
   /** The CLI's host reads and replays; only `ledgerclaw start` appends and runs effects. */
   readonly readOnly: boolean;
   readonly effects?: EffectExecutors;
+  /**
+   * Replaces the runtime's kinds (tests host others). The host stays typed by the
+   * runtime's registry: commands to other kinds go through `sendUnchecked`.
+   */
   readonly kinds?: readonly AnyActorKind[];
+  /** See ActorHostOptions.requireAllEffects; false until start assembles every executor (issue 17). */
+  readonly requireAllEffects?: boolean;
   readonly logger?: Logger;
 }
 
@@ -36,12 +42,14 @@ export async function openActorRuntime(options: ActorRuntimeOptions): Promise<Ac
   const snapshots = await openSnapshots(join(options.config.dataDir, SNAPSHOTS_DB_FILE), options);
   const host = new ActorHost({
     store: options.store,
-    kinds: options.kinds ?? actorKinds,
+    // Replacement kinds are addressed by name read at run time, never through the typed API.
+    kinds: (options.kinds ?? actorKinds) as readonly RuntimeActorKind[],
     ...(snapshots ? { snapshots } : {}),
     snapshotEvery: options.config.actors.snapshotEvery,
     maxLiveActors: options.config.actors.maxLiveActors,
     idleAfterMs: options.config.actors.idleAfterMs,
     readOnly: options.readOnly,
+    requireAllEffects: options.requireAllEffects ?? false,
     ...(options.effects ? { effects: options.effects } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

@@ -9,12 +9,13 @@
  * runs/ (run-executor.ts), a conversation's posts and reactions in channels/
  * (conversation-channel.ts).
  */
-import { homeGroupId, type GroupContext, type ReconcileRunParams } from '../actors/group.js';
-import { reportOutcomeParams, type ReportOutcomeParams, type RunContext, type RunSlotParams } from '../actors/run.js';
-import { SUPERVISOR_ID, type SupervisorContext } from '../actors/supervisor.js';
-import type { RequestTaskRunParams, TaskContext } from '../actors/task.js';
+import type { CommandOf } from '../actors/actor-kind.js';
+import { homeGroupId, type groupKind } from '../actors/group.js';
+import { reportOutcomeParams, type ReportOutcomeParams, type RunSlotParams } from '../actors/run.js';
+import { SUPERVISOR_ID } from '../actors/supervisor.js';
+import type { RunTrigger } from '../events/catalogue/run.js';
 import type { SendResult } from './actor-host/actor-host.js';
-import type { EffectContext, EffectExecutors } from './actor-host/effects.js';
+import type { EffectContext, EffectExecutors, EffectParams } from './actor-host/effects.js';
 import { replyForOutcome } from './runs/outcome-reply.js';
 
 class RefusedStepError extends Error {
@@ -26,27 +27,26 @@ function refused(what: string, result: SendResult): RefusedStepError {
 }
 
 async function supervisorHolds(context: EffectContext, runId: string): Promise<'queued' | 'active' | 'no'> {
-  const supervisor = (await context.load('supervisor', SUPERVISOR_ID)).context as SupervisorContext;
+  const supervisor = (await context.load('supervisor', SUPERVISOR_ID)).context;
   if (supervisor.queue.some((run) => run.runId === runId)) return 'queued';
   return supervisor.active.some((run) => run.runId === runId) ? 'active' : 'no';
 }
 
-async function queueTaskRun(params: unknown, context: EffectContext): Promise<void> {
-  const request = params as RequestTaskRunParams;
-  const result = (await context.send('run', request.runId, {
+async function queueTaskRun(request: EffectParams<'task.requestTaskRun'>, context: EffectContext): Promise<void> {
+  const result = await context.send('run', request.runId, {
     type: 'queue',
     groupId: request.groupId,
     taskId: request.taskId,
     trigger: 'task',
     turnRef: request.turnRef,
     contextMode: request.contextMode,
-  })) as SendResult;
+  });
   // A run past `new` was queued before.
   if (result.status === 'rejected' && result.state === 'new') throw refused(`queueing run ${request.runId}`, result);
 }
 
 /** How a group's turn trigger reads as a run trigger. */
-const RUN_TRIGGER_OF_TURN: Record<string, string> = {
+const RUN_TRIGGER_OF_TURN: Readonly<Record<EffectParams<'group.requestRun'>['trigger'], RunTrigger>> = {
   mention: 'mention',
   dm: 'dm',
   thread_follow_up: 'thread',
@@ -54,11 +54,11 @@ const RUN_TRIGGER_OF_TURN: Record<string, string> = {
   queued: 'queued',
 };
 
-async function queueGroupRun(params: unknown, context: EffectContext): Promise<void> {
-  const request = params as { runId: string; groupId: string; trigger: string; messageIds: readonly string[] };
-  const trigger = RUN_TRIGGER_OF_TURN[request.trigger];
+async function queueGroupRun(request: EffectParams<'group.requestRun'>, context: EffectContext): Promise<void> {
+  // Looked up, not trusted: the params come from stored events, which an older version may have written.
+  const trigger: RunTrigger | undefined = RUN_TRIGGER_OF_TURN[request.trigger];
   if (!trigger) throw new RefusedStepError(`group turn trigger '${request.trigger}' has no run trigger`);
-  const result = (await context.send('run', request.runId, {
+  const result = await context.send('run', request.runId, {
     type: 'queue',
     // A thread's run belongs to its channel (memory, workspace, budget, slot) and answers the thread.
     groupId: homeGroupId(request.groupId),
@@ -67,33 +67,32 @@ async function queueGroupRun(params: unknown, context: EffectContext): Promise<v
     // The messages the turn answers; the context builder reads them from the group's stream.
     turnRef: `group-${request.groupId}@${request.messageIds.join(',')}`.slice(0, 500),
     contextMode: 'group',
-  })) as SendResult;
+  });
   if (result.status === 'rejected' && result.state === 'new') throw refused(`queueing run ${request.runId}`, result);
 }
 
-async function requestSlot(params: unknown, context: EffectContext): Promise<void> {
-  const { runId, groupId } = params as RunSlotParams;
-  const result = (await context.send('supervisor', SUPERVISOR_ID, { type: 'requestRun', runId, groupId })) as SendResult;
+async function requestSlot({ runId, groupId }: RunSlotParams, context: EffectContext): Promise<void> {
+  const result = await context.send('supervisor', SUPERVISOR_ID, { type: 'requestRun', runId, groupId });
   if (result.status === 'rejected' && (await supervisorHolds(context, runId)) === 'no') throw refused(`asking a slot for run ${runId}`, result);
 }
 
-async function grantSlot(params: unknown, context: EffectContext): Promise<void> {
-  const { runId } = params as RunSlotParams;
-  const result = (await context.send('run', runId, { type: 'grantSlot' })) as SendResult;
+async function grantSlot(params: EffectParams<'supervisor.grantSlot'>, context: EffectContext): Promise<void> {
+  const { runId } = params;
+  const result = await context.send('run', runId, { type: 'grantSlot' });
   if (result.status === 'accepted' || result.state === 'starting' || result.state === 'running') return;
   if (!result.state.startsWith('finished')) throw refused(`granting a slot to run ${runId}`, result);
   // The run ended without its release reaching the supervisor (a crash): free the slot now.
   await releaseSlot(params, context);
 }
 
-async function releaseSlot(params: unknown, context: EffectContext): Promise<void> {
-  const { runId } = params as RunSlotParams;
-  const result = (await context.send('supervisor', SUPERVISOR_ID, { type: 'releaseRun', runId })) as SendResult;
+async function releaseSlot({ runId }: { readonly runId: string }, context: EffectContext): Promise<void> {
+  const result = await context.send('supervisor', SUPERVISOR_ID, { type: 'releaseRun', runId });
   if (result.status === 'rejected' && (await supervisorHolds(context, runId)) !== 'no') throw refused(`releasing the slot of run ${runId}`, result);
 }
 
 /** How a run's ending reads to the group that asked for it. */
-const GROUP_OUTCOME_OF_RUN: Record<string, string> = {
+type GroupRunOutcome = Extract<CommandOf<typeof groupKind>, { type: 'runFinished' }>['outcome'];
+const GROUP_OUTCOME_OF_RUN: Readonly<Partial<Record<ReportOutcomeParams['outcome']['status'], GroupRunOutcome>>> = {
   completed: 'completed',
   failed: 'failed',
   timed_out: 'timed_out',
@@ -105,40 +104,39 @@ export interface WiringPolicy {
   readonly retryInterruptedRuns: boolean;
 }
 
-async function reportOutcome(params: unknown, context: EffectContext, policy: WiringPolicy): Promise<void> {
-  const report = params as ReportOutcomeParams;
+async function reportOutcome(report: ReportOutcomeParams, context: EffectContext, policy: WiringPolicy): Promise<void> {
   if (report.taskId === null) {
     await reportToGroup(report, context, policy);
     return;
   }
   const detail = 'detail' in report.outcome && typeof report.outcome.detail === 'string' ? report.outcome.detail : undefined;
-  const result = (await context.send('task', report.taskId, {
+  const result = await context.send('task', report.taskId, {
     type: 'finishRun',
     runId: report.runId,
     outcome: report.outcome.status === 'completed' ? 'succeeded' : 'failed',
     ...(detail ? { detail } : {}),
-  })) as SendResult;
+  });
   if (result.status === 'accepted') return;
-  const task = (await context.load('task', report.taskId)).context as TaskContext;
+  const task = (await context.load('task', report.taskId)).context;
   // Still waiting for this very run: the report really was refused.
   if (task.runInFlight?.runId === report.runId) throw refused(`reporting run ${report.runId} to task ${report.taskId}`, result);
 }
 
 async function reportToGroup(report: ReportOutcomeParams, context: EffectContext, policy: WiringPolicy): Promise<void> {
   const retry = policy.retryInterruptedRuns && report.outcome.status === 'interrupted' && report.outcome.reason === 'runtime_restarted';
-  const group = (await context.load('group', report.conversationId)).context as GroupContext;
+  const group = (await context.load('group', report.conversationId)).context;
   // A retried turn is not retried again (the group decides), so its interruption is said.
   const retrying = retry && group.currentRun?.runId === report.runId && group.currentRun.retryOf === null;
   const reply = replyForOutcome(report.runId, report.outcome, { retrying });
-  const result = (await context.send('group', report.conversationId, {
+  const result = await context.send('group', report.conversationId, {
     type: 'runFinished',
     runId: report.runId,
     outcome: GROUP_OUTCOME_OF_RUN[report.outcome.status] ?? 'failed',
     ...(retry ? { retry: true } : {}),
     ...(reply !== null ? { reply } : {}),
-  })) as SendResult;
+  });
   if (result.status === 'accepted') return;
-  const now = (await context.load('group', report.conversationId)).context as GroupContext;
+  const now = (await context.load('group', report.conversationId)).context;
   if (now.currentRun?.runId === report.runId) throw refused(`reporting run ${report.runId} to group ${report.conversationId}`, result);
 }
 
@@ -146,11 +144,10 @@ async function reportToGroup(report: ReportOutcomeParams, context: EffectContext
  * After a restart, a group still waiting for its run: if the run has ended (its report was
  * lost to the crash), report it as the run would have. A run still going reports itself.
  */
-async function reconcileGroupRun(params: unknown, context: EffectContext, policy: WiringPolicy): Promise<void> {
-  const { runId } = params as ReconcileRunParams;
+async function reconcileGroupRun({ runId }: EffectParams<'group.reconcileRun'>, context: EffectContext, policy: WiringPolicy): Promise<void> {
   const run = await context.load('run', runId);
   if (!run.state.startsWith('finished')) return;
-  const runContext = run.context as RunContext;
+  const runContext = run.context;
   if (runContext.outcome === null || runContext.request === null || runContext.request.taskId !== null) return;
   await reportToGroup(reportOutcomeParams(runContext, runContext.outcome), context, policy);
 }

@@ -14,9 +14,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
+import type { SnapshotFrom } from 'xstate';
 import { z } from 'zod';
-import type { AnyActorKind, Command, CommandMeta, EffectRequest } from '../../actors/actor-kind.js';
+import type { AnyActorKind, Command, CommandMeta, CommandOf, ContextOf, EffectRequest } from '../../actors/actor-kind.js';
 import { decide, describeState, evolve, initialSnapshot, type ActorSnapshot } from '../../actors/fold.js';
+import type { RuntimeActorKind } from '../../actors/index.js';
 import type { StoredEvent } from '../../events/envelope.js';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../events/errors.js';
 import { eventIdFor } from '../../events/ids.js';
@@ -24,7 +26,18 @@ import type { EventStore } from '../../events/port.js';
 import type { Logger } from '../logger.js';
 import { machineHash } from '../../snapshots/machine-hash.js';
 import type { SnapshotStore } from '../../snapshots/snapshot-store.js';
-import type { ActorAddress, CausingEvent, EffectContext, EffectExecutors, SendOptions } from './effects.js';
+import {
+  MissingEffectExecutorError,
+  missingEffectExecutors,
+  type ActorAddress,
+  type CausingEvent,
+  type EffectContext,
+  type EffectExecutor,
+  type EffectExecutors,
+  type KindAddress,
+  type KindAt,
+  type SendOptions,
+} from './effects.js';
 import type { InspectionEvent } from './inspection.js';
 
 export type SendResult =
@@ -38,8 +51,10 @@ export type SendResult =
     }
   | { readonly status: 'rejected'; readonly reason: string; readonly state: string };
 
-export interface ActorView extends ActorAddress {
-  readonly snapshot: ActorSnapshot;
+export interface ActorView<TKind extends AnyActorKind = AnyActorKind> extends ActorAddress {
+  readonly snapshot: SnapshotFrom<TKind['machine']>;
+  /** The snapshot's context, typed as the kind's. */
+  readonly context: ContextOf<TKind>;
   /** The revision of the last folded event; null for an actor with no events. */
   readonly revision: bigint | null;
   readonly state: string;
@@ -48,13 +63,19 @@ export interface ActorView extends ActorAddress {
 /** The runtime's one logger type (runtime/logger.ts), re-exported for the modules that import it from here. */
 export type { Logger };
 
-export interface ActorHostOptions {
+export interface ActorHostOptions<TKinds extends AnyActorKind = RuntimeActorKind> {
   readonly store: EventStore;
-  readonly kinds: readonly AnyActorKind[];
+  readonly kinds: readonly TKinds[];
   readonly snapshots?: SnapshotStore;
   /** Save a snapshot once this many events were folded since the last one. Default 100. */
   readonly snapshotEvery?: number;
-  readonly effects?: EffectExecutors;
+  readonly effects?: EffectExecutors<TKinds>;
+  /**
+   * Refuse to construct a writing host unless every effect its kinds declare has an
+   * executor (default true): an effect nobody runs is a message that reaches nobody.
+   * A test host that runs only some effects turns this off.
+   */
+  readonly requireAllEffects?: boolean;
   /** Most actors kept in memory; beyond it the least recently used idle ones are unloaded. Default 20,000. */
   readonly maxLiveActors?: number;
   /** An actor unused this long is unloaded. Default 10 minutes. */
@@ -102,8 +123,8 @@ export function streamIdOf(kind: string, id: string): string {
   return id === '' ? kind : `${kind}-${id}`;
 }
 
-export class ActorHost {
-  private readonly kinds = new Map<string, AnyActorKind>();
+export class ActorHost<TKinds extends AnyActorKind = RuntimeActorKind> {
+  private readonly kinds = new Map<string, TKinds>();
   /** Least recently used first. */
   private readonly live = new Map<string, LiveActor>();
   private readonly inFlightEffects = new Set<Promise<void>>();
@@ -112,8 +133,17 @@ export class ActorHost {
   private readonly logger: Logger;
   private stopped = false;
 
-  constructor(private readonly options: ActorHostOptions) {
+  /** By `<kind>.<effect>`; each executor is called only with the params its effect declares. */
+  private readonly executors: Readonly<Record<string, EffectExecutor<never, TKinds> | undefined>>;
+
+  constructor(private readonly options: ActorHostOptions<TKinds>) {
     for (const kind of options.kinds) this.kinds.set(kind.kind, kind);
+    // The typed map keyed by `<kind>.<effect>` read by a name built at run time.
+    this.executors = (options.effects ?? {}) as Readonly<Record<string, EffectExecutor<never, TKinds> | undefined>>;
+    if (!options.readOnly && options.requireAllEffects !== false) {
+      const missing = missingEffectExecutors(options.kinds, this.executors);
+      if (missing.length > 0) throw new MissingEffectExecutorError(missing);
+    }
     this.logger = options.logger ?? silentLogger;
     const idleAfterMs = options.idleAfterMs ?? 10 * 60_000;
     if (!options.readOnly) {
@@ -127,7 +157,7 @@ export class ActorHost {
     return this.inspections.asObservable();
   }
 
-  kind(name: string): AnyActorKind {
+  kind(name: string): TKinds {
     const kind = this.kinds.get(name);
     if (!kind) throw new UnknownActorKindError(`unknown actor kind '${name}' (known: ${[...this.kinds.keys()].join(', ')})`);
     return kind;
@@ -137,9 +167,15 @@ export class ActorHost {
     return [...this.kinds.keys()];
   }
 
-  /** The actor as it is now: from memory if live, else from its snapshot and stream. */
-  async load(kindName: string, id: string): Promise<ActorView> {
-    const actor = await this.liveActor(this.kind(kindName), id);
+  /**
+   * The actor as it is now: from memory if live, else from its snapshot and stream. Named
+   * by its kind (or the kind's registered name), the view is typed as that kind's; a name
+   * read at run time (the CLI's listing) gets an untyped view.
+   */
+  async load<const TAddress extends KindAddress<TKinds>>(kind: TAddress, id: string): Promise<ActorView<KindAt<TKinds, TAddress>>>;
+  async load(kindName: string, id: string): Promise<ActorView>;
+  async load(kind: string | AnyActorKind, id: string): Promise<ActorView> {
+    const actor = await this.liveActor(this.kind(typeof kind === 'string' ? kind : kind.kind), id);
     return this.view(actor);
   }
 
@@ -148,7 +184,21 @@ export class ActorHost {
     return [...this.live.values()].map((actor) => this.view(actor));
   }
 
-  async send(kindName: string, id: string, command: Command, options: SendOptions = {}): Promise<SendResult> {
+  /** Sends a command, type-checked against the target kind's command schema. */
+  async send<const TAddress extends KindAddress<TKinds>>(
+    kind: TAddress,
+    id: string,
+    command: CommandOf<KindAt<TKinds, TAddress>>,
+    options: SendOptions = {},
+  ): Promise<SendResult> {
+    return this.sendUnchecked(typeof kind === 'string' ? kind : (kind as TKinds).kind, id, command, options);
+  }
+
+  /**
+   * Sends a command whose kind and shape were read at run time (the control socket): the
+   * kind's schema validates it here, and an invalid one is an InvalidCommandError.
+   */
+  async sendUnchecked(kindName: string, id: string, command: Command, options: SendOptions = {}): Promise<SendResult> {
     if (this.options.readOnly) throw new Error('this actor host is read-only; commands go to the running runtime');
     if (this.stopped) throw new Error('the actor host is stopped');
     const kind = this.kind(kindName);
@@ -297,18 +347,18 @@ export class ActorHost {
     // Executors are registered as `<kind>.<effect>`: effect names are a machine's own, so
     // two kinds may use one name for different things.
     const name = `${actor.kind}.${effect.type}`;
-    const executor = this.options.effects?.[name];
+    const executor = this.executors[name];
     if (!executor) {
       this.logger.error({ streamId: actor.streamId, effect: name, key }, 'no executor is registered for this effect; it did not run');
       return;
     }
-    const context: EffectContext = {
+    const context: EffectContext<TKinds> = {
       key,
       actor: { kind: actor.kind, id: actor.id, streamId: actor.streamId },
       cause,
       load: async (kind, id) => {
         const view = await this.load(kind, id);
-        return { state: view.state, context: view.snapshot.context as unknown };
+        return { state: view.state, context: view.context };
       },
       send: (kind, id, command, options = {}) =>
         this.send(kind, id, command, {
@@ -317,7 +367,8 @@ export class ActorHost {
         }),
     };
     this.inspect({ type: 'effect', streamId: actor.streamId, effect, key });
-    const running = executor(effect.params, context)
+    // The params are what the machine's action produced for this effect: its declared type.
+    const running = executor(effect.params as never, context)
       .catch((error: unknown) => {
         this.logger.error({ streamId: actor.streamId, effect: effect.type, key, err: error }, 'effect failed');
       })
@@ -440,12 +491,14 @@ export class ActorHost {
     return streamId.startsWith(`${kind.kind}-`) ? streamId.slice(kind.kind.length + 1) : undefined;
   }
 
-  private view(actor: LiveActor): ActorView {
+  private view<TKind extends AnyActorKind>(actor: LiveActor): ActorView<TKind> {
     return {
       kind: actor.kind,
       id: actor.id,
       streamId: actor.streamId,
-      snapshot: actor.snapshot,
+      // The kind named by the caller is the one the actor was loaded with, so its snapshot is that machine's.
+      snapshot: actor.snapshot as SnapshotFrom<TKind['machine']>,
+      context: actor.snapshot.context,
       revision: actor.revision,
       state: describeState(actor.snapshot),
     };

@@ -8,7 +8,7 @@
  * Several channels can be open in one runtime (Slack and the console's `local.*` groups):
  * {@link routedChannel} hands each group to the first channel that claims it.
  */
-import type { GroupContext, PostReplyParams } from '../../actors/group.js';
+import type { PostReplyParams } from '../../actors/group.js';
 import type { Logger } from '../actor-host/actor-host.js';
 import type { EffectExecutors } from '../actor-host/effects.js';
 import type { OutboundChannel, OutboundMessage } from '../gateways/host-tools/host-tool.js';
@@ -63,16 +63,15 @@ export function loggedChannel(logger: Logger): ConversationChannel {
  */
 export function conversationEffects(channel: () => ConversationChannel): EffectExecutors {
   return {
-    'group.postReply': async (params, context) => {
-      const reply = params as PostReplyParams;
-      const group = (await context.load('group', reply.groupId)).context as GroupContext;
+    'group.postReply': async (reply, context) => {
+      const group = (await context.load('group', reply.groupId)).context;
       if (!group.pendingReplies.some((pending) => pending.replyId === reply.replyId)) return;
       // Resumed from state (no causing event in this process): the previous one may have posted it.
       const { refs } = await channel().postReply(reply, { mayHavePosted: context.cause === undefined });
       await context.send('group', reply.groupId, { type: 'replyPosted', replyId: reply.replyId, refs }, { commandId: `${reply.replyId}:reply-posted` });
     },
-    'group.acknowledgeMessage': async (params) => {
-      await channel().acknowledge(params as { groupId: string; messageId: string });
+    'group.acknowledgeMessage': async (message) => {
+      await channel().acknowledge(message);
     },
   };
 }

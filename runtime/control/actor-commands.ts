@@ -70,7 +70,7 @@ export async function openActorCommands(options: OpenActorCommandsOptions): Prom
       route: 'in-process',
       async send(kind, actorId, command) {
         try {
-          const result = await actorRuntime.host.send(kind, actorId, command, { actor: CLI_ACTOR, commandId: `cli:${randomUUID()}` });
+          const result = await actorRuntime.host.sendUnchecked(kind, actorId, command, { actor: CLI_ACTOR, commandId: `cli:${randomUUID()}` });
           if (result.status === 'accepted' && !result.duplicate) wrote = true;
           return toWire(result);
         } catch (error) {

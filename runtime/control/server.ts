@@ -49,9 +49,9 @@ export function checkSocketPath(path: string): void {
   }
 }
 
-/** What the server sends commands through: the actor host. */
+/** What the server sends commands through: the actor host, with kinds and commands read off the wire. */
 export interface ControlledActors {
-  send(kind: string, id: string, command: Command, options?: SendOptions): Promise<SendResult>;
+  sendUnchecked(kind: string, id: string, command: Command, options?: SendOptions): Promise<SendResult>;
 }
 
 export interface ControlServerOptions {
@@ -201,7 +201,7 @@ async function execute(request: ControlRequest, options: ControlServerOptions, l
   }
   try {
     // The request id keys the command: a request sent twice is applied once.
-    const result = await options.actors.send(request.kind, request.actorId, request.command, { actor: options.actor ?? 'cli', commandId: `control:${request.id}` });
+    const result = await options.actors.sendUnchecked(request.kind, request.actorId, request.command, { actor: options.actor ?? 'cli', commandId: `control:${request.id}` });
     logger.info({ kind: request.kind, actorId: request.actorId, command: request.command.type, status: result.status }, 'control command');
     return { v: CONTROL_PROTOCOL_VERSION, id: request.id, ok: true, result: toWire(result) };
   } catch (error) {

@@ -14,10 +14,11 @@
  * must run before the actor host closes.
  */
 import { mkdir } from 'node:fs/promises';
+import type { z } from 'zod';
 import { defer, firstValueFrom, fromEvent, retry, takeUntil, throwError, timer } from 'rxjs';
 import { join } from 'node:path';
-import type { RunContext } from '../../actors/run.js';
-import type { TaskContext } from '../../actors/task.js';
+import type { CommandOf } from '../../actors/actor-kind.js';
+import type { RunContext, runKind } from '../../actors/run.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
 import { InvalidCommandError, type Logger } from '../actor-host/actor-host.js';
 import type { EffectContext, EffectExecutors } from '../actor-host/effects.js';
@@ -32,7 +33,6 @@ import { driveRun } from './run-session.js';
 import { PROTOCOL_VERSION, type StartMessage } from '../../container/protocol/messages.js';
 import type { EventStore } from '../../events/port.js';
 import type { TokenTotals } from '../../events/catalogue/run.js';
-import type { GroupContext } from '../../actors/group.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { agentRoles } from '../agent-roles.js';
 
@@ -64,8 +64,9 @@ export function sharedDir(dataDir: string): string {
   return join(dataDir, 'shared');
 }
 
+type RunCommand = CommandOf<typeof runKind>;
 /** A command that ends a run: complete, fail, timeOut or interrupt. */
-type EndingCommand = Record<string, unknown> & { type: string };
+type EndingCommand = Extract<RunCommand, { type: 'complete' | 'fail' | 'timeOut' | 'interrupt' }>;
 
 /** How long `stop()` waits for live runs to record their endings before it gives up on them. */
 const ENDING_PATIENCE_MS = 15_000;
@@ -87,8 +88,8 @@ export class RunExecutor {
 
   get effects(): EffectExecutors {
     return {
-      'run.startContainer': (params, context) => this.startContainer((params as { runId: string }).runId, context),
-      'run.reconcileContainer': (params, context) => this.reconcileContainer((params as { runId: string }).runId, context),
+      'run.startContainer': ({ runId }, context) => this.startContainer(runId, context),
+      'run.reconcileContainer': ({ runId }, context) => this.reconcileContainer(runId, context),
     };
   }
 
@@ -129,7 +130,7 @@ export class RunExecutor {
     if (this.live.has(runId) || this.stopping) return;
     const view = await effect.load('run', runId);
     if (view.state !== 'starting') return; // started or ended already: the step happened
-    const run = view.context as RunContext;
+    const run = view.context;
     const request = run.request;
     if (request === null) throw new Error(`run ${runId} is starting but was never queued`);
     this.live.set(runId, null);
@@ -196,7 +197,7 @@ export class RunExecutor {
   /** Takes the run from its prompt to its outcome; returns how to build its ending command. */
   private async runInSandbox(runId: string, request: NonNullable<RunContext['request']>, effect: EffectContext): Promise<() => Promise<EndingCommand>> {
     const { config, logger } = this.deps;
-    const send = async (command: Record<string, unknown> & { type: string }, key: string) => {
+    const send = async (command: RunCommand, key: string) => {
       try {
         return await effect.send('run', runId, command, { commandId: `${runId}:${key}` });
       } catch (error) {
@@ -213,7 +214,7 @@ export class RunExecutor {
     try {
       const prompt = await buildRunContext(this.contextSources(effect), runId, request);
       // The conversation's settings: a thread takes its channel's, and may exist where the channel group does not.
-      const group = (await effect.load('group', request.conversationId)).context as GroupContext;
+      const group = (await effect.load('group', request.conversationId)).context;
       toolContext = {
         runId,
         groupId: request.groupId,
@@ -301,7 +302,7 @@ export class RunExecutor {
     });
     logger.info({ runId, outcome: outcome.status }, 'run ended');
     return async () => {
-      const usage = ((await effect.load('run', runId)).context as RunContext).usage;
+      const { usage } = (await effect.load('run', runId)).context;
       return endingCommand(outcome, runId, usage.tokens);
     };
   }
@@ -330,7 +331,7 @@ export class RunExecutor {
       agent: this.deps.config.agent,
       now: this.deps.now ?? (() => new Date()),
       taskTurn: async (taskId, runId) => {
-        const task = (await effect.load('task', taskId)).context as TaskContext;
+        const task = (await effect.load('task', taskId)).context;
         if (task.definition === null) return null;
         // The fire that asked for this run, while the task still waits for it (a finished run's note is gone with it).
         const fire = task.runInFlight?.runId === runId ? task.runInFlight : null;
@@ -343,9 +344,12 @@ export class RunExecutor {
 /** A tool input larger than this is recorded as its first characters, marked as cut. */
 const RECORDED_INPUT_CHARS = 20_000;
 
-function recordedInput(input: unknown): unknown {
+type Json = z.core.util.JSONType;
+
+function recordedInput(input: unknown): Json {
   const text = JSON.stringify(input ?? null);
-  return text.length <= RECORDED_INPUT_CHARS ? (input ?? null) : { truncated: true, first: text.slice(0, RECORDED_INPUT_CHARS) };
+  // The input arrived as JSON on the runner's channel; the run kind's schema checks it again on send.
+  return text.length <= RECORDED_INPUT_CHARS ? ((input ?? null) as Json) : { truncated: true, first: text.slice(0, RECORDED_INPUT_CHARS) };
 }
 
 /** A step of the run could not be stored: the run ends `recording_failed`. */

@@ -18,8 +18,7 @@ export function adminNoticeText(notice: NotifyAdminsParams): string {
 
 export function adminNoticeEffects(channel: () => OutboundChannel, adminGroup: string | null): EffectExecutors {
   return {
-    'task.notifyAdmins': async (params) => {
-      const notice = params as NotifyAdminsParams;
+    'task.notifyAdmins': async (notice) => {
       await channel().post({
         groupId: adminGroup ?? notice.groupId,
         runId: notice.lastRunId,

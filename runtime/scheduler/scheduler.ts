@@ -18,8 +18,7 @@ import type { Subscription } from 'rxjs';
 import type { TaskContext } from '../../actors/task.js';
 import type { TaskGate } from '../../events/catalogue/task.js';
 import type { EventStore } from '../../events/port.js';
-import type { ActorView, SendResult } from '../actor-host/actor-host.js';
-import type { SendOptions } from '../actor-host/effects.js';
+import type { ActorHost, SendResult } from '../actor-host/actor-host.js';
 import type { Logger } from '../logger.js';
 import { Clock } from './clock.js';
 import type { GateTask, GateVerdict } from './gates/gate.js';
@@ -47,10 +46,8 @@ export interface FireReport {
   readonly gated: boolean;
 }
 
-export interface TaskActors {
-  load(kind: string, id: string): Promise<ActorView>;
-  send(kind: string, id: string, command: { readonly type: string } & Record<string, unknown>, options?: SendOptions): Promise<SendResult>;
-}
+/** What the scheduler reads tasks and sends them commands through: the actor host. */
+export type TaskActors = Pick<ActorHost, 'load' | 'send'>;
 
 export interface SchedulerOptions {
   readonly store: Pick<EventStore, 'headPosition' | 'subscribe'>;
@@ -130,7 +127,7 @@ export class TaskScheduler {
   private async track(taskId: string): Promise<void> {
     if (this.stopped || this.firing.has(taskId)) return; // tracked once its fire is done
     try {
-      const task = (await this.options.actors.load('task', taskId)).snapshot.context as TaskContext;
+      const task = (await this.options.actors.load('task', taskId)).context;
       this.place(taskId, task.nextDueAt);
     } catch (error) {
       this.options.logger.error({ err: error, taskId }, 'could not read a task to schedule it');
@@ -179,7 +176,7 @@ export class TaskScheduler {
     let missed = false;
     let gated = false;
     try {
-      const task = (await this.options.actors.load('task', taskId)).snapshot.context as TaskContext;
+      const task = (await this.options.actors.load('task', taskId)).context;
       if (task.nextDueAt !== dueAt || task.definition === null) return; // decided meanwhile; track() places it again
       missed = this.now() - Date.parse(dueAt) > this.options.missedAfterMs;
       const gateStarted = this.now();

@@ -105,7 +105,7 @@ interface RehydrateResult {
 
 /** Loads the long actor with a fresh read-only host, as a restarted runtime would, and times the load alone. */
 async function timedLoad(store: EventStore, snapshots: SqliteSnapshotStore | undefined, expectedMessages: number): Promise<number> {
-  const host = new ActorHost({ store, kinds: [benchKind], readOnly: true, ...(snapshots ? { snapshots } : {}) });
+  const host = new ActorHost({ requireAllEffects: false, store, kinds: [benchKind], readOnly: true, ...(snapshots ? { snapshots } : {}) });
   try {
     const began = performance.now();
     const view = await host.load('bench', LONG_ACTOR);
@@ -129,7 +129,7 @@ async function measureRehydrate(root: string, plan: Plan, log: (line: string) =>
     const head = plan.streamEvents - plan.snapshotLag;
     await appendAll(store, streamId, events.slice(0, head));
     // The host's own snapshot policy makes the snapshot: a load past snapshotEvery saves one.
-    const writer = new ActorHost({ store, kinds: [benchKind], snapshots, snapshotEvery: 100 });
+    const writer = new ActorHost({ requireAllEffects: false, store, kinds: [benchKind], snapshots, snapshotEvery: 100 });
     await writer.load('bench', LONG_ACTOR);
     await writer.stop();
     const hash = machineHash(benchKind.machine);
@@ -202,7 +202,7 @@ async function runSenders<T>(items: readonly T[], senders: number, send: (item: 
 
 async function hostCommands(dir: string, work: CommandWork, senders: number): Promise<number> {
   const { store } = await openStore(dir);
-  const host = new ActorHost({ store, kinds: [benchKind] });
+  const host = new ActorHost({ requireAllEffects: false, store, kinds: [benchKind] });
   try {
     const send = async ({ actor, message }: CommandWork['items'][number]): Promise<void> => {
       const result = await host.send('bench', String(actor), message.command);

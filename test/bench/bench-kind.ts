@@ -77,6 +77,7 @@ export const benchKind = defineActorKind({
   machine: benchMachine,
   commands,
   events: [benchRecorded],
+  effects: [],
   input: (id: string) => ({ id }),
 });
 

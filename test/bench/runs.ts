@@ -62,7 +62,7 @@ export const runRunsSuite: Suite = (options) =>
       logger,
       sandbox,
     });
-    host = new ActorHost({ store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects, ...conversationEffects(() => loggedChannel(logger)) }, logger });
+    host = new ActorHost({ requireAllEffects: false, store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects, ...conversationEffects(() => loggedChannel(logger)) }, logger });
     await projections.start();
     await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: 1, maxRunsPerGroup: 1 });
     await host.send('group', 'bench.turns', { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });

@@ -89,6 +89,7 @@ async function openRuntime(root: string, config: Config, onFire: (report: FireRe
   const store = createEventStore(backend, catalogue);
   const projections = new ProjectionHost({ store, projections: readModelProjections, dataDir: config.dataDir, logger });
   const host = new ActorHost({
+    requireAllEffects: false,
     store,
     kinds: actorKinds,
     effects: { ...actorWiring, 'run.startContainer': instantContainer, 'task.notifyAdmins': async () => {} },

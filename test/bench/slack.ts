@@ -87,6 +87,7 @@ export const runSlackSuite: Suite = (options) =>
       sandbox,
     });
     host = new ActorHost({
+      requireAllEffects: false,
       store,
       kinds: actorKinds,
       effects: { ...createActorWiring({ retryInterruptedRuns: false }), ...runs.effects, ...conversationEffects(() => channel) },

@@ -37,6 +37,7 @@ beforeEach(async () => {
   backend = await openSqliteBackend({ path: join(dir, 'events.db'), mode: 'writer' });
   store = createEventStore(backend, catalogue);
   host = new ActorHost({
+    requireAllEffects: false,
     store,
     kinds: actorKinds,
     effects: {

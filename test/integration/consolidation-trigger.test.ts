@@ -47,7 +47,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ledgerclaw-consolidation-'));
   const backend = await openSqliteBackend({ path: join(dir, 'events.db'), mode: 'writer' });
   store = createEventStore(backend, catalogue);
-  host = new ActorHost({ store, kinds: actorKinds });
+  host = new ActorHost({ requireAllEffects: false, store, kinds: actorKinds });
   for (const group of ['T1.C1', 'T1.C2']) {
     await host.send('group', group, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
   }

@@ -18,7 +18,7 @@ import { startInspector, type RunningInspector } from '../../runtime/inspector.j
 import { liveActorsFileSchema, liveActorsPath } from '../../runtime/live-actors-file.js';
 import { builtFile } from '../support/built-dist.js';
 import { killLeftoverProcesses, startProcess } from '../support/child-process.js';
-import { counterCatalogue, counterKind } from '../support/counter-kind.js';
+import { counterCatalogue, counterKind, type CounterKind } from '../support/counter-kind.js';
 import { cliEnv } from '../support/cli-env.js';
 
 /** A port nothing listens on right now. */
@@ -94,7 +94,7 @@ class Viewer {
 describe('bridgeInspection to a real inspector server', () => {
   let inspector: RunningInspector | undefined;
   let viewer: Viewer | undefined;
-  let host: ActorHost | undefined;
+  let host: ActorHost<CounterKind> | undefined;
 
   afterEach(async () => {
     await viewer?.close();
@@ -105,7 +105,7 @@ describe('bridgeInspection to a real inspector server', () => {
   it('relays the actor, its commands, its stored events and its new state', async () => {
     const port = await freePort();
     inspector = await startInspector({ port });
-    host = new ActorHost({ store: createEventStore(new MemoryBackend(), counterCatalogue), kinds: [counterKind] });
+    host = new ActorHost({ requireAllEffects: false, store: createEventStore(new MemoryBackend(), counterCatalogue), kinds: [counterKind] });
     inspector.attach(host.inspection, { kinds: [counterKind] });
     expect(inspector.url).toBe(`http://localhost:${port}`);
     viewer = new Viewer(port);

@@ -11,7 +11,7 @@ import { createEventStore } from '../../events/event-store.js';
 import { ActorHost } from '../../runtime/actor-host/actor-host.js';
 import type { EffectContext } from '../../runtime/actor-host/effects.js';
 import { SqliteSnapshotStore } from '../../snapshots/sqlite-snapshot-store.js';
-import { counterCatalogue, counterKind } from './counter-kind.js';
+import { counterCatalogue, counterKind, type CounterKind } from './counter-kind.js';
 
 export const STORM_COUNTERS = 300;
 const SENDERS = 24;
@@ -27,13 +27,14 @@ async function main(): Promise<void> {
   const store = createEventStore(backend, counterCatalogue);
   const snapshots = await SqliteSnapshotStore.open(join(dataDir, 'snapshots.db'));
   const host = new ActorHost({
+    requireAllEffects: false,
     store,
     kinds: [counterKind],
     snapshots,
     snapshotEvery: 4,
     maxLiveActors: 100,
     effects: {
-      'counter.notifyLimit': async (params: unknown, context: EffectContext) => {
+      'counter.notifyLimit': async (params: unknown, context: EffectContext<CounterKind>) => {
         appendFileSync(effects, `${context.key} ${context.actor.streamId} ${JSON.stringify(params)}\n`);
         await context.send('counter', context.actor.id, { type: 'close', reason: 'limit reached' });
       },
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     while (Date.now() < until) {
       const counter = `c${(lane * 7919 + sequence * 104_729) % STORM_COUNTERS}`;
       sequence += 1;
-      const command = sequence % 5 === 0 ? { type: 'reset' } : { type: 'increment', by: 1 + (sequence % 3) };
+      const command = sequence % 5 === 0 ? { type: 'reset' as const } : { type: 'increment' as const, by: 1 + (sequence % 3) };
       const commandId = `${process.pid}-${lane}-${sequence}`;
       const result = await host.send('counter', counter, command, { commandId });
       if (result.status === 'accepted' && !result.duplicate) {

@@ -77,9 +77,12 @@ export const counterKind = defineActorKind({
   machine: counterMachine,
   commands,
   events: counterEvents,
+  effects: ['notifyLimit'],
   input: (id: string) => ({ id }),
   pendingEffects: (snapshot) =>
     snapshot.value === 'open' && snapshot.context.count >= snapshot.context.limit
       ? [{ type: 'notifyLimit', params: { id: snapshot.context.id, count: snapshot.context.count } }]
       : [],
 });
+
+export type CounterKind = typeof counterKind;

@@ -11,7 +11,6 @@
  * Work for one group is done in arrival order.
  */
 import type { WebClient } from '@slack/web-api';
-import type { GroupContext } from '../../../actors/group.js';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
 import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext, type ReceiveMessageCommand } from './inbound.js';
 import { UserNames } from './user-names.js';
@@ -91,7 +90,7 @@ export class SlackInbound {
   private async receive(inbound: Extract<Inbound, { kind: 'message' }>): Promise<void> {
     await this.ensureConfigured(inbound.groupId, inbound.settings);
     if (inbound.threadRoot !== null && inbound.asksForTurn) {
-      const group = (await this.options.actors.load('group', inbound.groupId)).snapshot.context as GroupContext;
+      const group = (await this.options.actors.load('group', inbound.groupId)).context;
       if (!group.engaged) await this.recordThreadHistory(inbound, inbound.threadRoot);
     }
     const command = await this.named(inbound.command);
@@ -109,9 +108,9 @@ export class SlackInbound {
   private async ensureConfigured(groupId: string, settings: GroupSettingsInput): Promise<void> {
     const wanted = settingsKey(settings);
     if (this.configured.get(groupId) === wanted) return;
-    const current = ((await this.options.actors.load('group', groupId)).snapshot.context as GroupContext).settings;
+    const current = (await this.options.actors.load('group', groupId)).context.settings;
     if (current === null || settingsKey(current) !== wanted) {
-      const command = { type: 'configure', ...settings, allowedSenders: [...settings.allowedSenders], rolesAddressingUsers: [...settings.rolesAddressingUsers] };
+      const command = { type: 'configure' as const, ...settings, allowedSenders: [...settings.allowedSenders], rolesAddressingUsers: [...settings.rolesAddressingUsers] };
       const result = await this.options.actors.send('group', groupId, command, { actor: 'runtime' });
       if (result.status === 'rejected' && !/exactly these settings/.test(result.reason)) throw new Error(`group ${groupId} could not be configured: ${result.reason}`);
     }
@@ -159,7 +158,7 @@ export class SlackInbound {
   private async groupHolding(groupIds: readonly string[]): Promise<string | null> {
     for (const groupId of groupIds) {
       const view = await this.options.actors.load('group', groupId);
-      if ((view.snapshot.context as GroupContext).settings !== null) return groupId;
+      if (view.context.settings !== null) return groupId;
     }
     return null;
   }

@@ -9,8 +9,10 @@
  * now refuses because the first attempt changed its state (a fact id taken, a task
  * already paused) is recognised here, by the events the first attempt stored.
  */
-import type { Command } from '../../../actors/actor-kind.js';
+import type { CommandOf } from '../../../actors/actor-kind.js';
+import type { RuntimeActorKind } from '../../../actors/index.js';
 import type { SendResult } from '../../actor-host/actor-host.js';
+import type { KindAddress, KindAt } from '../../actor-host/effects.js';
 import type { HostToolCall } from './host-tool.js';
 
 /** Who a command from this run's agent comes from. */
@@ -23,7 +25,12 @@ export function toolCallRef(call: HostToolCall): string {
   return `run-${call.context.runId}#${call.callKey}`;
 }
 
-export async function sendAsAgent(call: HostToolCall, kind: string, id: string, command: Command): Promise<SendResult> {
+export async function sendAsAgent<const TAddress extends KindAddress<RuntimeActorKind>>(
+  call: HostToolCall,
+  kind: TAddress,
+  id: string,
+  command: CommandOf<KindAt<RuntimeActorKind, TAddress>>,
+): Promise<SendResult> {
   const { runId } = call.context;
   const commandId = `tool:${runId}:${call.callKey}:${command.type}`;
   const correlationId = await runCorrelationId(call);
@@ -41,7 +48,7 @@ export async function sendAsAgent(call: HostToolCall, kind: string, id: string, 
  * command as the cause of every event it stores for it. Read only after a refusal, which
  * is rare, so reading the stream whole costs little.
  */
-async function appliedEarlier(call: HostToolCall, kind: string, id: string, commandId: string): Promise<SendResult | undefined> {
+async function appliedEarlier(call: HostToolCall, kind: KindAddress<RuntimeActorKind>, id: string, commandId: string): Promise<SendResult | undefined> {
   const view = await call.services.actors.load(kind, id);
   const events = (await call.services.store.readStream(view.streamId)).filter((event) => event.metadata.causationId === commandId);
   if (events.length === 0) return undefined;

@@ -9,7 +9,7 @@
  * where the run's `run.tool_called` event records it.
  */
 import { z } from 'zod';
-import type { MemoryContext, MemoryFact } from '../../../actors/memory.js';
+import type { MemoryFact } from '../../../actors/memory.js';
 import { factKeySchema, factStatementSchema } from '../../../events/catalogue/memory.js';
 import { eventIdFor } from '../../../events/ids.js';
 import { sendAsAgent, toolCallRef } from './agent-commands.js';
@@ -67,7 +67,7 @@ export function memoryFactIdFor(runId: string, callKey: string): string {
 }
 
 async function otherFactsOn(call: HostToolCall, scope: string, key: string, factId: string): Promise<MemoryFact[]> {
-  const memory = (await call.services.actors.load('memory', scope)).snapshot.context as MemoryContext;
+  const memory = (await call.services.actors.load('memory', scope)).context;
   return memory.facts.filter((fact) => fact.key === key && fact.status === 'active' && fact.id !== factId);
 }
 

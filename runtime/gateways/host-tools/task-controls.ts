@@ -4,7 +4,8 @@
  * (pausing a paused task, resuming a cancelled one) comes back with the actor's reason.
  */
 import { z } from 'zod';
-import type { Command } from '../../../actors/actor-kind.js';
+import type { CommandOf } from '../../../actors/actor-kind.js';
+import type { taskKind } from '../../../actors/task.js';
 import { taskNoteSchema } from '../../../events/catalogue/task.js';
 import { sendAsAgent } from './agent-commands.js';
 import { answered, defineHostTool, refused, type HostTool, type HostToolCall, type HostToolOutcome } from './host-tool.js';
@@ -35,7 +36,7 @@ export const cancelTaskTool = defineHostTool({
 
 export const taskControlTools: readonly HostTool[] = [pauseTaskTool, resumeTaskTool, cancelTaskTool];
 
-async function controlTask(call: HostToolCall, tool: string, taskId: string, command: Command, done: string): Promise<HostToolOutcome> {
+async function controlTask(call: HostToolCall, tool: string, taskId: string, command: CommandOf<typeof taskKind>, done: string): Promise<HostToolOutcome> {
   const task = await loadTask(call, taskId);
   // Another group's task is reported as not this group's, without saying whose it is.
   if (!task) return refused(`${tool}: no task ${taskId}; list_tasks shows the tasks`);

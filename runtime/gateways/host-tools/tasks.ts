@@ -5,7 +5,7 @@
  * and so does the admin group, which manages every group's tasks.
  */
 import { z } from 'zod';
-import type { TaskContext, TaskDefinition } from '../../../actors/task.js';
+import type { TaskDefinition } from '../../../actors/task.js';
 import type { TaskSchedule } from '../../../events/catalogue/task.js';
 import type { TaskSummary } from '../../../projections/tasks-queries.js';
 import type { TaskStatus } from '../../../projections/tasks.js';
@@ -28,7 +28,7 @@ export interface ScheduledTask {
 /** The task, from its actor, or undefined when no task of that id was ever scheduled. */
 export async function loadTask(call: HostToolCall, taskId: string): Promise<ScheduledTask | undefined> {
   const view = await call.services.actors.load('task', taskId);
-  const { definition } = view.snapshot.context as TaskContext;
+  const { definition } = view.context;
   return definition === null ? undefined : { id: taskId, state: view.state, definition };
 }
 

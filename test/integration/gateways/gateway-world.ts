@@ -67,7 +67,7 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
   const backend = await openSqliteBackend({ path: join(dataDir, 'events.db'), mode: 'writer' });
   const store = createEventStore(backend, catalogue);
   await options.before?.(store, dataDir);
-  const actors = new ActorHost({ store, kinds: actorKinds, defaultActor: 'runtime' });
+  const actors = new ActorHost({ requireAllEffects: false, store, kinds: actorKinds, defaultActor: 'runtime' });
   const projected: Projection[] = [memoryIndexProjection, ...(options.knowledgeSources ?? []).map((source) => knowledgeCacheProjection(source))];
   const projections = new ProjectionHost({ store, dataDir, projections: projected, batchSize: 100 });
   await projections.start();

@@ -127,7 +127,7 @@ beforeEach(async () => {
     logger,
     sandbox,
   });
-  host = new ActorHost({ store: refusal.store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects, ...conversationEffects(() => loggedChannel(logger)) }, logger });
+  host = new ActorHost({ requireAllEffects: false, store: refusal.store, kinds: actorKinds, effects: { ...actorWiring, ...runs.effects, ...conversationEffects(() => loggedChannel(logger)) }, logger });
   await projections.start();
   await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: 2, maxRunsPerGroup: 1 });
   await host.send('group', GROUP, { type: 'configure', triggerMode: 'all', allowedSenders: [], isAdmin: false });

@@ -27,6 +27,7 @@ let requested: string[];
 
 function hostRecordingRunRequests(): ActorHost {
   return new ActorHost({
+    requireAllEffects: false,
     store,
     kinds: actorKinds,
     effects: {

@@ -64,6 +64,7 @@ async function openAppWorld(options: { mode: 'socket' | 'http'; channels?: Confi
   const store = createEventStore(await openSqliteBackend({ path: join(dataDir, 'events.db'), mode: 'writer' }), catalogue);
   let channel: ConversationChannel = loggedChannel(silent);
   const actors = new ActorHost({
+    requireAllEffects: false,
     store,
     kinds: actorKinds,
     defaultActor: 'runtime',

@@ -192,7 +192,7 @@ describe('the control server', () => {
 
   it('refuses to replace a file that is not a socket', async () => {
     writeFileSync(controlSocketPath(dir.path), 'precious');
-    const host = { send: async () => ({ status: 'rejected' as const, reason: 'x', state: 'x' }) };
+    const host = { sendUnchecked: async () => ({ status: 'rejected' as const, reason: 'x', state: 'x' }) };
     await expect(startControlServer({ dataDir: dir.path, actors: host, kinds: ['task'] })).rejects.toThrow(/exists and is not a socket/);
   });
 });

@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { actorKinds } from '../../../actors/index.js';
-import type { TaskContext } from '../../../actors/task.js';
+import type { TaskContext, taskKind } from '../../../actors/task.js';
+import type { CommandOf } from '../../../actors/actor-kind.js';
 import { openSqliteBackend } from '../../../events/adapters/sqlite/sqlite-backend.js';
 import { catalogue } from '../../../events/catalogue/index.js';
 import { createEventStore } from '../../../events/event-store.js';
@@ -30,7 +31,7 @@ beforeEach(async () => {
   clock = new TestClock('2026-01-05T09:00:00.000Z');
   const backend = await openSqliteBackend({ path: join(dir.path, 'events.db'), mode: 'writer' });
   store = createEventStore(backend, catalogue, { now: clock.now });
-  actors = new ActorHost({ store, kinds: actorKinds, now: clock.now, defaultActor: 'test' });
+  actors = new ActorHost({ requireAllEffects: false, store, kinds: actorKinds, now: clock.now, defaultActor: 'test' });
   projections = new ProjectionHost({ store, projections: [tasksProjection], dataDir: dir.path });
   await projections.start();
 });
@@ -51,7 +52,7 @@ const STATUS_OF_STATE: Record<string, string> = {
 };
 
 /** At `at`, sends the command, which the actor must accept. */
-async function send(taskId: string, at: string, command: { type: string; [field: string]: unknown }, expectedEvents: readonly string[]): Promise<void> {
+async function send(taskId: string, at: string, command: CommandOf<typeof taskKind>, expectedEvents: readonly string[]): Promise<void> {
   clock.advance(Date.parse(at) - clock.now().getTime());
   const result = await actors.send('task', taskId, command);
   if (result.status !== 'accepted') throw new Error(`task ${taskId} rejected ${command.type} at ${at}: ${result.reason}`);
