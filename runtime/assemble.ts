@@ -7,7 +7,7 @@
  * runtime/shutdown-order.ts sets.
  */
 import type { AnyActorKind } from '../actors/actor-kind.js';
-import { SUPERVISOR_ID, type SupervisorContext } from '../actors/supervisor.js';
+import { SUPERVISOR_ID } from '../actors/supervisor.js';
 import type { Projection } from '../projections/projection.js';
 import { ProjectionHost } from '../projections/projection-host.js';
 import type { ActorHost } from './actor-host/actor-host.js';
@@ -148,7 +148,7 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
 
 /** The supervisor's limits follow the config; a change is recorded once. */
 async function configureSupervisor(host: ActorHost, config: Config): Promise<void> {
-  const supervisor = (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext;
+  const supervisor = (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context;
   if (supervisor.maxConcurrentRuns === config.runs.maxConcurrent && supervisor.maxRunsPerGroup === config.runs.maxPerGroup) return;
   await host.send('supervisor', SUPERVISOR_ID, { type: 'configure', maxConcurrentRuns: config.runs.maxConcurrent, maxRunsPerGroup: config.runs.maxPerGroup });
 }

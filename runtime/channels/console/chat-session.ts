@@ -7,7 +7,6 @@
  */
 import { createInterface } from 'node:readline';
 import { filter, firstValueFrom, map } from 'rxjs';
-import type { GroupContext } from '../../../actors/group.js';
 import type { SendResult } from '../../actor-host/actor-host.js';
 import type { ConversationChannel } from '../conversation-channel.js';
 import type { BannerFacts, LiveRuntime, RuntimeSession } from '../../runtime-session.js';
@@ -89,7 +88,7 @@ export class ChatSession implements RuntimeSession {
 
   private async ensureConfigured(live: LiveRuntime): Promise<void> {
     const group = await live.host.load('group', this.options.groupId);
-    if ((group.snapshot.context as GroupContext).settings !== null) return;
+    if (group.snapshot.context.settings !== null) return;
     // A local chat is a DM: every message asks for a turn.
     await live.host.send('group', this.options.groupId, { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
   }
@@ -121,7 +120,7 @@ export class ChatSession implements RuntimeSession {
   /** The run that answers the message: requested now, or after the run in progress. */
   private async runAnswering(live: LiveRuntime, messageId: string): Promise<string> {
     for (;;) {
-      const group = (await live.host.load('group', this.options.groupId)).snapshot.context as GroupContext;
+      const group = (await live.host.load('group', this.options.groupId)).snapshot.context;
       if (group.currentRun?.messageIds.includes(messageId)) return group.currentRun.runId;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -4,8 +4,7 @@
  * approval buttons and slash commands, once the actor host it feeds is open.
  */
 import type { ActorHost } from '../../actor-host/actor-host.js';
-import { SUPERVISOR_ID, type SupervisorContext } from '../../../actors/supervisor.js';
-import type { GroupContext } from '../../../actors/group.js';
+import { SUPERVISOR_ID } from '../../../actors/supervisor.js';
 import type { Config } from '../../config.js';
 import { ReadModelReaders } from '../../gateways/host-tools/read-model-readers.js';
 import type { Logger } from '../../logger.js';
@@ -62,7 +61,7 @@ export async function openSlack(slack: SlackConnection, options: SlackAppSources
       logger,
       slash: {
         callTool: (name, input, context) => runs.tools.call(name, input, context),
-        groupSettings: async (groupId) => ({ isAdmin: ((await host.load('group', groupId)).snapshot.context as GroupContext).settings?.isAdmin ?? false }),
+        groupSettings: async (groupId) => ({ isAdmin: (await host.load('group', groupId)).snapshot.context.settings?.isAdmin ?? false }),
         status: async (groupId) =>
           statusText({
             version: ledgerclawVersion(),
@@ -70,8 +69,8 @@ export async function openSlack(slack: SlackConnection, options: SlackAppSources
             now: Date.now(),
             sandbox: sandboxLine(runs.sandbox),
             scheduler: options.schedulerOn ? 'on' : 'off (scheduler.enabled = false)',
-            supervisor: (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context as SupervisorContext,
-            group: (await host.load('group', groupId)).snapshot.context as GroupContext,
+            supervisor: (await host.load('supervisor', SUPERVISOR_ID)).snapshot.context,
+            group: (await host.load('group', groupId)).snapshot.context,
           }),
       },
     });
