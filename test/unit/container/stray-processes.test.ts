@@ -3,6 +3,7 @@
  * own making: the real one is the host's here, and the real sweep is proved in Docker
  * (test/integration/runs/docker-run-hardening.test.ts).
  */
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +31,9 @@ async function fakeProc(processes: Record<number, [string, string, number]>) {
     killed,
     kill: (pid: number) => {
       killed.push(pid);
-      // SIGKILL: a zombie until pid 1 reaps it, which this fake does at once.
-      void rm(join(dir, String(pid)), { recursive: true, force: true });
+      // SIGKILL: a zombie until pid 1 reaps it, which this fake does at once (synchronously:
+      // an unawaited removal let the next round of a loaded machine see, and kill, it again).
+      rmSync(join(dir, String(pid)), { recursive: true, force: true });
     },
   };
 }
