@@ -69,13 +69,14 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
 
     'approval.reportDecision': async (params, context) => {
       const { approvalId, decision } = params as ReportDecisionParams;
-      const { request, votes } = (await context.load('approval', approvalId)).context as ApprovalContext;
+      const { request, votes, decisionReported } = (await context.load('approval', approvalId)).context as ApprovalContext;
+      if (decisionReported) return;
       if (request === null) throw new Error(`approval ${approvalId} reports a decision but holds no request`);
       const decidedBy =
         decision === 'granted'
           ? votes.filter((vote) => vote.decision === 'approve').map((vote) => vote.approver)
           : votes.filter((vote) => vote.decision === 'deny').map((vote) => vote.approver);
-      await channel().postNotice(
+      const { refs } = await channel().postNotice(
         {
           to: await requesterRecipient(request.requester, context),
           key: `approval-decision:${approvalId}`,
@@ -83,6 +84,8 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
         },
         LOOK_FIRST,
       );
+      // Settles the owed report; a repeat is refused by the actor and changes nothing.
+      await context.send('approval', approvalId, { type: 'decisionReported', refs }, { commandId: `${approvalId}:decision-reported` });
     },
 
     'memory.notifyConflict': async (params, context) => {

@@ -224,7 +224,10 @@ describe('approval.reportDecision', () => {
     expect(report.text).toContain(`by ${ALICE}`);
     expect(report.text).toContain('send_payment');
     expect(report.thread_ts).toBe(threadTs);
-    expect((await world.store.readStream('approval-ap-3')).map((event) => event.type)).toEqual(['approval.requested', 'approval.vote_cast', 'approval.granted']);
+    // The report is settled, so a restart owes it no more.
+    const events = await world.store.readStream('approval-ap-3');
+    expect(events.map((event) => event.type)).toEqual(['approval.requested', 'approval.vote_cast', 'approval.granted', 'approval.decision_reported']);
+    expect(events[3]!.data).toEqual({ refs: [report.ts] });
   });
 
   it('tells a denial once, with who denied it, when the report runs again after a restart', async () => {
