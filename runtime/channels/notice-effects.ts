@@ -91,8 +91,13 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
     'memory.notifyConflict': async (params, context) => {
       const { scope, key, factIds } = params as NotifyConflictParams;
       const memory = (await context.load('memory', scope)).context as MemoryContext;
+      const told = memory.notified.find((notice) => notice.key === key)?.factIds ?? [];
+      if (factIds.every((id) => told.includes(id))) return;
       const facts = factIds.map((id) => memory.facts.find((fact) => fact.id === id)).filter((fact): fact is MemoryFact => fact !== undefined);
-      await channel().postNotice({ to: scopeOwner(scope), key: conflictNoticeKey(scope, key, factIds), text: conflictNoticeText(scope, key, facts) }, LOOK_FIRST);
+      const noticeKey = conflictNoticeKey(scope, key, factIds);
+      const { refs } = await channel().postNotice({ to: scopeOwner(scope), key: noticeKey, text: conflictNoticeText(scope, key, facts) }, LOOK_FIRST);
+      // Settles the owed notice; a repeat, or a conflict resolved meanwhile, is refused and changes nothing.
+      await context.send('memory', scope, { type: 'conflictNotified', key, factIds, refs }, { commandId: `${noticeKey}:notified` });
     },
   };
 }

@@ -170,6 +170,9 @@ describe('memory.notifyConflict', () => {
     expect(notice!.text).toContain('"Acme pays net 30" (agent-observed, from message 1712345678.000100)');
     expect(notice!.text).toContain('"Acme pays net 45" (agent-inferred, from message contract.pdf)');
     expect(notice!.metadata).toMatchObject({ event_type: 'ledgerclaw_post', event_payload: { key: expect.stringMatching(/^memory-conflict:/) } });
+    // Told, so a restart owes it nothing.
+    const notified = (await world.store.readStream(`memory-${scope}`)).filter((event) => event.type === 'memory.conflict_notified');
+    expect(notified.map((event) => event.data)).toEqual([{ key: 'vendor.acme.payment_terms', factIds: ['f1', 'f2'], refs: [notice!.ts] }]);
   });
 
   it('posts the conflict once when its effect runs again after a restart (the post is found by its metadata)', async () => {
