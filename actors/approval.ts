@@ -162,7 +162,8 @@ export const approvalMachine = setup({
     notifyApprovers: (_, _params: { approvalId: string; approvers: readonly string[]; summary: string }) => {},
     /**
      * Tells the requester (the waiting run, or the user) how the approval ended. The
-     * executor keys the report on approvalId; reporting twice tells them once.
+     * executor keys the report on approvalId (reporting twice tells them once), then sends
+     * `decisionReported`; until then the report is owed (see pendingEffects).
      */
     reportDecision: (_, _params: { approvalId: string; requester: string; decision: 'granted' | 'denied' | 'expired' }) => {},
   },

@@ -307,7 +307,8 @@ export const memoryMachine = setup({
     /**
      * Tells the scope's owner (the user, or the group's channel) that facts on `key`
      * disagree and asks which holds. The executor posts once per (scope, key, factIds):
-     * asking twice posts nothing new.
+     * asking twice posts nothing new. It then sends `conflictNotified`; until then the
+     * notice is owed (see pendingEffects).
      */
     notifyConflict: (_, _params: { scope: string; key: string; factIds: readonly string[] }) => {},
   },
