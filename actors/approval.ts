@@ -2,7 +2,8 @@
  * The approval actor, on the stream `approval-<id>`: a human sign-off on one exact action.
  *
  * `unrequested` → `request` → `pending` → `granted` | `denied` | `expired` (final: a
- * decided approval never changes).
+ * decided approval never changes). Once decided, the requester is owed a report of it
+ * until `approval.decision_reported`, so a restart tells them.
  *
  * Rules:
  * - N of M: the request names M approvers and needs N approvals (1 <= N <= M). The N-th
@@ -28,6 +29,7 @@ import {
   argumentsHashSchema,
   requesterSchema,
   voteDecisionSchema,
+  type approvalDecisionReported,
   type approvalDenied,
   type approvalExpired,
   type approvalGranted,
@@ -50,6 +52,8 @@ export const approvalCommands = z.discriminatedUnion('type', [
   z.object({ type: z.literal('vote'), approver: approverIdSchema, decision: voteDecisionSchema, argumentsHash: argumentsHashSchema }).strict(),
   /** Sent by the clock once `expiresAt` has passed. */
   z.object({ type: z.literal('expire') }).strict(),
+  /** Sent by the reportDecision executor once the requester has been told. */
+  z.object({ type: z.literal('decisionReported'), refs: z.array(z.string().min(1).max(200)).min(1).max(100) }).strict(),
 ]);
 
 export type ApprovalCommand = z.infer<typeof approvalCommands>;
@@ -61,7 +65,8 @@ type ApprovalStoredEvent =
   | Folded<typeof approvalVoteCast>
   | Folded<typeof approvalGranted>
   | Folded<typeof approvalDenied>
-  | Folded<typeof approvalExpired>;
+  | Folded<typeof approvalExpired>
+  | Folded<typeof approvalDecisionReported>;
 
 type ApprovalMachineEvent = (ApprovalCommand & { meta: CommandMeta }) | ApprovalStoredEvent;
 type Vote = Extract<ApprovalCommand, { type: 'vote' }> & { meta: CommandMeta };
@@ -80,6 +85,8 @@ export interface ApprovalContext {
   readonly request: ApprovalRequest | null;
   /** In the order they were cast. */
   readonly votes: readonly ApprovalVote[];
+  /** Whether the requester has been told how it ended (false until it is decided and told). */
+  readonly decisionReported: boolean;
 }
 
 // ---- pure helpers ------------------------------------------------------------------------
@@ -103,6 +110,15 @@ function outcomeParams(context: ApprovalContext, decision: 'granted' | 'denied' 
 
 // ---- the machine -------------------------------------------------------------------------
 
+/** In every decided state: the report of the decision is recorded once. */
+const reportingOnceDecided = {
+  decisionReported: [
+    { guard: 'isReported', actions: { type: 'reject', params: { reason: 'the decision has been reported already; it is reported once' } } },
+    { actions: { type: 'record', params: ({ event }: { event: ApprovalMachineEvent }) => ({ type: 'approval.decision_reported', data: { refs: event.type === 'decisionReported' ? event.refs : [] } }) } },
+  ],
+  'approval.decision_reported': { actions: 'markReported' },
+} as const;
+
 export const approvalMachine = setup({
   types: {} as { context: ApprovalContext; events: ApprovalMachineEvent; input: { id: string } },
   guards: {
@@ -122,12 +138,14 @@ export const approvalMachine = setup({
     isSecondVote: ({ context, event }) => event.type === 'vote' && context.votes.some((vote) => vote.approver === event.approver),
     isForDifferentAction: ({ context, event }) => event.type === 'vote' && event.argumentsHash !== context.request?.action.argumentsHash,
     isDeny: ({ event }) => event.type === 'vote' && event.decision === 'deny',
+    isReported: ({ context }) => context.decisionReported,
     completesApproval: ({ context, event }) => event.type === 'vote' && completesApproval(context, event),
   },
   actions: {
     record: (_, _params: RecordParams) => {},
     reject: (_, _params: RejectParams) => {},
 
+    markReported: assign({ decisionReported: true }),
     storeRequest: assign({ request: ({ context, event }) => (event.type === 'approval.requested' ? event.data : context.request) }),
     addVote: assign({
       votes: ({ context, event }) =>
@@ -144,13 +162,14 @@ export const approvalMachine = setup({
     notifyApprovers: (_, _params: { approvalId: string; approvers: readonly string[]; summary: string }) => {},
     /**
      * Tells the requester (the waiting run, or the user) how the approval ended. The
-     * executor keys the report on approvalId; reporting twice tells them once.
+     * executor keys the report on approvalId (reporting twice tells them once), then sends
+     * `decisionReported`; until then the report is owed (see pendingEffects).
      */
     reportDecision: (_, _params: { approvalId: string; requester: string; decision: 'granted' | 'denied' | 'expired' }) => {},
   },
 }).createMachine({
   id: 'approval',
-  context: ({ input }) => ({ id: input.id, request: null, votes: [] }),
+  context: ({ input }) => ({ id: input.id, request: null, votes: [], decisionReported: false }),
   initial: 'unrequested',
   states: {
     unrequested: {
@@ -202,6 +221,7 @@ export const approvalMachine = setup({
         ],
         vote: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is nothing to vote on' } } },
         expire: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is nothing to expire' } } },
+        decisionReported: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is no decision to report' } } },
         'approval.requested': {
           target: 'pending',
           actions: [
@@ -217,6 +237,7 @@ export const approvalMachine = setup({
     pending: {
       on: {
         request: { actions: { type: 'reject', params: { reason: 'this approval is already requested and pending; a request is made once' } } },
+        decisionReported: { actions: { type: 'reject', params: { reason: 'this approval is still pending; there is no decision to report yet' } } },
         vote: [
           {
             guard: 'isAtOrPastExpiry',
@@ -300,6 +321,7 @@ export const approvalMachine = setup({
     },
     granted: {
       on: {
+        ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval does not change' } } },
         vote: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval takes no more votes' } } },
         expire: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval does not expire' } } },
@@ -307,6 +329,7 @@ export const approvalMachine = setup({
     },
     denied: {
       on: {
+        ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval does not change' } } },
         vote: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval takes no more votes' } } },
         expire: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval does not expire' } } },
@@ -314,6 +337,7 @@ export const approvalMachine = setup({
     },
     expired: {
       on: {
+        ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval has expired; request a new approval instead' } } },
         vote: { actions: { type: 'reject', params: { reason: 'this approval has expired; it takes no more votes' } } },
         expire: { actions: { type: 'reject', params: { reason: 'this approval has already expired' } } },
@@ -332,14 +356,17 @@ export const approvalKind = defineActorKind({
   // While pending, the approvers must have been asked: a crash between storing
   // `approval.requested` and sending the messages would leave an approval nobody sees
   // until it quietly expires. notifyApprovers is idempotent per (approvalId, approver),
-  // so asking again on every start-up sends nothing twice. A decided approval resumes
-  // nothing: its outcome stays readable from its state (the tool gateway checks the state
-  // before it runs the tool), and re-reporting every approval ever decided on each
-  // start-up would cost more than it saves.
+  // so asking again on every start-up sends nothing twice. Once decided, the report is
+  // owed until `approval.decision_reported`: a crash between the decision and the post
+  // would otherwise leave the requester waiting. reportDecision is keyed on the approval,
+  // so a report posted just before the crash is found, not posted again.
   pendingEffects: (snapshot) => {
-    const request = snapshot.context.request;
-    return snapshot.value === 'pending' && request
-      ? [{ type: 'notifyApprovers', params: { approvalId: snapshot.context.id, approvers: request.approvers, summary: request.action.summary } }]
+    const { id, request, decisionReported } = snapshot.context;
+    if (request === null) return [];
+    if (snapshot.value === 'pending') return [{ type: 'notifyApprovers', params: { approvalId: id, approvers: request.approvers, summary: request.action.summary } }];
+    const decision = snapshot.value;
+    return !decisionReported && (decision === 'granted' || decision === 'denied' || decision === 'expired')
+      ? [{ type: 'reportDecision', params: outcomeParams(snapshot.context, decision) }]
       : [];
   },
 });

@@ -19,6 +19,9 @@
  * user confidences are the user's word, so neither silently overrides the other.
  *
  * States: `consistent` (no open conflict) and `conflicted` (at least one).
+ *
+ * A flagged conflict is owed a notice to the scope's owner until `memory.conflict_notified`
+ * names its facts, so a restart between the flag and the post still tells them, once.
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -31,6 +34,7 @@ import {
   factStatementSchema,
   memoryEvents,
   type memoryConflictFlagged,
+  type memoryConflictNotified,
   type memoryConflictResolved,
   type memoryFactConfirmed,
   type memoryFactRecorded,
@@ -56,6 +60,15 @@ export const memoryCommands = z.discriminatedUnion('type', [
   z.object({ type: z.literal('confirmFact'), factId: factIdSchema }).strict(),
   z.object({ type: z.literal('retireFact'), factId: factIdSchema, reason: z.string().min(1).max(1000) }).strict(),
   z.object({ type: z.literal('resolveConflict'), keepFactId: factIdSchema, retireFactId: factIdSchema }).strict(),
+  /** Sent by the notifyConflict executor once the scope's owner has been told. */
+  z
+    .object({
+      type: z.literal('conflictNotified'),
+      key: factKeySchema,
+      factIds: z.array(factIdSchema).min(2),
+      refs: z.array(z.string().min(1).max(200)).min(1).max(100),
+    })
+    .strict(),
 ]);
 
 export type MemoryCommand = z.infer<typeof memoryCommands>;
@@ -70,7 +83,8 @@ type MemoryStoredEvent =
   | Folded<typeof memoryFactConfirmed>
   | Folded<typeof memoryFactRetired>
   | Folded<typeof memoryConflictFlagged>
-  | Folded<typeof memoryConflictResolved>;
+  | Folded<typeof memoryConflictResolved>
+  | Folded<typeof memoryConflictNotified>;
 
 type MemoryMachineEvent = (MemoryCommand & { meta: CommandMeta }) | MemoryStoredEvent;
 
@@ -96,6 +110,8 @@ export interface MemoryContext {
   /** Every fact ever recorded, in order (arrays, not records: keys and ids are user text). */
   readonly facts: readonly MemoryFact[];
   readonly conflicts: readonly MemoryConflict[];
+  /** The facts of each conflict the scope's owner has been told about. */
+  readonly notified: readonly MemoryConflict[];
 }
 
 // ---- pure rules --------------------------------------------------------------------------
@@ -121,6 +137,12 @@ const activeFactsOn = (context: MemoryContext, key: string) => context.facts.fil
 const conflictOn = (context: MemoryContext, key: string) => context.conflicts.find((conflict) => conflict.key === key);
 const conflictHolding = (context: MemoryContext, factId: string) => context.conflicts.find((conflict) => conflict.factIds.includes(factId));
 const isActive = (context: MemoryContext, id: string) => factById(context, id)?.status === 'active';
+
+/** The facts of the conflict its owner has not been told about yet. */
+function untoldFactIds(context: MemoryContext, conflict: MemoryConflict): string[] {
+  const told = context.notified.find((notice) => notice.key === conflict.key)?.factIds ?? [];
+  return conflict.factIds.filter((id) => !told.includes(id));
+}
 
 function recordedData(fact: NewFact, recordedAt: string) {
   return { factId: fact.id, key: fact.key, statement: fact.statement, confidence: fact.confidence, source: fact.source, recordedAt };
@@ -207,6 +229,14 @@ export const memoryMachine = setup({
     endsConflict: ({ context, event }) =>
       event.type === 'resolveConflict' && lastFactStandingWithout(context, event.retireFactId) === event.keepFactId,
 
+    // conflictNotified
+    notifiesNoOpenConflict: ({ context, event }) => event.type === 'conflictNotified' && conflictOn(context, event.key) === undefined,
+    notifiesNothingNew: ({ context, event }) => {
+      if (event.type !== 'conflictNotified') return false;
+      const told = context.notified.find((notice) => notice.key === event.key)?.factIds ?? [];
+      return event.factIds.every((id) => told.includes(id));
+    },
+
     // folding
     resolvesLastOpenConflict: ({ context, event }) =>
       event.type === 'memory.conflict_resolved' && context.conflicts.every((conflict) => conflict.key === event.data.key),
@@ -258,21 +288,33 @@ export const memoryMachine = setup({
         return [...context.conflicts.filter((conflict) => conflict.key !== event.data.key), { key: event.data.key, factIds }];
       },
     }),
+    markNotified: assign({
+      notified: ({ context, event }) => {
+        if (event.type !== 'memory.conflict_notified') return context.notified;
+        const told = context.notified.find((notice) => notice.key === event.data.key)?.factIds ?? [];
+        const factIds = [...new Set([...told, ...event.data.factIds])];
+        return [...context.notified.filter((notice) => notice.key !== event.data.key), { key: event.data.key, factIds }];
+      },
+    }),
     closeConflict: assign({
       conflicts: ({ context, event }) =>
         event.type === 'memory.conflict_resolved' ? context.conflicts.filter((conflict) => conflict.key !== event.data.key) : context.conflicts,
+      // A later conflict on the key is a new one, told afresh.
+      notified: ({ context, event }) =>
+        event.type === 'memory.conflict_resolved' ? context.notified.filter((notice) => notice.key !== event.data.key) : context.notified,
     }),
 
     /**
      * Tells the scope's owner (the user, or the group's channel) that facts on `key`
      * disagree and asks which holds. The executor posts once per (scope, key, factIds):
-     * asking twice posts nothing new.
+     * asking twice posts nothing new. It then sends `conflictNotified`; until then the
+     * notice is owed (see pendingEffects).
      */
     notifyConflict: (_, _params: { scope: string; key: string; factIds: readonly string[] }) => {},
   },
 }).createMachine({
   id: 'memory',
-  context: ({ input }) => ({ scope: input.id, facts: [], conflicts: [] }),
+  context: ({ input }) => ({ scope: input.id, facts: [], conflicts: [], notified: [] }),
   initial: 'consistent',
   on: {
     recordFact: [
@@ -495,6 +537,23 @@ export const memoryMachine = setup({
         },
       },
     ],
+    conflictNotified: [
+      {
+        guard: 'notifiesNoOpenConflict',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `no conflict on ${event.key} is open; there is nothing to have notified` }) },
+      },
+      {
+        guard: 'notifiesNothingNew',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `the conflict on ${event.key} between ${event.factIds.join(', ')} was notified already` }) },
+      },
+      {
+        actions: {
+          type: 'record',
+          params: ({ event }) => ({ type: 'memory.conflict_notified', data: { key: event.key, factIds: event.factIds, refs: event.refs } }),
+        },
+      },
+    ],
+    'memory.conflict_notified': { actions: 'markNotified' },
     'memory.fact_recorded': { actions: 'addFact' },
     'memory.fact_superseded': { actions: 'markSuperseded' },
     'memory.fact_confirmed': { actions: 'markConfirmed' },
@@ -527,7 +586,12 @@ export const memoryKind = defineActorKind({
   events: memoryEvents,
   effects: ['notifyConflict'],
   input: (id: string) => ({ id }),
-  // No pendingEffects: an open conflict stays in the state and in every read model built
-  // from it (MEMORY.md, memory_search), where the agent and the user keep seeing it; a
-  // lost notification is not lost information, and re-posting on each restart would nag.
+  // An open conflict whose owner has not been told of every fact in it: a crash between
+  // `memory.conflict_flagged` and the post would otherwise leave it told to nobody.
+  // notifyConflict is keyed on the conflict and looks for its earlier post, and records
+  // `memory.conflict_notified`, so a told conflict is never posted again.
+  pendingEffects: (snapshot) =>
+    snapshot.context.conflicts
+      .filter((conflict) => conflict.factIds.length >= 2 && untoldFactIds(snapshot.context, conflict).length > 0)
+      .map((conflict) => ({ type: 'notifyConflict', params: { scope: snapshot.context.scope, key: conflict.key, factIds: conflict.factIds } })),
 });

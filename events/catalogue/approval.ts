@@ -88,4 +88,19 @@ export const approvalDenied = defineEvent(
 
 export const approvalExpired = defineEvent('approval.expired', 1, z.object({ expiredAt: z.iso.datetime() }).strict());
 
-export const approvalEvents = [approvalRequested, approvalVoteCast, approvalGranted, approvalDenied, approvalExpired];
+/**
+ * The requester was told how the approval ended. Until then the report is owed, so a
+ * restart tells them (once: the post is keyed by the approval).
+ */
+export const approvalDecisionReported = defineEvent(
+  'approval.decision_reported',
+  1,
+  z
+    .object({
+      /** Where the report landed (Slack message timestamps, or a console or log reference). */
+      refs: z.array(z.string().min(1).max(200)).min(1).max(100),
+    })
+    .strict(),
+);
+
+export const approvalEvents = [approvalRequested, approvalVoteCast, approvalGranted, approvalDenied, approvalExpired, approvalDecisionReported];

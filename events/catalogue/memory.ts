@@ -105,6 +105,23 @@ export const memoryConflictResolved = defineEvent(
   z.object({ key: factKeySchema, keptFactId: factIdSchema }).strict(),
 );
 
+/**
+ * The scope's owner was told of the conflict on `key` between `factIds`. Until then the
+ * notice is owed, so a restart posts it (once: the post is keyed by the conflict).
+ */
+export const memoryConflictNotified = defineEvent(
+  'memory.conflict_notified',
+  1,
+  z
+    .object({
+      key: factKeySchema,
+      factIds: z.array(factIdSchema).min(2),
+      /** Where the notice landed (Slack message timestamps, or a console or log reference). */
+      refs: z.array(z.string().min(1).max(200)).min(1).max(100),
+    })
+    .strict(),
+);
+
 export const memoryEvents = [
   memoryFactRecorded,
   memoryFactSuperseded,
@@ -112,4 +129,5 @@ export const memoryEvents = [
   memoryFactRetired,
   memoryConflictFlagged,
   memoryConflictResolved,
+  memoryConflictNotified,
 ];

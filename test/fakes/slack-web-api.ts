@@ -18,6 +18,9 @@
  * - `conversations.replies`: a thread's parent then its replies, oldest first, paged the
  *   same way (the parent heads every page, as Slack does).
  * - `conversations.info`, `conversations.list` (paged), `auth.test`, `users.info`.
+ * - `conversations.open` with one user: the app's DM with them (`D…`), made on first use and
+ *   the same channel after (`already_open`); an unknown user is `user_not_found`, a
+ *   deactivated one `user_disabled`, a bot `cannot_dm_bot`. Group DMs are left out.
  * - A private channel the bot is not in is `channel_not_found`; a public one it is not in
  *   is `not_in_channel` for history and for posting (unless `chatWritePublic`).
  * - `chat.postMessage` stores a bot message as Slack does for a bot token: no subtype,
@@ -713,6 +716,8 @@ export class FakeSlackWebApi {
         return this.history(params);
       case 'conversations.replies':
         return this.replies(params);
+      case 'conversations.open':
+        return this.openDirectMessage(params);
       case 'chat.postMessage':
         return this.postMessage(params, activities);
       case 'chat.update':
@@ -1091,6 +1096,26 @@ export class FakeSlackWebApi {
     };
     this.homeViews.set(params.user_id, { userId: params.user_id, view: published, publishCount: (previous?.publishCount ?? 0) + 1 });
     return { view: published };
+  }
+
+  /** The app's DM with one person, opened on first use. */
+  private openDirectMessage(params: Params): Record<string, unknown> {
+    const users = (params.users ?? '').split(',').map((user) => user.trim()).filter((user) => user !== '');
+    if (users.length !== 1) throw new SlackError(users.length === 0 ? 'users_list_not_supplied' : 'not_implemented');
+    const user = this.users.get(users[0]!);
+    if (!user) throw new SlackError('user_not_found');
+    if (user.deleted) throw new SlackError('user_disabled');
+    if (user.isBot) throw new SlackError('cannot_dm_bot');
+    const existing = [...this.channels.values()].find((channel) => channel.isIm && channel.members?.length === 1 && channel.members[0] === user.id);
+    if (existing) return { no_op: true, already_open: true, channel: { id: existing.id } };
+    const id = `D${user.id.slice(1)}`;
+    this.addChannel({ id, name: id, isIm: true, members: [user.id] });
+    return { channel: { id } };
+  }
+
+  /** The app's DM channel with a person, once `conversations.open` has opened it. */
+  directMessageChannel(userId: string): string | undefined {
+    return [...this.channels.values()].find((channel) => channel.isIm && channel.members?.length === 1 && channel.members[0] === userId)?.id;
   }
 
   private usersInfo(params: Params): Record<string, unknown> {

@@ -39,6 +39,8 @@ export class ChatSession implements RuntimeSession {
   private readonly clock = new MessageClock();
   /** Runs whose ending the session is waiting for, to print it itself. */
   private readonly awaitedRuns = new Set<string>();
+  /** Keys of the notices printed in this session. */
+  private readonly printedNotices = new Set<string>();
 
   constructor(private readonly options: ChatSessionOptions) {}
 
@@ -57,6 +59,17 @@ export class ChatSession implements RuntimeSession {
     },
     acknowledge: async () => {
       this.options.output.write('· working on it\n');
+    },
+    // The terminal is the only place anyone is reached from here: an approver's request, a
+    // decision or a memory conflict is printed, whoever it is for. There are no buttons.
+    reachesPerson: () => true,
+    postNotice: async (notice) => {
+      // A repeat in this session prints nothing; a terminal keeps no history to look in.
+      if (this.printedNotices.has(notice.key)) return { refs: [`console:${notice.key}`] };
+      this.printedNotices.add(notice.key);
+      const to = notice.to.kind === 'person' ? `for ${notice.to.userId}: ` : '';
+      this.options.output.write(`\n${to}${notice.text}\n`);
+      return { refs: [`console:${notice.key}`] };
     },
   };
 

@@ -4,19 +4,29 @@
  * vote). The approval actor's rules decide: only a listed approver's vote counts, for the
  * exact action asked about, before it expires.
  */
+import type { ActionsBlock } from '@slack/types';
 import { z } from 'zod';
 import { argumentsHashSchema } from '../../../events/catalogue/approval.js';
 import type { ActorHost } from '../../actor-host/actor-host.js';
-import { defineInteraction, type InteractionHandler } from './interactions.js';
+import { buttonsBlock, defineInteraction, type InteractionHandler } from './interactions.js';
 
 const approvalButtonValue = z.strictObject({ approvalId: z.string().min(1).max(200), argumentsHash: argumentsHashSchema });
 export type ApprovalButtonValue = z.infer<typeof approvalButtonValue>;
 
+/** What a button needs to be drawn; the click's handling is {@link approvalButtons}. */
+const approvalInteraction = { name: 'approval', actions: ['approve', 'deny'], value: approvalButtonValue } as const;
+
+/** The Approve and Deny buttons for one approval's exact action, as sent to each approver. */
+export function approvalButtonsBlock(value: ApprovalButtonValue): ActionsBlock {
+  return buttonsBlock(approvalInteraction, value, [
+    { action: 'approve', text: 'Approve', style: 'primary' },
+    { action: 'deny', text: 'Deny', style: 'danger' },
+  ]);
+}
+
 export function approvalButtons(actors: Pick<ActorHost, 'send'>): InteractionHandler<ApprovalButtonValue> {
   return defineInteraction({
-    name: 'approval',
-    actions: ['approve', 'deny'],
-    value: approvalButtonValue,
+    ...approvalInteraction,
     async handle(call) {
       const decision = call.action === 'approve' ? 'approve' : 'deny';
       const result = await actors.send(

@@ -46,8 +46,16 @@ export interface ButtonSpec {
   readonly style?: 'primary' | 'danger';
 }
 
-/** An actions block of the handler's buttons, each carrying `value` (at most 2,000 characters as JSON, Slack's limit). */
-export function buttonsBlock<TValue>(handler: InteractionHandler<TValue>, value: TValue, buttons: readonly ButtonSpec[]): ActionsBlock {
+/**
+ * An actions block of the handler's buttons, each carrying `value` (at most 2,000 characters
+ * as JSON, Slack's limit). Only the handler's name, actions and value schema are needed, so
+ * a message can carry the buttons without holding what handles their clicks.
+ */
+export function buttonsBlock<TValue>(
+  handler: Pick<InteractionHandler<TValue>, 'name' | 'actions' | 'value'>,
+  value: TValue,
+  buttons: readonly ButtonSpec[],
+): ActionsBlock {
   const json = JSON.stringify(handler.value.parse(value));
   if (json.length > 2_000) throw new Error(`interaction ${handler.name}: a button value may hold at most 2,000 characters, not ${json.length}`);
   return {

@@ -8,14 +8,22 @@
  * metadata) and only the parts not found are posted. A post made in this process is
  * remembered, so a repeated call in it posts nothing either.
  *
+ * Notices (an approval to vote on, a decision, a memory conflict) go the same way, keyed by
+ * the notice's key and always looked for first: in the group's conversation, or in the
+ * app's DM with a person (`conversations.open`). A vote request carries the Approve/Deny
+ * buttons of approval-buttons.ts.
+ *
  * The "working on it" reaction goes on a message as soon as its turn is requested, and comes
  * off the messages a reply answers once it is posted.
  */
+import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { PostReplyParams } from '../../../actors/group.js';
 import type { Logger } from '../../actor-host/actor-host.js';
 import type { OutboundMessage } from '../../gateways/host-tools/host-tool.js';
 import type { ConversationChannel, PostReplyOptions } from '../conversation-channel.js';
+import type { Notice, NoticePosted } from '../notice.js';
+import { approvalButtonsBlock } from './approval-buttons.js';
 import { toMrkdwn, splitForSlack } from './mrkdwn.js';
 import { slackErrorCode } from './web-api-errors.js';
 import { parseSlackGroupId, type SlackConversation } from './slack-ids.js';
@@ -27,6 +35,10 @@ export const POST_METADATA_TYPE = 'ledgerclaw_post';
 const LOOKUP_PAGES = 10;
 /** Posts remembered in this process; an older repeat is found by the metadata lookup instead. */
 const REMEMBERED_POSTS = 10_000;
+/** Slack's limit on a section block's text. */
+const SECTION_TEXT_CHARS = 3_000;
+/** A Slack user (`U…`, or `W…` in Enterprise Grid). */
+const SLACK_USER_ID = /^[UW][A-Z0-9]+$/;
 
 export interface SlackChannelOptions {
   readonly client: WebClient;
@@ -48,11 +60,25 @@ interface HistoryMessage {
 export class SlackChannel implements ConversationChannel {
   /** Posts made by this process: key → part → ts. */
   private readonly posted = new Map<string, Map<number, string>>();
+  /** The app's DM channel with each person, once opened. */
+  private readonly directMessages = new Map<string, string>();
 
   constructor(private readonly options: SlackChannelOptions) {}
 
   handles(groupId: string): boolean {
     return parseSlackGroupId(groupId) !== null;
+  }
+
+  reachesPerson(userId: string): boolean {
+    return SLACK_USER_ID.test(userId);
+  }
+
+  async postNotice(notice: Notice, options: PostReplyOptions = { mayHavePosted: false }): Promise<NoticePosted> {
+    const { channel, threadTs } =
+      notice.to.kind === 'group' ? this.conversationOf(notice.to.groupId) : { channel: await this.directMessageWith(notice.to.userId), threadTs: null };
+    const buttons = notice.vote ? approvalButtonsBlock(notice.vote) : null;
+    const refs = await this.postParts(channel, threadTs, notice.key, notice.text, null, options.mayHavePosted, buttons);
+    return { refs };
   }
 
   async postReply(reply: PostReplyParams, options: PostReplyOptions = { mayHavePosted: false }): Promise<{ refs: string[] }> {
@@ -80,6 +106,17 @@ export class SlackChannel implements ConversationChannel {
     }
   }
 
+  /** The app's DM with the person (opened once; Slack answers the same channel every time). */
+  private async directMessageWith(userId: string): Promise<string> {
+    const known = this.directMessages.get(userId);
+    if (known !== undefined) return known;
+    const response = await this.options.client.conversations.open({ users: userId });
+    const channel = response.channel?.id;
+    if (typeof channel !== 'string') throw new Error(`conversations.open answered without a channel for ${userId}`);
+    this.directMessages.set(userId, channel);
+    return channel;
+  }
+
   private conversationOf(groupId: string): SlackConversation {
     const conversation = parseSlackGroupId(groupId);
     if (conversation === null) throw new Error(`group ${groupId} is not a Slack conversation`);
@@ -96,7 +133,10 @@ export class SlackChannel implements ConversationChannel {
     }
   }
 
-  /** Posts each part of `text` not yet posted under `key`, in order; returns every part's ts. */
+  /**
+   * Posts each part of `text` not yet posted under `key`, in order; returns every part's ts.
+   * `buttons` go under the last part, whose text then shows as a section block above them.
+   */
   private async postParts(
     channel: string,
     threadTs: string | null,
@@ -104,6 +144,7 @@ export class SlackChannel implements ConversationChannel {
     text: string,
     identity: OutboundMessage['identity'] | null,
     mayHavePosted: boolean,
+    buttons: ActionsBlock | null = null,
   ): Promise<string[]> {
     const parts = splitForSlack(toMrkdwn(text), this.options.maxMessageChars);
     const known = this.posted.get(key) ?? (mayHavePosted ? await this.findPosted(channel, threadTs, key) : new Map<number, string>());
@@ -124,6 +165,7 @@ export class SlackChannel implements ConversationChannel {
             mrkdwn: true,
             ...(threadTs !== null ? { thread_ts: threadTs } : {}),
             metadata: { event_type: POST_METADATA_TYPE, event_payload: { key, part: index, parts: parts.length } },
+            ...(buttons !== null && index === parts.length - 1 ? { blocks: withButtons(part, buttons) } : {}),
           },
           identity,
         ),
@@ -158,10 +200,18 @@ export class SlackChannel implements ConversationChannel {
 }
 
 type PostArguments = ChatPostMessageArguments & { channel: string; text: string };
+
+/** Blocks replace a message's text on screen, so the text comes back as a section above the buttons. */
+function withButtons(text: string, buttons: ActionsBlock): KnownBlock[] {
+  const shown = text.length > SECTION_TEXT_CHARS ? `${text.slice(0, SECTION_TEXT_CHARS - 1)}…` : text;
+  return [{ type: 'section', text: { type: 'mrkdwn', text: shown } }, buttons];
+}
 type PostMetadata = { event_type: string; event_payload: Record<string, string | number> };
 
 /** A role's post shows its name and icon (an emoji code, or an image URL); the main agent's, the app's. */
-function withIdentity(base: { channel: string; text: string; mrkdwn: boolean; thread_ts?: string; metadata: PostMetadata }, identity: OutboundMessage['identity'] | null): PostArguments {
+function withIdentity(
+  base: { channel: string; text: string; mrkdwn: boolean; thread_ts?: string; metadata: PostMetadata; blocks?: KnownBlock[] },
+  identity: OutboundMessage['identity'] | null): PostArguments {
   if (!identity) return base;
   if (identity.icon === null) return { ...base, username: identity.name };
   return identity.icon.startsWith(':') ? { ...base, username: identity.name, icon_emoji: identity.icon } : { ...base, username: identity.name, icon_url: identity.icon };

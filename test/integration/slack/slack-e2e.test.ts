@@ -3,7 +3,8 @@
  * in Socket Mode against the fake Slack, each turn in a real Docker container against the
  * fake Anthropic API. A mention gets a threaded reply; Slack's redeliveries give one run
  * and one reply; the bot's own posts never trigger it; and a runtime killed after the
- * model answered but before the reply was posted posts exactly one reply after restart.
+ * model answered but before the reply was posted posts exactly one reply after restart; so
+ * does a memory conflict's notice when the runtime is killed before it was posted.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { agentImage } from '../../support/agent-image.js';
@@ -237,6 +238,43 @@ describe('a runtime killed after the model answered, before the reply was posted
       expect(botReplies(GENERAL, post.ts).map((message) => message.text)).toEqual(['The answer, once.']);
       // The model answered once: the restart did not run the turn again.
       expect(world.model.requests).toHaveLength(1);
+    });
+  }
+});
+
+describe('a runtime killed after a memory conflict was flagged, before its notice was posted', () => {
+  const noticesIn = (channel: string) =>
+    world.slack.web.topLevel(channel).filter((message) => String(message.metadata?.event_payload?.key ?? '').startsWith('memory-conflict:'));
+
+  for (const applied of [true, false]) {
+    it(`posts the conflict notice in the channel exactly once after restart (Slack ${applied ? 'had stored the post' : 'never got the post'})`, async () => {
+      world.model.enqueue(
+        { content: [{ type: 'tool_use', name: 'memory_write', input: { key: 'vendor.acme.payment_terms', statement: 'Acme pays net 30.' } }] },
+        { content: [{ type: 'tool_use', name: 'memory_write', input: { key: 'vendor.acme.payment_terms', statement: 'Acme pays net 45.', confidence: 'agent-inferred' } }] },
+        { content: [{ type: 'text', text: 'Noted; the two disagree.' }] },
+      );
+      const first = await world.start();
+      // The conflict's notice is the runtime's first post: the reply comes only after the run.
+      const held = world.slack.web.holdNext('chat.postMessage', { applied });
+      await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: '<@U0BOT> remember Acme payment terms' });
+      await held;
+      first.kill('SIGKILL');
+      await first.exited;
+      expect(noticesIn(GENERAL)).toHaveLength(applied ? 1 : 0);
+
+      await world.start();
+      const memoryStream = `memory-group.${TEAM}.${GENERAL}`;
+      for (let attempt = 0; attempt < 120; attempt += 1) {
+        if ((await world.events(memoryStream)).some((event) => event.type === 'memory.conflict_notified')) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const events = await world.events(memoryStream);
+      expect(events.filter((event) => event.type === 'memory.conflict_notified')).toHaveLength(1);
+      await world.slack.settle();
+      const [notice, ...more] = noticesIn(GENERAL);
+      expect(more).toEqual([]);
+      expect(notice!.text).toContain('Acme pays net 30.');
+      expect(notice!.text).toContain('Acme pays net 45.');
     });
   }
 });

@@ -46,12 +46,13 @@ const unrequested = () => spec(approvalKind, ID);
 const pending = () => unrequested().given(requested());
 const granted = () => pending().given(voteCast('U2'), voteCast('U3'), { type: 'approval.granted', data: { approvedBy: ['U2', 'U3'], grantedAt: NOW } });
 const denied = () => pending().given(voteCast('U2', 'deny'), { type: 'approval.denied', data: { deniedBy: 'U2', deniedAt: NOW } });
+const reported = (): GivenEvent => ({ type: 'approval.decision_reported', data: { refs: ['1712345678.000100'] } });
 const expired = () => pending().given({ type: 'approval.expired', data: { expiredAt: EXPIRES } });
 
 describe('an unrequested approval', () => {
   it('starts unrequested, with nothing to resume', () => {
     expect(unrequested().state).toBe('unrequested');
-    expect(unrequested().context).toEqual({ id: ID, request: null, votes: [] });
+    expect(unrequested().context).toEqual({ id: ID, request: null, votes: [], decisionReported: false });
     expect(pendingEffectsOf(unrequested())).toEqual([]);
   });
 
@@ -125,7 +126,8 @@ describe('a pending approval', () => {
     const after = before.when(vote('U4'), by('U4', at)).thenRecorded(events);
     expect(after.state).toBe('granted');
     expect(effectsOf(before, ...events)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'granted' } }]);
-    expect(pendingEffectsOf(after)).toEqual([]);
+    // Until the report is recorded, it is owed: a restart reports it.
+    expect(pendingEffectsOf(after)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'granted' } }]);
   });
 
   it('is granted by a single approval when one is required', () => {
@@ -207,11 +209,30 @@ describe('a decided approval', () => {
     ['granted', granted],
     ['denied', denied],
     ['expired', expired],
-  ] as const)('once %s, takes no request, vote or expiry and resumes nothing', (state, actor) => {
+  ] as const)('once %s, takes no request, vote or expiry, and resumes nothing once the decision is reported', (state, actor) => {
     expect(actor().state).toBe(state);
     actor().when(request()).thenRejected(/already|expired/);
     actor().when(vote('U4'), by('U4')).thenRejected(/no more votes/);
     actor().when({ type: 'expire' }, { issuedAt: '2026-01-06T00:00:00.000Z' }).thenRejected(/does not expire|already expired/);
-    expect(pendingEffectsOf(actor())).toEqual([]);
+    expect(pendingEffectsOf(actor().given(reported()))).toEqual([]);
+  });
+
+  it.each([
+    ['granted', granted],
+    ['denied', denied],
+    ['expired', expired],
+  ] as const)('once %s and not yet reported (a crash between the decision and the post), resumes the report', (state, actor) => {
+    expect(pendingEffectsOf(actor())).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: state } }]);
+  });
+
+  it('records the report once, and refuses a second', () => {
+    const after = granted().when({ type: 'decisionReported', refs: ['1712345678.000100'] }).thenRecorded([reported()]);
+    expect(after.context).toMatchObject({ decisionReported: true });
+    after.when({ type: 'decisionReported', refs: ['1712345678.000200'] }).thenRejected(/reported already/);
+  });
+
+  it('refuses a report before there is a decision', () => {
+    unrequested().when({ type: 'decisionReported', refs: ['r'] }).thenRejected(/no decision to report/);
+    pending().when({ type: 'decisionReported', refs: ['r'] }).thenRejected(/still pending/);
   });
 });

@@ -3,7 +3,8 @@
  * flagged and kept until someone resolves them, duplicates refused.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryKind, supersedesAutomatically } from '../../../actors/memory.js';
+import type { SnapshotFrom } from 'xstate';
+import { memoryKind, supersedesAutomatically, type memoryMachine } from '../../../actors/memory.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
 
 const SCOPE = 'group.T1.C1';
@@ -38,6 +39,8 @@ const factOf = (actor: ActorSpec, id: string) => (actor.context as Ctx).facts.fi
 const conflictsOf = (actor: ActorSpec) => (actor.context as Ctx).conflicts;
 
 const empty = () => spec(memoryKind, SCOPE);
+const pendingEffectsOf = (actor: ActorSpec) => memoryKind.pendingEffects!(actor.snapshot as SnapshotFrom<typeof memoryMachine>);
+const notified = (factIds: string[]): GivenEvent => ({ type: 'memory.conflict_notified', data: { key: KEY, factIds, refs: ['1712345678.000200'] } });
 const holding = () => empty().given(recorded('f1', 'Net 30'));
 const conflicted = () => holding().given(recorded('f2', 'Net 45', 'agent-inferred'), flagged(['f1', 'f2']));
 
@@ -55,7 +58,7 @@ describe('the confidence rule', () => {
 describe('a consistent memory', () => {
   it('starts empty and consistent, named by its scope', () => {
     expect(empty().state).toBe('consistent');
-    expect(empty().context).toEqual({ scope: SCOPE, facts: [], conflicts: [] });
+    expect(empty().context).toEqual({ scope: SCOPE, facts: [], conflicts: [], notified: [] });
   });
 
   it('records a first fact on a key, dated by the command', () => {
@@ -335,7 +338,27 @@ describe('a conflicted memory', () => {
     expect(factOf(after, 'f2')).toMatchObject({ confidence: 'user-confirmed' });
   });
 
-  it('declares no effects to resume after a restart', () => {
-    expect(memoryKind.pendingEffects).toBeUndefined();
+  it('owes the notice of a flagged conflict until it is recorded as notified (a crash between the flag and the post)', () => {
+    expect(pendingEffectsOf(conflicted())).toEqual([{ type: 'notifyConflict', params: { scope: SCOPE, key: KEY, factIds: ['f1', 'f2'] } }]);
+    const told = conflicted()
+      .when({ type: 'conflictNotified', key: KEY, factIds: ['f1', 'f2'], refs: ['1712345678.000200'] })
+      .thenRecorded([notified(['f1', 'f2'])]);
+    expect(pendingEffectsOf(told)).toEqual([]);
+    expect(pendingEffectsOf(holding())).toEqual([]);
+  });
+
+  it('refuses to record a notice twice, or for a conflict that is not open', () => {
+    const told = conflicted().given(notified(['f1', 'f2']));
+    told.when({ type: 'conflictNotified', key: KEY, factIds: ['f2', 'f1'], refs: ['r'] }).thenRejected(/notified already/);
+    holding().when({ type: 'conflictNotified', key: KEY, factIds: ['f1', 'f2'], refs: ['r'] }).thenRejected(/no conflict on .* is open/);
+  });
+
+  it('owes a notice again when a third fact joins a conflict already told, and for a new conflict after one is resolved', () => {
+    const told = conflicted().given(notified(['f1', 'f2']));
+    const grown = told.given(recorded('f3', 'Net 60', 'agent-observed'), flagged(['f1', 'f2', 'f3']));
+    expect(pendingEffectsOf(grown)).toEqual([{ type: 'notifyConflict', params: { scope: SCOPE, key: KEY, factIds: ['f1', 'f2', 'f3'] } }]);
+    const resolved = told.given({ type: 'memory.fact_retired', data: { factId: 'f2', reason: 'wrong' } }, { type: 'memory.conflict_resolved', data: { key: KEY, keptFactId: 'f1' } });
+    const again = resolved.given(recorded('f4', 'Net 90', 'agent-inferred'), flagged(['f1', 'f4']));
+    expect(pendingEffectsOf(again)).toEqual([{ type: 'notifyConflict', params: { scope: SCOPE, key: KEY, factIds: ['f1', 'f4'] } }]);
   });
 });

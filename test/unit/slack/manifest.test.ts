@@ -23,9 +23,9 @@ describe('the Slack app manifest', () => {
     expect(manifest.features.slash_commands.map((command) => command.command)).toEqual(['/ledgerclaw']);
   });
 
-  it('asks for the scopes of the methods the channel calls (posting as a role, reactions, thread history)', () => {
+  it('asks for the scopes of the methods the channel calls (posting as a role, reactions, thread history, opening a DM to an approver)', () => {
     const scopes = new Set(manifest.oauth_config.scopes.bot);
-    for (const needed of ['chat:write', 'chat:write.customize', 'reactions:write', 'channels:history', 'groups:history', 'im:history', 'mpim:history', 'commands']) {
+    for (const needed of ['chat:write', 'chat:write.customize', 'reactions:write', 'channels:history', 'groups:history', 'im:history', 'im:write', 'mpim:history', 'commands']) {
       expect(scopes.has(needed), needed).toBe(true);
     }
   });

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../../actors/approval.js';
+import type { MemoryFact } from '../../../actors/memory.js';
+import { conflictNoticeKey, scopeOwner } from '../../../runtime/channels/notice-effects.js';
+import { approvalRequestText, conflictNoticeText, decisionReportText } from '../../../runtime/channels/notice-text.js';
+
+const HASH = '0123456789ab'.padEnd(64, 'f');
+
+const request: ApprovalRequest = {
+  requester: 'agent:run-42',
+  action: { tool: 'send_payment', summary: 'Pay Acme\n1,200 EUR', argumentsHash: HASH },
+  approvers: ['U0ALICE', 'U0BOB'],
+  required: 2,
+  expiresAt: '2026-12-08T12:00:00.000Z',
+  requestedAt: '2026-12-07T12:00:00.000Z',
+};
+
+function fact(id: string, statement: string, confidence: MemoryFact['confidence'], ref: string): MemoryFact {
+  return { id, key: 'vendor.acme.terms', statement, confidence, source: { kind: 'message', ref }, recordedAt: '2026-12-07T12:00:00.000Z', status: 'active', supersededBy: null };
+}
+
+describe('conflictNoticeText', () => {
+  it('names the key and every side with its confidence and source, each statement on one line', () => {
+    const text = conflictNoticeText('group.T1.C1', 'vendor.acme.terms', [
+      fact('f1', 'net 30', 'agent-observed', '1712345678.000100'),
+      fact('f2', 'net\n\n45', 'user-stated', 'U0BOB'),
+    ]);
+    expect(text).toContain('`vendor.acme.terms` (group.T1.C1)');
+    expect(text).toContain('- "net 30" (agent-observed, from message 1712345678.000100)');
+    expect(text).toContain('- "net 45" (user-stated, from message U0BOB)');
+  });
+});
+
+describe('approvalRequestText', () => {
+  it('shows who asks, the exact tool and summary, the votes needed, the deadline and the arguments hash', () => {
+    const text = approvalRequestText('ap-1', request);
+    expect(text).toContain('(ap-1): the agent (run-42) asks to run `send_payment`');
+    expect(text).toContain('> Pay Acme 1,200 EUR');
+    expect(text).toContain('2 of 2 approvals (U0ALICE, U0BOB) before 2026-12-08T12:00:00.000Z');
+    expect(text).toContain('`0123456789ab…`');
+  });
+
+  it('names a person who asks by their id', () => {
+    expect(approvalRequestText('ap-1', { ...request, requester: 'U0CAROL' })).toContain('(ap-1): U0CAROL asks to run');
+  });
+});
+
+describe('decisionReportText', () => {
+  it('says who granted, who denied, and that nobody decided an expired approval', () => {
+    expect(decisionReportText('ap-1', request, 'granted', ['U0ALICE', 'U0BOB'])).toBe('**Approved** (ap-1) by U0ALICE, U0BOB: `send_payment`: Pay Acme 1,200 EUR');
+    expect(decisionReportText('ap-1', request, 'denied', ['U0BOB'])).toMatch(/^\*\*Denied\*\* \(ap-1\) by U0BOB: `send_payment`/);
+    expect(decisionReportText('ap-1', request, 'expired', [])).toContain('nobody decided before 2026-12-08T12:00:00.000Z');
+  });
+});
+
+describe('scopeOwner', () => {
+  it("tells a group scope's conflict to the group and a user scope's to the person, and refuses any other scope", () => {
+    expect(scopeOwner('group.T1.C1.1712345678.000100')).toEqual({ kind: 'group', groupId: 'T1.C1.1712345678.000100' });
+    expect(scopeOwner('user.U0ALICE')).toEqual({ kind: 'person', userId: 'U0ALICE' });
+    expect(() => scopeOwner('team.T1')).toThrow(/team\.T1.*neither group\.<id> nor user\.<id>/);
+  });
+});
+
+describe('conflictNoticeKey', () => {
+  it('is one key per conflict, whatever order its facts come in, and another for another conflict', () => {
+    expect(conflictNoticeKey('group.G', 'k', ['f1', 'f2'])).toBe(conflictNoticeKey('group.G', 'k', ['f2', 'f1']));
+    expect(conflictNoticeKey('group.G', 'k', ['f1', 'f2'])).not.toBe(conflictNoticeKey('group.G', 'k', ['f1', 'f3']));
+    expect(conflictNoticeKey('group.G', 'k', ['f1', 'f2'])).toMatch(/^memory-conflict:[0-9a-f]{32}$/);
+  });
+});
