@@ -33,7 +33,7 @@ export interface ActorRuntimeOptions {
    * runtime's registry: commands to other kinds go through `sendUnchecked`.
    */
   readonly kinds?: readonly AnyActorKind[];
-  /** See ActorHostOptions.requireAllEffects; false until start assembles every executor (issue 17). */
+  /** See ActorHostOptions.requireAllEffects: `start` assembles every executor and requires them all; other hosts run no effects of kinds they do not drive. */
   readonly requireAllEffects?: boolean;
   readonly logger?: Logger;
 }

@@ -15,7 +15,7 @@ import { reportOutcomeParams, type ReportOutcomeParams, type RunSlotParams } fro
 import { SUPERVISOR_ID } from '../actors/supervisor.js';
 import type { RunTrigger } from '../events/catalogue/run.js';
 import type { SendResult } from './actor-host/actor-host.js';
-import type { EffectContext, EffectExecutors, EffectParams } from './actor-host/effects.js';
+import type { EffectContext, EffectExecutorsFor, EffectParams } from './actor-host/effects.js';
 import { replyForOutcome } from './runs/outcome-reply.js';
 
 class RefusedStepError extends Error {
@@ -153,7 +153,17 @@ async function reconcileGroupRun({ runId }: EffectParams<'group.reconcileRun'>, 
 }
 
 /** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
-export function createActorWiring(policy: WiringPolicy): EffectExecutors {
+/** The hops between actors that the wiring carries. */
+export type WiringEffect =
+  | 'group.requestRun'
+  | 'task.requestTaskRun'
+  | 'run.requestSlot'
+  | 'supervisor.grantSlot'
+  | 'run.releaseSlot'
+  | 'run.reportOutcome'
+  | 'group.reconcileRun';
+
+export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<WiringEffect> {
   return {
     'group.requestRun': queueGroupRun,
     'task.requestTaskRun': queueTaskRun,
@@ -166,4 +176,4 @@ export function createActorWiring(policy: WiringPolicy): EffectExecutors {
 }
 
 /** The wiring with interrupted runs left as they are. */
-export const actorWiring: EffectExecutors = createActorWiring({ retryInterruptedRuns: false });
+export const actorWiring: EffectExecutorsFor<WiringEffect> = createActorWiring({ retryInterruptedRuns: false });

@@ -15,6 +15,7 @@ import { openActorRuntime } from './actor-runtime.js';
 import { createActorWiring } from './actor-wiring.js';
 import { conversationEffects, loggedChannel, routedChannel } from './channels/conversation-channel.js';
 import { groupsAwaitingEffects } from './channels/pending-group-effects.js';
+import { completeEffectExecutors } from './actor-host/effects.js';
 import { openSlack, type SlackConnection } from './channels/slack/slack-connection.js';
 import type { Config } from './config.js';
 import { ConsolidationTrigger } from './consolidation-trigger.js';
@@ -90,12 +91,14 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
     readOnly: false,
     logger,
     kinds: inputs.kinds,
-    effects: {
+    // Complete: a declared effect with no executor is a compile error here, and the host checks again at start.
+    effects: completeEffectExecutors({
       ...createActorWiring({ retryInterruptedRuns: config.runs.retryInterrupted }),
       ...runs.effects,
       ...conversationEffects(() => channel),
       ...adminNoticeEffects(() => channel, config.scheduler.adminGroup),
-    },
+    }),
+    requireAllEffects: true,
   });
   host = actorRuntime.host;
   shutdown.add('actorHost', () => actorRuntime.close());

@@ -98,6 +98,12 @@ export type CompleteEffectExecutors<TKinds extends AnyActorKind = RuntimeActorKi
 export type EffectExecutors<TKinds extends AnyActorKind = RuntimeActorKind> = Partial<CompleteEffectExecutors<TKinds>>;
 
 /**
+ * The executors one module supplies, by name: what it returns says exactly which effects it
+ * covers, so the maps spread together where the runtime is assembled are checked complete.
+ */
+export type EffectExecutorsFor<TKey extends EffectKey<RuntimeActorKind>> = Pick<CompleteEffectExecutors, TKey>;
+
+/**
  * Where the full map is assembled: fails to compile unless every declared effect has an
  * executor, e.g. `completeEffectExecutors({ ...actorWiring, ...runExecutor.effects, ... })`.
  */

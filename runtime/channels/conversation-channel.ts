@@ -11,10 +11,10 @@
  */
 import type { PostReplyParams } from '../../actors/group.js';
 import type { Logger } from '../actor-host/actor-host.js';
-import type { EffectExecutors } from '../actor-host/effects.js';
+import type { EffectExecutorsFor } from '../actor-host/effects.js';
 import type { OutboundChannel, OutboundMessage } from '../gateways/host-tools/host-tool.js';
 import type { Notice, NoticePosted, NoticeRecipient } from './notice.js';
-import { noticeEffects } from './notice-effects.js';
+import { noticeEffects, type NoticeEffect } from './notice-effects.js';
 
 export interface PostReplyOptions {
   /** The effect was resumed after a restart: an earlier process may have posted the reply already. */
@@ -81,7 +81,7 @@ export function loggedChannel(logger: Logger): ConversationChannel {
  * then records `group.reply_posted` (keyed by the reply, so a repeat is stored once); a
  * reply no longer owed is skipped. The approval and memory actors' notices: notice-effects.ts.
  */
-export function conversationEffects(channel: () => ConversationChannel): EffectExecutors {
+export function conversationEffects(channel: () => ConversationChannel): EffectExecutorsFor<'group.postReply' | 'group.acknowledgeMessage' | NoticeEffect> {
   return {
     'group.postReply': async (reply, context) => {
       const group = (await context.load('group', reply.groupId)).context;

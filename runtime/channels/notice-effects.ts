@@ -10,39 +10,22 @@
  * comes to run again: resumed after a restart, or repeated for the same causing event.
  */
 import { createHash } from 'node:crypto';
-import type { ApprovalContext } from '../../actors/approval.js';
-import type { MemoryContext, MemoryFact } from '../../actors/memory.js';
-import type { RunContext } from '../../actors/run.js';
-import type { EffectContext, EffectExecutors } from '../actor-host/effects.js';
+import type { MemoryFact } from '../../actors/memory.js';
+import type { EffectContext, EffectExecutorsFor } from '../actor-host/effects.js';
 import type { ConversationChannel } from './conversation-channel.js';
 import type { NoticeRecipient } from './notice.js';
-import { approvalRequestText, conflictNoticeText, decisionReportText, type ApprovalDecision } from './notice-text.js';
-
-interface NotifyApproversParams {
-  readonly approvalId: string;
-  readonly approvers: readonly string[];
-}
-
-interface ReportDecisionParams {
-  readonly approvalId: string;
-  readonly requester: string;
-  readonly decision: ApprovalDecision;
-}
-
-interface NotifyConflictParams {
-  readonly scope: string;
-  readonly key: string;
-  readonly factIds: readonly string[];
-}
+import { approvalRequestText, conflictNoticeText, decisionReportText } from './notice-text.js';
 
 const LOOK_FIRST = { mayHavePosted: true } as const;
 
-export function noticeEffects(channel: () => ConversationChannel): EffectExecutors {
+export type NoticeEffect = 'approval.notifyApprovers' | 'approval.reportDecision' | 'memory.notifyConflict';
+
+export function noticeEffects(channel: () => ConversationChannel): EffectExecutorsFor<NoticeEffect> {
   return {
     'approval.notifyApprovers': async (params, context) => {
-      const { approvalId } = params as NotifyApproversParams;
+      const { approvalId } = params;
       const approval = await context.load('approval', approvalId);
-      const { request, votes } = approval.context as ApprovalContext;
+      const { request, votes } = approval.context;
       // Decided since (a resumed effect): nobody is asked to vote on it any more.
       if (approval.state !== 'pending' || request === null) return;
       const failures: unknown[] = [];
@@ -68,8 +51,8 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
     },
 
     'approval.reportDecision': async (params, context) => {
-      const { approvalId, decision } = params as ReportDecisionParams;
-      const { request, votes, decisionReported } = (await context.load('approval', approvalId)).context as ApprovalContext;
+      const { approvalId, decision } = params;
+      const { request, votes, decisionReported } = (await context.load('approval', approvalId)).context;
       if (decisionReported) return;
       if (request === null) throw new Error(`approval ${approvalId} reports a decision but holds no request`);
       const decidedBy =
@@ -89,15 +72,15 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
     },
 
     'memory.notifyConflict': async (params, context) => {
-      const { scope, key, factIds } = params as NotifyConflictParams;
-      const memory = (await context.load('memory', scope)).context as MemoryContext;
+      const { scope, key, factIds } = params;
+      const memory = (await context.load('memory', scope)).context;
       const told = memory.notified.find((notice) => notice.key === key)?.factIds ?? [];
       if (factIds.every((id) => told.includes(id))) return;
       const facts = factIds.map((id) => memory.facts.find((fact) => fact.id === id)).filter((fact): fact is MemoryFact => fact !== undefined);
       const noticeKey = conflictNoticeKey(scope, key, factIds);
       const { refs } = await channel().postNotice({ to: scopeOwner(scope), key: noticeKey, text: conflictNoticeText(scope, key, facts) }, LOOK_FIRST);
       // Settles the owed notice; a repeat, or a conflict resolved meanwhile, is refused and changes nothing.
-      await context.send('memory', scope, { type: 'conflictNotified', key, factIds, refs }, { commandId: `${noticeKey}:notified` });
+      await context.send('memory', scope, { type: 'conflictNotified', key, factIds: [...factIds], refs }, { commandId: `${noticeKey}:notified` });
     },
   };
 }
@@ -124,7 +107,7 @@ async function requesterRecipient(requester: string, context: EffectContext): Pr
   const principal = requester.slice('agent:'.length);
   const runIds = principal.startsWith('run-') ? [principal, principal.slice('run-'.length)] : [principal];
   for (const runId of runIds) {
-    const run = (await context.load('run', runId)).context as RunContext;
+    const run = (await context.load('run', runId)).context;
     if (run.request !== null) return { kind: 'group', groupId: run.request.conversationId };
   }
   throw new Error(`the requester ${requester} names no run that was queued; nobody to tell the decision`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import type { EventStore } from '../../events/port.js';
 import type { ActorHost, Logger } from '../actor-host/actor-host.js';
-import type { EffectExecutors } from '../actor-host/effects.js';
+import type { EffectExecutorsFor } from '../actor-host/effects.js';
 import type { Config } from '../config.js';
 import { ModelGateway } from '../gateways/model-gateway.js';
 import { DEFAULT_PRICES } from '../gateways/pricing.js';
@@ -16,7 +16,7 @@ import { ToolGateway, type OutboundChannel } from '../gateways/tool-gateway.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { selectSandbox } from '../sandbox/select-sandbox.js';
 import { ProcessSandbox } from '../sandbox/process-sandbox.js';
-import { RunExecutor } from './run-executor.js';
+import { RunExecutor, type RunContainerEffect } from './run-executor.js';
 import type { RunProgress } from './run-session.js';
 import { UsageLedger } from './usage-ledger.js';
 
@@ -28,7 +28,7 @@ export interface RunProgressUpdate {
 export interface AgentRuns {
   readonly executor: RunExecutor;
   /** The executors of run effects. */
-  readonly effects: EffectExecutors;
+  readonly effects: EffectExecutorsFor<RunContainerEffect>;
   readonly sandbox: Sandbox;
   readonly model: ModelGateway;
   /** The host tools, for channels that answer people directly (Slack's slash command) under the same rules. */

@@ -21,7 +21,7 @@ import type { CommandOf } from '../../actors/actor-kind.js';
 import type { RunContext, runKind } from '../../actors/run.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
 import { InvalidCommandError, type Logger } from '../actor-host/actor-host.js';
-import type { EffectContext, EffectExecutors } from '../actor-host/effects.js';
+import type { EffectContext, EffectExecutorsFor } from '../actor-host/effects.js';
 import type { Config } from '../config.js';
 import type { ModelGateway } from '../gateways/model-gateway.js';
 import type { ToolCallContext } from '../gateways/tool-gateway.js';
@@ -74,6 +74,9 @@ const ENDING_PATIENCE_MS = 15_000;
 const ENDING_RETRY_FIRST_MS = 100;
 const ENDING_RETRY_MAX_MS = 10_000;
 
+/** The effects that take a run through its sandbox. */
+export type RunContainerEffect = 'run.startContainer' | 'run.reconcileContainer';
+
 export class RunExecutor {
   private readonly live = new Map<string, SandboxedProcess | null>();
   /** Each live run, until its ending is recorded (or given up on at shutdown). */
@@ -86,7 +89,7 @@ export class RunExecutor {
 
   constructor(private readonly deps: RunExecutorDeps) {}
 
-  get effects(): EffectExecutors {
+  get effects(): EffectExecutorsFor<RunContainerEffect> {
     return {
       'run.startContainer': ({ runId }, context) => this.startContainer(runId, context),
       'run.reconcileContainer': ({ runId }, context) => this.reconcileContainer(runId, context),

@@ -5,7 +5,7 @@
  * an effect resumed after a restart posts under the same key.
  */
 import type { NotifyAdminsParams } from '../../actors/task.js';
-import type { EffectExecutors } from '../actor-host/effects.js';
+import type { EffectExecutorsFor } from '../actor-host/effects.js';
 import type { OutboundChannel } from '../gateways/host-tools/host-tool.js';
 
 export function adminNoticeText(notice: NotifyAdminsParams): string {
@@ -16,7 +16,7 @@ export function adminNoticeText(notice: NotifyAdminsParams): string {
   );
 }
 
-export function adminNoticeEffects(channel: () => OutboundChannel, adminGroup: string | null): EffectExecutors {
+export function adminNoticeEffects(channel: () => OutboundChannel, adminGroup: string | null): EffectExecutorsFor<'task.notifyAdmins'> {
   return {
     'task.notifyAdmins': async (notice) => {
       await channel().post({

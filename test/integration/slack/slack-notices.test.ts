@@ -90,7 +90,7 @@ async function openNoticeWorld(): Promise<NoticeWorld> {
     actors,
     app,
     async send(kind, id, command, actor = 'runtime') {
-      const result = await actors.send(kind, id, command, { actor });
+      const result = await actors.sendUnchecked(kind, id, command, { actor });
       expect(result.status === 'rejected' ? result.reason : result.status).toBe('accepted');
       await actors.idle();
     },
@@ -105,7 +105,7 @@ async function openNoticeWorld(): Promise<NoticeWorld> {
         cause: undefined,
         load: async (loadKind, loadId) => {
           const view = await actors.load(loadKind, loadId);
-          return { state: view.state, context: view.snapshot.context };
+          return { state: view.state, context: view.context };
         },
         send: (sendKind, sendId, command, options) => actors.send(sendKind, sendId, command, options),
       };
@@ -237,7 +237,7 @@ describe('approval.reportDecision', () => {
     const threadTs = await queueRunInThread('r-deny');
     await world.send('approval', 'ap-4', approvalRequest('agent:r-deny', [ALICE, BOB]), 'agent:r-deny');
     await world.send('approval', 'ap-4', { type: 'vote', approver: BOB, decision: 'deny', argumentsHash: HASH }, `user:${BOB}`);
-    const params = { approvalId: 'ap-4', requester: 'agent:r-deny', decision: 'denied' };
+    const params = { approvalId: 'ap-4', requester: 'agent:r-deny', decision: 'denied' as const };
     const restarted = world.restartedExecutors();
     await restarted['approval.reportDecision']!(params, world.effectContext('approval', 'ap-4'));
     await restarted['approval.reportDecision']!(params, world.effectContext('approval', 'ap-4'));
