@@ -70,7 +70,7 @@ describe('the inbound seam', () => {
 
   it('is the only channel module that builds group commands', () => {
     const channelFolder = join(REPO_ROOT, 'runtime', 'channels');
-    const files = (readdirSync(channelFolder, { recursive: true, encoding: 'utf8' }) as string[]).filter((file) => file.endsWith('.ts'));
+    const files = readdirSync(channelFolder, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
     const building = files
       .map((file) => join(channelFolder, file))
       .filter((path) => /groupCommands|type: '(receiveMessage|editMessage|deleteMessage|configure)'/.test(readFileSync(path, 'utf8')))
