@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { filter, firstValueFrom, map } from 'rxjs';
 import type { SendResult } from '../../actor-host/actor-host.js';
 import type { ConversationChannel } from '../conversation-channel.js';
+import { configureDelivery, groupDeliveryFor } from '../inbound.js';
 import type { BannerFacts, LiveRuntime, RuntimeSession } from '../../runtime-session.js';
 import { sandboxLine } from '../../sandbox/sandbox-line.js';
 import type { RunProgressUpdate } from '../../runs/agent-runs.js';
@@ -32,6 +33,9 @@ export class MessageClock {
     return `${text.slice(0, -6)}.${text.slice(-6)}`;
   }
 }
+
+/** The name the terminal's messages go in under (the prefix of their command keys). */
+const CONSOLE_CHANNEL = 'console';
 
 const FINISHED_RUN_EVENTS = new Set(['run.completed', 'run.failed', 'run.timed_out', 'run.interrupted']);
 
@@ -103,18 +107,23 @@ export class ChatSession implements RuntimeSession {
     const group = await live.host.load('group', this.options.groupId);
     if (group.snapshot.context.settings !== null) return;
     // A local chat is a DM: every message asks for a turn.
-    await live.host.send('group', this.options.groupId, { type: 'configure', triggerMode: 'dm', allowedSenders: [], isAdmin: false });
+    const delivery = configureDelivery(this.options.groupId, { triggerMode: 'dm', allowedSenders: [], isAdmin: false });
+    await live.host.send('group', delivery.groupId, delivery.command, delivery.options);
   }
 
   private async turn(live: LiveRuntime, text: string): Promise<void> {
     const { output } = this.options;
     const messageId = this.clock.next(Date.now());
-    const result: SendResult = await live.host.send(
-      'group',
-      this.options.groupId,
-      { type: 'receiveMessage', messageId, sender: this.options.sender, text, mentionsBot: true },
-      { actor: `user:${this.options.sender}` },
-    );
+    const delivery = groupDeliveryFor({
+      kind: 'message',
+      channel: CONSOLE_CHANNEL,
+      conversationId: this.options.groupId,
+      messageId,
+      sender: this.options.sender,
+      content: text,
+      mentionsBot: true,
+    });
+    const result: SendResult = await live.host.send('group', delivery.groupId, delivery.command, delivery.options);
     if (result.status === 'rejected') {
       output.write(`(not sent: ${result.reason})\n`);
       return;

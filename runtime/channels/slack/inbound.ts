@@ -1,6 +1,6 @@
 /**
  * Where a Slack message goes, decided without I/O: which group records it, as which
- * command. The rules:
+ * neutral inbound item (`../inbound.ts` turns that into the group's command). The rules:
  *
  * - The bot's own messages are dropped (Slack echoes every post back as an event).
  * - A reply goes to its thread's group (`<team>.<channel>.<thread_ts>`).
@@ -16,15 +16,12 @@
  * A message is known by Slack's ids alone (its channel and `ts`), so the `message` and
  * `app_mention` events of one message, and every redelivery of either, are one message.
  */
-import type { z } from 'zod';
-import type { groupCommands } from '../../../actors/group.js';
+import type { GroupSettingsInput as AnyGroupSettings, InboundDeletion, InboundEdit, InboundMessage } from '../inbound.js';
 import { isDirectMessage, slackGroupId } from './slack-ids.js';
 import type { AppMentionEvent, MessageEvent, SlackMessage } from './payloads.js';
 
-type GroupCommand = z.infer<typeof groupCommands>;
-export type ReceiveMessageCommand = Extract<GroupCommand, { type: 'receiveMessage' }>;
-export type EditMessageCommand = Extract<GroupCommand, { type: 'editMessage' }>;
-export type DeleteMessageCommand = Extract<GroupCommand, { type: 'deleteMessage' }>;
+/** The name every Slack item goes in under (the prefix of its command keys). */
+export const SLACK_CHANNEL = 'slack';
 
 /** Who the bot is in this workspace (from `auth.test`). */
 export interface BotIdentity {
@@ -32,13 +29,8 @@ export interface BotIdentity {
   readonly botId: string | null;
 }
 
-/** How a group behaves: the group actor's `configure` fields. */
-export interface GroupSettingsInput {
-  readonly triggerMode: 'mention' | 'all' | 'dm';
-  readonly allowedSenders: readonly string[];
-  readonly isAdmin: boolean;
-  readonly rolesAddressingUsers: readonly string[];
-}
+/** How a Slack channel's groups behave; Slack settings always name the roles that may address people. */
+export type GroupSettingsInput = Required<AnyGroupSettings>;
 
 export type Inbound =
   | {
@@ -55,10 +47,12 @@ export type Inbound =
        * group knows.
        */
       readonly asksForTurn: boolean;
-      readonly command: ReceiveMessageCommand;
+      /** What was said, for the group `groupId` (its `conversationId`). */
+      readonly message: InboundMessage;
     }
-  | { readonly kind: 'edit'; readonly groupIds: readonly string[]; readonly command: EditMessageCommand }
-  | { readonly kind: 'delete'; readonly groupIds: readonly string[]; readonly command: DeleteMessageCommand }
+  /** `groupIds`: where the message may be, the likelier first; the change goes to the one that holds it. */
+  | { readonly kind: 'edit'; readonly groupIds: readonly string[]; readonly change: Omit<InboundEdit, 'conversationId'> }
+  | { readonly kind: 'delete'; readonly groupIds: readonly string[]; readonly change: Omit<InboundDeletion, 'conversationId'> }
   | { readonly kind: 'ignore'; readonly reason: string };
 
 /** Message subtypes that are someone saying something. */
@@ -100,21 +94,23 @@ function newMessage(
   const mentionsBot = mentionsUser(text, context.bot.userId);
   const settings = context.settingsFor(event.channel);
   const reply = isReply(event);
-  const command: ReceiveMessageCommand = {
-    type: 'receiveMessage',
+  const where = { team: context.team, channel: event.channel };
+  const asksForTurn = !senderIsBot && senderAllowed(settings, sender) && (mentionsBot || settings.triggerMode !== 'mention');
+  const groupId = reply
+    ? slackGroupId({ ...where, threadTs: event.thread_ts! })
+    : slackGroupId({ ...where, threadTs: !isDirectMessage(event.channel) && asksForTurn ? event.ts : null });
+  const message: InboundMessage = {
+    kind: 'message',
+    channel: SLACK_CHANNEL,
+    conversationId: groupId,
     messageId: event.ts,
     sender,
-    text,
+    content: text,
     mentionsBot,
     ...(reply ? { threadTs: event.thread_ts! } : {}),
     ...(senderIsBot ? { senderIsBot: true } : {}),
   };
-  const where = { team: context.team, channel: event.channel };
-  const asksForTurn = !senderIsBot && senderAllowed(settings, sender) && (mentionsBot || settings.triggerMode !== 'mention');
-  const base = { kind: 'message', settings, channel: event.channel, asksForTurn, command } as const;
-  if (reply) return { ...base, groupId: slackGroupId({ ...where, threadTs: event.thread_ts! }), threadRoot: event.thread_ts! };
-  if (isDirectMessage(event.channel)) return { ...base, groupId: slackGroupId({ ...where, threadTs: null }), threadRoot: null };
-  return { ...base, groupId: slackGroupId({ ...where, threadTs: asksForTurn ? event.ts : null }), threadRoot: null };
+  return { kind: 'message', groupId, settings, channel: event.channel, threadRoot: reply ? event.thread_ts! : null, asksForTurn, message };
 }
 
 /** The groups a message already recorded may be in, the likelier first. */
@@ -134,7 +130,7 @@ export function inboundFromMessageEvent(event: MessageEvent, context: InboundCon
     return {
       kind: 'edit',
       groupIds: groupsOfMessage(context.team, event.channel, now),
-      command: { type: 'editMessage', messageId: now.ts, text: now.text ?? '', editedTs: now.edited?.ts ?? event.event_ts ?? event.ts },
+      change: { kind: 'edit', channel: SLACK_CHANNEL, messageId: now.ts, content: now.text ?? '', editedTs: now.edited?.ts ?? event.event_ts ?? event.ts },
     };
   }
   if (event.subtype === 'message_deleted') {
@@ -142,7 +138,7 @@ export function inboundFromMessageEvent(event: MessageEvent, context: InboundCon
     if (deleted === undefined) return { kind: 'ignore', reason: 'a deletion naming no message' };
     if (event.previous_message && isOwn(event.previous_message, context.bot)) return { kind: 'ignore', reason: "a deletion of the bot's own message" };
     const message = { ts: deleted, thread_ts: event.previous_message?.thread_ts };
-    return { kind: 'delete', groupIds: groupsOfMessage(context.team, event.channel, message), command: { type: 'deleteMessage', messageId: deleted } };
+    return { kind: 'delete', groupIds: groupsOfMessage(context.team, event.channel, message), change: { kind: 'delete', channel: SLACK_CHANNEL, messageId: deleted } };
   }
   if (!CONTENT_SUBTYPES.has(event.subtype)) return { kind: 'ignore', reason: `a ${event.subtype} event, not a message` };
   return newMessage(event, context);

@@ -1,7 +1,8 @@
 /**
- * Slack messages into group actors. Each message becomes a `receiveMessage` command keyed
- * by its group and Slack `ts`, so a redelivery, or the `app_mention` Slack sends beside the
- * `message` of the same post, is the same command and is stored once.
+ * Slack messages into group actors, through the one inbound seam (`../inbound.ts`). Each
+ * message becomes a `receiveMessage` command keyed by its group and Slack `ts`, so a
+ * redelivery, or the `app_mention` Slack sends beside the `message` of the same post, is
+ * the same command and is stored once.
  *
  * Before a group's first message the group is configured from the channel's settings. A
  * thread the bot is brought into half-way (asked for a turn in a thread it has not answered
@@ -12,7 +13,8 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
-import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext, type ReceiveMessageCommand } from './inbound.js';
+import { configureDelivery, groupDeliveryFor, type InboundMessage } from '../inbound.js';
+import { inboundFromAppMention, inboundFromMessageEvent, type GroupSettingsInput, type Inbound, type InboundContext } from './inbound.js';
 import { UserNames } from './user-names.js';
 import { appMentionEventSchema, describeIssues, eventCallbackSchema, messageEventSchema, slackMessageSchema } from './payloads.js';
 
@@ -78,9 +80,9 @@ export class SlackInbound {
       case 'delete': {
         const groupId = await this.groupHolding(inbound.groupIds);
         if (groupId === null) return;
-        const key = inbound.command.type === 'editMessage' ? `edit:${inbound.command.messageId}:${inbound.command.editedTs}` : `delete:${inbound.command.messageId}`;
+        const delivery = groupDeliveryFor({ ...inbound.change, conversationId: groupId });
         return this.serially(groupId, async () => {
-          const result = await this.options.actors.send('group', groupId, inbound.command, { commandId: `slack:${groupId}:${key}`, actor: 'slack' });
+          const result = await this.options.actors.send('group', groupId, delivery.command, delivery.options);
           if (result.status === 'rejected') this.options.logger.warn({ groupId, reason: result.reason }, 'a Slack edit or deletion was not recorded');
         });
       }
@@ -93,14 +95,11 @@ export class SlackInbound {
       const group = (await this.options.actors.load('group', inbound.groupId)).context;
       if (!group.engaged) await this.recordThreadHistory(inbound, inbound.threadRoot);
     }
-    const command = await this.named(inbound.command);
-    const result = await this.options.actors.send('group', inbound.groupId, command, {
-      commandId: `slack:${inbound.groupId}:${command.messageId}`,
-      actor: `user:${command.sender}`,
-    });
+    const delivery = groupDeliveryFor(await this.named(inbound.message));
+    const result = await this.options.actors.send('group', delivery.groupId, delivery.command, delivery.options);
     // A message the group has (a redelivery, or the app_mention of a message) is no news.
     if (result.status === 'rejected' && !/already recorded/.test(result.reason)) {
-      this.options.logger.warn({ groupId: inbound.groupId, messageId: command.messageId, reason: result.reason }, 'a Slack message was not recorded');
+      this.options.logger.warn({ groupId: inbound.groupId, messageId: inbound.message.messageId, reason: result.reason }, 'a Slack message was not recorded');
     }
   }
 
@@ -110,8 +109,8 @@ export class SlackInbound {
     if (this.configured.get(groupId) === wanted) return;
     const current = (await this.options.actors.load('group', groupId)).context.settings;
     if (current === null || settingsKey(current) !== wanted) {
-      const command = { type: 'configure' as const, ...settings, allowedSenders: [...settings.allowedSenders], rolesAddressingUsers: [...settings.rolesAddressingUsers] };
-      const result = await this.options.actors.send('group', groupId, command, { actor: 'runtime' });
+      const delivery = configureDelivery(groupId, settings);
+      const result = await this.options.actors.send('group', groupId, delivery.command, delivery.options);
       if (result.status === 'rejected' && !/exactly these settings/.test(result.reason)) throw new Error(`group ${groupId} could not be configured: ${result.reason}`);
     }
     this.configured.set(groupId, wanted);
@@ -122,7 +121,7 @@ export class SlackInbound {
   private async recordThreadHistory(inbound: Extract<Inbound, { kind: 'message' }>, threadRoot: string): Promise<void> {
     let messages: unknown[];
     try {
-      const response = await this.options.client.conversations.replies({ channel: inbound.channel, ts: threadRoot, latest: inbound.command.messageId, inclusive: false, limit: THREAD_HISTORY_LIMIT });
+      const response = await this.options.client.conversations.replies({ channel: inbound.channel, ts: threadRoot, latest: inbound.message.messageId, inclusive: false, limit: THREAD_HISTORY_LIMIT });
       messages = response.messages ?? [];
     } catch (error) {
       this.options.logger.warn({ groupId: inbound.groupId, err: error }, "the thread's earlier messages could not be read; the agent sees the thread from here on");
@@ -132,26 +131,24 @@ export class SlackInbound {
     const context = this.options.context(team);
     for (const raw of messages) {
       const message = slackMessageSchema.safeParse(raw);
-      if (!message.success || message.data.ts === inbound.command.messageId) continue;
+      if (!message.success || message.data.ts === inbound.message.messageId) continue;
       const earlier = inboundFromMessageEvent({ ...message.data, type: 'message', channel: inbound.channel }, context);
       if (earlier.kind !== 'message') continue;
-      const result = await this.options.actors.send(
-        'group',
-        inbound.groupId,
-        { ...(await this.named(earlier.command)), threadTs: threadRoot, fromHistory: true },
-        { commandId: `slack:${inbound.groupId}:${earlier.command.messageId}`, actor: `user:${earlier.command.sender}` },
-      );
+      // Recorded on this thread's group, whichever group the message would open by itself.
+      const named = await this.named(earlier.message);
+      const delivery = groupDeliveryFor({ ...named, conversationId: inbound.groupId, threadTs: threadRoot, fromHistory: true });
+      const result = await this.options.actors.send('group', delivery.groupId, delivery.command, delivery.options);
       if (result.status === 'rejected' && !/already recorded/.test(result.reason)) {
         this.options.logger.warn({ groupId: inbound.groupId, reason: result.reason }, "an earlier message of the thread was not recorded");
       }
     }
   }
 
-  /** The command with its sender's display name, when Slack gives one (people only; a bot's id stays as it is). */
-  private async named(command: ReceiveMessageCommand): Promise<ReceiveMessageCommand> {
-    if (command.senderIsBot === true) return command;
-    const senderName = await this.names.nameOf(command.sender);
-    return senderName === null ? command : { ...command, senderName };
+  /** The message with its sender's display name, when Slack gives one (people only; a bot's id stays as it is). */
+  private async named(message: InboundMessage): Promise<InboundMessage> {
+    if (message.senderIsBot === true) return message;
+    const senderName = await this.names.nameOf(message.sender);
+    return senderName === null ? message : { ...message, senderName };
   }
 
   /** The first group that is configured (it recorded the message, then). */

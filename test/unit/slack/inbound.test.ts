@@ -27,13 +27,13 @@ describe('new messages', () => {
       kind: 'message',
       groupId: 'T1.C1',
       threadRoot: null,
-      command: { type: 'receiveMessage', messageId: TS, sender: 'U1', text: 'hello', mentionsBot: false },
+      message: { kind: 'message', channel: 'slack', conversationId: 'T1.C1', messageId: TS, sender: 'U1', content: 'hello', mentionsBot: false },
     });
   });
 
   it('opens the thread of a top-level mention, where the answer and the follow-ups live', () => {
     const inbound = inboundFromMessageEvent(message({ text: 'hi <@U0BOT>' }), context);
-    expect(inbound).toMatchObject({ kind: 'message', groupId: `T1.C1.${TS}`, command: { mentionsBot: true } });
+    expect(inbound).toMatchObject({ kind: 'message', groupId: `T1.C1.${TS}`, message: { conversationId: `T1.C1.${TS}`, mentionsBot: true } });
     expect(inboundFromAppMention({ type: 'app_mention', channel: 'C1', ts: TS, user: 'U1', text: 'hi <@U0BOT|ledgerclaw>' }, context)).toMatchObject({ groupId: `T1.C1.${TS}` });
   });
 
@@ -48,7 +48,7 @@ describe('new messages', () => {
       kind: 'message',
       groupId: `T1.C1.${ROOT}`,
       threadRoot: ROOT,
-      command: { threadTs: ROOT },
+      message: { threadTs: ROOT },
     });
   });
 
@@ -73,7 +73,7 @@ describe('new messages', () => {
     expect(inboundFromMessageEvent(message({ user: undefined, bot_id: 'B0OTHER', subtype: 'bot_message', text: '<@U0BOT> ping' }), context)).toMatchObject({
       kind: 'message',
       groupId: 'T1.C1',
-      command: { sender: 'B0OTHER', senderIsBot: true },
+      message: { sender: 'B0OTHER', senderIsBot: true },
     });
   });
 
@@ -88,7 +88,7 @@ describe('edits and deletions', () => {
     expect(inboundFromMessageEvent(edited, context)).toEqual({
       kind: 'edit',
       groupIds: [`T1.C1.${TS}`, 'T1.C1'],
-      command: { type: 'editMessage', messageId: TS, text: 'hello again', editedTs: '1712345700.000100' },
+      change: { kind: 'edit', channel: 'slack', messageId: TS, content: 'hello again', editedTs: '1712345700.000100' },
     });
   });
 
@@ -101,7 +101,7 @@ describe('edits and deletions', () => {
 
   it('sends a deletion of a reply to its thread', () => {
     const deleted = message({ subtype: 'message_deleted', deleted_ts: TS, previous_message: { ts: TS, user: 'U1', text: 'oops', thread_ts: ROOT } });
-    expect(inboundFromMessageEvent(deleted, context)).toEqual({ kind: 'delete', groupIds: [`T1.C1.${ROOT}`], command: { type: 'deleteMessage', messageId: TS } });
+    expect(inboundFromMessageEvent(deleted, context)).toEqual({ kind: 'delete', groupIds: [`T1.C1.${ROOT}`], change: { kind: 'delete', channel: 'slack', messageId: TS } });
   });
 });
 
