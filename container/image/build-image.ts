@@ -58,7 +58,11 @@ export async function ensureAgentImage(docker: Dockerode, options: EnsureAgentIm
   const tag = imageTagFor(inputs);
   if (options.force !== true) {
     const labels = await imageLabels(docker, tag);
-    if (labels !== null) return { tag, built: false, offline: labels[BUILD_KIND_LABEL] === 'offline' };
+    if (labels !== null) {
+      // `latest` names the image this checkout uses, also when another checkout on the same daemon built a different one since.
+      await docker.getImage(tag).tag({ repo: IMAGE_REPOSITORY, tag: 'latest' });
+      return { tag, built: false, offline: labels[BUILD_KIND_LABEL] === 'offline' };
+    }
   }
   const inFlight = buildsInFlight.get(tag);
   if (inFlight !== undefined) return inFlight;
