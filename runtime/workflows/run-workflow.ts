@@ -23,7 +23,7 @@ const DECISIONS = 2;
  * place in the list, so a second decision that sends something else cannot reuse an id.
  */
 export function workflowCommandId(effect: string, context: Pick<EffectContext, 'cause' | 'key'>, sent: WorkflowCommand): string {
-  return `workflow:${effect}:${context.cause?.id ?? context.key}:${sent.kind}-${sent.id}:${sent.command.type}`;
+  return `workflow:${effect}:${context.cause?.id ?? context.key}:${sent.kind}/${sent.id}:${sent.command.type}`;
 }
 
 async function readState<TEffect extends EffectKey<RuntimeActorKind>, TReads extends ReadKinds>(
