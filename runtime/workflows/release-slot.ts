@@ -1,8 +1,7 @@
 /** A run ended → its slot freed (run.releaseSlot → supervisor `releaseRun`). */
 import { SUPERVISOR_ID } from '../../actors/supervisor.js';
 import { supervisorHolds } from './supervisor-holds.js';
-import type { WorkflowCommand, RefusedCommand } from './workflow.js';
-import type { Workflow } from './workflow.js';
+import type { RefusedCommand, Workflow, WorkflowCommand } from './workflow.js';
 
 export function releaseRun(runId: string): WorkflowCommand {
   return { kind: 'supervisor', id: SUPERVISOR_ID, command: { type: 'releaseRun', runId } };

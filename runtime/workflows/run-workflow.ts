@@ -10,6 +10,7 @@
  * workflow decides once more on fresh state; a command refused again is an error.
  */
 import type { RuntimeActorKind } from '../../actors/index.js';
+import { eventIdFor } from '../../events/ids.js';
 import type { EffectContext, EffectExecutor, EffectKey, EffectParams } from '../actor-host/effects.js';
 import { WorkflowRefusedError, type ReadKinds, type ReadStates, type RefusedCommand, type Workflow, type WorkflowCommand } from './workflow.js';
 
@@ -20,10 +21,12 @@ const DECISIONS = 2;
  * The command id of a command a workflow sends for one effect. `context.cause` is the stored
  * event that asked for it; an effect resumed after a restart has none, and its key names the
  * stream revision that left it pending instead. Keyed by what the command is rather than its
- * place in the list, so a second decision that sends something else cannot reuse an id.
+ * place in the list, so a second decision that sends something else cannot reuse an id. The
+ * parts are hashed: a resumed command's id is also its correlation id, which the envelope
+ * caps at 200 characters, and a run id alone may take 200.
  */
 export function workflowCommandId(effect: string, context: Pick<EffectContext, 'cause' | 'key'>, sent: WorkflowCommand): string {
-  return `workflow:${effect}:${context.cause?.id ?? context.key}:${sent.kind}/${sent.id}:${sent.command.type}`;
+  return `workflow:${effect}:${eventIdFor(context.cause?.id ?? context.key, sent.kind, sent.id, sent.command.type)}`;
 }
 
 async function readState<TEffect extends EffectKey<RuntimeActorKind>, TReads extends ReadKinds>(

@@ -5,7 +5,8 @@ import type { SendResult } from '../../../runtime/actor-host/actor-host.js';
 import type { CausingEvent, EffectContext, EffectParams, LoadedActor } from '../../../runtime/actor-host/effects.js';
 import { grantSlot } from '../../../runtime/workflows/grant-slot.js';
 import { releaseSlot } from '../../../runtime/workflows/release-slot.js';
-import { runWorkflow } from '../../../runtime/workflows/run-workflow.js';
+import { runWorkflow, workflowCommandId } from '../../../runtime/workflows/run-workflow.js';
+import { eventIdFor } from '../../../events/ids.js';
 import { WorkflowRefusedError } from '../../../runtime/workflows/workflow.js';
 import type { ActorSpec } from '../../support/actor-spec.js';
 import { GROUP, RUN, run, supervisor } from './fixtures.js';
@@ -53,14 +54,28 @@ describe('the workflow runner', () => {
     // Through the wiring the runtime is assembled with: its commands were keyed by fresh uuids before.
     await actorWiring['run.releaseSlot'](slot, first.context);
     await actorWiring['run.releaseSlot'](slot, again.context);
-    expect(first.sent).toEqual([{ to: `supervisor/${SUPERVISOR_ID}`, type: 'releaseRun', commandId: `workflow:run.releaseSlot:${CAUSE.id}:supervisor/${SUPERVISOR_ID}:releaseRun` }]);
+    expect(first.sent).toEqual([{ to: `supervisor/${SUPERVISOR_ID}`, type: 'releaseRun', commandId: `workflow:run.releaseSlot:${eventIdFor(CAUSE.id, 'supervisor', SUPERVISOR_ID, 'releaseRun')}` }]);
     expect(again.sent).toEqual(first.sent);
   });
 
   it('keys the commands of an effect resumed after a restart (no causing event) by its pending key', async () => {
     const resumed = world({}, () => accepted, true);
     await runWorkflow(releaseSlot)(slot, resumed.context);
-    expect(resumed.sent[0]?.commandId).toBe(`workflow:run.releaseSlot:run-${RUN}@4:pending:0:supervisor/${SUPERVISOR_ID}:releaseRun`);
+    expect(resumed.sent[0]?.commandId).toBe(`workflow:run.releaseSlot:${eventIdFor(`run-${RUN}@4:pending:0`, 'supervisor', SUPERVISOR_ID, 'releaseRun')}`);
+  });
+
+  it('keeps a resumed command id (also its correlation id) within the 200 characters an envelope allows, for a run id of 200', () => {
+    const longRun = 'r'.repeat(200);
+    const id = workflowCommandId('run.reportOutcome', { cause: undefined, key: `run-${longRun}@12:pending:4` }, { kind: 'group', id: 'g'.repeat(200), command: { type: 'runFinished', runId: longRun, outcome: 'failed' } });
+    expect(id.length).toBeLessThanOrEqual(200);
+  });
+
+  it('gives different commands of one effect, and one command of different causes, different ids', () => {
+    const release = { kind: 'supervisor', id: SUPERVISOR_ID, command: { type: 'releaseRun', runId: RUN } } as const;
+    const grant = { kind: 'run', id: RUN, command: { type: 'grantSlot' } } as const;
+    const ofCause = { cause: CAUSE, key: `${CAUSE.id}:0` };
+    expect(workflowCommandId('supervisor.grantSlot', ofCause, release)).not.toBe(workflowCommandId('supervisor.grantSlot', ofCause, grant));
+    expect(workflowCommandId('supervisor.grantSlot', ofCause, grant)).not.toBe(workflowCommandId('supervisor.grantSlot', { cause: { ...CAUSE, id: 'another-event' }, key: 'another-event:0' }, grant));
   });
 
   it('counts a refused command whose target shows the step done as done, and sends nothing more', async () => {
