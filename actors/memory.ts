@@ -27,6 +27,8 @@ import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
+  DEFAULT_FACT_CATEGORY,
+  factCategorySchema,
   factConfidenceSchema,
   factIdSchema,
   factKeySchema,
@@ -50,6 +52,8 @@ const newFactSchema = z
     statement: factStatementSchema,
     confidence: factConfidenceSchema,
     source: factSourceSchema,
+    /** Default `project`. */
+    category: factCategorySchema.optional(),
   })
   .strict();
 
@@ -74,6 +78,7 @@ export const memoryCommands = z.discriminatedUnion('type', [
 export type MemoryCommand = z.infer<typeof memoryCommands>;
 export type NewFact = z.infer<typeof newFactSchema>;
 export type FactConfidence = z.infer<typeof factConfidenceSchema>;
+export type FactCategory = z.infer<typeof factCategorySchema>;
 
 type Folded<TDefinition> = TDefinition extends EventDefinition<infer TType, infer TData> ? FoldedEvent<TType, TData> : never;
 
@@ -93,6 +98,7 @@ export interface MemoryFact {
   readonly key: string;
   readonly statement: string;
   readonly confidence: FactConfidence;
+  readonly category: FactCategory;
   readonly source: NewFact['source'];
   readonly recordedAt: string;
   readonly status: 'active' | 'superseded' | 'retired';
@@ -145,7 +151,15 @@ function untoldFactIds(context: MemoryContext, conflict: MemoryConflict): string
 }
 
 function recordedData(fact: NewFact, recordedAt: string) {
-  return { factId: fact.id, key: fact.key, statement: fact.statement, confidence: fact.confidence, source: fact.source, recordedAt };
+  return {
+    factId: fact.id,
+    key: fact.key,
+    statement: fact.statement,
+    confidence: fact.confidence,
+    category: fact.category ?? DEFAULT_FACT_CATEGORY,
+    source: fact.source,
+    recordedAt,
+  };
 }
 
 function automaticSupersession(context: MemoryContext, fact: NewFact) {
@@ -254,6 +268,7 @@ export const memoryMachine = setup({
                 key: event.data.key,
                 statement: event.data.statement,
                 confidence: event.data.confidence,
+                category: event.data.category,
                 source: event.data.source,
                 recordedAt: event.data.recordedAt,
                 status: 'active' as const,

@@ -32,27 +32,55 @@ export const factStatementSchema = z
  */
 export const factConfidenceSchema = z.enum(['user-stated', 'user-confirmed', 'agent-observed', 'agent-inferred']);
 
-/** Where the fact comes from: a stored event, a daily log, or a Slack message. */
-export const factSourceSchema = z
+/** Where a v1 fact came from: a stored event, a daily log, or a Slack message. */
+const factSourceV1Schema = z
   .object({
     kind: z.enum(['event', 'daily_log', 'message']),
     ref: z.string().min(1).max(500),
   })
   .strict();
 
-export const memoryFactRecorded = defineEvent(
-  'memory.fact_recorded',
-  1,
-  z
-    .object({
-      factId: factIdSchema,
-      key: factKeySchema,
-      statement: factStatementSchema,
-      confidence: factConfidenceSchema,
-      source: factSourceSchema,
-      recordedAt: z.iso.datetime(),
-    })
-    .strict(),
+/**
+ * Where the fact comes from: a stored event, a daily log, a Slack message, or a
+ * consolidation (`ref` is the id of the `memory.consolidation_requested` it answered).
+ */
+export const factSourceSchema = z
+  .object({
+    kind: z.enum(['event', 'daily_log', 'message', 'consolidation']),
+    ref: z.string().min(1).max(500),
+  })
+  .strict();
+
+/**
+ * What kind of thing a fact is, so MEMORY.md can group them (seed 004's typed memory):
+ * - `user`: about a person (who they are, their role, their preferences);
+ * - `feedback`: how the assistant should work (corrections, do and don't);
+ * - `project`: the business's work (decisions, deadlines, customers, vendors);
+ * - `reference`: where things are (links, documents, systems, ids).
+ */
+export const factCategorySchema = z.enum(['user', 'feedback', 'project', 'reference']);
+export type FactCategory = z.infer<typeof factCategorySchema>;
+/** The category of a fact recorded before categories existed, and of one recorded without any. */
+export const DEFAULT_FACT_CATEGORY: FactCategory = 'project';
+
+const factRecordedV1 = z
+  .object({
+    factId: factIdSchema,
+    key: factKeySchema,
+    statement: factStatementSchema,
+    confidence: factConfidenceSchema,
+    source: factSourceV1Schema,
+    recordedAt: z.iso.datetime(),
+  })
+  .strict();
+
+/**
+ * v2 adds `category` (every v1 fact reads as `project`) and the `consolidation` source kind.
+ */
+export const memoryFactRecorded = defineEvent('memory.fact_recorded', 1, factRecordedV1).evolve(
+  2,
+  factRecordedV1.extend({ source: factSourceSchema, category: factCategorySchema }).strict(),
+  (v1) => ({ ...v1, category: DEFAULT_FACT_CATEGORY }),
 );
 
 export const memoryFactSuperseded = defineEvent(

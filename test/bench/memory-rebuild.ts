@@ -36,6 +36,7 @@ function memoryEvents(scope: string, scopeIndex: number, facts: number): NewEven
         factId: `f${scopeIndex}-${fact}`,
         key: `topic.t${scopeIndex}.k${fact}`,
         statement: sentence(scopeIndex * 10_000 + fact, 24),
+        category: 'project',
         confidence: fact % 3 === 0 ? 'user-stated' : 'agent-observed',
         source: { kind: 'message', ref: `${scope}/${fact}` },
         recordedAt: new Date(Date.UTC(2026, 0, 1) + fact * 60_000).toISOString(),

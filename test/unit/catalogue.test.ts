@@ -8,6 +8,7 @@ import { defineEvent, EventCatalogue, type PrepareContext } from '../../events/c
 import type { RawStoredEvent } from '../../events/envelope.js';
 import { InvalidEventError, UnknownEventTypeError } from '../../events/errors.js';
 import { GENESIS_HASH } from '../../events/hash-chain.js';
+import { memoryFactRecorded } from '../../events/catalogue/memory.js';
 import { testBlob, testCatalogue, testHappened, testHappenedV1, testNoted } from '../support/test-catalogue.js';
 
 const NOW = new Date('2025-01-02T03:04:05.678Z');
@@ -275,5 +276,28 @@ describe('EventCatalogue.decode', () => {
     expect(event.data).toEqual({ text: 'héllo 😀 \ud800', extra: { 'ключ': 'v' } });
     expect(event.metadata.occurredAt).toBe(NOW.toISOString());
     expect(testNoted.is(event)).toBe(true);
+  });
+});
+
+describe('memory.fact_recorded v2', () => {
+  const memoryCatalogue = new EventCatalogue([memoryFactRecorded]);
+  const v1Fact = {
+    factId: 'f1',
+    key: 'vendor.acme.terms',
+    statement: 'Acme pays net 30.',
+    confidence: 'agent-observed',
+    source: { kind: 'message', ref: 'group-T1.C1#1712345678.000100' },
+    recordedAt: '2025-01-01T00:00:00.000Z',
+  };
+
+  it('reads a fact recorded before categories as a project fact', () => {
+    const event = memoryCatalogue.decode(raw({ type: 'memory.fact_recorded', version: 1, dataJson: JSON.stringify(v1Fact), streamId: 'memory-group.T1.C1' }), true);
+    expect(event.version).toBe(2);
+    expect(event.data).toEqual({ ...v1Fact, category: 'project' });
+  });
+
+  it('refuses a v1 fact that claims a consolidation source, which v1 never had', () => {
+    const forged = { ...v1Fact, source: { kind: 'consolidation', ref: 'x' } };
+    expect(() => memoryCatalogue.decode(raw({ type: 'memory.fact_recorded', version: 1, dataJson: JSON.stringify(forged) }), true)).toThrow(InvalidEventError);
   });
 });

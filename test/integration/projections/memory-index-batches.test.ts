@@ -36,6 +36,7 @@ function fact(id: string, key: string, statement: string): NewEvent {
     factId: id,
     key,
     statement,
+    category: 'project',
     confidence: 'agent-observed',
     source: { kind: 'message', ref: `${SCOPE_A}/${id}` },
     recordedAt: '2026-01-06T09:00:00.000Z',

@@ -20,7 +20,7 @@ function newFact(id: string, statement: string, confidence: Confidence = 'agent-
 }
 
 function recorded(id: string, statement: string, confidence: Confidence = 'agent-observed', key = KEY): GivenEvent {
-  return { type: 'memory.fact_recorded', data: { factId: id, key, statement, confidence, source: SOURCE, recordedAt: SPEC_TIME } };
+  return { type: 'memory.fact_recorded', data: { factId: id, key, statement, confidence, category: 'project', source: SOURCE, recordedAt: SPEC_TIME } };
 }
 
 function flagged(factIds: string[], key = KEY): GivenEvent {
@@ -32,7 +32,7 @@ function effectsOf(actor: ActorSpec, ...events: GivenEvent[]) {
 }
 
 interface Ctx {
-  facts: { id: string; status: string; confidence: string; supersededBy: string | null }[];
+  facts: { id: string; status: string; confidence: string; category: string; supersededBy: string | null }[];
   conflicts: { key: string; factIds: string[] }[];
 }
 const factOf = (actor: ActorSpec, id: string) => (actor.context as Ctx).facts.find((fact) => fact.id === id);
@@ -67,11 +67,23 @@ describe('a consistent memory', () => {
       .thenRecorded([
         {
           type: 'memory.fact_recorded',
-          data: { factId: 'f1', key: KEY, statement: 'Net 30', confidence: 'agent-observed', source: SOURCE, recordedAt: '2026-02-01T10:00:00.000Z' },
+          data: { factId: 'f1', key: KEY, statement: 'Net 30', confidence: 'agent-observed', category: 'project', source: SOURCE, recordedAt: '2026-02-01T10:00:00.000Z' },
         },
       ]);
     expect(after.state).toBe('consistent');
     expect(factOf(after, 'f1')).toMatchObject({ status: 'active', key: KEY, statement: 'Net 30', supersededBy: null });
+  });
+
+  it('records the category a fact is given, and project when it is given none', () => {
+    empty()
+      .when({ type: 'recordFact', fact: { ...newFact('f1', 'Alice runs procurement'), category: 'user' } }, { issuedAt: SPEC_TIME })
+      .thenRecorded([
+        {
+          type: 'memory.fact_recorded',
+          data: { factId: 'f1', key: KEY, statement: 'Alice runs procurement', confidence: 'agent-observed', category: 'user', source: SOURCE, recordedAt: SPEC_TIME },
+        },
+      ]);
+    expect(factOf(holding(), 'f1')?.category).toBe('project');
   });
 
   it('uses a fact id once, even after the fact is gone', () => {
