@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { factIdSchema, factKeySchema } from '../../../events/catalogue/memory.js';
 import type { ActorHost } from '../../actor-host/actor-host.js';
 import type { ConflictChoice } from '../notice.js';
-import { applySettlement, describeSettlement, planResolve, SettlementRefusedError } from '../../memory/settle-conflict.js';
+import { applySettlement, describeSettlement, planResolve, SettlementRefusedError, type SettleProblem } from '../../memory/settle-conflict.js';
 import { buttonsBlock, defineInteraction, type InteractionCall, type InteractionHandler, type InteractionResult } from './interactions.js';
 import { parseSlackGroupId } from './slack-ids.js';
 
@@ -87,7 +87,7 @@ export function conflictButtons(actors: Pick<ActorHost, 'send' | 'load'>): Inter
 }
 
 /** A conflict settled before this click: the buttons give way to how it stands; nothing changes. */
-function settledAlready(problem: string, reason: string): InteractionResult | null {
+function settledAlready(problem: SettleProblem, reason: string): InteractionResult | null {
   return problem === 'no-open-conflict' ? { status: 'done', text: `Nothing changed: ${reason}.` } : null;
 }
 
