@@ -305,6 +305,24 @@ describe('settling a memory conflict from its notice', () => {
     expect(memories.flatMap((each) => each.facts.map((one) => one.status))).toEqual(['active', 'active', 'active', 'active']);
   });
 
+  it("settles a person's private memory from their DM, by them only", async () => {
+    const scope = `user.${ALICE}`;
+    await world.send('memory', scope, fact('p1', 'Prefers email', 'agent-observed', 'm1'), 'agent:run-1');
+    await world.send('memory', scope, fact('p2', 'Prefers Slack', 'agent-observed', 'm2'), 'agent:run-2');
+    const [notice] = directMessages(ALICE);
+    const dm = world.slack.web.directMessageChannel(ALICE)!;
+    await world.slack.clickButton({ channel: dm, ts: notice!.ts, user: BOB, actionId: 'lc.memory-conflict.keep-0' });
+    // (Slack cannot show Bob an ephemeral message in Alice's DM; the refusal is what was attempted.)
+    const refusal = await world.slack.waitFor(() => world.slack.web.callsOf('chat.postEphemeral')[0], { what: "the answer to Bob's click" });
+    expect(refusal.params).toMatchObject({ user: BOB, text: "Not done: this is someone else's memory; only they can settle it" });
+    expect(world.slack.web.callsOf('chat.update')).toHaveLength(0);
+    await world.slack.clickButton({ channel: dm, ts: notice!.ts, user: ALICE, actionId: 'lc.memory-conflict.keep-1' });
+    await firstUpdate();
+    await world.actors.idle();
+    const settled = (await world.store.readStream(`memory-${scope}`)).filter((event) => event.type === 'memory.fact_retired');
+    expect(settled.map((event) => [event.data, event.metadata.actor])).toEqual([[{ factId: 'p1', reason: 'conflict resolved in favour of p2' }, `user:${ALICE}`]]);
+  });
+
   it("refuses someone outside the channel's allowed senders", async () => {
     await world.send('group', `${TEAM}.${GENERAL}`, { type: 'configure', triggerMode: 'mention', allowedSenders: [BOB], isAdmin: false });
     const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
