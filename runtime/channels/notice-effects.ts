@@ -78,7 +78,16 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
       if (factIds.every((id) => told.includes(id))) return;
       const facts = factIds.map((id) => memory.facts.find((fact) => fact.id === id)).filter((fact): fact is MemoryFact => fact !== undefined);
       const noticeKey = conflictNoticeKey(scope, key, factIds);
-      const { refs } = await channel().postNotice({ to: scopeOwner(scope), key: noticeKey, text: conflictNoticeText(scope, key, facts) }, LOOK_FIRST);
+      const { refs } = await channel().postNotice(
+        {
+          to: scopeOwner(scope),
+          key: noticeKey,
+          text: conflictNoticeText(scope, key, facts),
+          // The facts as the notice shows them, so a click is bound to this very conflict.
+          conflict: { scope, key, facts: facts.map((fact) => ({ id: fact.id, statement: fact.statement })) },
+        },
+        LOOK_FIRST,
+      );
       // Settles the owed notice; a repeat, or a conflict resolved meanwhile, is refused and changes nothing.
       await context.send('memory', scope, { type: 'conflictNotified', key, factIds: [...factIds], refs }, { commandId: `${noticeKey}:notified` });
     },

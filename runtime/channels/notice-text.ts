@@ -5,13 +5,16 @@
 import type { ApprovalRequest } from '../../actors/approval.js';
 import type { MemoryFact } from '../../actors/memory.js';
 
-/** A memory conflict: the key, and every side with its confidence and source. */
+/**
+ * A memory conflict: the key, and every side (oldest first) with its confidence and source,
+ * and how a person settles it (the buttons under it in Slack, or the CLI).
+ */
 export function conflictNoticeText(scope: string, key: string, facts: readonly MemoryFact[]): string {
-  const sides = facts.map((fact) => `- "${oneLine(fact.statement)}" (${fact.confidence}, from ${fact.source.kind} ${fact.source.ref})`);
+  const sides = facts.map((fact, index) => `${index + 1}. "${oneLine(fact.statement)}" (${fact.confidence}, from ${fact.source.kind} ${fact.source.ref})`);
   return [
     `**Memory conflict** on \`${key}\` (${scope}): these disagree, and neither is used as settled until one is kept.`,
     ...sides,
-    'Say which one holds, and it will be kept and the other retired.',
+    `Keep one (the others are retired) or neither. An operator can also run \`ledgerclaw memory resolve ${key} --scope ${scope} --keep old|new|none\`.`,
   ].join('\n');
 }
 

@@ -2,15 +2,23 @@
  * `ledgerclaw memory search | show`: the memory index as an operator reads it. With
  * `--group` (and `--user`), a search sees exactly what that group's agent would see when
  * that user asks; without, the operator sees every scope.
+ *
+ * `ledgerclaw memory resolve | confirm | retire`: an operator settles what memory holds on a
+ * key (runtime/memory/settle-operator.ts does it; this parses and prints). Signed `cli`, or
+ * `user:<id>` with `--as <id>`, which `confirm` needs: a confirmed fact is a user's word.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { SqliteConnection } from '../../events/adapters/sqlite/connection.js';
 import { listScopes, MemoryQueryError, scopesVisibleTo, searchMemory, showMemory, type ScopeMemory } from '../../projections/memory-queries.js';
 import { openReadModel } from '../../projections/read-model-files.js';
+import { RuntimeUnreachableError } from '../control/actor-commands.js';
+import { ControlRequestError } from '../control/client.js';
+import { groupScope, SettleError, settleAsOperator, type OperatorSettlement } from '../memory/settle-operator.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import { formatTable } from './format.js';
+import { parseFactKey, parseKeepChoice, parseMemoryGroupId, parseMemoryScope, parseRetireReason, parseSlackUserId } from './option-values.js';
 
 const MEMORY_INDEX = 'memory-index';
 
@@ -49,6 +57,70 @@ export function registerMemoryCommands(program: Command, context: CommandContext
     .option('--user <id>', 'the user', parseWith(idSchema, '--user'))
     .option('--json', 'JSON')
     .action(action(context, (options: ScopeOptions, command: Command) => show(context, command, options)));
+
+  const scoped = (sub: Command) =>
+    sub
+      .addOption(new Option('--group <id>', "the group's memory (a thread's is its channel's)").argParser(parseMemoryGroupId).conflicts('scope'))
+      .addOption(new Option('--scope <scope>', 'the memory scope: group.<group id> or user.<user id>').argParser(parseMemoryScope))
+      .addOption(new Option('--as <user>', 'the Slack user you act for: signed user:<id> instead of cli').argParser(parseSlackUserId));
+  scoped(
+    memory
+      .command('resolve')
+      .description('settle an open conflict on a key: keep the oldest fact, the newest, or none; the others are retired')
+      .argument('<key>', 'the key in conflict', parseFactKey)
+      .addOption(new Option('--keep <which>', 'old | new | none').argParser(parseKeepChoice).makeOptionMandatory()),
+  ).action(
+    action(context, (key: string, options: SettleOptions & { keep: 'old' | 'new' | 'none' }, command: Command) =>
+      settle(context, command, { type: 'resolve', key, keep: options.keep }, options),
+    ),
+  );
+  scoped(
+    memory
+      .command('confirm')
+      .description("confirm the one active fact on a key for a user (--as): an agent's fact becomes their word")
+      .argument('<key>', 'the key', parseFactKey),
+  ).action(action(context, (key: string, options: SettleOptions, command: Command) => settle(context, command, { type: 'confirm', key }, options)));
+  scoped(
+    memory
+      .command('retire')
+      .description('retire the one active fact on a key (it stays in the history, no longer used)')
+      .argument('<key>', 'the key', parseFactKey)
+      .addOption(new Option('--reason <text>', 'why (kept with the fact)').argParser(parseRetireReason)),
+  ).action(
+    action(context, (key: string, options: SettleOptions & { reason?: string }, command: Command) =>
+      settle(context, command, { type: 'retire', key, reason: options.reason ?? 'retired by the operator' }, options),
+    ),
+  );
+}
+
+interface SettleOptions {
+  readonly group?: string;
+  readonly scope?: string;
+  readonly as?: string;
+}
+
+async function settle(context: CommandContext, command: Command, request: OperatorSettlement, options: SettleOptions): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, context.io);
+  let changed: string;
+  try {
+    changed = await settleAsOperator({
+      config,
+      kinds: context.actors.kinds,
+      catalogue: context.actors.catalogue,
+      readModels: context.readModels.filter((projection) => projection.name.startsWith('memory-')),
+      request,
+      scope: options.scope ?? (options.group ? groupScope(options.group) : null),
+      onBehalfOf: options.as ?? null,
+      commandName: `ledgerclaw memory ${command.name()}`,
+    });
+  } catch (error) {
+    if (error instanceof SettleError) throw error.problem === 'not-a-user' || error.problem === 'ambiguous' ? new UsageError(error.message) : new CommandFailedError(error.message);
+    if (error instanceof RuntimeUnreachableError) throw new CommandFailedError(error.message);
+    if (error instanceof ControlRequestError) throw new CommandFailedError(`the runtime refused the request: ${error.message}`);
+    throw error;
+  }
+  context.io.stdout.write(`${changed}\n`);
+  return ExitCode.ok;
 }
 
 async function withMemoryIndex<T>(context: CommandContext, command: Command, use: (db: SqliteConnection) => Promise<T>): Promise<T> {

@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { slackUserIdSchema } from '../../events/catalogue/group.js';
+import { factKeySchema } from '../../events/catalogue/memory.js';
 import { eventTypeSchema, streamIdSchema } from '../../events/envelope.js';
 
 function parserFor<T>(schema: z.ZodType<T, string>, expectation: string): (value: string) => T {
@@ -66,3 +68,24 @@ export function kindNameParser(known: readonly string[]): (value: string) => str
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
+
+/** A memory key as facts are recorded under it. */
+export const parseFactKey = parserFor(factKeySchema, "expected a dotted lower-case key such as 'vendor.acme.payment_terms'");
+
+/** Which fact of a conflict `memory resolve` keeps: the oldest, the newest, or neither. */
+export const parseKeepChoice = parserFor(z.enum(['old', 'new', 'none']), 'expected old (the oldest fact), new (the newest) or none (retire them all)');
+
+/** A memory scope: a group's (`group.<group id>`) or a person's (`user.<user id>`). */
+export const parseMemoryScope = parserFor(
+  z.string().max(300).regex(/^(group|user)\.[^\s]+$/),
+  'expected a memory scope such as group.T024BE7LH.C0123ABCD or user.U024BE7LH',
+);
+
+/** A group id as memory is kept for it (a thread's is its channel's). */
+export const parseMemoryGroupId = parserFor(z.string().min(1).max(200).regex(/^[^\s]+$/), 'expected a group id such as T024BE7LH.C0123ABCD (no spaces)');
+
+/** The Slack user an operator acts for (`--as`). */
+export const parseSlackUserId = parserFor(slackUserIdSchema, 'expected a Slack user id such as U024BE7LH');
+
+/** Why a fact is retired, as the memory actor keeps it. */
+export const parseRetireReason = parserFor(z.string().trim().min(1).max(1000), 'expected a reason of 1 to 1000 characters');

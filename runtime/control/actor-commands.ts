@@ -8,7 +8,8 @@
  *   after shows the change).
  *
  * Either way the same actor machine decides, on the actor's stored state: the CLI never
- * appends an event itself. Commands are signed `cli` and keyed by a fresh id.
+ * appends an event itself. Commands are signed `cli` (or `user:<id>` when the operator acts
+ * for that person) and keyed by a fresh id unless the caller gives one.
  */
 import { randomUUID } from 'node:crypto';
 import type { AnyActorKind, Command } from '../../actors/actor-kind.js';
@@ -35,8 +36,15 @@ export interface ActorCommands {
    * The actor's answer: accepted (with what it stored) or rejected (with its reason). A
    * command its kind's schema refuses throws ControlRequestError (`invalid_command`).
    */
-  send(kind: string, actorId: string, command: Command): Promise<WireSendResult>;
+  send(kind: string, actorId: string, command: Command, options?: ActorCommandOptions): Promise<WireSendResult>;
   close(): Promise<void>;
+}
+
+export interface ActorCommandOptions {
+  /** Keys the command (the same key is applied once); a fresh one unless given. */
+  readonly key?: string;
+  /** The Slack user the operator acts for: signed `user:<id>` instead of `cli`. */
+  readonly onBehalfOf?: string;
 }
 
 /** The data directory has a writer that is not a runtime answering on its socket. */
@@ -68,9 +76,12 @@ export async function openActorCommands(options: OpenActorCommandsOptions): Prom
     let wrote = false;
     return {
       route: 'in-process',
-      async send(kind, actorId, command) {
+      async send(kind, actorId, command, sendOptions = {}) {
         try {
-          const result = await actorRuntime.host.sendUnchecked(kind, actorId, command, { actor: CLI_ACTOR, commandId: `cli:${randomUUID()}` });
+          const result = await actorRuntime.host.sendUnchecked(kind, actorId, command, {
+            actor: sendOptions.onBehalfOf === undefined ? CLI_ACTOR : `user:${sendOptions.onBehalfOf}`,
+            commandId: `cli:${sendOptions.key ?? randomUUID()}`,
+          });
           if (result.status === 'accepted' && !result.duplicate) wrote = true;
           return toWire(result);
         } catch (error) {
@@ -96,9 +107,12 @@ export async function openActorCommands(options: OpenActorCommandsOptions): Prom
 function throughRuntime(socketPath: string, inUse: DataDirectoryInUseError): ActorCommands {
   return {
     route: 'runtime',
-    async send(kind, actorId, command) {
+    async send(kind, actorId, command, sendOptions = {}) {
       try {
-        return await sendControlCommand(socketPath, { kind, actorId, command });
+        return await sendControlCommand(socketPath, { kind, actorId, command }, {
+          ...(sendOptions.key === undefined ? {} : { requestId: sendOptions.key }),
+          ...(sendOptions.onBehalfOf === undefined ? {} : { onBehalfOf: sendOptions.onBehalfOf }),
+        });
       } catch (error) {
         if (!(error instanceof ControlUnavailableError)) throw error;
         const { holder } = inUse;

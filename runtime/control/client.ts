@@ -40,6 +40,8 @@ export interface ControlClientOptions {
   readonly timeoutMs?: number;
   /** Keys the command; a fresh one unless given (the same id is applied once). */
   readonly requestId?: string;
+  /** The Slack user the operator acts for: the command is signed `user:<id>`. */
+  readonly onBehalfOf?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -51,6 +53,7 @@ export function sendControlCommand(socketPath: string, request: ControlCommand, 
     kind: request.kind,
     actorId: request.actorId,
     command: { ...request.command },
+    ...(options.onBehalfOf === undefined ? {} : { onBehalfOf: options.onBehalfOf }),
   };
   return new Promise<WireSendResult>((resolve, reject) => {
     let connected = false;

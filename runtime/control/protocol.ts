@@ -8,6 +8,7 @@
  * error: the actor decided.
  */
 import { z } from 'zod';
+import { slackUserIdSchema } from '../../events/catalogue/group.js';
 
 export const CONTROL_PROTOCOL_VERSION = 1;
 
@@ -23,6 +24,11 @@ export const controlRequestSchema = z
     kind: z.string().min(1).max(100),
     actorId: z.string().max(256),
     command: z.looseObject({ type: z.string().min(1).max(100) }),
+    /**
+     * The person the operator acts for: the command is signed `user:<id>` instead of `cli`
+     * (`memory confirm --as U123`: only a user can confirm a fact). Absent: signed `cli`.
+     */
+    onBehalfOf: slackUserIdSchema.optional(),
   })
   .strict();
 export type ControlRequest = z.infer<typeof controlRequestSchema>;

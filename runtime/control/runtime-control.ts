@@ -1,6 +1,7 @@
 /**
- * The control socket as `ledgerclaw start` runs it: the task kind reachable (what the
- * `tasks` commands send), commands signed `cli`, and a data directory whose path is too
+ * The control socket as `ledgerclaw start` runs it: the task and memory kinds reachable
+ * (what the `tasks` and `memory resolve | confirm | retire` commands send), commands signed
+ * `cli` (or `user:<id>` for a request made on a person's behalf), and a data directory whose path is too
  * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
  * need it stopped, as before).
  */
@@ -9,7 +10,7 @@ import { CLI_ACTOR } from './actor-commands.js';
 import { ControlSocketPathError, startControlServer, type ControlledActors } from './server.js';
 
 /** The actor kinds the CLI may command through the socket. */
-export const CONTROLLED_KINDS: readonly string[] = ['task'];
+export const CONTROLLED_KINDS: readonly string[] = ['task', 'memory'];
 
 export interface RuntimeControl {
   close(): Promise<void>;
@@ -22,7 +23,7 @@ export async function openRuntimeControl(options: { readonly dataDir: string; re
     return server;
   } catch (error) {
     if (!(error instanceof ControlSocketPathError)) throw error;
-    options.logger.warn({ err: error }, 'no control socket: `tasks` writer commands need the runtime stopped');
+    options.logger.warn({ err: error }, 'no control socket: `tasks` and `memory` writer commands need the runtime stopped');
     return { close: async () => undefined };
   }
 }

@@ -7,8 +7,11 @@
  * - The socket file is created with mode 0600 (only the data directory's owner connects)
  *   and removed on close. The runtime holds the writer lock, so a socket file found at
  *   start was left by a runtime that died, and is replaced.
- * - Only the kinds it is given are reachable (the task kind today): the socket is the
- *   operator's, not a way to impersonate runs or the supervisor.
+ * - Only the kinds it is given are reachable (task and memory today): the socket is the
+ *   operator's, not a way to impersonate runs or the supervisor. A request may name a
+ *   Slack user it acts for (`onBehalfOf`): the operator vouching for that person, as
+ *   `memory confirm --as` does; it is signed `user:<id>`, and its command id still says
+ *   `control:`.
  * - Every line is checked (JSON, the versioned request schema, the kind's command schema);
  *   a bad line is answered with an error saying why, and the server goes on serving.
  */
@@ -201,7 +204,8 @@ async function execute(request: ControlRequest, options: ControlServerOptions, l
   }
   try {
     // The request id keys the command: a request sent twice is applied once.
-    const result = await options.actors.sendUnchecked(request.kind, request.actorId, request.command, { actor: options.actor ?? 'cli', commandId: `control:${request.id}` });
+    const actor = request.onBehalfOf === undefined ? (options.actor ?? 'cli') : `user:${request.onBehalfOf}`;
+    const result = await options.actors.sendUnchecked(request.kind, request.actorId, request.command, { actor, commandId: `control:${request.id}` });
     logger.info({ kind: request.kind, actorId: request.actorId, command: request.command.type, status: result.status }, 'control command');
     return { v: CONTROL_PROTOCOL_VERSION, id: request.id, ok: true, result: toWire(result) };
   } catch (error) {

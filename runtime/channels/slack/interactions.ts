@@ -21,6 +21,8 @@ export interface InteractionCall<TValue> {
   readonly value: TValue;
   /** Who clicked (a Slack user id). */
   readonly userId: string;
+  /** The workspace it happened in, when Slack says. */
+  readonly teamId: string | null;
   readonly channel: string | null;
   readonly messageTs: string | null;
 }
@@ -101,6 +103,7 @@ export class InteractionRouter {
         action,
         value: value.data,
         userId: payload.user.id,
+        teamId: payload.team?.id ?? null,
         channel: payload.channel?.id ?? null,
         messageTs: payload.message?.ts ?? null,
       });

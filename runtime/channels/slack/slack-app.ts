@@ -186,7 +186,10 @@ function listeningPort(receiver: HTTPReceiver): number {
   return address.port;
 }
 
-/** Done: the buttons give way to what was decided. Refused: only the person who clicked is told why. */
+/**
+ * Done: the buttons give way to what was decided (or, when they are gone already, the
+ * person who clicked is told). Refused: only the person who clicked is told why.
+ */
 async function showInteractionResult(
   client: WebClient,
   payload: z.infer<typeof blockActionsSchema>,
@@ -202,9 +205,15 @@ async function showInteractionResult(
       await client.chat.postEphemeral({ channel, user: payload.user.id, text: `Not done: ${result.reason}`, ...(payload.message?.thread_ts ? { thread_ts: payload.message.thread_ts } : {}) });
       return;
     }
-    if (!ts) return;
     const clickedBlock = payload.actions[0]!.block_id;
-    const blocks = ((raw.message?.blocks ?? []) as KnownBlock[]).map(
+    const shown = (raw.message?.blocks ?? []) as KnownBlock[];
+    if (!ts || !shown.some((block) => block.type === 'actions' && block.block_id === clickedBlock)) {
+      // The buttons are gone already (a click from a client that had not seen the update):
+      // the outcome so far stays on the message, and this person is told what theirs did.
+      await client.chat.postEphemeral({ channel, user: payload.user.id, text: result.text, ...(payload.message?.thread_ts ? { thread_ts: payload.message.thread_ts } : {}) });
+      return;
+    }
+    const blocks = shown.map(
       (block): KnownBlock => (block.type === 'actions' && block.block_id === clickedBlock ? { type: 'context', elements: [{ type: 'mrkdwn', text: result.text }] } : block),
     );
     await client.chat.update({ channel, ts, text: payload.message?.text ?? result.text, blocks });

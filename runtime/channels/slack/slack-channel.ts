@@ -11,7 +11,8 @@
  * Notices (an approval to vote on, a decision, a memory conflict) go the same way, keyed by
  * the notice's key and always looked for first: in the group's conversation, or in the
  * app's DM with a person (`conversations.open`). A vote request carries the Approve/Deny
- * buttons of approval-buttons.ts.
+ * buttons of approval-buttons.ts; a memory conflict, the keep/neither buttons of
+ * conflict-buttons.ts.
  *
  * The "working on it" reaction goes on a message as soon as its turn is requested, and comes
  * off the messages a reply answers once it is posted.
@@ -24,6 +25,7 @@ import type { OutboundMessage } from '../../gateways/host-tools/host-tool.js';
 import type { ConversationChannel, PostReplyOptions } from '../conversation-channel.js';
 import type { Notice, NoticePosted } from '../notice.js';
 import { approvalButtonsBlock } from './approval-buttons.js';
+import { conflictButtonsBlock } from './conflict-buttons.js';
 import { toMrkdwn, splitForSlack } from './mrkdwn.js';
 import { slackErrorCode } from './web-api-errors.js';
 import { parseSlackGroupId, type SlackConversation } from './slack-ids.js';
@@ -76,7 +78,11 @@ export class SlackChannel implements ConversationChannel {
   async postNotice(notice: Notice, options: PostReplyOptions = { mayHavePosted: false }): Promise<NoticePosted> {
     const { channel, threadTs } =
       notice.to.kind === 'group' ? this.conversationOf(notice.to.groupId) : { channel: await this.directMessageWith(notice.to.userId), threadTs: null };
-    const buttons = notice.vote ? approvalButtonsBlock(notice.vote) : null;
+    const buttons = notice.vote
+      ? approvalButtonsBlock(notice.vote)
+      : notice.conflict
+        ? conflictButtonsBlock(notice.conflict.scope, notice.conflict.key, notice.conflict.facts)
+        : null;
     const refs = await this.postParts(channel, threadTs, notice.key, notice.text, null, options.mayHavePosted, buttons);
     return { refs };
   }

@@ -1,7 +1,7 @@
 /**
  * Slack as the runtime opens it: the tokens and the app's identity checked before anything
  * is written (a token Slack refuses stops the start), then the app itself, with its
- * approval buttons and slash commands, once the actor host it feeds is open.
+ * approval and memory-conflict buttons and slash commands, once the actor host it feeds is open.
  */
 import type { ActorHost } from '../../actor-host/actor-host.js';
 import { SUPERVISOR_ID } from '../../../actors/supervisor.js';
@@ -12,6 +12,7 @@ import type { AgentRuns } from '../../runs/agent-runs.js';
 import { sandboxLine } from '../../sandbox/sandbox-line.js';
 import { ledgerclawVersion } from '../../version.js';
 import { approvalButtons } from './approval-buttons.js';
+import { conflictButtons } from './conflict-buttons.js';
 import { InteractionRouter } from './interactions.js';
 import { checkSlackAuth, openSlackApp, type RunningSlackApp, type SlackBot } from './slack-app.js';
 import type { SlackTokens } from './slack-tokens.js';
@@ -50,6 +51,7 @@ export async function openSlack(slack: SlackConnection, options: SlackAppSources
   const readModels = new ReadModelReaders(config.dataDir);
   const interactions = new InteractionRouter();
   interactions.register(approvalButtons(host));
+  interactions.register(conflictButtons(host));
   try {
     const app = await openSlackApp({
       config,

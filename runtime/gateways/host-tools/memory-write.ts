@@ -7,6 +7,13 @@
  * The fact id is derived from the run and the call, and the command is keyed by the call,
  * so a retried call records one fact. Its source points at the call (`run-<id>#<call>`),
  * where the run's `run.tool_called` event records it.
+ *
+ * An agent can flag a conflict, never settle one: this tool only ever sends `recordFact`,
+ * its input is strict (no command type, fact id or ids to keep or retire), and a
+ * `user-stated` fact on a key in conflict is refused, because the memory actor would take
+ * it as the user's word over the agents' facts and close the conflict. People settle it
+ * (the notice's buttons, `ledgerclaw memory resolve`); the agent records what it saw as
+ * agent-observed, which joins the conflict for them to decide.
  */
 import { z } from 'zod';
 import type { MemoryFact } from '../../../actors/memory.js';
@@ -38,6 +45,15 @@ export const memoryWriteTool = defineHostTool({
       return refused("memory_write: scope: this turn answers no particular person (a scheduled task's run, say), so there is no user memory; write to scope 'group'");
     }
     const scope = input.scope === 'user' ? `user.${context.userId}` : `group.${context.groupId}`;
+    if (input.confidence === 'user-stated') {
+      const conflict = await openConflictOn(call, scope, input.key);
+      if (conflict !== null) {
+        return refused(
+          `memory_write: not recorded: ${input.key} has an open conflict between facts ${conflict.join(', ')}, and only a person settles it ` +
+            '(the buttons on its notice, or an operator). Ask them to choose there; to add what you were told, write it as agent-observed and it joins the conflict.',
+        );
+      }
+    }
     const factId = memoryFactIdFor(context.runId, call.callKey);
     const result = await sendAsAgent(call, 'memory', scope, {
       type: 'recordFact',
@@ -64,6 +80,12 @@ export const memoryWriteTool = defineHostTool({
 /** A pure function of the run and the call: the same call always names the same fact. */
 export function memoryFactIdFor(runId: string, callKey: string): string {
   return eventIdFor('memory_write', runId, callKey);
+}
+
+/** The facts of the open conflict on `key` in `scope`, or null. */
+async function openConflictOn(call: HostToolCall, scope: string, key: string): Promise<readonly string[] | null> {
+  const memory = (await call.services.actors.load('memory', scope)).context;
+  return memory.conflicts.find((conflict) => conflict.key === key)?.factIds ?? null;
 }
 
 async function otherFactsOn(call: HostToolCall, scope: string, key: string, factId: string): Promise<MemoryFact[]> {

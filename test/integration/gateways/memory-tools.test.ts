@@ -3,11 +3,14 @@
  * memory index the real projection host builds: what one call writes, a later search
  * finds; a group sees only its own memory and the answering user's; a retried call
  * records once; the memory actor's decisions (conflict, supersession, duplicate) reach
- * the model in words.
+ * the model in words; and an agent can flag a conflict but never settle one.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryContext } from '../../../actors/memory.js';
 import { memoryFactIdFor } from '../../../runtime/gateways/host-tools/memory-write.js';
+import { REPO_ROOT } from '../../support/built-dist.js';
 import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
 
 let world: GatewayWorld;
@@ -161,5 +164,63 @@ describe('the memory index behind the gateway', () => {
     const found = (await search(alice, 'opens')).content.split('\n');
     expect(found).toHaveLength(2);
     expect(found.join('\n')).toContain('office.parking');
+  });
+});
+
+describe('an agent can flag a conflict, never settle one', () => {
+  const KEY = 'vendor.acme.payment_terms';
+
+  async function conflictOfTwo(): Promise<MemoryContext> {
+    await world.call('memory_write', { key: KEY, statement: 'Net 30.' }, alice, 'toolu_c1');
+    await world.call('memory_write', { key: KEY, statement: 'Net 45.' }, alice, 'toolu_c2');
+    const memory = await memoryOf('group.T1.C1');
+    expect(memory.conflicts).toHaveLength(1);
+    return memory;
+  }
+
+  it("refuses a user-stated memory_write on a key in conflict (the actor would take it as the user's word and close the conflict), and nothing changes", async () => {
+    const before = await conflictOfTwo();
+    const eventsBefore = (await world.store.readStream('memory-group.T1.C1')).length;
+    const attempt = await world.call('memory_write', { key: KEY, statement: 'Net 60, the user said so.', confidence: 'user-stated' }, alice, 'toolu_settle');
+    expect(attempt.isError).toBe(true);
+    expect(attempt.content).toMatch(new RegExp(`^memory_write: not recorded: ${KEY.replaceAll('.', '\\.')} has an open conflict between facts .* only a person settles it`));
+    expect(await memoryOf('group.T1.C1')).toEqual(before);
+    expect(await world.store.readStream('memory-group.T1.C1')).toHaveLength(eventsBefore);
+    // What it was told still reaches the people deciding, as one more side of the conflict.
+    const joined = await world.call('memory_write', { key: KEY, statement: 'Net 60, the user said so.' }, alice, 'toolu_join');
+    expect(joined.content).toContain('flagged a CONFLICT');
+    expect((await memoryOf('group.T1.C1')).conflicts[0]!.factIds).toHaveLength(3);
+  });
+
+  it('refuses memory_write input crafted as resolveConflict, confirmFact or retireFact, and nothing changes', async () => {
+    const before = await conflictOfTwo();
+    const [kept, retired] = before.conflicts[0]!.factIds;
+    const crafted: unknown[] = [
+      { type: 'resolveConflict', keepFactId: kept, retireFactId: retired },
+      { key: KEY, statement: 'Net 30.', type: 'resolveConflict', keepFactId: kept, retireFactId: retired },
+      { key: KEY, statement: 'Net 30.', type: 'confirmFact', factId: kept },
+      { key: KEY, statement: 'Net 30.', type: 'retireFact', factId: retired, reason: 'settled' },
+      { key: KEY, statement: 'Net 30.', confidence: 'user-confirmed' },
+      { key: KEY, statement: 'Net 30.', scope: 'group.T1.C1' },
+    ];
+    for (const [index, input] of crafted.entries()) {
+      const outcome = await world.call('memory_write', input, alice, `toolu_attack_${index}`);
+      expect(outcome.isError, JSON.stringify(input)).toBe(true);
+    }
+    expect(await memoryOf('group.T1.C1')).toEqual(before);
+    expect((await world.actors.load('memory', 'group.T1.C1')).state).toBe('conflicted');
+  });
+
+  it('has no module a run reaches (the host tools, the runs, the sandbox, the container) naming a settling command', () => {
+    const settling = /\b(resolveConflict|confirmFact|retireFact)\b/;
+    const files = (folder: string): string[] =>
+      readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+        const path = join(folder, entry.name);
+        if (entry.isDirectory()) return files(path);
+        return /\.(ts|js|py|sh)$/.test(entry.name) ? [path] : [];
+      });
+    const reachable = ['runtime/gateways', 'runtime/runs', 'runtime/sandbox', 'container'].flatMap((folder) => files(join(REPO_ROOT, folder)));
+    expect(reachable.length).toBeGreaterThan(10);
+    expect(reachable.filter((file) => settling.test(readFileSync(file, 'utf8'))).map((file) => relative(REPO_ROOT, file))).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@
  * an approval request reaches each approver as a DM with Approve/Deny buttons, a click on
  * one decides it and the requesting thread hears the decision. Each effect run again, as
  * a restarted runtime would, finds its earlier post by message metadata and posts nothing.
+ * The conflict notice's keep/neither buttons settle the conflict as the person who clicks,
+ * and only the conflict the notice is about.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import type { EffectContext } from '../../../runtime/actor-host/effects.js';
 import { conversationEffects, loggedChannel, routedChannel, type ConversationChannel } from '../../../runtime/channels/conversation-channel.js';
 import { noticeEffects } from '../../../runtime/channels/notice-effects.js';
 import { approvalButtons } from '../../../runtime/channels/slack/approval-buttons.js';
+import { conflictButtons } from '../../../runtime/channels/slack/conflict-buttons.js';
 import { InteractionRouter } from '../../../runtime/channels/slack/interactions.js';
 import { openSlackApp, type RunningSlackApp } from '../../../runtime/channels/slack/slack-app.js';
 import { SlackChannel } from '../../../runtime/channels/slack/slack-channel.js';
@@ -74,6 +77,7 @@ async function openNoticeWorld(): Promise<NoticeWorld> {
   const readModels = new ReadModelReaders(dataDir);
   const interactions = new InteractionRouter();
   interactions.register(approvalButtons(actors));
+  interactions.register(conflictButtons(actors));
   const app = await openSlackApp({
     config,
     tokens: { mode: 'socket', botToken: slack.botToken, appToken: slack.appToken },
@@ -186,6 +190,148 @@ describe('memory.notifyConflict', () => {
     await restarted['memory.notifyConflict']!(params, world.effectContext('memory', scope));
     await restarted['memory.notifyConflict']!(params, world.effectContext('memory', scope));
     expect(botPosts(world.slack.web.topLevel(GENERAL))).toHaveLength(1);
+  });
+});
+
+describe('settling a memory conflict from its notice', () => {
+  const SCOPE = `group.${TEAM}.${GENERAL}`;
+  const KEY = 'vendor.acme.payment_terms';
+
+  async function flagConflict(...statements: string[]): Promise<FakeSlackMessage> {
+    for (const [index, statement] of statements.entries()) {
+      await world.send('memory', SCOPE, fact(`f${index + 1}`, statement, 'agent-observed', `1712345678.00010${index}`), `agent:run-${index + 1}`);
+    }
+    const notices = botPosts(world.slack.web.topLevel(GENERAL));
+    return notices[notices.length - 1]!;
+  }
+
+  const memory = async () => (await world.actors.load('memory', SCOPE)).context;
+  const statusOf = async (id: string) => (await memory()).facts.find((each) => each.id === id)?.status;
+  const click = (notice: FakeSlackMessage, user: string, actionId: string, value?: string) =>
+    world.slack.clickButton({ channel: GENERAL, ts: notice.ts, user, actionId, ...(value === undefined ? {} : { value }) });
+  const ephemeralTo = (user: string) => world.slack.waitFor(() => world.slack.web.ephemeralMessages({ user })[0], { what: `the ephemeral answer to ${user}` });
+  const firstUpdate = () => world.slack.waitFor(() => world.slack.web.callsOf('chat.update')[0], { what: 'the notice to be updated' });
+
+  it('posts the notice with a keep button for each fact (Keep old, Take new) and Neither, bound to the scope, key and fact ids', async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    const blocks = JSON.stringify(notice.blocks);
+    expect(blocks).toContain('lc.memory-conflict.keep-0');
+    expect(blocks).toContain('lc.memory-conflict.keep-1');
+    expect(blocks).toContain('lc.memory-conflict.neither');
+    expect(blocks).toContain('Keep old: Acme pays net 30');
+    expect(blocks).toContain('Take new: Acme pays net 45');
+    expect(blocks).toContain(JSON.stringify(JSON.stringify({ scope: SCOPE, key: KEY, factIds: ['f1', 'f2'] })).slice(1, -1));
+  });
+
+  it("a click on Take new keeps the newer fact, retires the older as the clicking user, and the notice says who settled it and how", async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    await click(notice, ALICE, 'lc.memory-conflict.keep-1');
+    const updated = await firstUpdate();
+    await world.actors.idle();
+    expect(updated.params.blocks).toContain(`<@${ALICE}> kept \\"Acme pays net 45\\" (f2)`);
+    expect(updated.params.blocks).not.toContain('lc.memory-conflict');
+    expect(await statusOf('f1')).toBe('retired');
+    expect(await statusOf('f2')).toBe('active');
+    expect((await memory()).conflicts).toEqual([]);
+    const events = (await world.store.readStream(`memory-${SCOPE}`)).filter((event) => event.type === 'memory.fact_retired' || event.type === 'memory.conflict_resolved');
+    expect(events.map((event) => [event.type, event.metadata.actor])).toEqual([
+      ['memory.fact_retired', `user:${ALICE}`],
+      ['memory.conflict_resolved', `user:${ALICE}`],
+    ]);
+  });
+
+  it('Neither retires every fact of the conflict', async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    await click(notice, BOB, 'lc.memory-conflict.neither');
+    const updated = await firstUpdate();
+    expect(updated.params.blocks).toContain('neither is kept');
+    expect([await statusOf('f1'), await statusOf('f2')]).toEqual(['retired', 'retired']);
+  });
+
+  it('a conflict of three facts keeps the one clicked and retires both others', async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45', 'Acme pays net 60');
+    const blocks = JSON.stringify(notice.blocks);
+    expect(blocks).toContain('Keep 2: Acme pays net 45');
+    await click(notice, ALICE, 'lc.memory-conflict.keep-1');
+    await firstUpdate();
+    expect([await statusOf('f1'), await statusOf('f2'), await statusOf('f3')]).toEqual(['retired', 'active', 'retired']);
+    expect((await memory()).conflicts).toEqual([]);
+  });
+
+  it('a second click on a settled conflict changes nothing, tells the clicker how it stands, and leaves the first settlement on the notice', async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    const stale = notice.blocks!;
+    await click(notice, ALICE, 'lc.memory-conflict.keep-0');
+    await firstUpdate();
+    await world.actors.idle();
+    const before = (await world.store.readStream(`memory-${SCOPE}`)).length;
+    // Bob's client still shows the buttons: his click carries the notice's original value.
+    const value = JSON.stringify({ scope: SCOPE, key: KEY, factIds: ['f1', 'f2'] });
+    expect(JSON.stringify(stale)).toContain('lc.memory-conflict.keep-1');
+    await click(notice, BOB, 'lc.memory-conflict.keep-1', value);
+    const second = await ephemeralTo(BOB);
+    expect(second.text).toMatch(/^Nothing changed: this conflict on vendor.acme.payment_terms is settled already; it holds "Acme pays net 30" \(f1\)/);
+    // The first settlement stays on the notice.
+    expect(world.slack.web.callsOf('chat.update')).toHaveLength(1);
+    expect(JSON.stringify(world.slack.web.message(GENERAL, notice.ts)!.blocks)).toContain(`<@${ALICE}> kept`);
+    expect((await world.store.readStream(`memory-${SCOPE}`)).length).toBe(before);
+    expect(await statusOf('f2')).toBe('retired');
+  });
+
+  it('refuses a stale click when the conflict gained a fact since the notice, and applies nothing', async () => {
+    const first = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    await world.send('memory', SCOPE, fact('f3', 'Acme pays net 60', 'agent-inferred', 'contract.pdf'), 'agent:run-3');
+    expect(botPosts(world.slack.web.topLevel(GENERAL))).toHaveLength(2);
+    await click(first, ALICE, 'lc.memory-conflict.keep-0');
+    const refusal = await ephemeralTo(ALICE);
+    expect(refusal.text).toMatch(/^Not done: .*gained fact f3 since this notice/);
+    expect(world.slack.web.callsOf('chat.update')).toHaveLength(0);
+    expect([await statusOf('f1'), await statusOf('f2'), await statusOf('f3')]).toEqual(['active', 'active', 'active']);
+  });
+
+  it("refuses a forged click naming another conversation's conflict, and one naming facts the notice does not show", async () => {
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    const otherScope = `group.${TEAM}.C0OTHER`;
+    await world.send('memory', otherScope, { type: 'recordFact', fact: { id: 'o1', key: KEY, statement: 'net 10', confidence: 'agent-observed', source: { kind: 'message', ref: 'x' } } }, 'agent:run-9');
+    await world.send('memory', otherScope, { type: 'recordFact', fact: { id: 'o2', key: KEY, statement: 'net 20', confidence: 'agent-observed', source: { kind: 'message', ref: 'y' } } }, 'agent:run-9');
+    await click(notice, ALICE, 'lc.memory-conflict.keep-0', JSON.stringify({ scope: otherScope, key: KEY, factIds: ['o1', 'o2'] }));
+    expect((await ephemeralTo(ALICE)).text).toMatch(/^Not done: this button is about another conversation's memory/);
+    await click(notice, BOB, 'lc.memory-conflict.keep-0', JSON.stringify({ scope: SCOPE, key: KEY, factIds: ['f1', 'f9'] }));
+    expect((await ephemeralTo(BOB)).text).toMatch(/^Not done: .*gained fact f2 since this notice/);
+    await click(notice, CAROL, 'lc.memory-conflict.keep-0', JSON.stringify({ scope: SCOPE, key: KEY, factIds: ['f1', 'f2'], extra: 'x' }));
+    expect((await ephemeralTo(CAROL)).text).toMatch(/^Not done: this button's value does not fit memory-conflict/);
+    expect(world.slack.web.callsOf('chat.update')).toHaveLength(0);
+    const memories = [(await world.actors.load('memory', otherScope)).context, await memory()];
+    expect(memories.flatMap((each) => each.facts.map((one) => one.status))).toEqual(['active', 'active', 'active', 'active']);
+  });
+
+  it("settles a person's private memory from their DM, by them only", async () => {
+    const scope = `user.${ALICE}`;
+    await world.send('memory', scope, fact('p1', 'Prefers email', 'agent-observed', 'm1'), 'agent:run-1');
+    await world.send('memory', scope, fact('p2', 'Prefers Slack', 'agent-observed', 'm2'), 'agent:run-2');
+    const [notice] = directMessages(ALICE);
+    const dm = world.slack.web.directMessageChannel(ALICE)!;
+    await world.slack.clickButton({ channel: dm, ts: notice!.ts, user: BOB, actionId: 'lc.memory-conflict.keep-0' });
+    // (Slack cannot show Bob an ephemeral message in Alice's DM; the refusal is what was attempted.)
+    const refusal = await world.slack.waitFor(() => world.slack.web.callsOf('chat.postEphemeral')[0], { what: "the answer to Bob's click" });
+    expect(refusal.params).toMatchObject({ user: BOB, text: "Not done: this is someone else's memory; only they can settle it" });
+    expect(world.slack.web.callsOf('chat.update')).toHaveLength(0);
+    await world.slack.clickButton({ channel: dm, ts: notice!.ts, user: ALICE, actionId: 'lc.memory-conflict.keep-1' });
+    await firstUpdate();
+    await world.actors.idle();
+    const settled = (await world.store.readStream(`memory-${scope}`)).filter((event) => event.type === 'memory.fact_retired');
+    expect(settled.map((event) => [event.data, event.metadata.actor])).toEqual([[{ factId: 'p1', reason: 'conflict resolved in favour of p2' }, `user:${ALICE}`]]);
+  });
+
+  it("refuses someone outside the channel's allowed senders", async () => {
+    await world.send('group', `${TEAM}.${GENERAL}`, { type: 'configure', triggerMode: 'mention', allowedSenders: [BOB], isAdmin: false });
+    const notice = await flagConflict('Acme pays net 30', 'Acme pays net 45');
+    await click(notice, ALICE, 'lc.memory-conflict.keep-0');
+    expect((await ephemeralTo(ALICE)).text).toMatch(/^Not done: only the people this channel takes requests from may settle its memory/);
+    expect([await statusOf('f1'), await statusOf('f2')]).toEqual(['active', 'active']);
+    await click(notice, BOB, 'lc.memory-conflict.keep-0');
+    await firstUpdate();
+    expect([await statusOf('f1'), await statusOf('f2')]).toEqual(['active', 'retired']);
   });
 });
 

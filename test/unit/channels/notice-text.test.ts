@@ -20,14 +20,15 @@ function fact(id: string, statement: string, confidence: MemoryFact['confidence'
 }
 
 describe('conflictNoticeText', () => {
-  it('names the key and every side with its confidence and source, each statement on one line', () => {
+  it('names the key and every side, numbered oldest first, with its confidence and source, one line each, and the CLI that settles it', () => {
     const text = conflictNoticeText('group.T1.C1', 'vendor.acme.terms', [
       fact('f1', 'net 30', 'agent-observed', '1712345678.000100'),
       fact('f2', 'net\n\n45', 'user-stated', 'U0BOB'),
     ]);
     expect(text).toContain('`vendor.acme.terms` (group.T1.C1)');
-    expect(text).toContain('- "net 30" (agent-observed, from message 1712345678.000100)');
-    expect(text).toContain('- "net 45" (user-stated, from message U0BOB)');
+    expect(text).toContain(`1. "net 30" (agent-observed, from message 1712345678.000100)`);
+    expect(text).toContain(`2. "net 45" (user-stated, from message U0BOB)`);
+    expect(text).toContain("`ledgerclaw memory resolve vendor.acme.terms --scope group.T1.C1 --keep old|new|none`");
   });
 });
 
