@@ -78,7 +78,7 @@ describe('the trigger', () => {
       due: false,
       reason: 'already_requested',
     });
-    expect(decideConsolidation({ scope: SCOPE, requestId: REQUEST, messages: [] })).toEqual({ due: false, tokenEstimate: 0, budgetTokens: 8_000, reason: 'no_messages' });
+    expect(decideConsolidation({ scope: SCOPE, messages: [] })).toEqual({ due: false, tokenEstimate: 0, budgetTokens: 8_000, reason: 'no_messages' });
     expect(() => decideConsolidation({ scope: SCOPE, messages: [], budgetTokens: 0 })).toThrow(ConsolidationError);
     expect(() => decideConsolidation({ scope: 'user.U1', messages: [] })).toThrow(/not a group's memory scope/);
   });
