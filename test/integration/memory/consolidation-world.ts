@@ -32,11 +32,14 @@ const KEY = 'sk-consolidation-test';
 export type ConsolidateExecutor = EffectExecutor<EffectParams<'memory.consolidate'>>;
 
 export interface ConsolidationWorldOptions {
+  /** Where its temporary directory is made (removed on close); the system's by default. */
   readonly dir?: string;
   readonly settings?: Partial<ConsolidationSettings>;
   /** Wraps the executor a host runs (to stop it mid-way, as a crash would). */
   readonly wrap?: (executor: ConsolidateExecutor) => ConsolidateExecutor;
   readonly spentToday?: (groupId: string) => Promise<number>;
+  /** Wraps the gateway the executor calls (the bench times the model's share). */
+  readonly model?: (gateway: ModelGateway) => Pick<ModelGateway, 'call' | 'unavailableReason'>;
 }
 
 export class ConsolidationWorld {
@@ -47,7 +50,6 @@ export class ConsolidationWorld {
 
   private constructor(
     readonly dir: string,
-    private readonly ownsDir: boolean,
     readonly store: EventStore,
     readonly fake: FakeAnthropic,
     readonly gateway: ModelGateway,
@@ -57,7 +59,7 @@ export class ConsolidationWorld {
   ) {}
 
   static async open(options: ConsolidationWorldOptions = {}): Promise<ConsolidationWorld> {
-    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ledgerclaw-consolidation-')));
+    const dir = await mkdtemp(join(options.dir ?? tmpdir(), 'ledgerclaw-consolidation-'));
     const backend = await openSqliteBackend({ path: join(dir, 'events.db'), mode: 'writer' });
     const store = createEventStore(backend, catalogue);
     const fake = await startFakeAnthropic({ apiKey: KEY });
@@ -70,7 +72,7 @@ export class ConsolidationWorld {
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 2_000_000 },
       caughtUp: (name, position) => projections.waitFor(name, position),
     });
-    const world = new ConsolidationWorld(dir, options.dir === undefined, store, fake, gateway, projections, usage, options);
+    const world = new ConsolidationWorld(dir, store, fake, gateway, projections, usage, options);
     world.openHost(options.wrap);
     return world;
   }
@@ -84,7 +86,7 @@ export class ConsolidationWorld {
   private openHost(wrap: ((executor: ConsolidateExecutor) => ConsolidateExecutor) | undefined): void {
     this.executor = new ConsolidationExecutor({
       store: this.store,
-      model: this.gateway,
+      model: this.options.model ? this.options.model(this.gateway) : this.gateway,
       spentToday: this.options.spentToday ?? ((groupId) => this.usage.spentToday('group', groupId)),
       settings: { model: MODEL, maxTokens: 1_024, maxAttempts: 3, retryDelayMs: 5, groupDailyTokens: 2_000_000, ...this.options.settings },
     });
@@ -130,6 +132,6 @@ export class ConsolidationWorld {
     await this.projections.stop();
     await this.store.close();
     await this.fake.close();
-    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true });
   }
 }
