@@ -61,6 +61,12 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
 
 export class ConsolidationExecutor {
   private readonly stopped = new Subject<void>();
+  /**
+   * The requests being answered in this process. A request recorded while the runtime
+   * starts asks for the effect twice (its event, and the owed effects resumed from state):
+   * the second must not pay for a second model call.
+   */
+  private readonly answering = new Set<string>();
 
   constructor(private readonly deps: ConsolidationExecutorDeps) {}
 
@@ -75,6 +81,16 @@ export class ConsolidationExecutor {
 
   /** Takes the request from where its recorded steps left off to consolidated or failed. */
   async answer(params: Params, context: Context): Promise<void> {
+    if (this.answering.has(params.requestId)) return;
+    this.answering.add(params.requestId);
+    try {
+      await this.answerOnce(params, context);
+    } finally {
+      this.answering.delete(params.requestId);
+    }
+  }
+
+  private async answerOnce(params: Params, context: Context): Promise<void> {
     const { retryDelayMs } = this.deps.settings;
     const attempts = defer(() => this.step(params, context)).pipe(
       retry({

@@ -85,6 +85,29 @@ describe('a good answer', () => {
     expect(await world.usage.spentToday('group', GROUP)).toBe(1_050);
   });
 
+  it('is answered with one model call when the effect is asked for twice at once (the request event and the owed effects resumed at start)', async () => {
+    world = await ConsolidationWorld.open();
+    const ids = await conversation(world);
+    // The model answers only once the owed effects were resumed: both are under way together.
+    let resumed!: () => void;
+    const bothAsked = new Promise<void>((resolve) => (resumed = resolve));
+    world.fake.respondWith(async () => {
+      await bothAsked;
+      return text(goodAnswer(ids));
+    });
+    expect(await world.trigger.check(GROUP)).toBe(true);
+    for (let tries = 0; tries < 100 && (await world.memoryEvents(GROUP, 'memory.consolidation_attempt_started')).length === 0; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await world.host.resumePendingEffects()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    resumed();
+    await world.host.idle();
+    expect(world.fake.requests).toHaveLength(1);
+    expect(await world.memoryEvents(GROUP, 'memory.consolidated')).toHaveLength(1);
+    expect(await world.memoryEvents(GROUP, 'memory.consolidation_attempt_failed')).toEqual([]);
+  });
+
   it('fails the request at once, with no model call, when the group has spent its daily budget', async () => {
     world = await ConsolidationWorld.open({ spentToday: async () => 5_000, settings: { groupDailyTokens: 4_000 } });
     await conversation(world);
