@@ -28,6 +28,8 @@ import { estimateTokens } from './chunking.js';
 export const DEFAULT_CONSOLIDATION_BUDGET_TOKENS = 8_000;
 /** Most facts one consolidation may record. */
 export const MAX_FACTS_PER_CONSOLIDATION = 50;
+/** Most known facts a prompt lists (the newest): what MEMORY.md shows an agent, at most. */
+export const MAX_KNOWN_FACTS_IN_PROMPT = 200;
 
 export class ConsolidationError extends Error {
   override readonly name = 'ConsolidationError';
@@ -178,6 +180,8 @@ export interface ConsolidationInput {
   readonly scope: string;
   /** The event id of the `memory.consolidation_requested` being answered: every id derives from it. */
   readonly requestId: string;
+  /** Which attempt at the request this answer is (1 for the first): an attempt's facts are its own. */
+  readonly attempt: number;
   /** The window to consolidate, in order (the one the request named). */
   readonly messages: readonly ConversationMessage[];
   /** The scope's active facts, so the model adds only what is new. */
@@ -212,6 +216,7 @@ export interface ConsolidationResult {
 function checkInput(input: ConsolidationInput): { day: string; last: ConversationMessage } {
   if (!groupScopeSchema.safeParse(input.scope).success) throw new ConsolidationError(`'${input.scope}' is not a group's memory scope; expected 'group.<groupId>'`);
   if (input.requestId.length === 0) throw new ConsolidationError('a consolidation needs the id of the request it answers');
+  if (!Number.isInteger(input.attempt) || input.attempt < 1) throw new ConsolidationError(`attempt ${input.attempt} is not a positive whole number`);
   const last = input.messages[input.messages.length - 1];
   if (!last) throw new ConsolidationError(`there are no messages to consolidate in ${input.scope}`);
   const day = input.day ?? last.occurredAt.slice(0, 10);
@@ -222,7 +227,7 @@ function checkInput(input: ConsolidationInput): { day: string; last: Conversatio
 /** The prompt for one window: instructions, the known facts, the transcript. Deterministic. */
 export function consolidationPrompt(input: ConsolidationInput): string {
   checkInput(input);
-  const known = input.knownFacts ?? [];
+  const known = (input.knownFacts ?? []).slice(-MAX_KNOWN_FACTS_IN_PROMPT);
   return [
     `You maintain the long-term memory of the Slack group ${input.scope.slice('group.'.length)}.`,
     'Read the conversation below and distill what is worth remembering for months: decisions, preferences, commitments, people and their roles, facts about customers, vendors and projects. Skip chit-chat.',
@@ -264,10 +269,14 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** `consolidated.<digest of the request id>.<index>`: the same request always names the same facts. */
-export function consolidationFactId(requestId: string, index: number): string {
+/**
+ * `consolidated.<digest of the request id>.<attempt>.<index>`: the same answer always names
+ * the same facts, and another attempt's answer (after one that recorded some facts and then
+ * failed) never collides with them.
+ */
+export function consolidationFactId(requestId: string, attempt: number, index: number): string {
   const digest = createHash('sha256').update(requestId, 'utf8').digest('hex').slice(0, 16);
-  return `consolidated.${digest}.${index}`;
+  return `consolidated.${digest}.${attempt}.${index}`;
 }
 
 /**
@@ -294,7 +303,7 @@ export function readConsolidationAnswer(answer: string, input: ConsolidationInpu
 
   const facts = parsed.data.facts.map(
     (fact, index): FactToRecord => ({
-      id: consolidationFactId(input.requestId, index),
+      id: consolidationFactId(input.requestId, input.attempt, index),
       key: fact.key,
       statement: fact.statement,
       confidence: fact.confidence,

@@ -115,14 +115,18 @@ export class ConsolidationExecutor {
       throw new AttemptFailed(reason);
     };
     const groupId = scope.slice('group.'.length);
-    const input = async (): Promise<ConsolidationInput> => ({
+    const input = async (attempt: number): Promise<ConsolidationInput> => ({
       scope,
       requestId,
+      attempt,
       messages: await readConsolidationWindow(this.deps.store, { groupId, messagesSince: open.messagesSince, throughMessageId: open.throughMessageId }),
       knownFacts: memory.facts.filter((fact) => fact.status === 'active'),
     });
 
-    if (open.answer) return this.record(context, scope, requestId, open.answer, await input()).catch((error: unknown) => fail(open.answer!.attempt, reasonOf(error)));
+    const recorded = open.answer;
+    if (recorded) {
+      return this.record(context, scope, requestId, recorded.text, await input(recorded.attempt)).catch((error: unknown) => fail(recorded.attempt, reasonOf(error)));
+    }
     if (open.attemptsStarted > open.attemptsFailed) {
       await fail(open.attemptsStarted, `attempt ${open.attemptsStarted} did not finish: the runtime stopped during it`);
     }
@@ -138,7 +142,7 @@ export class ConsolidationExecutor {
     let window: ConsolidationInput;
     let prompt: string;
     try {
-      window = await input();
+      window = await input(attempt);
       prompt = consolidationPrompt(window);
     } catch (error) {
       return fail(attempt, reasonOf(error));
@@ -154,14 +158,14 @@ export class ConsolidationExecutor {
     if (result.status === 'api_error') return fail(attempt, `the model API answered ${result.httpStatus} ${result.error.type}: ${result.error.message}`);
     const { record } = result;
     const text = record.output.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('');
-    const answer = { attempt, text: text.slice(0, CONSOLIDATION_ANSWER_LIMIT) };
+    const answer = text.slice(0, CONSOLIDATION_ANSWER_LIMIT);
     await send(
       {
         type: 'noteConsolidationAnswer',
         requestId,
         attempt,
         call: { model: record.model, tokens: record.tokens, costUsd: record.costUsd, latencyMs: record.latencyMs, httpAttempts: record.attempts, stopReason: record.stopReason },
-        answer: answer.text,
+        answer,
       },
       `attempt:${attempt}:answer`,
     );
@@ -185,11 +189,11 @@ export class ConsolidationExecutor {
    * answer throws ConsolidationError (recorded as the attempt's failure by the caller). A
    * fact the memory actor refuses (a duplicate of an active fact) is left out, not a failure.
    */
-  private async record(context: Context, scope: string, requestId: string, answer: { attempt: number; text: string }, input: ConsolidationInput): Promise<void> {
-    const result = readConsolidationAnswer(answer.text, input);
+  private async record(context: Context, scope: string, requestId: string, answer: string, input: ConsolidationInput): Promise<void> {
+    const result = readConsolidationAnswer(answer, input);
     const factIds: string[] = [];
     for (const [index, fact] of result.facts.entries()) {
-      const sent = await context.send('memory', scope, { type: 'recordFact', fact }, { commandId: `consolidation:${requestId}:fact:${index}`, actor: ACTOR });
+      const sent = await context.send('memory', scope, { type: 'recordFact', fact }, { commandId: `consolidation:${requestId}:attempt:${input.attempt}:fact:${index}`, actor: ACTOR });
       if (sent.status === 'accepted') factIds.push(fact.id);
       else this.deps.logger?.info({ scope, requestId, factId: fact.id, reason: sent.reason }, 'the memory actor did not take a consolidated fact');
     }

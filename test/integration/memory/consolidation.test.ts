@@ -68,14 +68,14 @@ describe('a good answer', () => {
 
     const facts = (await world.memoryEvents(GROUP, 'memory.fact_recorded')).map((event) => event.data);
     expect(facts.slice(1)).toEqual([
-      expect.objectContaining({ factId: consolidationFactId(requestId, 0), key: 'vendor.acme.payment_terms', category: 'project', confidence: 'agent-observed', source: { kind: 'consolidation', ref: requestId } }),
-      expect.objectContaining({ factId: consolidationFactId(requestId, 1), key: 'people.onboarding.checklist', category: 'reference', source: { kind: 'consolidation', ref: requestId } }),
+      expect.objectContaining({ factId: consolidationFactId(requestId, 1, 0), key: 'vendor.acme.payment_terms', category: 'project', confidence: 'agent-observed', source: { kind: 'consolidation', ref: requestId } }),
+      expect.objectContaining({ factId: consolidationFactId(requestId, 1, 1), key: 'people.onboarding.checklist', category: 'reference', source: { kind: 'consolidation', ref: requestId } }),
     ]);
     expect((await world.memoryEvents(GROUP, 'memory.daily_log_written')).map((event) => event.data)).toEqual([
       { scope: SCOPE, day: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), summary: 'Acme moves to net 30 in February. The onboarding checklist is in the wiki.', writtenBy: 'agent:consolidation' },
     ]);
     const [consolidated] = await world.memoryEvents(GROUP, 'memory.consolidated');
-    expect(consolidated!.data).toMatchObject({ scope: SCOPE, factIds: [consolidationFactId(requestId, 0), consolidationFactId(requestId, 1)], throughMessageId: ids.wiki });
+    expect(consolidated!.data).toMatchObject({ scope: SCOPE, factIds: [consolidationFactId(requestId, 1, 0), consolidationFactId(requestId, 1, 1)], throughMessageId: ids.wiki });
     expect((await world.host.load('memory', SCOPE)).snapshot.context.consolidation).toBeNull();
 
     const [called] = await world.memoryEvents(GROUP, 'memory.consolidation_model_called');

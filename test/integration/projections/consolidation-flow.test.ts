@@ -82,7 +82,7 @@ it('records the facts and the daily log a model distilled, and starts the next w
       dailyLog: 'The team reviewed the pipeline, the hiring plan and the office move. Acme moves to net 30 in February.',
     }),
   ]);
-  const result = await consolidate(model, { scope: SCOPE, requestId, messages });
+  const result = await consolidate(model, { scope: SCOPE, requestId, attempt: 1, messages });
   for (const fact of result.facts) await world.send('memory', SCOPE, { type: 'recordFact', fact }, 'agent:consolidation');
   await world.append(`memory-${SCOPE}`, [
     memoryDailyLogWritten.create(result.dailyLog),
@@ -111,7 +111,7 @@ it('records nothing from a malformed model answer', async () => {
   const { messages } = await dueWindow();
   const before = (await world.all()).length;
   const model = new ScriptedModel(['{"facts": [{"key": "acme", "statement": "Acme pays net 30", "confidence": "certain", "source": "x"}], "dailyLog": "x"}']);
-  const attempt = consolidate(model, { scope: SCOPE, requestId: 'request-1', messages }).then(async (result) => {
+  const attempt = consolidate(model, { scope: SCOPE, requestId: 'request-1', attempt: 1, messages }).then(async (result) => {
     for (const fact of result.facts) await world.send('memory', SCOPE, { type: 'recordFact', fact });
   });
   await expect(attempt).rejects.toThrow(ConsolidationError);

@@ -12,6 +12,7 @@ import {
   consolidate,
   consolidationPrompt,
   ConsolidationError,
+  MAX_KNOWN_FACTS_IN_PROMPT,
   conversationSince,
   decideConsolidation,
   DEFAULT_CONSOLIDATION_BUDGET_TOKENS,
@@ -116,7 +117,7 @@ describe('consolidate', () => {
 
   it('distills categorized facts and a daily log from a scripted model, ready to record', async () => {
     const model = new ScriptedModel([JSON.stringify(answer)]);
-    const input = { scope: SCOPE, requestId: REQUEST, messages: window, knownFacts: [{ key: 'vendor.globex.shipping', statement: 'Globex ships from Rotterdam.', confidence: 'agent-observed' }] };
+    const input = { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, knownFacts: [{ key: 'vendor.globex.shipping', statement: 'Globex ships from Rotterdam.', confidence: 'agent-observed' }] };
     const result = await consolidate(model, input);
 
     const prompt = consolidationPrompt(input);
@@ -126,7 +127,7 @@ describe('consolidate', () => {
     expect(prompt).toContain('category');
     expect(result.facts).toEqual([
       {
-        id: expect.stringMatching(/^consolidated\.[0-9a-f]{16}\.0$/),
+        id: expect.stringMatching(/^consolidated\.[0-9a-f]{16}\.1\.0$/),
         key: 'vendor.acme.payment_terms',
         statement: 'Acme pays invoices net 30.',
         confidence: 'agent-observed',
@@ -144,15 +145,26 @@ describe('consolidate', () => {
     expect(memoryConsolidated.steps[0]!.schema.safeParse({ ...result.consolidated, factIds: result.facts.map((fact) => fact.id) }).success).toBe(true);
 
     // The same request gives the same fact ids: recording a resumed answer stores nothing twice.
-    const again = await consolidate(new ScriptedModel([`\`\`\`json\n${JSON.stringify(answer)}\n\`\`\``]), { scope: SCOPE, requestId: REQUEST, messages: window });
+    const again = await consolidate(new ScriptedModel([`\`\`\`json\n${JSON.stringify(answer)}\n\`\`\``]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window });
     expect(again.facts.map((fact) => fact.id)).toEqual(result.facts.map((fact) => fact.id));
     // Another request over the same window names other facts: a retried window is not a duplicate id.
-    const other = await consolidate(new ScriptedModel([JSON.stringify(answer)]), { scope: SCOPE, requestId: 'another-request', messages: window });
+    const other = await consolidate(new ScriptedModel([JSON.stringify(answer)]), { scope: SCOPE, requestId: 'another-request', attempt: 1, messages: window });
     expect(other.facts.map((fact) => fact.id)).not.toEqual(result.facts.map((fact) => fact.id));
+    // Nor does another attempt at the same request, after one that recorded some facts and failed.
+    const retried = await consolidate(new ScriptedModel([JSON.stringify(answer)]), { scope: SCOPE, requestId: REQUEST, attempt: 2, messages: window });
+    expect(retried.facts.map((fact) => fact.id)).toEqual([expect.stringMatching(/\.2\.0$/), expect.stringMatching(/\.2\.1$/)]);
+  });
+
+  it('lists only the newest known facts in the prompt, so a group with thousands of facts does not blow the prompt up', () => {
+    const knownFacts = Array.from({ length: MAX_KNOWN_FACTS_IN_PROMPT + 50 }, (_, index) => ({ key: `topic.k${index}`, statement: `Fact ${index}.`, confidence: 'agent-observed' }));
+    const prompt = consolidationPrompt({ scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, knownFacts });
+    expect(prompt).not.toContain('- topic.k49 [agent-observed]');
+    expect(prompt).toContain('- topic.k50 [agent-observed]');
+    expect(prompt).toContain(`- topic.k${MAX_KNOWN_FACTS_IN_PROMPT + 49} [agent-observed]`);
   });
 
   it('accepts an answer with no facts', async () => {
-    const result = await consolidate(new ScriptedModel([JSON.stringify({ facts: [], dailyLog: 'Nothing of note.' })]), { scope: SCOPE, requestId: REQUEST, messages: window, day: '2026-01-06' });
+    const result = await consolidate(new ScriptedModel([JSON.stringify({ facts: [], dailyLog: 'Nothing of note.' })]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, day: '2026-01-06' });
     expect(result.facts).toEqual([]);
     expect(result.consolidated).toMatchObject({ dailyLogDay: '2026-01-06' });
   });
@@ -173,17 +185,17 @@ describe('consolidate', () => {
       [JSON.stringify([answer]), /\(answer\): /],
     ];
     for (const [canned, expected] of cases) {
-      const attempt = consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, messages: window });
+      const attempt = consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window });
       await expect(attempt, canned).rejects.toThrow(ConsolidationError);
-      await expect(consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, messages: window }), canned).rejects.toThrow(expected);
+      await expect(consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window }), canned).rejects.toThrow(expected);
     }
   });
 
   it('reports a failed model call, and refuses an empty window or a user scope', async () => {
-    await expect(consolidate(new ScriptedModel([new Error('529 overloaded')]), { scope: SCOPE, requestId: REQUEST, messages: window })).rejects.toThrow(
+    await expect(consolidate(new ScriptedModel([new Error('529 overloaded')]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window })).rejects.toThrow(
       /the model call failed: 529 overloaded; nothing was recorded/,
     );
-    await expect(consolidate(new ScriptedModel([]), { scope: SCOPE, requestId: REQUEST, messages: [] })).rejects.toThrow(/no messages to consolidate/);
-    await expect(consolidate(new ScriptedModel([]), { scope: 'user.U1', requestId: REQUEST, messages: window })).rejects.toThrow(ConsolidationError);
+    await expect(consolidate(new ScriptedModel([]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: [] })).rejects.toThrow(/no messages to consolidate/);
+    await expect(consolidate(new ScriptedModel([]), { scope: 'user.U1', requestId: REQUEST, attempt: 1, messages: window })).rejects.toThrow(ConsolidationError);
   });
 });
