@@ -34,6 +34,8 @@ export type ConsolidateExecutor = EffectExecutor<EffectParams<'memory.consolidat
 export interface ConsolidationWorldOptions {
   /** Where its temporary directory is made (removed on close); the system's by default. */
   readonly dir?: string;
+  /** Use exactly this data directory, and keep it on close (a process that another one continues). */
+  readonly dataDir?: string;
   readonly settings?: Partial<ConsolidationSettings>;
   /** Wraps the executor a host runs (to stop it mid-way, as a crash would). */
   readonly wrap?: (executor: ConsolidateExecutor) => ConsolidateExecutor;
@@ -59,7 +61,7 @@ export class ConsolidationWorld {
   ) {}
 
   static async open(options: ConsolidationWorldOptions = {}): Promise<ConsolidationWorld> {
-    const dir = await mkdtemp(join(options.dir ?? tmpdir(), 'ledgerclaw-consolidation-'));
+    const dir = options.dataDir ?? (await mkdtemp(join(options.dir ?? tmpdir(), 'ledgerclaw-consolidation-')));
     const backend = await openSqliteBackend({ path: join(dir, 'events.db'), mode: 'writer' });
     const store = createEventStore(backend, catalogue);
     const fake = await startFakeAnthropic({ apiKey: KEY });
@@ -132,6 +134,35 @@ export class ConsolidationWorld {
     await this.projections.stop();
     await this.store.close();
     await this.fake.close();
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.options.dataDir === undefined) await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+// ---- a sample conversation and a good answer to it ----------------------------------------
+
+export const SAMPLE_GROUP = 'T1.C1';
+const CHATTER = 'We went through the pipeline, the hiring plan and the office move in some detail today. '.repeat(4);
+
+/** A conversation over the trigger's budget (100 tokens) with facts worth keeping; their message ids. */
+export async function sampleConversation(world: ConsolidationWorld, groupId = SAMPLE_GROUP): Promise<{ acme: string; wiki: string }> {
+  await world.configureGroup(groupId);
+  const acme = await world.say(groupId, 'Heads up: Acme confirmed they will pay our invoices net 30 from February.');
+  await world.say(groupId, CHATTER, 'U2');
+  const wiki = await world.say(groupId, 'The onboarding checklist lives in the wiki under People/Onboarding.');
+  return { acme, wiki };
+}
+
+/** Three categorized facts from the sample conversation, and a daily log. */
+export function sampleAnswer(ids: { acme: string; wiki: string }): string {
+  return JSON.stringify({
+    facts: [
+      { key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30 from February.', confidence: 'agent-observed', category: 'project', source: ids.acme },
+      { key: 'people.onboarding.checklist', statement: 'The onboarding checklist is in the wiki under People/Onboarding.', confidence: 'agent-observed', category: 'reference', source: ids.wiki },
+      { key: 'team.planning.topics', statement: 'The team reviews the pipeline, hiring and the office move together.', confidence: 'agent-inferred', category: 'project', source: ids.wiki },
+    ],
+    dailyLog: 'Acme moves to net 30 in February. The onboarding checklist is in the wiki.',
+  });
+}
+
+/** The model's reply: the text, with fixed usage. */
+export const textReply = (answer: string) => ({ content: [{ type: 'text' as const, text: answer }], usage: { input_tokens: 900, output_tokens: 150 } });

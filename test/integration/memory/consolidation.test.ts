@@ -10,39 +10,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { consolidationFactId } from '../../../projections/consolidation.js';
 import type { ConsolidateExecutor } from './consolidation-world.js';
-import { ConsolidationWorld, MODEL } from './consolidation-world.js';
+import { ConsolidationWorld, MODEL, SAMPLE_GROUP, sampleAnswer, sampleConversation, textReply } from './consolidation-world.js';
 
-const GROUP = 'T1.C1';
+const GROUP = SAMPLE_GROUP;
 const SCOPE = `group.${GROUP}`;
-const CHATTER = 'We went through the pipeline, the hiring plan and the office move in some detail today. '.repeat(4);
+const conversation = (w: ConsolidationWorld) => sampleConversation(w);
+const goodAnswer = sampleAnswer;
+const text = textReply;
 
 let world: ConsolidationWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-/** A conversation over the trigger's budget (100 tokens) with two facts worth keeping; their message ids. */
-async function conversation(w: ConsolidationWorld): Promise<{ acme: string; wiki: string }> {
-  await w.configureGroup(GROUP);
-  const acme = await w.say(GROUP, 'Heads up: Acme confirmed they will pay our invoices net 30 from February.');
-  await w.say(GROUP, CHATTER, 'U2');
-  const wiki = await w.say(GROUP, 'The onboarding checklist lives in the wiki under People/Onboarding.');
-  return { acme, wiki };
-}
-
-function goodAnswer(ids: { acme: string; wiki: string }): string {
-  return JSON.stringify({
-    facts: [
-      { key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30 from February.', confidence: 'agent-observed', category: 'project', source: ids.acme },
-      { key: 'people.onboarding.checklist', statement: 'The onboarding checklist is in the wiki under People/Onboarding.', confidence: 'agent-observed', category: 'reference', source: ids.wiki },
-      { key: 'team.planning.topics', statement: 'The team reviews the pipeline, hiring and the office move together.', confidence: 'agent-inferred', category: 'project', source: ids.wiki },
-    ],
-    dailyLog: 'Acme moves to net 30 in February. The onboarding checklist is in the wiki.',
-  });
-}
-
-const text = (answer: string) => ({ content: [{ type: 'text' as const, text: answer }], usage: { input_tokens: 900, output_tokens: 150 } });
 
 describe('a good answer', () => {
   it('records categorized facts from one model call, the daily log and memory.consolidated, and charges the group under the kind consolidation', async () => {
