@@ -93,6 +93,17 @@ export type ConsolidationStoredEvent =
   | Folded<typeof memoryConsolidationFailed>
   | Folded<typeof memoryConsolidated>;
 
+const CONSOLIDATION_EVENT_TYPES: ReadonlySet<string> = new Set<ConsolidationStoredEvent['type']>([
+  'memory.consolidation_requested',
+  'memory.consolidation_attempt_started',
+  'memory.consolidation_model_called',
+  'memory.consolidation_attempt_failed',
+  'memory.consolidation_failed',
+  'memory.consolidated',
+]);
+
+export const isConsolidationEvent = (event: { type: string }): event is ConsolidationStoredEvent => CONSOLIDATION_EVENT_TYPES.has(event.type);
+
 export const isConsolidationCommand = (event: { type: string }): event is ConsolidationCommand & { type: string } =>
   consolidationCommandSchemas.some((schema) => schema.shape.type.value === event.type);
 

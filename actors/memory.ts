@@ -55,6 +55,7 @@ import {
   consolidationStepRefusal,
   foldConsolidation,
   isConsolidationCommand,
+  isConsolidationEvent,
   type ConsolidationCommand,
   type ConsolidationStoredEvent,
   type OpenConsolidation,
@@ -376,7 +377,7 @@ export const memoryMachine = setup({
     // consolidation
     foldConsolidation: assign({
       consolidation: ({ context, event }) =>
-        event.type.startsWith('memory.consolidat') ? foldConsolidation(context.consolidation, event as ConsolidationStoredEvent) : context.consolidation,
+        isConsolidationEvent(event) ? foldConsolidation(context.consolidation, event) : context.consolidation,
     }),
     /**
      * Answers the open consolidation request with one model call and records the facts,
