@@ -91,11 +91,21 @@ export class ConsolidationExecutor {
   }
 
   private async answerOnce(params: Params, context: Context): Promise<void> {
-    const { retryDelayMs } = this.deps.settings;
+    const { retryDelayMs, maxAttempts } = this.deps.settings;
+    // A failed attempt is recorded, and bounded by the actor's count. Anything else (the
+    // store refusing a write, say) records nothing: it is tried again as often, then the
+    // effect fails, and the request waits for the next start to resume it.
+    let unrecordedFailures = 0;
     const attempts = defer(() => this.step(params, context)).pipe(
       retry({
-        delay: (error: unknown, retryCount) =>
-          error instanceof AttemptFailed ? timer(retryDelayMs * 2 ** Math.min(retryCount - 1, 10)).pipe(takeUntil(this.stopped)) : throwError(() => error),
+        delay: (error: unknown, retryCount) => {
+          if (!(error instanceof AttemptFailed)) {
+            unrecordedFailures += 1;
+            if (unrecordedFailures >= maxAttempts) return throwError(() => error);
+            this.deps.logger?.warn({ scope: params.scope, requestId: params.requestId, err: error }, 'a consolidation step failed; trying again');
+          }
+          return timer(retryDelayMs * 2 ** Math.min(retryCount - 1, 10)).pipe(takeUntil(this.stopped));
+        },
       }),
       takeUntil(this.stopped),
     );

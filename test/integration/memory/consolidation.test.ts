@@ -88,6 +88,26 @@ describe('a good answer', () => {
     expect(await world.memoryEvents(GROUP, 'memory.consolidation_attempt_failed')).toEqual([]);
   });
 
+  it('tries a step again after an error that recorded nothing (the store refusing a read once), instead of leaving the request open until the next start', async () => {
+    let loads = 0;
+    const failFirstLoad = (executor: ConsolidateExecutor): ConsolidateExecutor => (params, context) =>
+      executor(params, {
+        ...context,
+        load: (async (kind: string, id: string) => {
+          if ((loads += 1) === 1) throw new Error('SQLITE_BUSY: database is locked');
+          return context.load(kind as never, id);
+        }) as typeof context.load,
+      });
+    world = await ConsolidationWorld.open({ wrap: failFirstLoad });
+    const ids = await conversation(world);
+    world.fake.enqueue(text(goodAnswer(ids)));
+    expect(await world.trigger.check(GROUP)).toBe(true);
+    await world.host.idle();
+    expect(loads).toBeGreaterThan(1);
+    expect(await world.memoryEvents(GROUP, 'memory.consolidated')).toHaveLength(1);
+    expect(world.fake.requests).toHaveLength(1);
+  });
+
   it('fails the request at once, with no model call, when the group has spent its daily budget', async () => {
     world = await ConsolidationWorld.open({ spentToday: async () => 5_000, settings: { groupDailyTokens: 4_000 } });
     await conversation(world);
