@@ -14,6 +14,8 @@
  *   retried after a backoff, until `maxAttempts` have failed: then the request ends as
  *   `memory.consolidation_failed`, and the trigger's next window may ask again.
  * A group over its daily budget, or a runtime with no model key, fails the request at once.
+ * An error that records nothing (the store refusing a write) is tried again as often as
+ * an attempt; past that the effect fails and the next start resumes the request.
  */
 import { defer, firstValueFrom, retry, Subject, takeUntil, throwError, timer } from 'rxjs';
 import { CONSOLIDATION_ANSWER_LIMIT } from '../../events/catalogue/daily-log.js';
