@@ -22,6 +22,10 @@
  *
  * A flagged conflict is owed a notice to the scope's owner until `memory.conflict_notified`
  * names its facts, so a restart between the flag and the post still tells them, once.
+ *
+ * A group's scope also keeps its one open consolidation request (actors/memory-consolidation.ts):
+ * `memory.consolidation_requested` asks for the `consolidate` effect, owed until the request
+ * is consolidated or failed.
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -43,7 +47,19 @@ import {
   type memoryFactRetired,
   type memoryFactSuperseded,
 } from '../events/catalogue/memory.js';
+import { dailyLogEvents } from '../events/catalogue/daily-log.js';
 import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+import {
+  consolidationCommandSchemas,
+  consolidationStepEvents,
+  consolidationStepRefusal,
+  foldConsolidation,
+  isConsolidationCommand,
+  isConsolidationEvent,
+  type ConsolidationCommand,
+  type ConsolidationStoredEvent,
+  type OpenConsolidation,
+} from './memory-consolidation.js';
 
 const newFactSchema = z
   .object({
@@ -73,6 +89,7 @@ export const memoryCommands = z.discriminatedUnion('type', [
       refs: z.array(z.string().min(1).max(200)).min(1).max(100),
     })
     .strict(),
+  ...consolidationCommandSchemas,
 ]);
 
 export type MemoryCommand = z.infer<typeof memoryCommands>;
@@ -89,7 +106,8 @@ type MemoryStoredEvent =
   | Folded<typeof memoryFactRetired>
   | Folded<typeof memoryConflictFlagged>
   | Folded<typeof memoryConflictResolved>
-  | Folded<typeof memoryConflictNotified>;
+  | Folded<typeof memoryConflictNotified>
+  | ConsolidationStoredEvent;
 
 type MemoryMachineEvent = (MemoryCommand & { meta: CommandMeta }) | MemoryStoredEvent;
 
@@ -118,6 +136,8 @@ export interface MemoryContext {
   readonly conflicts: readonly MemoryConflict[];
   /** The facts of each conflict the scope's owner has been told about. */
   readonly notified: readonly MemoryConflict[];
+  /** A group's open consolidation request, if any (see actors/memory-consolidation.ts). */
+  readonly consolidation: OpenConsolidation | null;
 }
 
 // ---- pure rules --------------------------------------------------------------------------
@@ -185,6 +205,30 @@ function lastFactStandingWithout(context: MemoryContext, factId: string): string
   return rest.length === 1 ? (rest[0] ?? null) : null;
 }
 
+// ---- consolidation (actors/memory-consolidation.ts) ---------------------------------------
+
+const consolidationRefusal = (context: MemoryContext, event: MemoryMachineEvent): string | null =>
+  isConsolidationCommand(event) ? consolidationStepRefusal(context.scope, context.consolidation, event as ConsolidationCommand) : null;
+
+/** The `index`th event the consolidation command records. */
+function consolidationStep(context: MemoryContext, event: MemoryMachineEvent, index: number): RecordParams {
+  const recorded = consolidationStepEvents(context.scope, context.consolidation, event as ConsolidationCommand, (event as { meta: CommandMeta }).meta.issuedAt);
+  return recorded[index]!;
+}
+
+const consolidationCommand = (recordedEvents: 1 | 2) => [
+  {
+    guard: 'refusesConsolidationStep' as const,
+    actions: { type: 'reject' as const, params: ({ context, event }: { context: MemoryContext; event: MemoryMachineEvent }) => ({ reason: consolidationRefusal(context, event)! }) },
+  },
+  {
+    actions: Array.from({ length: recordedEvents }, (_, index) => ({
+      type: 'record' as const,
+      params: ({ context, event }: { context: MemoryContext; event: MemoryMachineEvent }) => consolidationStep(context, event, index),
+    })),
+  },
+];
+
 // ---- the machine -------------------------------------------------------------------------
 
 export const memoryMachine = setup({
@@ -250,6 +294,9 @@ export const memoryMachine = setup({
       const told = context.notified.find((notice) => notice.key === event.key)?.factIds ?? [];
       return event.factIds.every((id) => told.includes(id));
     },
+
+    // consolidation
+    refusesConsolidationStep: ({ context, event }) => consolidationRefusal(context, event) !== null,
 
     // folding
     resolvesLastOpenConflict: ({ context, event }) =>
@@ -326,10 +373,22 @@ export const memoryMachine = setup({
      * notice is owed (see pendingEffects).
      */
     notifyConflict: (_, _params: { scope: string; key: string; factIds: readonly string[] }) => {},
+
+    // consolidation
+    foldConsolidation: assign({
+      consolidation: ({ context, event }) =>
+        isConsolidationEvent(event) ? foldConsolidation(context.consolidation, event) : context.consolidation,
+    }),
+    /**
+     * Answers the open consolidation request with one model call and records the facts,
+     * the daily log and `memory.consolidated` (runtime/memory/consolidation-executor.ts).
+     * Owed until the request is closed (see pendingEffects).
+     */
+    consolidate: (_, _params: { scope: string; requestId: string }) => {},
   },
 }).createMachine({
   id: 'memory',
-  context: ({ input }) => ({ scope: input.id, facts: [], conflicts: [], notified: [] }),
+  context: ({ input }) => ({ scope: input.id, facts: [], conflicts: [], notified: [], consolidation: null }),
   initial: 'consistent',
   on: {
     recordFact: [
@@ -569,6 +628,22 @@ export const memoryMachine = setup({
       },
     ],
     'memory.conflict_notified': { actions: 'markNotified' },
+
+    // consolidation
+    requestConsolidation: consolidationCommand(1),
+    startConsolidationAttempt: consolidationCommand(1),
+    noteConsolidationAnswer: consolidationCommand(1),
+    failConsolidationAttempt: consolidationCommand(1),
+    failConsolidation: consolidationCommand(1),
+    completeConsolidation: consolidationCommand(2),
+    'memory.consolidation_requested': {
+      actions: ['foldConsolidation', { type: 'consolidate', params: ({ context, event }) => ({ scope: context.scope, requestId: event.meta.eventId }) }],
+    },
+    'memory.consolidation_attempt_started': { actions: 'foldConsolidation' },
+    'memory.consolidation_model_called': { actions: 'foldConsolidation' },
+    'memory.consolidation_attempt_failed': { actions: 'foldConsolidation' },
+    'memory.consolidation_failed': { actions: 'foldConsolidation' },
+    'memory.consolidated': { actions: 'foldConsolidation' },
     'memory.fact_recorded': { actions: 'addFact' },
     'memory.fact_superseded': { actions: 'markSuperseded' },
     'memory.fact_confirmed': { actions: 'markConfirmed' },
@@ -598,15 +673,21 @@ export const memoryKind = defineActorKind({
   kind: 'memory',
   machine: memoryMachine,
   commands: memoryCommands,
-  events: memoryEvents,
-  effects: ['notifyConflict'],
+  events: [...memoryEvents, ...dailyLogEvents],
+  effects: ['notifyConflict', 'consolidate'],
   input: (id: string) => ({ id }),
   // An open conflict whose owner has not been told of every fact in it: a crash between
   // `memory.conflict_flagged` and the post would otherwise leave it told to nobody.
   // notifyConflict is keyed on the conflict and looks for its earlier post, and records
   // `memory.conflict_notified`, so a told conflict is never posted again.
-  pendingEffects: (snapshot) =>
-    snapshot.context.conflicts
+  // An open consolidation request is owed its answer: the executor picks up where the
+  // recorded steps left off (see runtime/memory/consolidation-executor.ts).
+  pendingEffects: (snapshot) => [
+    ...snapshot.context.conflicts
       .filter((conflict) => conflict.factIds.length >= 2 && untoldFactIds(snapshot.context, conflict).length > 0)
       .map((conflict) => ({ type: 'notifyConflict', params: { scope: snapshot.context.scope, key: conflict.key, factIds: conflict.factIds } })),
+    ...(snapshot.context.consolidation
+      ? [{ type: 'consolidate', params: { scope: snapshot.context.scope, requestId: snapshot.context.consolidation.requestId } }]
+      : []),
+  ],
 });

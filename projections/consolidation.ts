@@ -1,25 +1,26 @@
 /**
  * Consolidation: turning a group's conversation into memory before it grows into raw
  * context. Pure decisions and one model step, no store and no clock: the runtime reads the
- * group's messages since the last consolidation (the memory index keeps how far that was,
- * see `consolidationState` in memory-queries.ts), asks `decideConsolidation` whether the
- * window is over its token budget, records `memory.consolidation_requested` when it is,
- * and later runs `consolidate` and records what it returns: the facts (as `recordFact`
- * commands to the memory actor of the group's scope), the daily-log entry, and
- * `memory.consolidated`.
+ * group's messages since the last consolidation (runtime/consolidation-trigger.ts), asks
+ * `decideConsolidation` whether the window is over its token budget, and has the group's
+ * memory actor record `memory.consolidation_requested` when it is. The consolidation
+ * executor (runtime/memory/consolidation-executor.ts) then asks the model with
+ * `consolidationPrompt`, checks the answer with `readConsolidationAnswer`, and records what
+ * it returns: the facts (as `recordFact` commands to the memory actor of the group's
+ * scope), the daily-log entry, and `memory.consolidated`.
  *
- * `consolidate` asks a model (`{ complete(prompt) }`) for JSON: new facts, each with a key,
- * a statement, an agent confidence and the message it came from, and a summary for the
- * day's log. The answer is validated with zod; a malformed answer is a
- * `ConsolidationError` naming what is wrong, and nothing is returned to record. Fact ids
- * are derived from the scope, the window and the fact's place in the answer, so recording
- * a retried consolidation twice stores each fact once (the memory actor refuses a used id).
+ * The model must answer JSON: new facts, each with a key, a statement, an agent
+ * confidence, a category and the message it came from, and a summary for the day's log.
+ * The answer is validated with zod; a malformed answer is a `ConsolidationError` naming
+ * what is wrong, and nothing is returned to record. Fact ids are derived from the request's
+ * id and the fact's place in the answer, so recording a resumed consolidation twice stores
+ * each fact once (the memory actor refuses a used id).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { StoredEvent } from '../events/envelope.js';
 import { groupMessageReceived } from '../events/catalogue/group.js';
-import { factKeySchema, factStatementSchema } from '../events/catalogue/memory.js';
+import { factCategorySchema, factKeySchema, factStatementSchema, type FactCategory } from '../events/catalogue/memory.js';
 import { dailyLogSummarySchema, groupScopeSchema, logDaySchema } from '../events/catalogue/daily-log.js';
 import { estimateTokens } from './chunking.js';
 
@@ -27,6 +28,8 @@ import { estimateTokens } from './chunking.js';
 export const DEFAULT_CONSOLIDATION_BUDGET_TOKENS = 8_000;
 /** Most facts one consolidation may record. */
 export const MAX_FACTS_PER_CONSOLIDATION = 50;
+/** Most known facts a prompt lists (the newest): what MEMORY.md shows an agent, at most. */
+export const MAX_KNOWN_FACTS_IN_PROMPT = 200;
 
 export class ConsolidationError extends Error {
   override readonly name = 'ConsolidationError';
@@ -150,6 +153,8 @@ const modelFactSchema = z
     statement: factStatementSchema,
     /** The model saw it said, or inferred it; only a user's own word is user-stated. */
     confidence: z.enum(['agent-observed', 'agent-inferred']),
+    /** What kind of fact it is, so MEMORY.md can group it. */
+    category: factCategorySchema,
     /** The id of the message it comes from (one of the transcript's). */
     source: z.string().min(1).max(64),
   })
@@ -173,6 +178,10 @@ export interface KnownFact {
 export interface ConsolidationInput {
   /** The group's memory scope, `group.<groupId>`. */
   readonly scope: string;
+  /** The event id of the `memory.consolidation_requested` being answered: every id derives from it. */
+  readonly requestId: string;
+  /** Which attempt at the request this answer is (1 for the first): an attempt's facts are its own. */
+  readonly attempt: number;
   /** The window to consolidate, in order (the one the request named). */
   readonly messages: readonly ConversationMessage[];
   /** The scope's active facts, so the model adds only what is new. */
@@ -189,32 +198,46 @@ export interface FactToRecord {
   readonly key: string;
   readonly statement: string;
   readonly confidence: 'agent-observed' | 'agent-inferred';
-  readonly source: { readonly kind: 'message'; readonly ref: string };
+  readonly category: FactCategory;
+  /** The request it was distilled for. */
+  readonly source: { readonly kind: 'consolidation'; readonly ref: string };
 }
 
 export interface ConsolidationResult {
-  /** The prompt the model was given (for the run's record). */
-  readonly prompt: string;
   /** `recordFact` commands' facts for the memory actor `<scope>`. */
   readonly facts: readonly FactToRecord[];
   /** The data of `memory.daily_log_written`. */
   readonly dailyLog: { readonly scope: string; readonly day: string; readonly summary: string; readonly writtenBy: string };
-  /** The data of `memory.consolidated`. */
-  readonly consolidated: { readonly scope: string; readonly factIds: string[]; readonly dailyLogDay: string; readonly throughMessageId: string };
+  /** The day and how far it read, for `memory.consolidated` (whose fact ids are the ones the memory actor took). */
+  readonly consolidated: { readonly scope: string; readonly dailyLogDay: string; readonly throughMessageId: string };
+}
+
+/** Checks what a consolidation is asked to do before a model is asked anything. */
+function checkInput(input: ConsolidationInput): { day: string; last: ConversationMessage } {
+  if (!groupScopeSchema.safeParse(input.scope).success) throw new ConsolidationError(`'${input.scope}' is not a group's memory scope; expected 'group.<groupId>'`);
+  if (input.requestId.length === 0) throw new ConsolidationError('a consolidation needs the id of the request it answers');
+  if (!Number.isInteger(input.attempt) || input.attempt < 1) throw new ConsolidationError(`attempt ${input.attempt} is not a positive whole number`);
+  const last = input.messages[input.messages.length - 1];
+  if (!last) throw new ConsolidationError(`there are no messages to consolidate in ${input.scope}`);
+  const day = input.day ?? last.occurredAt.slice(0, 10);
+  if (!logDaySchema.safeParse(day).success) throw new ConsolidationError(`'${day}' is not a day (YYYY-MM-DD)`);
+  return { day, last };
 }
 
 /** The prompt for one window: instructions, the known facts, the transcript. Deterministic. */
 export function consolidationPrompt(input: ConsolidationInput): string {
-  const known = input.knownFacts ?? [];
+  checkInput(input);
+  const known = (input.knownFacts ?? []).slice(-MAX_KNOWN_FACTS_IN_PROMPT);
   return [
     `You maintain the long-term memory of the Slack group ${input.scope.slice('group.'.length)}.`,
     'Read the conversation below and distill what is worth remembering for months: decisions, preferences, commitments, people and their roles, facts about customers, vendors and projects. Skip chit-chat.',
     'Answer with JSON only, no prose and no code fence, exactly of this shape:',
-    '{"facts": [{"key": "vendor.acme.payment_terms", "statement": "Acme pays invoices net 30.", "confidence": "agent-observed", "source": "<message id>"}], "dailyLog": "<a few sentences: what happened today that matters>"}',
+    '{"facts": [{"key": "vendor.acme.payment_terms", "statement": "Acme pays invoices net 30.", "confidence": "agent-observed", "category": "project", "source": "<message id>"}], "dailyLog": "<a few sentences: what happened today that matters>"}',
     'Rules:',
     '- key: a dotted lower-case path naming what the fact is about (letters, digits, "_" and "-" between dots). One fact per key.',
     '- statement: one self-contained sentence, distilled, not a quote.',
     '- confidence: "agent-observed" when someone in the conversation said it plainly; "agent-inferred" when you concluded it.',
+    '- category: "user" (about a person: role, preference, habit), "feedback" (how the team wants the assistant to work), "project" (work, customers, vendors, decisions, dates) or "reference" (where something is found: links, documents, systems).',
     '- source: the id (in brackets) of the message the fact comes from.',
     `- At most ${MAX_FACTS_PER_CONSOLIDATION} facts; none is fine. Do not repeat a known fact; a changed fact gets the same key with the new statement.`,
     '',
@@ -246,31 +269,24 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-function factId(scope: string, throughMessageId: string, index: number): string {
-  const digest = createHash('sha256').update(`${scope}\n${throughMessageId}`, 'utf8').digest('hex').slice(0, 16);
-  return `consolidated.${digest}.${index}`;
+/**
+ * `consolidated.<digest of the request id>.<attempt>.<index>`: the same answer always names
+ * the same facts, and another attempt's answer (after one that recorded some facts and then
+ * failed) never collides with them.
+ */
+export function consolidationFactId(requestId: string, attempt: number, index: number): string {
+  const digest = createHash('sha256').update(requestId, 'utf8').digest('hex').slice(0, 16);
+  return `consolidated.${digest}.${attempt}.${index}`;
 }
 
 /**
- * Asks the model to consolidate a window of conversation and checks its answer. Throws
- * `ConsolidationError` when the model fails or answers anything but the expected JSON
- * (unknown fields, a user confidence, a source that is not a message of the window, a key
- * twice), so a caller records nothing from a bad answer.
+ * Checks a model's answer to `consolidationPrompt(input)` and derives what to record. Throws
+ * `ConsolidationError` when the answer is anything but the expected JSON (unknown fields, a
+ * user confidence, a missing category, a source that is not a message of the window, a key
+ * twice), so a caller records nothing from a bad answer. Pure.
  */
-export async function consolidate(model: CompletionModel, input: ConsolidationInput): Promise<ConsolidationResult> {
-  if (!groupScopeSchema.safeParse(input.scope).success) throw new ConsolidationError(`'${input.scope}' is not a group's memory scope; expected 'group.<groupId>'`);
-  const last = input.messages[input.messages.length - 1];
-  if (!last) throw new ConsolidationError(`there are no messages to consolidate in ${input.scope}`);
-  const day = input.day ?? last.occurredAt.slice(0, 10);
-  if (!logDaySchema.safeParse(day).success) throw new ConsolidationError(`'${day}' is not a day (YYYY-MM-DD)`);
-
-  const prompt = consolidationPrompt(input);
-  let answer: string;
-  try {
-    answer = await model.complete(prompt);
-  } catch (error) {
-    throw new ConsolidationError(`the model call failed: ${error instanceof Error ? error.message : String(error)}; nothing was recorded`, { cause: error });
-  }
+export function readConsolidationAnswer(answer: string, input: ConsolidationInput): ConsolidationResult {
+  const { day, last } = checkInput(input);
   const parsed = modelAnswerSchema.safeParse(parseJsonAnswer(answer));
   if (!parsed.success) throw new ConsolidationError(`the model's answer does not have the expected shape: ${describeIssues(parsed.error)}; nothing was recorded`);
 
@@ -285,20 +301,34 @@ export async function consolidate(model: CompletionModel, input: ConsolidationIn
   });
   if (problems.length > 0) throw new ConsolidationError(`the model's answer does not have the expected shape: ${problems.slice(0, 5).join('; ')}; nothing was recorded`);
 
-  const groupId = input.scope.slice('group.'.length);
   const facts = parsed.data.facts.map(
     (fact, index): FactToRecord => ({
-      id: factId(input.scope, last.messageId, index),
+      id: consolidationFactId(input.requestId, input.attempt, index),
       key: fact.key,
       statement: fact.statement,
       confidence: fact.confidence,
-      source: { kind: 'message', ref: `group-${groupId}#${fact.source}` },
+      category: fact.category,
+      source: { kind: 'consolidation', ref: input.requestId },
     }),
   );
   return {
-    prompt,
     facts,
     dailyLog: { scope: input.scope, day, summary: parsed.data.dailyLog, writtenBy: input.writtenBy ?? 'agent:consolidation' },
-    consolidated: { scope: input.scope, factIds: facts.map((fact) => fact.id), dailyLogDay: day, throughMessageId: last.messageId },
+    consolidated: { scope: input.scope, dailyLogDay: day, throughMessageId: last.messageId },
   };
+}
+
+/**
+ * Asks the model to consolidate a window of conversation and checks its answer (see
+ * `readConsolidationAnswer`). A failed call is a `ConsolidationError` too.
+ */
+export async function consolidate(model: CompletionModel, input: ConsolidationInput): Promise<ConsolidationResult> {
+  const prompt = consolidationPrompt(input);
+  let answer: string;
+  try {
+    answer = await model.complete(prompt);
+  } catch (error) {
+    throw new ConsolidationError(`the model call failed: ${error instanceof Error ? error.message : String(error)}; nothing was recorded`, { cause: error });
+  }
+  return readConsolidationAnswer(answer, input);
 }

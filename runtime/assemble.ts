@@ -23,6 +23,8 @@ import { openRuntimeControl } from './control/runtime-control.js';
 import type { RunningInspector } from './inspector.js';
 import { knowledgeProjections, startKnowledgeSyncLoop } from './knowledge/sources.js';
 import { LiveActorsFileWriter } from './live-actors-file.js';
+import { ConsolidationExecutor } from './memory/consolidation-executor.js';
+import { UsageLedger } from './runs/usage-ledger.js';
 import type { Logger } from './logger.js';
 import type { OpenedEventStore } from './open-store.js';
 import { openAgentRuns } from './runs/agent-runs.js';
@@ -85,6 +87,21 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
     logger,
   });
   shutdown.add('runs', () => runs.close());
+  // Consolidation's model calls count against the same daily budget as the group's runs.
+  const consolidationUsage = new UsageLedger({ store: opened.store, dataDir: config.dataDir, budgets: config.budgets, caughtUp });
+  const consolidator = new ConsolidationExecutor({
+    store: opened.store,
+    model: runs.model,
+    spentToday: (groupId) => consolidationUsage.spentToday('group', groupId),
+    settings: {
+      model: config.agent.model,
+      maxTokens: config.agent.maxTokens,
+      maxAttempts: config.memory.consolidationMaxAttempts,
+      retryDelayMs: config.memory.consolidationRetryDelayMs,
+      groupDailyTokens: config.budgets.groupDailyTokens,
+    },
+    logger,
+  });
   const actorRuntime = await openActorRuntime({
     store: opened.store,
     config,
@@ -97,6 +114,7 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
       ...runs.effects,
       ...conversationEffects(() => channel),
       ...adminNoticeEffects(() => channel, config.scheduler.adminGroup),
+      ...consolidator.effects,
     }),
     requireAllEffects: true,
   });
@@ -117,9 +135,12 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
   shutdown.add('control', () => control.close());
   const knowledgeSync = startKnowledgeSyncLoop(opened.store, config, { env: inputs.env, cwd: inputs.cwd, logger });
   shutdown.add('knowledgeSync', () => knowledgeSync.stop());
-  const consolidation = new ConsolidationTrigger({ store: opened.store, budgetTokens: config.memory.consolidationBudgetTokens, logger });
+  const consolidation = new ConsolidationTrigger({ store: opened.store, actors: actorRuntime.host, budgetTokens: config.memory.consolidationBudgetTokens, logger });
   await consolidation.start();
-  shutdown.add('consolidation', () => consolidation.stop());
+  shutdown.add('consolidation', () => {
+    consolidation.stop();
+    consolidator.stop();
+  });
 
   // Before owed effects resume: a reply owed to a Slack thread needs Slack to be posted.
   const slack = inputs.slack && (await openSlack(inputs.slack, { config, host: actorRuntime.host, runs, logger, startedAt: inputs.started.at, schedulerOn: config.scheduler.enabled }));

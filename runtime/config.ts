@@ -115,6 +115,10 @@ export const configSchema = z
       .object({
         /** Tokens of conversation a group gathers before a consolidation is asked for. */
         consolidationBudgetTokens: z.number().int().min(100).default(8_000),
+        /** Failed attempts (a model error, a malformed answer) before a consolidation request ends as failed. */
+        consolidationMaxAttempts: z.number().int().min(1).max(20).default(3),
+        /** The wait before a consolidation's second attempt, doubled for each one after. */
+        consolidationRetryDelayMs: z.number().int().min(0).max(3_600_000).default(5_000),
       })
       .strict()
       .prefault({}),
@@ -299,6 +303,18 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: 'LEDGERCLAW_CONSOLIDATION_BUDGET_TOKENS',
     envKind: 'integer',
     description: "tokens of a group's conversation since its last consolidation that make the runtime ask for the next one",
+  },
+  {
+    key: 'memory.consolidationMaxAttempts',
+    env: 'LEDGERCLAW_CONSOLIDATION_MAX_ATTEMPTS',
+    envKind: 'integer',
+    description: 'failed attempts (a model error, a malformed answer) before a consolidation request ends as failed and the next window may ask again',
+  },
+  {
+    key: 'memory.consolidationRetryDelayMs',
+    env: 'LEDGERCLAW_CONSOLIDATION_RETRY_DELAY_MS',
+    envKind: 'integer',
+    description: "the wait before a consolidation's second attempt, doubled for each one after",
   },
   {
     key: 'knowledge.syncEveryMs',

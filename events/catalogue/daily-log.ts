@@ -12,6 +12,15 @@
  * memory actor), the daily log, and `memory.consolidated` naming what it produced and how
  * far it read, so the next window starts after `throughMessageId`.
  *
+ * Answering a request (runtime/memory/consolidation-executor.ts) is recorded on the same
+ * stream, each step once: `memory.consolidation_attempt_started` before a model call,
+ * `memory.consolidation_model_called` with the call's tokens, cost and answer (so a restart
+ * between the answer and its recording re-reads the answer instead of paying for it
+ * again), `memory.consolidation_attempt_failed` for a model error or a malformed answer,
+ * and, after too many failed attempts, `memory.consolidation_failed`: the request is
+ * closed, and the next window may ask again. `requestId` is always the event id of the
+ * request's `memory.consolidation_requested`.
+ *
  * `scope` is always a group's memory scope, `group.<groupId>` (as in the stream name
  * `memory-group.<groupId>`): daily logs belong to groups, never to a user's private scope.
  * Read models take the scope from the data, not from the stream the events are stored on.
@@ -19,6 +28,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
 import { factIdSchema } from './memory.js';
+import { tokenTotalsSchema } from './run.js';
 
 /** `group.<groupId>`: the memory scope of a group. */
 export const groupScopeSchema = z
@@ -55,24 +65,23 @@ export const memoryDailyLogWritten = defineEvent(
     .strict(),
 );
 
-export const memoryConsolidationRequested = defineEvent(
-  'memory.consolidation_requested',
-  1,
-  z
-    .object({
-      scope: groupScopeSchema,
-      reason: z.enum(['budget_exceeded']),
-      /** The first message of the window to consolidate. */
-      messagesSince: messageIdSchema,
-      /** The last message of the window: the next window starts after it. */
-      throughMessageId: messageIdSchema,
-      messageCount: z.number().int().positive(),
-      /** The window's size in tokens (estimated as ceil(chars / 4) per message). */
-      tokenEstimate: z.number().int().nonnegative(),
-      budgetTokens: z.number().int().positive(),
-    })
-    .strict(),
-);
+/** The data of `memory.consolidation_requested` (also the memory actor's `requestConsolidation` command's request). */
+export const consolidationRequestDataSchema = z
+  .object({
+    scope: groupScopeSchema,
+    reason: z.enum(['budget_exceeded']),
+    /** The first message of the window to consolidate. */
+    messagesSince: messageIdSchema,
+    /** The last message of the window: the next window starts after it. */
+    throughMessageId: messageIdSchema,
+    messageCount: z.number().int().positive(),
+    /** The window's size in tokens (estimated as ceil(chars / 4) per message). */
+    tokenEstimate: z.number().int().nonnegative(),
+    budgetTokens: z.number().int().positive(),
+  })
+  .strict();
+
+export const memoryConsolidationRequested = defineEvent('memory.consolidation_requested', 1, consolidationRequestDataSchema);
 
 export const memoryConsolidated = defineEvent(
   'memory.consolidated',
@@ -90,4 +99,71 @@ export const memoryConsolidated = defineEvent(
     .strict(),
 );
 
-export const dailyLogEvents = [memoryDailyLogWritten, memoryConsolidationRequested, memoryConsolidated];
+/** The event id of a `memory.consolidation_requested`: what every step of answering it names. */
+export const consolidationRequestIdSchema = z.string().min(1).max(200);
+
+/** Why an attempt or a request failed, in words. */
+const consolidationFailureReasonSchema = z.string().min(1).max(4_000);
+
+/** The answer text of a consolidation's model call, as recorded. */
+export const CONSOLIDATION_ANSWER_LIMIT = 100_000;
+
+export const memoryConsolidationAttemptStarted = defineEvent(
+  'memory.consolidation_attempt_started',
+  1,
+  z.object({ requestId: consolidationRequestIdSchema, attempt: z.number().int().positive() }).strict(),
+);
+
+/** A consolidation's model call: what it cost (charged to the group's daily budget) and what it answered. */
+export const memoryConsolidationModelCalled = defineEvent(
+  'memory.consolidation_model_called',
+  1,
+  z
+    .object({
+      requestId: consolidationRequestIdSchema,
+      attempt: z.number().int().positive(),
+      model: z.string().min(1).max(200),
+      tokens: tokenTotalsSchema,
+      /** In US dollars; null when the model has no known price. */
+      costUsd: z.number().nonnegative().nullable(),
+      latencyMs: z.number().int().nonnegative(),
+      /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
+      httpAttempts: z.number().int().min(1),
+      stopReason: z.string().max(100).nullable(),
+      /** The model's text, cut to CONSOLIDATION_ANSWER_LIMIT characters. */
+      answer: z.string().max(CONSOLIDATION_ANSWER_LIMIT),
+      calledAt: z.iso.datetime(),
+    })
+    .strict(),
+);
+
+export const memoryConsolidationAttemptFailed = defineEvent(
+  'memory.consolidation_attempt_failed',
+  1,
+  z.object({ requestId: consolidationRequestIdSchema, attempt: z.number().int().positive(), reason: consolidationFailureReasonSchema }).strict(),
+);
+
+/** The request ended without a consolidation; the window it named is asked for again by the next request. */
+export const memoryConsolidationFailed = defineEvent(
+  'memory.consolidation_failed',
+  1,
+  z
+    .object({
+      scope: groupScopeSchema,
+      requestId: consolidationRequestIdSchema,
+      throughMessageId: messageIdSchema,
+      attempts: z.number().int().nonnegative(),
+      reason: consolidationFailureReasonSchema,
+    })
+    .strict(),
+);
+
+export const dailyLogEvents = [
+  memoryDailyLogWritten,
+  memoryConsolidationRequested,
+  memoryConsolidated,
+  memoryConsolidationAttemptStarted,
+  memoryConsolidationModelCalled,
+  memoryConsolidationAttemptFailed,
+  memoryConsolidationFailed,
+];

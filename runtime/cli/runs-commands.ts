@@ -1,5 +1,6 @@
 /**
- * `ledgerclaw runs list | show <runId>`: what agent runs did. `show` prints a run from
+ * `ledgerclaw runs list | show <runId> | usage`: what agent runs did, and what model calls
+ * cost each group per day by kind (runs and consolidations; see usage-by-kind.ts). `show` prints a run from
  * its stream alone: the prompt it was given (every section and message), each model call
  * (tokens, cost, latency, what the model said and asked for), each tool call with its
  * result, and how it ended, with totals.
@@ -12,6 +13,7 @@ import { action, loadCommandConfig, type CommandContext } from './command-contex
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import { formatTable, toJson } from './format.js';
 import { withReader } from './reader.js';
+import { readUsage } from './usage-by-kind.js';
 
 const runIdArgument = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a run id such as T1.C1-1712345678.000100');
 
@@ -38,6 +40,27 @@ export function registerRunsCommands(program: Command, context: CommandContext):
     .argument('<runId>', 'the run id (with or without the run- prefix)', parseRunId)
     .option('--json', 'the run as one JSON object')
     .action(action(context, (runId: string, options: { json?: boolean }, command: Command) => show(context, command, runId, options)));
+  runs
+    .command('usage')
+    .description("each group's model calls per day by kind (run, consolidation): calls, budgeted tokens, cost")
+    .option('--json', 'the rows as JSON')
+    .action(action(context, (options: { json?: boolean }, command: Command) => usage(context, command, options)));
+}
+
+async function usage(context: CommandContext, command: Command, options: { json?: boolean }): Promise<ExitCode> {
+  const { config } = loadCommandConfig(command, context.io);
+  const rows = await withReader(config, async (opened) => (opened ? readUsage(opened.store) : []));
+  if (options.json) {
+    context.io.stdout.write(toJson(rows));
+    return ExitCode.ok;
+  }
+  if (rows.length === 0) {
+    context.io.stdout.write('no model calls yet\n');
+    return ExitCode.ok;
+  }
+  const cost = (row: (typeof rows)[number]) => `${row.unknownCost ? '≥ ' : ''}$${row.costUsd.toFixed(4)}`;
+  context.io.stdout.write(formatTable(['day', 'group', 'kind', 'calls', 'tokens', 'cost'], rows.map((row) => [row.day, row.groupId, row.kind, String(row.modelCalls), String(row.tokens), cost(row)])));
+  return ExitCode.ok;
 }
 
 interface TokenTotals {

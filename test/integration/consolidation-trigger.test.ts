@@ -1,8 +1,9 @@
 /**
  * The consolidation trigger on a real store with the real actors: a group whose
- * conversation passes the budget gets one `memory.consolidation_requested`, no second one
- * while it is pending, and a new window once it was consolidated; on start it catches up
- * on what arrived while it was not running.
+ * conversation passes the budget gets one `memory.consolidation_requested` (through its
+ * memory actor), no second one while it is pending, and a new window once it was
+ * consolidated or failed; on start it catches up on what arrived while it was not running.
+ * No consolidation executor runs here: the tests close requests by hand.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { actorKinds } from '../../actors/index.js';
 import { openSqliteBackend } from '../../events/adapters/sqlite/sqlite-backend.js';
-import { memoryConsolidated } from '../../events/catalogue/daily-log.js';
 import { catalogue } from '../../events/catalogue/index.js';
 import { createEventStore } from '../../events/event-store.js';
 import type { EventStore } from '../../events/port.js';
@@ -33,6 +33,19 @@ async function say(groupId: string, words: number): Promise<string> {
 
 async function requests(groupId: string) {
   return (await store.readStream(`memory-group.${groupId}`)).filter((event) => event.type === 'memory.consolidation_requested');
+}
+
+/** Closes the open request the way the consolidation executor does, with no facts. */
+async function consolidateByHand(groupId: string, requestId: string): Promise<void> {
+  const scope = `group.${groupId}`;
+  for (const command of [
+    { type: 'startConsolidationAttempt', requestId, attempt: 1 },
+    { type: 'noteConsolidationAnswer', requestId, attempt: 1, call: { model: 'claude-sonnet-5-5', tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, costUsd: 0, latencyMs: 1, httpAttempts: 1, stopReason: 'end_turn' }, answer: '{}' },
+    { type: 'completeConsolidation', requestId, factIds: [], dailyLog: { day: '2026-01-05', summary: 'Talk.', writtenBy: 'agent:consolidation' } },
+  ]) {
+    const result = await host.sendUnchecked('memory', scope, command);
+    if (result.status !== 'accepted') throw new Error(result.reason);
+  }
 }
 
 async function eventually(check: () => Promise<boolean>): Promise<void> {
@@ -61,7 +74,7 @@ afterEach(async () => {
 });
 
 it('asks once when a conversation passes the budget, and again only after it was consolidated', async () => {
-  trigger = new ConsolidationTrigger({ store, budgetTokens: 100 });
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
   await trigger.start();
   // Under the budget alone (about 15 tokens of 100): checked, and nothing asked.
   await say('T1.C1', 10);
@@ -78,7 +91,7 @@ it('asks once when a conversation passes the budget, and again only after it was
   expect(await requests('T1.C1')).toHaveLength(1);
   expect(await requests('T1.C2')).toHaveLength(0);
 
-  await store.append('memory-group.T1.C1', [memoryConsolidated.create({ scope: 'group.T1.C1', factIds: [], dailyLogDay: '2026-01-05', throughMessageId: through })], { expectedRevision: 'any' });
+  await consolidateByHand('T1.C1', request!.id);
   await say('T1.C1', 50);
   await new Promise((resolve) => setTimeout(resolve, 100));
   // Only the message after the consolidated window and the one before it count now: 300 + 50 words.
@@ -87,7 +100,7 @@ it('asks once when a conversation passes the budget, and again only after it was
 
 it('catches up on start with what arrived while it was not running, and asks once however often it checks', async () => {
   await say('T1.C2', 500);
-  trigger = new ConsolidationTrigger({ store, budgetTokens: 100 });
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
   await trigger.start();
   expect(await requests('T1.C2')).toHaveLength(1);
   expect(await trigger.check('T1.C2')).toBe(false);
@@ -98,8 +111,33 @@ it('counts a window longer than one page of the stream, read back from the newes
   const first = await say('T1.C1', 1);
   for (let index = 0; index < 248; index += 1) await say('T1.C1', 1);
   const through = await say('T1.C1', 1);
-  trigger = new ConsolidationTrigger({ store, budgetTokens: 400 });
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 400 });
   expect(await trigger.check('T1.C1')).toBe(true);
   const [request] = await requests('T1.C1');
   expect(request!.data).toMatchObject({ messagesSince: first, throughMessageId: through, messageCount: 250 });
+});
+
+it('treats a failed request as closed: the next message asks again for the window it left unconsolidated (a pending request blocked a group forever)', async () => {
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
+  const first = await say('T1.C1', 300);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  const [request] = await requests('T1.C1');
+  const failed = await host.send('memory', 'group.T1.C1', { type: 'failConsolidation', requestId: request!.id, reason: 'the model answered nonsense three times' });
+  expect(failed.status).toBe('accepted');
+
+  const through = await say('T1.C1', 5);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  const asked = await requests('T1.C1');
+  expect(asked).toHaveLength(2);
+  // The failed window is asked for again, with what came after it.
+  expect(asked[1]!.data).toMatchObject({ messagesSince: first, throughMessageId: through, messageCount: 2 });
+});
+
+it('refuses a second request while one is open, even when asked past the trigger', async () => {
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
+  await say('T1.C1', 300);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  const [request] = await requests('T1.C1');
+  const again = await host.send('memory', 'group.T1.C1', { type: 'requestConsolidation', request: { ...(request!.data as { scope: string; reason: 'budget_exceeded'; messagesSince: string; throughMessageId: string; messageCount: number; tokenEstimate: number; budgetTokens: number }), throughMessageId: '1999999999.000100' } });
+  expect(again).toMatchObject({ status: 'rejected', reason: expect.stringContaining('is still open; one request at a time') });
 });

@@ -70,20 +70,24 @@ it('records the facts and the daily log a model distilled, and starts the next w
   const { messages, decision } = await dueWindow();
   expect(decision.due).toBe(true);
   if (!decision.due) return;
-  await world.append(`memory-${SCOPE}`, [memoryConsolidationRequested.create(decision.request)]);
+  const [requested] = await world.append(`memory-${SCOPE}`, [memoryConsolidationRequested.create(decision.request)]);
+  const requestId = requested!.id;
   // Requested and not consolidated yet: not due again.
   expect((await dueWindow()).decision).toMatchObject({ due: false, reason: 'already_requested' });
 
   const source = messages[7]!.messageId;
   const model = new ScriptedModel([
     JSON.stringify({
-      facts: [{ key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30 from February.', confidence: 'agent-observed', source }],
+      facts: [{ key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30 from February.', confidence: 'agent-observed', category: 'project', source }],
       dailyLog: 'The team reviewed the pipeline, the hiring plan and the office move. Acme moves to net 30 in February.',
     }),
   ]);
-  const result = await consolidate(model, { scope: SCOPE, messages });
+  const result = await consolidate(model, { scope: SCOPE, requestId, attempt: 1, messages });
   for (const fact of result.facts) await world.send('memory', SCOPE, { type: 'recordFact', fact }, 'agent:consolidation');
-  await world.append(`memory-${SCOPE}`, [memoryDailyLogWritten.create(result.dailyLog), memoryConsolidated.create(result.consolidated)]);
+  await world.append(`memory-${SCOPE}`, [
+    memoryDailyLogWritten.create(result.dailyLog),
+    memoryConsolidated.create({ ...result.consolidated, factIds: result.facts.map((fact) => fact.id) }),
+  ]);
 
   const next = await dueWindow();
   expect(next.messages).toEqual([]);
@@ -95,7 +99,7 @@ it('records the facts and the daily log a model distilled, and starts the next w
   expect(hits.find((hit) => hit.source.kind === 'fact')!.source).toMatchObject({
     key: 'vendor.acme.payment_terms',
     confidence: 'agent-observed',
-    origin: { kind: 'message', ref: `group-${GROUP}#${source}` },
+    origin: { kind: 'consolidation', ref: requestId },
   });
 
   // Recording the same consolidation again stores no fact twice.
@@ -107,7 +111,7 @@ it('records nothing from a malformed model answer', async () => {
   const { messages } = await dueWindow();
   const before = (await world.all()).length;
   const model = new ScriptedModel(['{"facts": [{"key": "acme", "statement": "Acme pays net 30", "confidence": "certain", "source": "x"}], "dailyLog": "x"}']);
-  const attempt = consolidate(model, { scope: SCOPE, messages }).then(async (result) => {
+  const attempt = consolidate(model, { scope: SCOPE, requestId: 'request-1', attempt: 1, messages }).then(async (result) => {
     for (const fact of result.facts) await world.send('memory', SCOPE, { type: 'recordFact', fact });
   });
   await expect(attempt).rejects.toThrow(ConsolidationError);

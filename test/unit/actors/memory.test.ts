@@ -58,7 +58,7 @@ describe('the confidence rule', () => {
 describe('a consistent memory', () => {
   it('starts empty and consistent, named by its scope', () => {
     expect(empty().state).toBe('consistent');
-    expect(empty().context).toEqual({ scope: SCOPE, facts: [], conflicts: [], notified: [] });
+    expect(empty().context).toEqual({ scope: SCOPE, facts: [], conflicts: [], notified: [], consolidation: null });
   });
 
   it('records a first fact on a key, dated by the command', () => {

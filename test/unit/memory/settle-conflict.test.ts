@@ -20,7 +20,7 @@ function fact(id: string, statement: string, change: Partial<MemoryFact> = {}): 
 }
 
 function memory(facts: MemoryFact[], conflictIds: string[] | null): MemoryContext {
-  return { scope: 'group.T1.C1', facts, conflicts: conflictIds ? [{ key: KEY, factIds: conflictIds }] : [], notified: [] };
+  return { scope: 'group.T1.C1', facts, conflicts: conflictIds ? [{ key: KEY, factIds: conflictIds }] : [], notified: [], consolidation: null };
 }
 
 const twoSides = () => memory([fact('f1', 'net 30'), fact('f2', 'net 45')], ['f1', 'f2']);

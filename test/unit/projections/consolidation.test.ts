@@ -10,7 +10,9 @@ import type { StoredEvent } from '../../../events/envelope.js';
 import {
   compareMessageIds,
   consolidate,
+  consolidationPrompt,
   ConsolidationError,
+  MAX_KNOWN_FACTS_IN_PROMPT,
   conversationSince,
   decideConsolidation,
   DEFAULT_CONSOLIDATION_BUDGET_TOKENS,
@@ -19,6 +21,7 @@ import {
 } from '../../../projections/consolidation.js';
 
 const SCOPE = 'group.T1.C1';
+const REQUEST = '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed';
 
 /** A model that answers from a script, in order, and keeps the prompts it was given. */
 class ScriptedModel implements CompletionModel {
@@ -106,46 +109,64 @@ describe('consolidate', () => {
   ];
   const answer = {
     facts: [
-      { key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30.', confidence: 'agent-observed', source: window[0]!.messageId },
-      { key: 'warehouse.rotterdam.status', statement: 'The Rotterdam warehouse is closed the week of 2026-01-12.', confidence: 'agent-inferred', source: window[1]!.messageId },
+      { key: 'vendor.acme.payment_terms', statement: 'Acme pays invoices net 30.', confidence: 'agent-observed', category: 'project', source: window[0]!.messageId },
+      { key: 'warehouse.rotterdam.status', statement: 'The Rotterdam warehouse is closed the week of 2026-01-12.', confidence: 'agent-inferred', category: 'reference', source: window[1]!.messageId },
     ],
     dailyLog: 'Acme moved to net 30 payment terms. The Rotterdam warehouse closes next week.',
   };
 
-  it('distills facts and a daily log from a scripted model, ready to record', async () => {
+  it('distills categorized facts and a daily log from a scripted model, ready to record', async () => {
     const model = new ScriptedModel([JSON.stringify(answer)]);
-    const result = await consolidate(model, { scope: SCOPE, messages: window, knownFacts: [{ key: 'vendor.globex.shipping', statement: 'Globex ships from Rotterdam.', confidence: 'agent-observed' }] });
+    const input = { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, knownFacts: [{ key: 'vendor.globex.shipping', statement: 'Globex ships from Rotterdam.', confidence: 'agent-observed' }] };
+    const result = await consolidate(model, input);
 
-    expect(model.prompts).toEqual([result.prompt]);
-    expect(result.prompt).toContain(`[${window[0]!.messageId}] U1: Acme just told me`);
-    expect(result.prompt).toContain('- vendor.globex.shipping [agent-observed]: Globex ships from Rotterdam.');
+    const prompt = consolidationPrompt(input);
+    expect(model.prompts).toEqual([prompt]);
+    expect(prompt).toContain(`[${window[0]!.messageId}] U1: Acme just told me`);
+    expect(prompt).toContain('- vendor.globex.shipping [agent-observed]: Globex ships from Rotterdam.');
+    expect(prompt).toContain('category');
     expect(result.facts).toEqual([
       {
-        id: expect.stringMatching(/^consolidated\.[0-9a-f]{16}\.0$/),
+        id: expect.stringMatching(/^consolidated\.[0-9a-f]{16}\.1\.0$/),
         key: 'vendor.acme.payment_terms',
         statement: 'Acme pays invoices net 30.',
         confidence: 'agent-observed',
-        source: { kind: 'message', ref: `group-T1.C1#${window[0]!.messageId}` },
+        category: 'project',
+        source: { kind: 'consolidation', ref: REQUEST },
       },
-      expect.objectContaining({ id: expect.stringMatching(/\.1$/), key: 'warehouse.rotterdam.status', confidence: 'agent-inferred' }),
+      expect.objectContaining({ id: expect.stringMatching(/\.1$/), key: 'warehouse.rotterdam.status', confidence: 'agent-inferred', category: 'reference' }),
     ]);
     expect(result.dailyLog).toEqual({ scope: SCOPE, day: '2026-01-05', summary: answer.dailyLog, writtenBy: 'agent:consolidation' });
-    expect(result.consolidated).toEqual({ scope: SCOPE, factIds: result.facts.map((fact) => fact.id), dailyLogDay: '2026-01-05', throughMessageId: window[2]!.messageId });
+    expect(result.consolidated).toEqual({ scope: SCOPE, dailyLogDay: '2026-01-05', throughMessageId: window[2]!.messageId });
 
     // Everything is valid as the memory actor's command and as event data.
     for (const fact of result.facts) expect(memoryCommands.safeParse({ type: 'recordFact', fact }).success).toBe(true);
     expect(memoryDailyLogWritten.steps[0]!.schema.safeParse(result.dailyLog).success).toBe(true);
-    expect(memoryConsolidated.steps[0]!.schema.safeParse(result.consolidated).success).toBe(true);
+    expect(memoryConsolidated.steps[0]!.schema.safeParse({ ...result.consolidated, factIds: result.facts.map((fact) => fact.id) }).success).toBe(true);
 
-    // The same window gives the same fact ids: recording a retry stores nothing twice.
-    const again = await consolidate(new ScriptedModel([`\`\`\`json\n${JSON.stringify(answer)}\n\`\`\``]), { scope: SCOPE, messages: window });
+    // The same request gives the same fact ids: recording a resumed answer stores nothing twice.
+    const again = await consolidate(new ScriptedModel([`\`\`\`json\n${JSON.stringify(answer)}\n\`\`\``]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window });
     expect(again.facts.map((fact) => fact.id)).toEqual(result.facts.map((fact) => fact.id));
+    // Another request over the same window names other facts: a retried window is not a duplicate id.
+    const other = await consolidate(new ScriptedModel([JSON.stringify(answer)]), { scope: SCOPE, requestId: 'another-request', attempt: 1, messages: window });
+    expect(other.facts.map((fact) => fact.id)).not.toEqual(result.facts.map((fact) => fact.id));
+    // Nor does another attempt at the same request, after one that recorded some facts and failed.
+    const retried = await consolidate(new ScriptedModel([JSON.stringify(answer)]), { scope: SCOPE, requestId: REQUEST, attempt: 2, messages: window });
+    expect(retried.facts.map((fact) => fact.id)).toEqual([expect.stringMatching(/\.2\.0$/), expect.stringMatching(/\.2\.1$/)]);
+  });
+
+  it('lists only the newest known facts in the prompt, so a group with thousands of facts does not blow the prompt up', () => {
+    const knownFacts = Array.from({ length: MAX_KNOWN_FACTS_IN_PROMPT + 50 }, (_, index) => ({ key: `topic.k${index}`, statement: `Fact ${index}.`, confidence: 'agent-observed' }));
+    const prompt = consolidationPrompt({ scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, knownFacts });
+    expect(prompt).not.toContain('- topic.k49 [agent-observed]');
+    expect(prompt).toContain('- topic.k50 [agent-observed]');
+    expect(prompt).toContain(`- topic.k${MAX_KNOWN_FACTS_IN_PROMPT + 49} [agent-observed]`);
   });
 
   it('accepts an answer with no facts', async () => {
-    const result = await consolidate(new ScriptedModel([JSON.stringify({ facts: [], dailyLog: 'Nothing of note.' })]), { scope: SCOPE, messages: window, day: '2026-01-06' });
+    const result = await consolidate(new ScriptedModel([JSON.stringify({ facts: [], dailyLog: 'Nothing of note.' })]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window, day: '2026-01-06' });
     expect(result.facts).toEqual([]);
-    expect(result.consolidated).toMatchObject({ factIds: [], dailyLogDay: '2026-01-06' });
+    expect(result.consolidated).toMatchObject({ dailyLogDay: '2026-01-06' });
   });
 
   it('rejects a malformed answer with a clear error, returning nothing to record', async () => {
@@ -154,6 +175,8 @@ describe('consolidate', () => {
       ['{"facts": [', /not JSON/],
       [JSON.stringify({ facts: answer.facts }), /dailyLog: .*nothing was recorded/],
       [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], confidence: 'user-stated' }] }), /facts\.0\.confidence/],
+      [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], category: undefined }] }), /facts\.0\.category/],
+      [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], category: 'gossip' }] }), /facts\.0\.category/],
       [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], key: 'Vendor Acme' }] }), /facts\.0\.key: expected a dotted lower-case key/],
       [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], statement: '   ' }] }), /facts\.0\.statement: a statement cannot be blank/],
       [JSON.stringify({ ...answer, facts: [{ ...answer.facts[0], source: '1000000000.000001' }] }), /facts\.0\.source: '1000000000\.000001' is not the id of a message in the conversation/],
@@ -162,17 +185,17 @@ describe('consolidate', () => {
       [JSON.stringify([answer]), /\(answer\): /],
     ];
     for (const [canned, expected] of cases) {
-      const attempt = consolidate(new ScriptedModel([canned]), { scope: SCOPE, messages: window });
+      const attempt = consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window });
       await expect(attempt, canned).rejects.toThrow(ConsolidationError);
-      await expect(consolidate(new ScriptedModel([canned]), { scope: SCOPE, messages: window }), canned).rejects.toThrow(expected);
+      await expect(consolidate(new ScriptedModel([canned]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window }), canned).rejects.toThrow(expected);
     }
   });
 
   it('reports a failed model call, and refuses an empty window or a user scope', async () => {
-    await expect(consolidate(new ScriptedModel([new Error('529 overloaded')]), { scope: SCOPE, messages: window })).rejects.toThrow(
+    await expect(consolidate(new ScriptedModel([new Error('529 overloaded')]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: window })).rejects.toThrow(
       /the model call failed: 529 overloaded; nothing was recorded/,
     );
-    await expect(consolidate(new ScriptedModel([]), { scope: SCOPE, messages: [] })).rejects.toThrow(/no messages to consolidate/);
-    await expect(consolidate(new ScriptedModel([]), { scope: 'user.U1', messages: window })).rejects.toThrow(ConsolidationError);
+    await expect(consolidate(new ScriptedModel([]), { scope: SCOPE, requestId: REQUEST, attempt: 1, messages: [] })).rejects.toThrow(/no messages to consolidate/);
+    await expect(consolidate(new ScriptedModel([]), { scope: 'user.U1', requestId: REQUEST, attempt: 1, messages: window })).rejects.toThrow(ConsolidationError);
   });
 });
