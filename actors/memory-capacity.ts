@@ -21,7 +21,7 @@
  *
  * Facts are ranked (`compareByRank`) by confidence (user-confirmed, user-stated,
  * agent-observed, agent-inferred), then by how lately they were recorded, confirmed or
- * used (`freshAt`), then recorded, then by id: the best that fit are shown.
+ * used (`freshAt`), then newest recorded first (`sequence`): the best that fit are shown.
  */
 import type { FactCategory, FactConfidence } from './memory.js';
 
@@ -46,26 +46,31 @@ export const CONFIDENCE_ORDER: readonly FactConfidence[] = ['user-confirmed', 'u
 
 /** What ranking a fact needs. */
 export interface RankedFact {
-  readonly id: string;
   readonly confidence: FactConfidence;
   readonly category: FactCategory;
   readonly recordedAt: string;
   /** The latest of: recorded, confirmed, restored (used again). */
   readonly freshAt: string;
+  /**
+   * Where it was recorded in its scope's stream (all of a scope's facts are on one stream):
+   * the memory actor's index in its facts, the read model's event position. Unique, so the
+   * order is total and both sides agree on it.
+   */
+  readonly sequence: number;
 }
 
-/** Best first: confidence, then freshest, then newest, then fact id (unique in a scope, so the order is total). */
+/** Best first: confidence, then freshest, then newest, then the latest recorded. */
 export function compareByRank(a: RankedFact, b: RankedFact): number {
   const byConfidence = CONFIDENCE_ORDER.indexOf(a.confidence) - CONFIDENCE_ORDER.indexOf(b.confidence);
   if (byConfidence !== 0) return byConfidence;
   if (a.freshAt !== b.freshAt) return a.freshAt > b.freshAt ? -1 : 1;
   if (a.recordedAt !== b.recordedAt) return a.recordedAt > b.recordedAt ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return b.sequence - a.sequence;
 }
 
 /** The SQL `ORDER BY` of `compareByRank` over memory_facts (projections/memory-facts.ts). */
 export const RANK_ORDER_SQL = `CASE confidence WHEN 'user-confirmed' THEN 0 WHEN 'user-stated' THEN 1 WHEN 'agent-observed' THEN 2 ELSE 3 END,
-  fresh_at DESC, recorded_at DESC, fact_id`;
+  fresh_at DESC, recorded_at DESC, recorded_position DESC`;
 
 /**
  * How many of the open conflicts fit, and the lines their section takes (0 without any):
@@ -115,7 +120,8 @@ export function fittingFactCount(room: number, ranked: readonly Pick<RankedFact,
 }
 
 /** What the policy reads of a scope's memory (the memory actor's context). */
-export interface CapacityFact extends RankedFact {
+export interface CapacityFact extends Omit<RankedFact, 'sequence'> {
+  readonly id: string;
   readonly status: 'active' | 'superseded' | 'retired';
   readonly demoted: boolean;
 }
@@ -134,12 +140,12 @@ export function factsToDemote(
     memory.conflicts.map((conflict) => conflict.factIds.length),
     capacity,
   ).lines;
-  const candidates: CapacityFact[] = [];
+  const candidates: (CapacityFact & { sequence: number })[] = [];
   let hidden = 0;
-  for (const fact of memory.facts) {
+  for (const [sequence, fact] of memory.facts.entries()) {
     if (fact.status !== 'active' || inConflict.has(fact.id)) continue;
     if (fact.demoted) hidden += 1;
-    else candidates.push(fact);
+    else candidates.push({ ...fact, sequence });
   }
   candidates.sort(compareByRank);
   const room = capacity - MEMORY_FILE_HEADER_LINES - conflictLines;

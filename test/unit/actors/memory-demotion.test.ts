@@ -8,6 +8,7 @@ import type { SnapshotFrom } from 'xstate';
 import { factsToDemote, MEMORY_FILE_CAPACITY_LINES } from '../../../actors/memory-capacity.js';
 import { memoryKind, type MemoryContext, type memoryMachine } from '../../../actors/memory.js';
 import { enforceMemoryCapacity } from '../../../runtime/workflows/enforce-memory-capacity.js';
+import type { WorkflowCommand } from '../../../runtime/workflows/workflow.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
 import { workflowSpec } from '../../support/workflow-spec.js';
 
@@ -193,7 +194,7 @@ describe('workflow memory.enforceCapacity', () => {
   });
 
   it('counts a refusal as done when the facts are demoted already, and not when one is shown', () => {
-    const command = { kind: 'memory', id: SCOPE, command: { type: 'demoteFacts', factIds: ['f0', 'f1'], capacityLines: 200 } } as const;
+    const command: WorkflowCommand = { kind: 'memory', id: SCOPE, command: { type: 'demoteFacts', factIds: ['f0', 'f1'], capacityLines: 200 } };
     workflowSpec(enforceMemoryCapacity).refused(command, spec(memoryKind, SCOPE).given(...many(3), demoted(['f0', 'f1']))).when({ scope: SCOPE }).isAlreadyDone();
     workflowSpec(enforceMemoryCapacity).refused(command, spec(memoryKind, SCOPE).given(...many(3), demoted(['f0']))).when({ scope: SCOPE }).isRefused();
   });
