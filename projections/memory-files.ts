@@ -82,12 +82,16 @@ export async function renderMemoryFile(db: SqliteConnection, groupId: string, ma
       await db.all<FactDbRow>(`SELECT ${FACT_COLUMNS} FROM memory_facts WHERE scope = ? AND status = 'active' AND in_conflict = 1`, [scope])
     ).map((row) => [row.fact_id, toFactRow(row)] as const),
   );
-  const counts = await db.get<{ shown: number | null; demoted: number | null }>(
-    `SELECT SUM(demoted = 0) AS shown, SUM(demoted = 1) AS demoted FROM memory_facts WHERE scope = ? AND status = 'active' AND in_conflict = 0`,
-    [scope],
-  );
-  const candidates = counts?.shown ?? 0;
-  const demoted = counts?.demoted ?? 0;
+  // Counted on the memory_facts_shown index alone (every column an equality): no row is read.
+  const count = async (demotedFlag: 0 | 1) =>
+    (
+      await db.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM memory_facts WHERE scope = ? AND status = 'active' AND in_conflict = 0 AND demoted = ?`,
+        [scope, demotedFlag],
+      )
+    )?.n ?? 0;
+  const candidates = await count(0);
+  const demoted = await count(1);
 
   if (conflicts.length === 0 && candidates === 0 && demoted === 0) {
     lines.push('No facts are recorded for this group yet.');
