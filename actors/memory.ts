@@ -13,7 +13,13 @@
  *   `memory.fact_recorded` and `memory.conflict_flagged`: all of them stay active and
  *   flagged, and nothing is decided until `resolveConflict` (or `retireFact`) leaves one.
  * The same statement (ignoring surrounding and repeated whitespace) on the same key is
- * rejected as a duplicate.
+ * rejected as a duplicate, unless the fact stating it is demoted: then it is restored.
+ *
+ * Capacity (see memory-capacity.ts): a group's MEMORY.md holds 200 lines. Folding a fact
+ * that may overflow it asks for `enforceCapacity`, whose workflow sends `demoteFacts` for
+ * the lowest-ranked facts; `memory.fact_demoted` takes them out of MEMORY.md, never out of
+ * memory. A demoted fact comes back (`memory.fact_restored`) when a user confirms it or a
+ * new recordFact states it again.
  *
  * Confidence ranks: agent-inferred < agent-observed < user-stated = user-confirmed. Both
  * user confidences are the user's word, so neither silently overrides the other.
@@ -43,11 +49,14 @@ import {
   type memoryConflictNotified,
   type memoryConflictResolved,
   type memoryFactConfirmed,
+  type memoryFactDemoted,
   type memoryFactRecorded,
+  type memoryFactRestored,
   type memoryFactRetired,
   type memoryFactSuperseded,
 } from '../events/catalogue/memory.js';
 import { dailyLogEvents } from '../events/catalogue/daily-log.js';
+import { factsToDemote, mayOverflow, MEMORY_FILE_CAPACITY_LINES } from './memory-capacity.js';
 import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
 import {
   consolidationCommandSchemas,
@@ -90,6 +99,15 @@ export const memoryCommands = z.discriminatedUnion('type', [
     })
     .strict(),
   ...consolidationCommandSchemas,
+  // ---- capacity (demotion) ----
+  /** Sent by the enforceCapacity workflow: these facts leave MEMORY.md, which holds `capacityLines`. */
+  z
+    .object({
+      type: z.literal('demoteFacts'),
+      factIds: z.array(factIdSchema).min(1).max(100_000),
+      capacityLines: z.number().int().positive(),
+    })
+    .strict(),
 ]);
 
 export type MemoryCommand = z.infer<typeof memoryCommands>;
@@ -107,7 +125,9 @@ type MemoryStoredEvent =
   | Folded<typeof memoryConflictFlagged>
   | Folded<typeof memoryConflictResolved>
   | Folded<typeof memoryConflictNotified>
-  | ConsolidationStoredEvent;
+  | ConsolidationStoredEvent
+  | Folded<typeof memoryFactDemoted>
+  | Folded<typeof memoryFactRestored>;
 
 type MemoryMachineEvent = (MemoryCommand & { meta: CommandMeta }) | MemoryStoredEvent;
 
@@ -121,6 +141,14 @@ export interface MemoryFact {
   readonly recordedAt: string;
   readonly status: 'active' | 'superseded' | 'retired';
   readonly supersededBy: string | null;
+  /**
+   * Out of MEMORY.md for want of room, but still `active`: still the fact on its key, so a
+   * disagreeing fact flags a conflict with it and a user's word supersedes it, exactly as if
+   * it were shown (demotion is about the file's size, never about whether a fact holds).
+   */
+  readonly demoted: boolean;
+  /** The latest of recorded, confirmed and restored: ranks facts for demotion (memory-capacity.ts). */
+  readonly freshAt: string;
 }
 
 export interface MemoryConflict {
@@ -229,6 +257,33 @@ const consolidationCommand = (recordedEvents: 1 | 2) => [
   },
 ];
 
+// ---- capacity (demotion): pure rules ------------------------------------------------------
+
+const isDemoted = (context: MemoryContext, id: string) => factById(context, id)?.demoted === true;
+
+/** The demoted active fact on the key that states this, if any. */
+function demotedRestatement(context: MemoryContext, fact: NewFact): MemoryFact | undefined {
+  return activeFactsOn(context, fact.key).find((old) => old.demoted && normalized(old.statement) === normalized(fact.statement));
+}
+
+/** The facts a demoteFacts may not demote, and why; empty when it may demote them all. */
+function undemotable(context: MemoryContext, factIds: readonly string[]): string[] {
+  return factIds.flatMap((id) => {
+    const fact = factById(context, id);
+    if (!fact || fact.status !== 'active') return [describeFact(context, id)];
+    if (fact.demoted) return [`fact ${id} is demoted already`];
+    if (conflictHolding(context, id)) return [`fact ${id} is in the open conflict on ${fact.key}`];
+    return [];
+  });
+}
+
+/** A group's facts shown or in conflict: what one more shown fact may overflow (see mayOverflow). */
+function mayOverflowMemoryFile(context: MemoryContext): boolean {
+  if (!context.scope.startsWith('group.')) return false;
+  const shown = context.facts.filter((fact) => fact.status === 'active' && !fact.demoted).length;
+  return mayOverflow(shown, context.conflicts.length);
+}
+
 // ---- the machine -------------------------------------------------------------------------
 
 export const memoryMachine = setup({
@@ -298,6 +353,15 @@ export const memoryMachine = setup({
     // consolidation
     refusesConsolidationStep: ({ context, event }) => consolidationRefusal(context, event) !== null,
 
+    // ---- capacity (demotion) ----
+    restatesADemotedFact: ({ context, event }) => event.type === 'recordFact' && demotedRestatement(context, event.fact) !== undefined,
+    confirmsDemotedUsersWord: ({ context, event }) =>
+      event.type === 'confirmFact' && isDemoted(context, event.factId) && isUsersWord(factById(context, event.factId)!.confidence),
+    confirmsDemotedFact: ({ context, event }) => event.type === 'confirmFact' && isDemoted(context, event.factId),
+    namesUndemotableFact: ({ context, event }) => event.type === 'demoteFacts' && undemotable(context, event.factIds).length > 0,
+    namesAFactTwice: ({ event }) => event.type === 'demoteFacts' && new Set(event.factIds).size !== event.factIds.length,
+    mayOverflowMemoryFile: ({ context }) => mayOverflowMemoryFile(context),
+
     // folding
     resolvesLastOpenConflict: ({ context, event }) =>
       event.type === 'memory.conflict_resolved' && context.conflicts.every((conflict) => conflict.key === event.data.key),
@@ -320,6 +384,8 @@ export const memoryMachine = setup({
                 recordedAt: event.data.recordedAt,
                 status: 'active' as const,
                 supersededBy: null,
+                demoted: false,
+                freshAt: event.data.recordedAt,
               },
             ]
           : context.facts,
@@ -335,7 +401,9 @@ export const memoryMachine = setup({
     }),
     markConfirmed: assign({
       facts: ({ context, event }) =>
-        event.type === 'memory.fact_confirmed' ? updateFact(context.facts, event.data.factId, { confidence: 'user-confirmed' }) : context.facts,
+        event.type === 'memory.fact_confirmed'
+          ? updateFact(context.facts, event.data.factId, { confidence: 'user-confirmed', freshAt: event.meta.occurredAt })
+          : context.facts,
     }),
     markRetired: assign(({ context, event }) =>
       event.type === 'memory.fact_retired'
@@ -385,6 +453,26 @@ export const memoryMachine = setup({
      * Owed until the request is closed (see pendingEffects).
      */
     consolidate: (_, _params: { scope: string; requestId: string }) => {},
+
+    // ---- capacity (demotion) ----
+    markDemoted: assign({
+      facts: ({ context, event }) => {
+        if (event.type !== 'memory.fact_demoted') return context.facts;
+        const demoted = new Set(event.data.factIds);
+        return context.facts.map((fact) => (demoted.has(fact.id) ? { ...fact, demoted: true } : fact));
+      },
+    }),
+    markRestored: assign({
+      facts: ({ context, event }) =>
+        event.type === 'memory.fact_restored'
+          ? updateFact(context.facts, event.data.factId, { demoted: false, freshAt: event.meta.occurredAt })
+          : context.facts,
+    }),
+    /**
+     * The scope's MEMORY.md may be over capacity: the enforce-memory-capacity workflow
+     * works out which facts to demote (factsToDemote) and sends `demoteFacts`, or nothing.
+     */
+    enforceCapacity: (_, _params: { scope: string }) => {},
   },
 }).createMachine({
   id: 'memory',
@@ -395,6 +483,17 @@ export const memoryMachine = setup({
       {
         guard: 'isTakenFactId',
         actions: { type: 'reject', params: ({ context, event }) => ({ reason: `${describeFact(context, event.fact.id)}; a fact id is used once` }) },
+      },
+      {
+        // Stating a demoted fact again uses it: it comes back to MEMORY.md (the new id is not recorded).
+        guard: 'restatesADemotedFact',
+        actions: {
+          type: 'record',
+          params: ({ context, event }) => ({
+            type: 'memory.fact_restored',
+            data: { factId: demotedRestatement(context, event.fact)?.id ?? '', cause: 'restated' as const, restatedAs: event.fact.id },
+          }),
+        },
       },
       {
         guard: 'restatesAnActiveFact',
@@ -518,6 +617,18 @@ export const memoryMachine = setup({
         actions: { type: 'reject', params: ({ event }) => ({ reason: `only a user can confirm a fact; ${event.meta.actor} is not a user` }) },
       },
       {
+        // The user's word already: confirming it again brings it back to MEMORY.md.
+        guard: 'confirmsDemotedUsersWord',
+        actions: { type: 'record', params: ({ event }) => ({ type: 'memory.fact_restored', data: { factId: event.factId, cause: 'confirmed' as const } }) },
+      },
+      {
+        guard: 'confirmsDemotedFact',
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_confirmed', data: { factId: event.factId, confirmedBy: event.meta.actor } }) },
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_restored', data: { factId: event.factId, cause: 'confirmed' as const } }) },
+        ],
+      },
+      {
         guard: 'isUsersWordAlready',
         actions: {
           type: 'reject',
@@ -627,6 +738,39 @@ export const memoryMachine = setup({
         },
       },
     ],
+    // ---- capacity (demotion) ----
+    demoteFacts: [
+      {
+        guard: 'namesAFactTwice',
+        actions: { type: 'reject', params: ({ event }) => ({ reason: `demoteFacts names a fact twice in ${event.factIds.join(', ')}` }) },
+      },
+      {
+        guard: 'namesUndemotableFact',
+        actions: {
+          type: 'reject',
+          params: ({ context, event }) => ({ reason: `${undemotable(context, event.factIds).join('; ')}; only a shown active fact can be demoted` }),
+        },
+      },
+      {
+        actions: {
+          type: 'record',
+          params: ({ event }) => ({
+            type: 'memory.fact_demoted',
+            data: { factIds: event.factIds, reason: 'capacity' as const, capacityLines: event.capacityLines },
+          }),
+        },
+      },
+    ],
+    'memory.fact_demoted': { actions: 'markDemoted' },
+    'memory.fact_restored': [
+      { guard: 'mayOverflowMemoryFile', actions: ['markRestored', { type: 'enforceCapacity', params: ({ context }) => ({ scope: context.scope }) }] },
+      { actions: 'markRestored' },
+    ],
+    'memory.fact_recorded': [
+      { guard: 'mayOverflowMemoryFile', actions: ['addFact', { type: 'enforceCapacity', params: ({ context }) => ({ scope: context.scope }) }] },
+      { actions: 'addFact' },
+    ],
+
     'memory.conflict_notified': { actions: 'markNotified' },
 
     // consolidation
@@ -644,7 +788,6 @@ export const memoryMachine = setup({
     'memory.consolidation_attempt_failed': { actions: 'foldConsolidation' },
     'memory.consolidation_failed': { actions: 'foldConsolidation' },
     'memory.consolidated': { actions: 'foldConsolidation' },
-    'memory.fact_recorded': { actions: 'addFact' },
     'memory.fact_superseded': { actions: 'markSuperseded' },
     'memory.fact_confirmed': { actions: 'markConfirmed' },
     'memory.fact_retired': { actions: 'markRetired' },
@@ -669,12 +812,17 @@ export const memoryMachine = setup({
   },
 });
 
+type MemoryEffectRequest =
+  | { type: 'notifyConflict'; params: { scope: string; key: string; factIds: readonly string[] } }
+  | { type: 'consolidate'; params: { scope: string; requestId: string } }
+  | { type: 'enforceCapacity'; params: { scope: string } };
+
 export const memoryKind = defineActorKind({
   kind: 'memory',
   machine: memoryMachine,
   commands: memoryCommands,
   events: [...memoryEvents, ...dailyLogEvents],
-  effects: ['notifyConflict', 'consolidate'],
+  effects: ['notifyConflict', 'consolidate', 'enforceCapacity'],
   input: (id: string) => ({ id }),
   // An open conflict whose owner has not been told of every fact in it: a crash between
   // `memory.conflict_flagged` and the post would otherwise leave it told to nobody.
@@ -682,12 +830,16 @@ export const memoryKind = defineActorKind({
   // `memory.conflict_notified`, so a told conflict is never posted again.
   // An open consolidation request is owed its answer: the executor picks up where the
   // recorded steps left off (see runtime/memory/consolidation-executor.ts).
-  pendingEffects: (snapshot) => [
+  // A crash between a fact and its demotion leaves MEMORY.md over capacity: demote on restart.
+  pendingEffects: (snapshot): readonly MemoryEffectRequest[] => [
     ...snapshot.context.conflicts
       .filter((conflict) => conflict.factIds.length >= 2 && untoldFactIds(snapshot.context, conflict).length > 0)
-      .map((conflict) => ({ type: 'notifyConflict', params: { scope: snapshot.context.scope, key: conflict.key, factIds: conflict.factIds } })),
+      .map((conflict): MemoryEffectRequest => ({ type: 'notifyConflict', params: { scope: snapshot.context.scope, key: conflict.key, factIds: conflict.factIds } })),
     ...(snapshot.context.consolidation
-      ? [{ type: 'consolidate', params: { scope: snapshot.context.scope, requestId: snapshot.context.consolidation.requestId } }]
+      ? [{ type: 'consolidate' as const, params: { scope: snapshot.context.scope, requestId: snapshot.context.consolidation.requestId } }]
+      : []),
+    ...(snapshot.context.scope.startsWith('group.') && factsToDemote(snapshot.context, MEMORY_FILE_CAPACITY_LINES).length > 0
+      ? [{ type: 'enforceCapacity' as const, params: { scope: snapshot.context.scope } }]
       : []),
   ],
 });

@@ -2,11 +2,13 @@
  * The facts of every memory scope as rows: what the memory actor folds, kept as a table
  * so read models can sort, filter and search it. Shared by the projections that need the
  * facts (memory-index, memory-files): each keeps these tables in its own read-model file,
- * built from the same six `memory.*` events.
+ * built from the same eight `memory.*` events.
  *
  * - `memory_facts`: one row per fact ever recorded, keyed by (scope, fact id), with its
  *   status (`active`, `superseded`, `retired`), confidence (a confirmation makes it
- *   `user-confirmed`), source, and whether it is in an open conflict.
+ *   `user-confirmed`), category, source, whether it is in an open conflict, whether it is
+ *   demoted out of MEMORY.md (still active and searchable), and `fresh_at`, the latest of
+ *   recorded, confirmed and restored, which ranks it (actors/memory-capacity.ts).
  * - `memory_conflicts` / `memory_conflict_facts`: the open conflicts per (scope, key) and
  *   the facts in each, as the memory actor keeps them: a superseded or retired fact leaves
  *   its conflict; `memory.conflict_resolved` closes it.
@@ -21,10 +23,13 @@ import {
   memoryConflictFlagged,
   memoryConflictResolved,
   memoryFactConfirmed,
+  memoryFactDemoted,
   memoryFactRecorded,
+  memoryFactRestored,
   memoryFactRetired,
   memoryFactSuperseded,
   type factConfidenceSchema,
+  type FactCategory,
 } from '../events/catalogue/memory.js';
 
 export type FactConfidence = z.infer<typeof factConfidenceSchema>;
@@ -37,6 +42,8 @@ export const MEMORY_FACT_EVENT_TYPES = [
   memoryFactRetired.type,
   memoryConflictFlagged.type,
   memoryConflictResolved.type,
+  memoryFactDemoted.type,
+  memoryFactRestored.type,
 ] as const;
 
 /** The fact tables, with the indexes applying the events needs. */
@@ -47,6 +54,7 @@ CREATE TABLE memory_facts (
   key TEXT NOT NULL,
   statement TEXT NOT NULL,
   confidence TEXT NOT NULL CHECK (confidence IN ('user-confirmed', 'user-stated', 'agent-observed', 'agent-inferred')),
+  category TEXT NOT NULL CHECK (category IN ('user', 'feedback', 'project', 'reference')),
   source_kind TEXT NOT NULL,
   source_ref TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'retired')),
@@ -54,6 +62,10 @@ CREATE TABLE memory_facts (
   retired_reason TEXT,
   confirmed_by TEXT,
   in_conflict INTEGER NOT NULL DEFAULT 0,
+  -- out of MEMORY.md for want of room (memory.fact_demoted), still active
+  demoted INTEGER NOT NULL DEFAULT 0,
+  -- the latest of recorded, confirmed and restored: ranks the fact
+  fresh_at TEXT NOT NULL,
   recorded_at TEXT NOT NULL,
   recorded_event_id TEXT NOT NULL,
   recorded_position INTEGER NOT NULL,
@@ -128,7 +140,7 @@ export interface FactChange {
   readonly factIds: readonly string[];
 }
 
-/** Applies one of the six `memory.*` fact events to the fact tables. */
+/** Applies one of the eight `memory.*` fact events to the fact tables. */
 export async function applyMemoryFactEvent(db: SqliteConnection, event: StoredEvent): Promise<FactChange> {
   const scope = scopeOfMemoryStream(event);
   const at = event.metadata.occurredAt;
@@ -136,11 +148,14 @@ export async function applyMemoryFactEvent(db: SqliteConnection, event: StoredEv
     case memoryFactRecorded.type: {
       const data = dataOf(memoryFactRecorded, event);
       await db.run(
-        `INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
-           recorded_at, recorded_event_id, recorded_position, changed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)
+        `INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, category, source_kind, source_ref, status,
+           fresh_at, recorded_at, recorded_event_id, recorded_position, changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
          ON CONFLICT (scope, fact_id) DO NOTHING`,
-        [scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref, data.recordedAt, event.id, Number(event.position), at],
+        [
+          scope, data.factId, data.key, data.statement, data.confidence, data.category, data.source.kind, data.source.ref,
+          data.recordedAt, data.recordedAt, event.id, Number(event.position), at,
+        ],
       );
       return { scope, factIds: [data.factId] };
     }
@@ -158,8 +173,8 @@ export async function applyMemoryFactEvent(db: SqliteConnection, event: StoredEv
     case memoryFactConfirmed.type: {
       const data = dataOf(memoryFactConfirmed, event);
       await db.run(
-        "UPDATE memory_facts SET confidence = 'user-confirmed', confirmed_by = ?, changed_at = ? WHERE scope = ? AND fact_id = ?",
-        [data.confirmedBy, at, scope, data.factId],
+        "UPDATE memory_facts SET confidence = 'user-confirmed', confirmed_by = ?, fresh_at = ?, changed_at = ? WHERE scope = ? AND fact_id = ?",
+        [data.confirmedBy, at, at, scope, data.factId],
       );
       return { scope, factIds: [data.factId] };
     }
@@ -200,6 +215,20 @@ export async function applyMemoryFactEvent(db: SqliteConnection, event: StoredEv
       await refreshConflictFlags(db, scope, factIds);
       return { scope, factIds };
     }
+    case memoryFactDemoted.type: {
+      const data = dataOf(memoryFactDemoted, event);
+      // One statement for the lot: a demotion may name thousands of facts.
+      await db.run(
+        'UPDATE memory_facts SET demoted = 1, changed_at = ? WHERE scope = ? AND fact_id IN (SELECT value FROM json_each(?))',
+        [at, scope, JSON.stringify(data.factIds)],
+      );
+      return { scope, factIds: data.factIds };
+    }
+    case memoryFactRestored.type: {
+      const data = dataOf(memoryFactRestored, event);
+      await db.run('UPDATE memory_facts SET demoted = 0, fresh_at = ?, changed_at = ? WHERE scope = ? AND fact_id = ?', [at, at, scope, data.factId]);
+      return { scope, factIds: [data.factId] };
+    }
     default:
       throw new Error(`not a memory fact event: ${event.type}`);
   }
@@ -212,12 +241,16 @@ export interface FactRow {
   readonly key: string;
   readonly statement: string;
   readonly confidence: FactConfidence;
+  readonly category: FactCategory;
   readonly source: { readonly kind: string; readonly ref: string };
   readonly status: FactStatus;
   readonly supersededBy: string | null;
   readonly retiredReason: string | null;
   readonly confirmedBy: string | null;
   readonly inConflict: boolean;
+  /** Active, but out of MEMORY.md for want of room. */
+  readonly demoted: boolean;
+  readonly freshAt: string;
   readonly recordedAt: string;
   readonly changedAt: string;
 }
@@ -228,6 +261,7 @@ export interface FactDbRow {
   key: string;
   statement: string;
   confidence: FactConfidence;
+  category: FactCategory;
   source_kind: string;
   source_ref: string;
   status: FactStatus;
@@ -235,12 +269,14 @@ export interface FactDbRow {
   retired_reason: string | null;
   confirmed_by: string | null;
   in_conflict: number;
+  demoted: number;
+  fresh_at: string;
   recorded_at: string;
   changed_at: string;
 }
 
 export const FACT_COLUMNS =
-  'scope, fact_id, key, statement, confidence, source_kind, source_ref, status, superseded_by, retired_reason, confirmed_by, in_conflict, recorded_at, changed_at';
+  'scope, fact_id, key, statement, confidence, category, source_kind, source_ref, status, superseded_by, retired_reason, confirmed_by, in_conflict, demoted, fresh_at, recorded_at, changed_at';
 
 export function toFactRow(row: FactDbRow): FactRow {
   return {
@@ -249,12 +285,15 @@ export function toFactRow(row: FactDbRow): FactRow {
     key: row.key,
     statement: row.statement,
     confidence: row.confidence,
+    category: row.category,
     source: { kind: row.source_kind, ref: row.source_ref },
     status: row.status,
     supersededBy: row.superseded_by,
     retiredReason: row.retired_reason,
     confirmedBy: row.confirmed_by,
     inConflict: row.in_conflict !== 0,
+    demoted: row.demoted !== 0,
+    freshAt: row.fresh_at,
     recordedAt: row.recorded_at,
     changedAt: row.changed_at,
   };

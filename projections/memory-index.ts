@@ -169,10 +169,10 @@ export function isOwnChunk(text: string): boolean {
 // `WHERE true` tells SQLite's parser the ON CONFLICT clause belongs to the insert.
 
 const FACTS_INSERT = `
-  INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, source_kind, source_ref, status,
-    recorded_at, recorded_event_id, recorded_position, changed_at)
-  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 'active',
-    value ->> 7, value ->> 8, value ->> 9, value ->> 10
+  INSERT INTO memory_facts (scope, fact_id, key, statement, confidence, category, source_kind, source_ref, status,
+    fresh_at, recorded_at, recorded_event_id, recorded_position, changed_at)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 11, value ->> 5, value ->> 6, 'active',
+    value ->> 7, value ->> 7, value ->> 8, value ->> 9, value ->> 10
   FROM jsonb_each(?) WHERE true ORDER BY key ON CONFLICT (scope, fact_id) DO NOTHING`;
 
 const DAILY_LOGS_INSERT = `
@@ -306,7 +306,7 @@ function planRun(events: readonly StoredEvent[]): RunPlan {
       additions.push({ event, kind: 'fact', scope, data, factIndex: factRows.length });
       factRows.push([
         scope, data.factId, data.key, data.statement, data.confidence, data.source.kind, data.source.ref,
-        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt,
+        data.recordedAt, event.id, Number(event.position), event.metadata.occurredAt, data.category,
       ]);
     } else {
       const data = dataOf(memoryDailyLogWritten, event);
@@ -390,7 +390,8 @@ function planBatch(events: readonly StoredEvent[]): MemoryIndexPlan {
 
 export const memoryIndexProjection = defineProjection({
   name: 'memory-index',
-  version: 1,
+  // v2: facts carry their category, whether they are demoted, and when they were last fresh.
+  version: 2,
   eventTypes: [...MEMORY_FACT_EVENT_TYPES, memoryDailyLogWritten.type, memoryConsolidationRequested.type, memoryConsolidated.type],
   schema: MEMORY_INDEX_SCHEMA,
   deferredSchema: MEMORY_INDEX_DEFERRED_SCHEMA,

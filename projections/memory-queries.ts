@@ -179,6 +179,8 @@ export type MemoryHitSource =
       readonly confidence: FactConfidence;
       readonly status: FactStatus;
       readonly inConflict: boolean;
+      /** Active but out of MEMORY.md for want of room: still found here. */
+      readonly demoted: boolean;
       readonly recordedAt: string;
       /** Where the fact itself came from (a message, an event, a daily log). */
       readonly origin: { readonly kind: string; readonly ref: string };
@@ -221,6 +223,7 @@ interface HitRow {
   confidence: FactConfidence | null;
   status: FactStatus | null;
   in_conflict: number | null;
+  demoted: number | null;
   recorded_at: string | null;
   source_kind_of_fact: string | null;
   source_ref: string | null;
@@ -240,6 +243,7 @@ function toHit(row: HitRow): MemorySearchHit {
         confidence: row.confidence!,
         status: row.status!,
         inConflict: row.in_conflict === 1,
+        demoted: row.demoted === 1,
         recordedAt: row.recorded_at!,
         origin: { kind: row.source_kind_of_fact!, ref: row.source_ref! },
         eventId: row.event_id,
@@ -275,7 +279,7 @@ export async function searchMemory(db: SqliteConnection, query: string, options:
     SELECT c.chunk_id, c.scope, c.source_kind, c.fact_id, c.day, c.event_id, c.seq, c.chunk_count,
            snippet(memory_chunks_fts, 0, '**', '**', '…', 32) AS snippet,
            bm25(memory_chunks_fts, 1.0, 0.5) AS rank,
-           f.key, f.confidence, f.status, f.in_conflict, f.recorded_at, f.source_kind AS source_kind_of_fact, f.source_ref,
+           f.key, f.confidence, f.status, f.in_conflict, f.demoted, f.recorded_at, f.source_kind AS source_kind_of_fact, f.source_ref,
            d.written_by
       FROM memory_chunks_fts
       JOIN memory_chunks c ON c.chunk_id = memory_chunks_fts.rowid

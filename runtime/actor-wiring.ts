@@ -9,6 +9,7 @@
  * (conversation-channel.ts). runtime/workflows/README.md lists every hop.
  */
 import type { EffectExecutorsFor } from './actor-host/effects.js';
+import { enforceMemoryCapacity } from './workflows/enforce-memory-capacity.js';
 import { grantSlot } from './workflows/grant-slot.js';
 import { queueGroupRun } from './workflows/queue-group-run.js';
 import { queueTaskRun } from './workflows/queue-task-run.js';
@@ -28,7 +29,8 @@ export type WiringEffect =
   | 'supervisor.grantSlot'
   | 'run.releaseSlot'
   | 'run.reportOutcome'
-  | 'group.reconcileRun';
+  | 'group.reconcileRun'
+  | 'memory.enforceCapacity';
 
 /** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
 export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<WiringEffect> {
@@ -40,6 +42,7 @@ export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<Wiri
     'run.releaseSlot': runWorkflow(releaseSlot),
     'run.reportOutcome': runWorkflow(reportOutcome(policy)),
     'group.reconcileRun': runWorkflow(reconcileGroupRun(policy)),
+    'memory.enforceCapacity': runWorkflow(enforceMemoryCapacity),
   };
 }
 

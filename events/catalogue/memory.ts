@@ -150,6 +150,43 @@ export const memoryConflictNotified = defineEvent(
     .strict(),
 );
 
+/**
+ * MEMORY.md is full (see projections/memory-layout.ts, `MEMORY_CAPACITY_LINES`): these
+ * active facts, the lowest ranked, leave it. Demoted is not deleted: a demoted fact stays
+ * active (it still holds its key for conflicts and supersession) and searchable; it only
+ * is not shown in MEMORY.md until `memory.fact_restored`.
+ */
+export const memoryFactDemoted = defineEvent(
+  'memory.fact_demoted',
+  1,
+  z
+    .object({
+      factIds: z.array(factIdSchema).min(1).max(100_000),
+      /** Why: `capacity`, MEMORY.md had no room for them. */
+      reason: z.enum(['capacity']),
+      /** The number of lines MEMORY.md may hold, when they were demoted. */
+      capacityLines: z.number().int().positive(),
+    })
+    .strict(),
+);
+
+/**
+ * A demoted fact is back in MEMORY.md: a user confirmed it (`confirmed`), or a new
+ * `recordFact` stated it again (`restated`), which counts as using it.
+ */
+export const memoryFactRestored = defineEvent(
+  'memory.fact_restored',
+  1,
+  z
+    .object({
+      factId: factIdSchema,
+      cause: z.enum(['confirmed', 'restated']),
+      /** For `restated`: the id the restating recordFact proposed (not recorded: the fact it restates is). */
+      restatedAs: factIdSchema.optional(),
+    })
+    .strict(),
+);
+
 export const memoryEvents = [
   memoryFactRecorded,
   memoryFactSuperseded,
@@ -158,4 +195,6 @@ export const memoryEvents = [
   memoryConflictFlagged,
   memoryConflictResolved,
   memoryConflictNotified,
+  memoryFactDemoted,
+  memoryFactRestored,
 ];

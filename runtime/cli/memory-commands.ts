@@ -160,7 +160,7 @@ async function search(context: CommandContext, command: Command, query: string, 
         hits.map((hit) => [
           hit.score.toFixed(2),
           hit.scope,
-          hit.source.kind === 'fact' ? `fact ${hit.source.key} (${hit.source.confidence}${hit.source.inConflict ? ', in conflict' : ''})` : `daily log ${hit.source.day}`,
+          hit.source.kind === 'fact' ? `fact ${hit.source.key} (${hit.source.confidence}${hit.source.inConflict ? ', in conflict' : ''}${hit.source.demoted ? ', demoted' : ''})` : `daily log ${hit.source.day}`,
           hit.text.replace(/\s+/g, ' '),
         ]),
       ),
@@ -172,7 +172,7 @@ async function search(context: CommandContext, command: Command, query: string, 
 function describeScope(memory: ScopeMemory): string {
   const lines = [`${memory.scope}: ${memory.facts.length} fact${memory.facts.length === 1 ? '' : 's'}, ${memory.conflicts.length} open conflict${memory.conflicts.length === 1 ? '' : 's'}`];
   for (const conflict of memory.conflicts) lines.push(`  CONFLICT ${conflict.key}: facts ${conflict.factIds.join(', ')} disagree (flagged ${conflict.flaggedAt})`);
-  for (const fact of memory.facts) lines.push(`  [${fact.confidence}] ${fact.key}: ${fact.statement}${fact.inConflict ? '  (in conflict)' : ''}`);
+  for (const fact of memory.facts) lines.push(`  [${fact.confidence}] ${fact.key}: ${fact.statement}${fact.inConflict ? '  (in conflict)' : ''}${fact.demoted ? '  (demoted: not in MEMORY.md)' : ''}`);
   for (const log of memory.dailyLogs) lines.push(`  ${log.day} (${log.writtenBy}): ${log.summary.replace(/\s+/g, ' ')}`);
   return `${lines.join('\n')}\n`;
 }

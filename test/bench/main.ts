@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
 import { runEventsSuite } from './events.js';
+import { runMemorySuite } from './memory.js';
 import { runRunsSuite } from './runs.js';
 import { runSchedulerSuite } from './scheduler.js';
 import { runSearchSuite } from './search.js';
@@ -43,6 +44,7 @@ const SUITES = {
   runs: runRunsSuite,
   scheduler: runSchedulerSuite,
   slack: runSlackSuite,
+  memory: runMemorySuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;

@@ -9,7 +9,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { groupFilePath } from '../../../projections/atomic-file.js';
-import { MEMORY_FILE_MAX_LINES, memoryFilesProjection, renderMemoryFile } from '../../../projections/memory-files.js';
+import { CATEGORY_HEADINGS, factsToDemote, MEMORY_FILE_CAPACITY_LINES as MEMORY_FILE_MAX_LINES } from '../../../actors/memory-capacity.js';
+import { memoryFilesProjection, renderMemoryFile } from '../../../projections/memory-files.js';
 import { applyEvents, openProjection, projectionTestbed } from './fixture.js';
 import { buildMemoryScenario, GROUP_A, GROUP_B, recordFact, SCOPE_A } from './memory-scenario.js';
 
@@ -21,13 +22,13 @@ async function build(name: string, options: { batchSize?: number } = {}) {
 }
 
 describe('MEMORY.md', () => {
-  it('lists conflicts whole and flagged, then active facts by confidence and recency; superseded and retired left out', async () => {
+  it('lists conflicts whole and flagged, then active facts under one heading per category (user, feedback, project, reference), by confidence and recency; superseded and retired left out', async () => {
     await buildMemoryScenario(bed.world);
     const { read } = await build('data');
     expect(await read(GROUP_A)).toBe(
       [
         '# Memory of group T1.C1',
-        'Built from the memory events of this group; edits here are overwritten. Best facts first; find more with memory_search.',
+        'Built from the memory events of this group; edits here are overwritten. Best facts first, by category; find more with memory_search.',
         '',
         '## Unresolved conflicts',
         'These facts disagree. None is chosen until someone resolves the conflict.',
@@ -35,11 +36,15 @@ describe('MEMORY.md', () => {
         '  - [user-stated] vendor.acme.payment_terms: Acme pays invoices net 30 days. (f1, 2026-01-05)',
         '  - [agent-inferred] vendor.acme.payment_terms: Acme pays invoices net 45 days. (f2, 2026-01-05)',
         '',
-        '## Facts',
+        '## User: people, their roles and preferences',
         '- [user-confirmed] team.payments.lead: Alice leads the payments team. (f6, 2026-01-05)',
-        '- [user-stated] vendor.initech.contact: Initech prefers phone calls. (f5, 2026-01-05)',
+        '',
+        '## Project: the work, its decisions and deadlines',
         '- [agent-observed] meetings.weekly_sync: The weekly sync is on Tuesdays at ten. (f8, 2026-01-05)',
         '- [agent-observed] vendor.globex.shipping: Globex ships orders from Rotterdam. (f3, 2026-01-05)',
+        '',
+        '## Reference: where things are',
+        '- [user-stated] vendor.initech.contact: Initech prefers phone calls. (f5, 2026-01-05)',
         '',
       ].join('\n'),
     );
@@ -59,7 +64,7 @@ describe('MEMORY.md', () => {
     }
   });
 
-  it('keeps to 200 lines, best first, and counts what did not fit', async () => {
+  it('keeps to 200 lines before any demotion is recorded, best first, and counts what did not fit', async () => {
     const scope = 'group.T9.C9';
     const confidences = ['agent-inferred', 'agent-observed', 'user-stated'] as const;
     for (let index = 0; index < 240; index += 1) {
@@ -79,8 +84,8 @@ describe('MEMORY.md', () => {
     expect(text).toContain('- CONFLICT on topic.item_0 (2 statements disagree):\n  - [agent-inferred] topic.item_0: Statement number 0 about topic 0. (x0, 2026-01-05)\n  - [agent-observed] topic.item_0: Statement number 0 is wrong. (c1, 2026-01-05)');
     expect(text).toContain('- CONFLICT on topic.item_3 (2 statements disagree):');
 
-    const factLines = lines.slice(lines.indexOf('## Facts') + 1);
-    expect(factLines.pop()).toMatch(/^- … and \d+ more active facts, lower ranked; find them with memory_search$/);
+    const factLines = lines.slice(lines.indexOf(CATEGORY_HEADINGS.project) + 1);
+    expect(factLines.pop()).toMatch(/^- … and \d+ more active facts, lower ranked, not shown here; find them with memory_search$/);
     const ranks = factLines.map((line) => ['user-confirmed', 'user-stated', 'agent-observed', 'agent-inferred'].indexOf(/^- \[([a-z-]+)\]/.exec(line)![1]!));
     expect(ranks).toEqual([...ranks].sort((left, right) => left - right));
     expect(factLines.slice(0, 3).map((line) => /\((x\d+),/.exec(line)![1])).toEqual(['x7', 'x4', 'x1']);
@@ -88,7 +93,36 @@ describe('MEMORY.md', () => {
     expect(factLines[3]).toContain('(x239,');
     const shown = factLines.length;
     const active = 240 - 2; // x0 and x3 are in the conflicts section
-    expect(lines[lines.length - 1]).toBe(`- … and ${active - shown} more active facts, lower ranked; find them with memory_search`);
+    expect(lines[lines.length - 1]).toBe(`- … and ${active - shown} more active facts, lower ranked, not shown here; find them with memory_search`);
+  });
+
+  it('leaves demoted facts out, counted in the last line, and shows exactly the facts the demotion policy keeps', async () => {
+    const scope = 'group.T9.C9';
+    const categories = ['user', 'feedback', 'project', 'reference'] as const;
+    for (let index = 0; index < 260; index += 1) {
+      await recordFact(bed.world, scope, {
+        id: `x${index}`,
+        key: `topic.item_${index}`,
+        statement: `Statement number ${index}.`,
+        confidence: index % 5 === 0 ? 'user-stated' : 'agent-observed',
+        category: categories[index % 4]!,
+      });
+    }
+    const memory = await bed.world.host.load('memory', scope);
+    const demoted = factsToDemote(memory.context);
+    expect(demoted.length).toBeGreaterThan(50);
+    await bed.world.send('memory', scope, { type: 'demoteFacts', factIds: demoted, capacityLines: MEMORY_FILE_MAX_LINES }, 'runtime');
+    expect(factsToDemote((await bed.world.host.load('memory', scope)).context)).toEqual([]);
+
+    const text = await (await build('data')).read('T9.C9');
+    const lines = text.split('\n');
+    lines.pop();
+    expect(lines.length).toBeLessThanOrEqual(MEMORY_FILE_MAX_LINES);
+    const shownIds = lines.flatMap((line) => /\((x\d+),/.exec(line)?.[1] ?? []);
+    const kept = memory.context.facts.map((fact) => fact.id).filter((id) => !demoted.includes(id));
+    expect([...shownIds].sort()).toEqual([...kept].sort());
+    expect(lines[lines.length - 1]).toBe(`- … and ${demoted.length} more active facts, lower ranked, not shown here; find them with memory_search`);
+    expect(lines.filter((line) => line.startsWith('## '))).toEqual(categories.map((category) => CATEGORY_HEADINGS[category]));
   });
 
   it('rewrites only the groups whose facts changed', async () => {

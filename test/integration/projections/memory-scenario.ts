@@ -18,7 +18,7 @@ type Confidence = 'user-stated' | 'user-confirmed' | 'agent-observed' | 'agent-i
 export async function recordFact(
   world: World,
   scope: string,
-  fact: { id: string; key: string; statement: string; confidence: Confidence },
+  fact: { id: string; key: string; statement: string; confidence: Confidence; category?: 'user' | 'feedback' | 'project' | 'reference' },
   actor = fact.confidence.startsWith('user') ? `user:${USER}` : 'agent:run-1',
 ): Promise<void> {
   await world.send('memory', scope, { type: 'recordFact', fact: { ...fact, source: { kind: 'message', ref: `${scope}/1712345678.000100` } } }, actor);
@@ -39,9 +39,9 @@ export async function buildMemoryScenario(world: World): Promise<void> {
   await recordFact(world, SCOPE_A, { id: 'f3', key: 'vendor.globex.shipping', statement: 'Globex ships orders from Rotterdam.', confidence: 'agent-observed' });
   // A user's word replaces an agent's automatically.
   await recordFact(world, SCOPE_A, { id: 'f4', key: 'vendor.initech.contact', statement: 'Initech prefers email.', confidence: 'agent-inferred' });
-  await recordFact(world, SCOPE_A, { id: 'f5', key: 'vendor.initech.contact', statement: 'Initech prefers phone calls.', confidence: 'user-stated' });
+  await recordFact(world, SCOPE_A, { id: 'f5', key: 'vendor.initech.contact', statement: 'Initech prefers phone calls.', confidence: 'user-stated', category: 'reference' });
   // An agent's fact a user confirmed.
-  await recordFact(world, SCOPE_A, { id: 'f6', key: 'team.payments.lead', statement: 'Alice leads the payments team.', confidence: 'agent-observed' });
+  await recordFact(world, SCOPE_A, { id: 'f6', key: 'team.payments.lead', statement: 'Alice leads the payments team.', confidence: 'agent-observed', category: 'user' });
   await world.send('memory', SCOPE_A, { type: 'confirmFact', factId: 'f6' }, `user:${USER}`);
   // A retired fact.
   await recordFact(world, SCOPE_A, { id: 'f7', key: 'office.wifi', statement: 'The guest wifi password rotates monthly.', confidence: 'agent-inferred' });

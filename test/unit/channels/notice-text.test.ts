@@ -16,7 +16,7 @@ const request: ApprovalRequest = {
 };
 
 function fact(id: string, statement: string, confidence: MemoryFact['confidence'], ref: string): MemoryFact {
-  return { id, key: 'vendor.acme.terms', statement, confidence, category: 'project', source: { kind: 'message', ref }, recordedAt: '2026-12-07T12:00:00.000Z', status: 'active', supersededBy: null };
+  return { id, key: 'vendor.acme.terms', statement, confidence, category: 'project', source: { kind: 'message', ref }, recordedAt: '2026-12-07T12:00:00.000Z', status: 'active', supersededBy: null, demoted: false, freshAt: '2026-12-07T12:00:00.000Z' };
 }
 
 describe('conflictNoticeText', () => {

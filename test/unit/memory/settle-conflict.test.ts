@@ -15,6 +15,8 @@ function fact(id: string, statement: string, change: Partial<MemoryFact> = {}): 
     recordedAt: '2026-12-07T12:00:00.000Z',
     status: 'active',
     supersededBy: null,
+    demoted: false,
+    freshAt: '2026-12-07T12:00:00.000Z',
     ...change,
   };
 }
