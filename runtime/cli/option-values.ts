@@ -66,3 +66,12 @@ export function kindNameParser(known: readonly string[]): (value: string) => str
 export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
+
+/** A group id as the runtime names groups (`T1.C1`, a thread's `T1.C1.1712345678.000100`). */
+export const parseGroupOption = parserFor(
+  z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/),
+  'expected a group id such as T1.C1 (printable, no spaces, at most 256 characters)',
+);
+
+/** A file to read text from, or `-` for standard input. */
+export const parseTextSource = parserFor(z.string().min(1).max(4_096).refine((value) => !value.includes('\0')), "expected a file path, or '-' for standard input");

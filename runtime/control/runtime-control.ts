@@ -1,6 +1,6 @@
 /**
- * The control socket as `ledgerclaw start` runs it: the task kind reachable (what the
- * `tasks` commands send), commands signed `cli`, and a data directory whose path is too
+ * The control socket as `ledgerclaw start` runs it: the task and instructions kinds
+ * reachable (what the `tasks` and `instructions edit` commands send), commands signed `cli`, and a data directory whose path is too
  * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
  * need it stopped, as before).
  */
@@ -9,7 +9,7 @@ import { CLI_ACTOR } from './actor-commands.js';
 import { ControlSocketPathError, startControlServer, type ControlledActors } from './server.js';
 
 /** The actor kinds the CLI may command through the socket. */
-export const CONTROLLED_KINDS: readonly string[] = ['task'];
+export const CONTROLLED_KINDS: readonly string[] = ['task', 'instructions'];
 
 export interface RuntimeControl {
   close(): Promise<void>;
