@@ -64,7 +64,8 @@ async function show(context: CommandContext, command: Command, options: ScopeOpt
   const status = await withReader(config, (opened) => instructionsStatus(opened?.store ?? null, config.dataDir, scope)).catch(asCommandError);
   const { current, recorded } = status;
   if (current.text === '' && recorded === null) {
-    io.stdout.write(`no ${whose(scope).replace(/^the /, '')} yet: write ${status.path}, or run \`ledgerclaw instructions edit${options.group !== undefined ? ` --group ${options.group}` : ''}\`\n`);
+    const forWhom = scope === 'company' ? 'the company' : `group ${options.group}`;
+    io.stdout.write(`no instructions for ${forWhom} yet: write ${status.path}, or run \`ledgerclaw instructions edit${options.group !== undefined ? ` --group ${options.group}` : ''}\`\n`);
     return ExitCode.ok;
   }
   const when = recorded === null ? '' : `recorded ${recorded.recordedAt} by ${recorded.recordedBy}`;
