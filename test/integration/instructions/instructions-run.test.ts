@@ -87,6 +87,7 @@ describe('issue 18: runs and their instructions', () => {
     expect(runIds).toHaveLength(3);
     const named = [];
     for (const runId of runIds) named.push((await events(`run-${runId}`)).find((event) => event.type === 'run.context_built')!.data.instructions);
+    expect(await cli('runs', 'show', runIds[2]!)).toContain(`instructions: company ${instructionsHash(changed)}, group ${instructionsHash(group)}`);
     expect(named).toEqual([
       { company: instructionsHash(company), group: instructionsHash(group) },
       { company: instructionsHash(company), group: instructionsHash(group) },
