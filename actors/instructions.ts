@@ -48,7 +48,7 @@ export interface InstructionsContext {
   readonly changes: number;
 }
 
-type Record = Extract<InstructionsCommand, { type: 'record' }> & { meta: CommandMeta };
+type RecordCommand = Extract<InstructionsCommand, { type: 'record' }> & { meta: CommandMeta };
 
 const instructionsMachine = setup({
   types: {} as { context: InstructionsContext; events: (InstructionsCommand & { meta: CommandMeta }) | InstructionsEvent; input: { scope: string } },
@@ -82,12 +82,12 @@ const instructionsMachine = setup({
             actions: { type: 'reject', params: ({ context }) => ({ reason: `'${context.scope}' is not an instructions scope: expected 'company' or 'group.<group id>'` }) },
           },
           { guard: 'hashIsNotTheText', actions: { type: 'reject', params: { reason: "the hash is not the sha256 of the text's UTF-8 bytes" } } },
-          { guard: 'isUnchanged', actions: { type: 'reject', params: ({ event }) => ({ reason: `unchanged: the instructions already have hash ${(event as Record).hash}` }) } },
+          { guard: 'isUnchanged', actions: { type: 'reject', params: ({ event }) => ({ reason: `unchanged: the instructions already have hash ${(event as RecordCommand).hash}` }) } },
           {
             actions: {
               type: 'record',
               params: ({ context, event }) => {
-                const command = event as Record;
+                const command = event as RecordCommand;
                 return {
                   type: 'instructions.changed',
                   data: { scope: context.scope, hash: command.hash, text: command.text, truncated: command.truncated, previousHash: context.hash },

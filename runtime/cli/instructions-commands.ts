@@ -18,7 +18,7 @@ import { editorCommand, editText, EditorError } from '../instructions/editor.js'
 import { instructionsLocation, instructionsScope, readInstructionsFile } from '../instructions/instructions-file.js';
 import { instructionsStatus, isRecorded } from '../instructions/instructions-status.js';
 import { InstructionsNotRecordedError, InstructionsTooLongError, writeInstructions, type SendInstructionsCommand } from '../instructions/record-instructions.js';
-import { readTextSource } from '../instructions/text-input.js';
+import { readTextSource, TextSourceError } from '../instructions/text-input.js';
 import { WorkspaceFileRefusedError } from '../sandbox/workspace-file.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
@@ -61,7 +61,9 @@ async function show(context: CommandContext, command: Command, options: ScopeOpt
   const { io } = context;
   const { config } = loadCommandConfig(command, io);
   const scope = scopeOf(options);
-  const status = await withReader(config, (opened) => instructionsStatus(opened?.store ?? null, config.dataDir, scope)).catch(asCommandError);
+  const status = await withReader(config, (opened) => instructionsStatus(opened?.store ?? null, config.dataDir, scope)).catch((error: unknown) => {
+    throw asCommandError(error);
+  });
   const { current, recorded } = status;
   if (current.text === '' && recorded === null) {
     const forWhom = scope === 'company' ? 'the company' : `group ${options.group}`;
@@ -128,14 +130,11 @@ async function withActorCommands<T>(context: CommandContext, command: Command, u
   }
 }
 
-/** The failures an operator can act on, as their message alone (exit 1; a bad text is a usage error, exit 2). */
-function asCommandError(error: unknown): never {
-  if (error instanceof InstructionsTooLongError) throw new UsageError(error.message);
-  if (error instanceof ControlRequestError) throw error.code === 'invalid_command' ? new UsageError(error.message) : new CommandFailedError(`the runtime refused the request: ${error.message}`);
-  if (error instanceof RuntimeUnreachableError || error instanceof WorkspaceFileRefusedError || error instanceof EditorError || error instanceof InstructionsNotRecordedError) {
-    throw new CommandFailedError(error.message);
-  }
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new CommandFailedError((error as Error).message);
-  throw error;
+/** The failures an operator can act on, as their message alone (exit 1; a text too long is a usage error, exit 2). */
+function asCommandError(error: unknown): unknown {
+  if (error instanceof InstructionsTooLongError) return new UsageError(error.message);
+  if (error instanceof ControlRequestError) return error.code === 'invalid_command' ? new UsageError(error.message) : new CommandFailedError(`the runtime refused the request: ${error.message}`);
+  const explained = [RuntimeUnreachableError, WorkspaceFileRefusedError, EditorError, InstructionsNotRecordedError, TextSourceError];
+  if (explained.some((type) => error instanceof type)) return new CommandFailedError((error as Error).message);
+  return error;
 }

@@ -1,8 +1,8 @@
 /**
  * The control socket as `ledgerclaw start` runs it: the task and instructions kinds
- * reachable (what the `tasks` and `instructions edit` commands send), commands signed `cli`, and a data directory whose path is too
- * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
- * need it stopped, as before).
+ * reachable (what the `tasks` and `instructions edit` commands send), commands signed
+ * `cli`, and a data directory whose path is too long for a unix socket logged rather than
+ * fatal (the runtime runs; writer commands then need it stopped, as before).
  */
 import type { Logger } from '../logger.js';
 import { CLI_ACTOR } from './actor-commands.js';

@@ -102,13 +102,16 @@ describe('ledgerclaw instructions', () => {
     expect((events[1]!.data as { previousHash: string }).previousHash).toBe(instructionsHash(COMPANY_TEXT));
   });
 
-  it('refuses an edit without an editor or --file, and one whose editor fails, changing nothing', async () => {
+  it('refuses an edit without an editor or --file, one whose editor fails, and a --file that is not there, changing nothing', async () => {
     const noEditor = await cli(['edit'], { env: { EDITOR: '', VISUAL: '' } });
     expect(noEditor.code).toBe(2);
     expect(noEditor.stderr).toMatch(/no editor: set \$EDITOR/);
     const failing = await cli(['edit'], { env: { EDITOR: 'false' } });
     expect(failing.code).toBe(1);
     expect(failing.stderr).toMatch(/the editor \(false\) exited with code 1; nothing was changed/);
+    const missing = await cli(['edit', '--file', 'missing.md']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('missing.md: no such file');
     expect(await stream('instructions-company').catch(() => [])).toEqual([]);
   });
 
