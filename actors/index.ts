@@ -5,6 +5,7 @@
 import type { AnyActorKind } from './actor-kind.js';
 import { approvalKind } from './approval.js';
 import { groupKind } from './group.js';
+import { instructionsKind } from './instructions.js';
 import { memoryKind } from './memory.js';
 import { runKind } from './run.js';
 import { supervisorKind } from './supervisor.js';
@@ -17,9 +18,10 @@ export type RuntimeActorKind =
   | typeof memoryKind
   | typeof approvalKind
   | typeof runKind
-  | typeof supervisorKind;
+  | typeof supervisorKind
+  | typeof instructionsKind;
 
-export const actorKinds: readonly RuntimeActorKind[] = [groupKind, taskKind, memoryKind, approvalKind, runKind, supervisorKind];
+export const actorKinds: readonly RuntimeActorKind[] = [groupKind, taskKind, memoryKind, approvalKind, runKind, supervisorKind, instructionsKind];
 
 /** The kind a stream belongs to: `task-42` → task, `supervisor` → supervisor. */
 export function kindOfStream(streamId: string, kinds: readonly AnyActorKind[] = actorKinds): { kind: AnyActorKind; id: string } | undefined {

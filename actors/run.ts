@@ -19,6 +19,7 @@ import type { EventDefinition } from '../events/catalogue.js';
 import {
   modelCallFields,
   promptFields,
+  promptInstructionsSchema,
   runContextModeSchema,
   runDetailSchema,
   runIdentifierSchema,
@@ -54,7 +55,7 @@ export const runCommands = z.discriminatedUnion('type', [
   /** The container runs. */
   z.object({ type: z.literal('reportStarted'), containerId: z.string().min(1).max(200) }).strict(),
   /** The prompt assembled for the run (before its container starts). */
-  z.object({ type: z.literal('noteContext'), ...promptFields }).strict(),
+  z.object({ type: z.literal('noteContext'), ...promptFields, instructions: promptInstructionsSchema }).strict(),
   /** A model call the gateway answered. */
   z.object({ type: z.literal('noteModelCall'), ...modelCallFields }).strict(),
   /** A tool call and its result. */
@@ -302,6 +303,7 @@ export const runMachine = setup({
                 messages: event.messages,
                 tokenEstimate: event.tokenEstimate,
                 windowBudgetTokens: event.windowBudgetTokens,
+                instructions: event.instructions,
                 builtAt: event.meta.issuedAt,
               },
             }),

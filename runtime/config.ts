@@ -136,7 +136,7 @@ export const configSchema = z
       .prefault({}),
     agent: z
       .object({
-        /** Who the assistant is: the first section of every prompt. */
+        /** Who the assistant is: the first section of every prompt (what the company and each group ask of it is in COMPANY.md and INSTRUCTIONS.md). */
         name: z.string().min(1).max(100).default('ledgerclaw'),
         identity: z
           .string()
@@ -369,7 +369,7 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     description: "tokens one scheduled task's runs may spend per UTC day",
   },
   { key: 'agent.name', env: 'LEDGERCLAW_AGENT_NAME', envKind: 'string', description: "the assistant's name, as it introduces itself" },
-  { key: 'agent.identity', env: 'LEDGERCLAW_AGENT_IDENTITY', envKind: 'string', description: 'who the assistant is: the first, cached section of every prompt' },
+  { key: 'agent.identity', env: 'LEDGERCLAW_AGENT_IDENTITY', envKind: 'string', description: "who the assistant is: the first, cached section of every prompt (the company's and a group's instructions follow, from COMPANY.md and INSTRUCTIONS.md)" },
   { key: 'agent.maxTokens', env: 'LEDGERCLAW_MAX_TOKENS', envKind: 'integer', description: "the most output tokens of one model call" },
   { key: 'model.maxRetries', env: 'LEDGERCLAW_MODEL_MAX_RETRIES', envKind: 'integer', description: 'retries of a model call answered 429 or 529, with backoff (retry-after honoured)' },
   { key: 'model.timeoutMs', env: 'LEDGERCLAW_MODEL_TIMEOUT_MS', envKind: 'integer', description: 'the longest one model call may take' },

@@ -6,6 +6,7 @@ import { EventCatalogue } from '../catalogue.js';
 import { approvalEvents } from './approval.js';
 import { dailyLogEvents } from './daily-log.js';
 import { groupEvents } from './group.js';
+import { instructionsEvents } from './instructions.js';
 import { knowledgeEvents } from './knowledge.js';
 import { memoryEvents } from './memory.js';
 import { runEvents } from './run.js';
@@ -24,4 +25,5 @@ export const catalogue = new EventCatalogue([
   ...approvalEvents,
   ...runEvents,
   ...supervisorEvents,
+  ...instructionsEvents,
 ]);

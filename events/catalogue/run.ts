@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
+import { instructionsHashSchema } from './instructions.js';
 
 /** A run, group or task id: it can sit in a stream name, a container label and a log line. */
 export const runIdentifierSchema = z
@@ -175,7 +176,20 @@ export const promptFields = {
   windowBudgetTokens: z.number().int().positive(),
 };
 
-export const runContextBuilt = defineEvent('run.context_built', 1, z.object({ ...promptFields, builtAt: timestamp }).strict());
+/** The standing instructions a run was given, by the hash `instructions.changed` recorded them with; null: none. */
+export const promptInstructionsSchema = z.object({ company: instructionsHashSchema.nullable(), group: instructionsHashSchema.nullable() }).strict();
+
+const runContextBuiltV1 = z.object({ ...promptFields, builtAt: timestamp }).strict();
+
+/**
+ * v2 adds `instructions`: the hashes of the company's and the group's instructions in the
+ * prompt, so a replay can name the exact text a run saw. Runs before v2 had none.
+ */
+export const runContextBuilt = defineEvent('run.context_built', 1, runContextBuiltV1).evolve(
+  2,
+  runContextBuiltV1.extend({ instructions: promptInstructionsSchema }).strict(),
+  (v1) => ({ ...v1, instructions: { company: null, group: null } }),
+);
 
 /** A content block of the model's answer, as recorded. */
 export const modelOutputBlockSchema = z.discriminatedUnion('type', [

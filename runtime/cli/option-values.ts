@@ -89,3 +89,12 @@ export const parseSlackUserId = parserFor(slackUserIdSchema, 'expected a Slack u
 
 /** Why a fact is retired, as the memory actor keeps it. */
 export const parseRetireReason = parserFor(z.string().trim().min(1).max(1000), 'expected a reason of 1 to 1000 characters');
+
+/** A group id as the runtime names groups (`T1.C1`, a thread's `T1.C1.1712345678.000100`). */
+export const parseGroupOption = parserFor(
+  z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/),
+  'expected a group id such as T1.C1 (printable, no spaces, at most 256 characters)',
+);
+
+/** A file to read text from, or `-` for standard input. */
+export const parseTextSource = parserFor(z.string().min(1).max(4_096).refine((value) => !value.includes('\0')), "expected a file path, or '-' for standard input");

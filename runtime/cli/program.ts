@@ -11,6 +11,7 @@ import { registerActorsCommands } from './actors-commands.js';
 import { registerChatCommand } from './chat-command.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
+import { registerInstructionsCommands } from './instructions-commands.js';
 import type { CliIo } from './io.js';
 import { registerKnowledgeCommands } from './knowledge-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
@@ -108,6 +109,7 @@ export function buildProgram(context: CommandContext): Command {
   registerSearchCommand(program, context);
   registerKnowledgeCommands(program, context);
   registerTasksCommands(program, context);
+  registerInstructionsCommands(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

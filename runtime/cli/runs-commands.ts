@@ -95,6 +95,8 @@ export function describeRun(runId: string, events: readonly StoredEvent[]): stri
         const system = data.system as { name: string; text: string; cached: boolean }[];
         const messages = data.messages as { role: string; text: string }[];
         lines.push(`  prompt      ${at}  model ${String(data.model)}, about ${String(data.tokenEstimate)} tokens (conversation window ${String(data.windowBudgetTokens)})`);
+        const instructions = data.instructions as { company: string | null; group: string | null } | undefined;
+        if (instructions) lines.push(`    instructions: company ${instructions.company ?? 'none'}, group ${instructions.group ?? 'none'}`);
         for (const section of system) lines.push(`    [system: ${section.name}${section.cached ? ', cached' : ''}]`, indent(section.text, '      '));
         for (const message of messages) lines.push(`    [${message.role}]`, indent(message.text, '      '));
         break;

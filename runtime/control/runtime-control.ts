@@ -1,16 +1,16 @@
 /**
- * The control socket as `ledgerclaw start` runs it: the task and memory kinds reachable
- * (what the `tasks` and `memory resolve | confirm | retire` commands send), commands signed
- * `cli` (or `user:<id>` for a request made on a person's behalf), and a data directory whose path is too
- * long for a unix socket logged rather than fatal (the runtime runs; writer commands then
- * need it stopped, as before).
+ * The control socket as `ledgerclaw start` runs it: the task, memory and instructions kinds
+ * reachable (what the `tasks`, `memory resolve | confirm | retire` and `instructions edit`
+ * commands send), commands signed `cli` (or `user:<id>` for a request made on a person's
+ * behalf), and a data directory whose path is too long for a unix socket logged rather than
+ * fatal (the runtime runs; writer commands then need it stopped, as before).
  */
 import type { Logger } from '../logger.js';
 import { CLI_ACTOR } from './actor-commands.js';
 import { ControlSocketPathError, startControlServer, type ControlledActors } from './server.js';
 
 /** The actor kinds the CLI may command through the socket. */
-export const CONTROLLED_KINDS: readonly string[] = ['task', 'memory'];
+export const CONTROLLED_KINDS: readonly string[] = ['task', 'memory', 'instructions'];
 
 export interface RuntimeControl {
   close(): Promise<void>;

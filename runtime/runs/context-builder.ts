@@ -2,11 +2,21 @@
  * What an agent sees at boot, assembled on the host before its sandbox starts:
  *
  * 1. identity (cached): who the assistant is;
- * 2. skills (cached): one line per skill in `<dataDir>/shared/skills/<name>/SKILL.md`, whose
+ * 2. company instructions (cached, `company_instructions`): `<dataDir>/shared/COMPANY.md`,
+ *    for every group; left out when there is none;
+ * 3. group instructions (cached, `group_instructions`): the group's INSTRUCTIONS.md, beside
+ *    its MEMORY.md; left out when there is none. Both are at most 32 KiB: a longer file is
+ *    cut there, and the section says so. Before a run is given either, a change since the
+ *    last `instructions.changed` is recorded (ContextSources.instructions), and the run's
+ *    `run.context_built` names both hashes: a replay shows exactly what the run was told;
+ * 4. skills (cached): one line per skill in `<dataDir>/shared/skills/<name>/SKILL.md`, whose
  *    full text the agent reads on demand at `/shared/skills/<name>/SKILL.md`;
- * 3. work context: the group's WORK_CONTEXT.md (the company's when the group has none);
- * 4. memory: the group's MEMORY.md (at most 200 lines);
- * 5. the conversation: the newest messages of the group, and the assistant's answers to
+ * 5. the time;
+ * 6. the company's work context (`work_context_company`): `<dataDir>/WORK_CONTEXT.md`;
+ * 7. the group's work context (`work_context_group`): its own WORK_CONTEXT.md. Each of the
+ *    two is headed with whose it is, and says "none yet" when its file is missing;
+ * 8. memory: the group's MEMORY.md (at most 200 lines);
+ * 9. the conversation: the newest messages of the group, and the assistant's answers to
  *    them, that fit `agent.conversationWindowTokens`, cut at a message boundary; the
  *    messages the turn answers are always in it. A task's run answers the task's prompt,
  *    with the conversation only in `group` context mode.
@@ -15,15 +25,17 @@
  * between runs follow. Details come through memory_search and search_knowledge, not by
  * stuffing the prompt.
  *
- * Files are read through readWorkspaceFile, confined to the shared directory (skills) or
- * the data directory (group files): a symlink leading out of them, or a file that is not a
- * regular one, fails the run's start with a message that says so, rather than putting some
- * other file of the host into the prompt.
+ * Files are read through readWorkspaceFile, confined to the shared directory (skills,
+ * COMPANY.md), the group's folder (INSTRUCTIONS.md) or the data directory (the other group
+ * files): a symlink leading out of them, or a file that is not a regular one, fails the
+ * run's start with a message that says so, rather than putting some other file of the host
+ * into the prompt.
  */
 import { join, relative } from 'node:path';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
 import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
+import { INSTRUCTIONS_MAX_BYTES, type InstructionsScope } from '../../events/catalogue/instructions.js';
 import { runCompleted } from '../../events/catalogue/run.js';
 import { estimateTokens } from '../../projections/chunking.js';
 import { groupFilePath } from '../../projections/atomic-file.js';
@@ -31,6 +43,7 @@ import { MEMORY_FILE_NAME } from '../../projections/memory-files.js';
 import { workContextPath } from '../../projections/work-context.js';
 import type { RunRequest } from '../../actors/run.js';
 import { compareSlackTs } from '../../actors/group.js';
+import { instructionsScope, type InstructionsText } from '../instructions/instructions-file.js';
 import { listWorkspaceSubdirectories, readWorkspaceFile, textOrThrow, WorkspaceFileRefusedError, type WorkspaceRoot } from '../sandbox/workspace-file.js';
 
 export interface PromptSection {
@@ -51,6 +64,8 @@ export interface RunContextPrompt {
   readonly windowBudgetTokens: number;
   /** Who sent the newest message the turn answers (their own memory is visible to the run); null for a task. */
   readonly answeringUser: string | null;
+  /** The hashes of the instructions in the prompt (null: none), for `run.context_built`. */
+  readonly instructions: { readonly company: string | null; readonly group: string | null };
 }
 
 export interface ContextSources {
@@ -59,6 +74,12 @@ export interface ContextSources {
   readonly agent: { readonly name: string; readonly identity: string; readonly conversationWindowTokens: number };
   /** What a task's run answers: its prompt, and why this fire woke it; null for a task never scheduled. */
   readonly taskTurn: (taskId: string, runId: string) => Promise<TaskTurn | null>;
+  /**
+   * A scope's instructions as the run is given them: read from the file (readInstructionsFile)
+   * and, when they changed since the last `instructions.changed`, recorded before they are
+   * returned (syncInstructions).
+   */
+  readonly instructions: (scope: InstructionsScope) => Promise<InstructionsText>;
   readonly now: () => Date;
 }
 
@@ -201,8 +222,25 @@ export function answeredMessageIds(turnRef: string): string[] {
   return at < 0 ? [] : turnRef.slice(at + 1).split(',').filter((id) => id !== '');
 }
 
+/** A cached section of instructions under its heading, or none for an empty file. */
+function instructionsSection(name: string, heading: string, instructions: InstructionsText): PromptSection[] {
+  const text = instructions.text.trim();
+  if (text === '') return [];
+  const cut = instructions.truncated ? `\n\n(The file is longer than ${INSTRUCTIONS_MAX_BYTES} bytes; only its beginning, above, is used.)` : '';
+  return [{ name, text: `${heading}\n\n${text}${cut}`, cached: true }];
+}
+
+/** The hash a run names for instructions it was given; null when it was given none. */
+function usedHash(instructions: InstructionsText): string | null {
+  return instructions.text.trim() === '' ? null : instructions.hash;
+}
+
 export async function buildRunContext(sources: ContextSources, runId: string, request: RunRequest): Promise<RunContextPrompt> {
   const budget = sources.agent.conversationWindowTokens;
+  // The instructions first and one after the other: each may record a change, and a run
+  // given instructions that cannot be recorded must not start.
+  const companyInstructions = await sources.instructions(instructionsScope(null));
+  const groupInstructions = await sources.instructions(instructionsScope(request.groupId));
   const [skills, groupContext, companyContext, memory] = await Promise.all([
     skillSummaries(join(sources.dataDir, 'shared')),
     readDataDirFile(sources.dataDir, workContextPath(sources.dataDir, request.groupId)),
@@ -212,13 +250,28 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
   const where = request.conversationId === request.groupId ? `the group ${request.groupId}` : `a thread (${request.conversationId}) of the group ${request.groupId}`;
   const identity = `${sources.agent.identity}\n\nYour name is ${sources.agent.name}. You are answering in ${where}; this is run ${runId}. Your workspace is /workspace (files you keep between turns); shared material is read-only under /shared. Reply with the answer itself: it is posted to the conversation for you.`;
   const system: PromptSection[] = [
-    // Both stable sections are in the cached prefix; the runner puts the breakpoint after the last.
+    // The stable sections are in the cached prefix; the runner puts the breakpoint after the last.
     { name: 'identity', text: identity, cached: true },
+    ...instructionsSection('company_instructions', 'Company instructions (COMPANY.md), for every group:', companyInstructions),
+    ...instructionsSection('group_instructions', `Instructions for the group ${request.groupId} (its INSTRUCTIONS.md):`, groupInstructions),
     ...(skills === '' ? [] : [{ name: 'skills', text: skills, cached: true }]),
     { name: 'now', text: `The time is ${sources.now().toISOString()}.`, cached: false },
-    { name: 'work_context', text: groupContext || companyContext || 'No work context yet.', cached: false },
+    {
+      name: 'work_context_company',
+      text: companyContext === '' ? 'Company work context (WORK_CONTEXT.md): none yet.' : `Company work context (WORK_CONTEXT.md), across every group:\n\n${companyContext}`,
+      cached: false,
+    },
+    {
+      name: 'work_context_group',
+      text:
+        groupContext === ''
+          ? `Work context of the group ${request.groupId} (its WORK_CONTEXT.md): none yet.`
+          : `Work context of the group ${request.groupId} (its WORK_CONTEXT.md):\n\n${groupContext}`,
+      cached: false,
+    },
     { name: 'memory', text: memory === '' ? 'Nothing remembered for this group yet.' : memory, cached: false },
   ];
+  const instructions = { company: usedHash(companyInstructions), group: usedHash(groupInstructions) };
 
   let messages: PromptMessage[] = [];
   let answeringUser: string | null = null;
@@ -232,7 +285,7 @@ export async function buildRunContext(sources: ContextSources, runId: string, re
     if (messages.length === 0) throw new Error(`group ${request.conversationId} has no message for run ${runId} to answer`);
   }
   const tokenEstimate = [...system.map((section) => section.text), ...messages.map((message) => message.text)].reduce((sum, text) => sum + estimateTokens(text), 0);
-  return { system, messages, tokenEstimate, windowBudgetTokens: budget, answeringUser };
+  return { system, messages, tokenEstimate, windowBudgetTokens: budget, answeringUser, instructions };
 }
 
 /** A task's run: its prompt, and what the fire that asked for it knew. */

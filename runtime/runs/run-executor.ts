@@ -28,6 +28,8 @@ import type { ToolCallContext } from '../gateways/tool-gateway.js';
 import type { Sandbox, SandboxedProcess } from '../sandbox/sandbox.js';
 import { WorkspaceQuota } from '../sandbox/workspace-quota.js';
 import { buildRunContext, type ContextSources } from './context-builder.js';
+import { syncInstructions } from '../instructions/record-instructions.js';
+import { eventIdFor } from '../../events/ids.js';
 import type { RunProgress, RunSessionOutcome } from './run-session.js';
 import { driveRun } from './run-session.js';
 import { PROTOCOL_VERSION, type StartMessage } from '../../container/protocol/messages.js';
@@ -215,7 +217,7 @@ export class RunExecutor {
     let start: StartMessage;
     let toolContext: ToolCallContext;
     try {
-      const prompt = await buildRunContext(this.contextSources(effect), runId, request);
+      const prompt = await buildRunContext(this.contextSources(effect, runId), runId, request);
       // The conversation's settings: a thread takes its channel's, and may exist where the channel group does not.
       const group = (await effect.load('group', request.conversationId)).context;
       toolContext = {
@@ -229,7 +231,15 @@ export class RunExecutor {
         roles: agentRoles(config.agent.roles),
       };
       await send(
-        { type: 'noteContext', model: config.agent.model, system: prompt.system, messages: prompt.messages, tokenEstimate: prompt.tokenEstimate, windowBudgetTokens: prompt.windowBudgetTokens },
+        {
+          type: 'noteContext',
+          model: config.agent.model,
+          system: prompt.system,
+          messages: prompt.messages,
+          tokenEstimate: prompt.tokenEstimate,
+          windowBudgetTokens: prompt.windowBudgetTokens,
+          instructions: prompt.instructions,
+        },
         'context',
       );
       start = {
@@ -327,11 +337,19 @@ export class RunExecutor {
     );
   }
 
-  private contextSources(effect: EffectContext): ContextSources {
+  private contextSources(effect: EffectContext, runId: string): ContextSources {
+    const dataDir = this.deps.config.dataDir;
     return {
       store: this.deps.store,
-      dataDir: this.deps.config.dataDir,
+      dataDir,
       agent: this.deps.config.agent,
+      // A change the run is the first to see is recorded under a command id of the run and the text, so a resumed run records it once.
+      instructions: (scope) =>
+        syncInstructions(dataDir, scope, async (_scope, command) => {
+          const commandId = `instructions:${eventIdFor('instructions', runId, scope, command.hash)}`;
+          const result = await effect.send('instructions', scope, command, { commandId });
+          return result.status === 'accepted' ? { status: 'accepted' } : { status: 'rejected', reason: result.reason };
+        }),
       now: this.deps.now ?? (() => new Date()),
       taskTurn: async (taskId, runId) => {
         const task = (await effect.load('task', taskId)).context;

@@ -180,7 +180,7 @@ describe('ledgerclaw start --inspect', () => {
     expect(banner).toContain(`open http://localhost:${port} in a browser`);
     expect(banner).toContain('https://stately.ai/inspect');
     // The registered kinds, and the effects their states owe (none in a new data directory).
-    expect(banner).toMatch(/actors {12}6 kinds \(group, task, memory, approval, run, supervisor\); 0 pending effects resumed/);
+    expect(banner).toMatch(/actors {12}7 kinds \(group, task, memory, approval, run, supervisor, instructions\); 0 pending effects resumed/);
 
     const page = await fetch(`http://localhost:${port}`);
     expect(await page.text()).toContain('src="https://stately.ai/inspect"');

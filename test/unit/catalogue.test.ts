@@ -8,6 +8,7 @@ import { defineEvent, EventCatalogue, type PrepareContext } from '../../events/c
 import type { RawStoredEvent } from '../../events/envelope.js';
 import { InvalidEventError, UnknownEventTypeError } from '../../events/errors.js';
 import { GENESIS_HASH } from '../../events/hash-chain.js';
+import { catalogue } from '../../events/catalogue/index.js';
 import { memoryFactRecorded } from '../../events/catalogue/memory.js';
 import { testBlob, testCatalogue, testHappened, testHappenedV1, testNoted } from '../support/test-catalogue.js';
 
@@ -299,5 +300,14 @@ describe('memory.fact_recorded v2', () => {
   it('refuses a v1 fact that claims a consolidation source, which v1 never had', () => {
     const forged = { ...v1Fact, source: { kind: 'consolidation', ref: 'x' } };
     expect(() => memoryCatalogue.decode(raw({ type: 'memory.fact_recorded', version: 1, dataJson: JSON.stringify(forged) }), true)).toThrow(InvalidEventError);
+  });
+});
+
+describe('run.context_built v2 (issue 18)', () => {
+  it('reads a v1 prompt record, from before instructions existed, as carrying none', () => {
+    const v1Data = { model: 'm', system: [{ name: 'identity', text: 'You are the assistant.', cached: true }], messages: [{ role: 'user', text: 'hi' }], tokenEstimate: 5, windowBudgetTokens: 100, builtAt: '2025-01-01T00:00:00.000Z' };
+    const event = catalogue.decode(raw({ type: 'run.context_built', streamId: 'run-r1', dataJson: JSON.stringify(v1Data) }), true);
+    expect([event.version, event.storedVersion]).toEqual([2, 1]);
+    expect(event.data).toEqual({ ...v1Data, instructions: { company: null, group: null } });
   });
 });

@@ -242,6 +242,7 @@ describe('run: its prompt, model calls and tool calls', () => {
     messages: [{ role: 'user', text: 'What are the payment terms?' }],
     tokenEstimate: 40,
     windowBudgetTokens: 8_000,
+    instructions: { company: 'c'.repeat(64), group: null },
   } as const;
   const modelCall = {
     type: 'noteModelCall',
@@ -278,6 +279,7 @@ describe('run: its prompt, model calls and tool calls', () => {
             messages: context.messages,
             tokenEstimate: 40,
             windowBudgetTokens: 8_000,
+            instructions: { company: 'c'.repeat(64), group: null },
             builtAt: T0,
           },
         },

@@ -9,7 +9,9 @@ import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRun
 import { runCompleted, runQueued } from '../../../events/catalogue/run.js';
 import { createEventStore } from '../../../events/event-store.js';
 import type { EventStore } from '../../../events/port.js';
+import { instructionsHash, INSTRUCTIONS_MAX_BYTES } from '../../../events/catalogue/instructions.js';
 import { groupFilePath } from '../../../projections/atomic-file.js';
+import { readInstructionsFile } from '../../../runtime/instructions/instructions-file.js';
 import { answeredMessageIds, buildRunContext, taskTurnText, type ContextSources } from '../../../runtime/runs/context-builder.js';
 
 const GROUP = 'T1.C1';
@@ -31,6 +33,7 @@ function sources(windowTokens = 12_000, taskPrompt: string | null = null): Conte
     dataDir,
     agent: { name: 'Ledger', identity: 'You are Ledger, the company assistant.', conversationWindowTokens: windowTokens },
     taskTurn: async () => (taskPrompt === null ? null : { prompt: taskPrompt, gateDetail: null, missed: null }),
+    instructions: (scope) => readInstructionsFile(dataDir, scope),
     now: () => new Date('2026-11-22T09:00:00.000Z'),
   };
 }
@@ -50,7 +53,7 @@ async function answer(runId: string, text: string): Promise<void> {
 const groupRun = (messageIds: string[]): RunRequest => ({ groupId: GROUP, conversationId: GROUP, taskId: null, trigger: 'mention', turnRef: `group-${GROUP}@${messageIds.join(',')}`, contextMode: 'group' });
 
 describe('the context builder', () => {
-  it('puts the stable sections first and cached, then the time, work context and MEMORY.md', async () => {
+  it('puts the stable sections first and cached, then the time, both work contexts and MEMORY.md', async () => {
     await mkdir(join(dataDir, 'shared', 'skills', 'invoices'), { recursive: true });
     await writeFile(join(dataDir, 'shared', 'skills', 'invoices', 'SKILL.md'), '---\nname: invoices\ndescription: chase overdue invoices politely\n---\n# Invoices\n...');
     await mkdir(dirname(groupFilePath(dataDir, GROUP, 'MEMORY.md')), { recursive: true });
@@ -61,12 +64,14 @@ describe('the context builder', () => {
       ['identity', true],
       ['skills', true],
       ['now', false],
-      ['work_context', false],
+      ['work_context_company', false],
+      ['work_context_group', false],
       ['memory', false],
     ]);
     expect(prompt.system[1]!.text).toContain('- invoices: chase overdue invoices politely');
     expect(prompt.system[2]!.text).toBe('The time is 2026-11-22T09:00:00.000Z.');
-    expect(prompt.system[4]!.text).toContain('Acme pays net 30');
+    expect(prompt.system[5]!.text).toContain('Acme pays net 30');
+    expect(prompt.instructions).toEqual({ company: null, group: null });
     expect(prompt.messages).toEqual([{ role: 'user', text: '[U1] What do we know about Acme?' }]);
     expect(prompt.answeringUser).toBe('U1');
   });
@@ -225,9 +230,114 @@ describe('issue 16 defect 1: files the prompt is built from are read confined to
     expect(await buildFailure()).toMatch(/^groups\/.+\/MEMORY\.md is a symlink that leaves the data directory$/);
   });
 
+  it('refuses a group INSTRUCTIONS.md symlinked out of the group folder', async () => {
+    const instructionsFile = groupFilePath(dataDir, GROUP, 'INSTRUCTIONS.md');
+    await mkdir(dirname(instructionsFile), { recursive: true });
+    await symlink(join(outside, 'host.md'), instructionsFile);
+    expect(await buildFailure()).toBe(`INSTRUCTIONS.md is a symlink that leaves the folder of group ${GROUP}`);
+  });
+
+  it('refuses a COMPANY.md symlinked out of the shared directory', async () => {
+    await mkdir(join(dataDir, 'shared'), { recursive: true });
+    await symlink(join(outside, 'host.md'), join(dataDir, 'shared', 'COMPANY.md'));
+    expect(await buildFailure()).toBe('COMPANY.md is a symlink that leaves the shared directory');
+  });
+
+  it('refuses a COMPANY.md that is not a regular file (a FIFO would block the host)', async () => {
+    await mkdir(join(dataDir, 'shared', 'COMPANY.md'), { recursive: true });
+    expect(await buildFailure()).toBe('COMPANY.md is a directory, not a regular file');
+  });
+
   it('does not list a skills folder that is a symlink out of the shared directory', async () => {
     await mkdir(join(dataDir, 'shared'), { recursive: true });
     await symlink(outside, join(dataDir, 'shared', 'skills'));
     expect(await buildFailure()).toBe('skills is a symlink that leaves the shared directory');
+  });
+});
+
+describe('issue 18: instructions per group and for the company, and both work contexts', () => {
+  async function writeIn(path: string, text: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+  }
+  const companyFile = () => join(dataDir, 'shared', 'COMPANY.md');
+  const groupInstructionsFile = () => groupFilePath(dataDir, GROUP, 'INSTRUCTIONS.md');
+
+  async function build() {
+    await say('1700000000.000100', 'hi');
+    return buildRunContext(sources(), 'r1', groupRun(['1700000000.000100']));
+  }
+
+  it("shows the group's WORK_CONTEXT.md and the company's, each marked, where only the group's was shown before", async () => {
+    await writeIn(join(dataDir, 'WORK_CONTEXT.md'), '# Company\n- Q3 close is blocked on approvals\n');
+    await writeIn(groupFilePath(dataDir, GROUP, 'WORK_CONTEXT.md'), '# Group\n- task t-1 runs daily\n');
+    const prompt = await build();
+    const company = prompt.system.find((section) => section.name === 'work_context_company')!.text;
+    const group = prompt.system.find((section) => section.name === 'work_context_group')!.text;
+    expect(company).toMatch(/^Company work context \(WORK_CONTEXT\.md\)/);
+    expect(company).toContain('Q3 close is blocked on approvals');
+    expect(group).toMatch(new RegExp(`^Work context of the group ${GROUP.replace('.', '\\.')}`));
+    expect(group).toContain('task t-1 runs daily');
+    expect(group).not.toContain('Q3 close');
+  });
+
+  it('says "none yet" for each work context that has no file', async () => {
+    await writeIn(groupFilePath(dataDir, GROUP, 'WORK_CONTEXT.md'), '- only the group has one\n');
+    const prompt = await build();
+    expect(prompt.system.find((section) => section.name === 'work_context_company')!.text).toBe('Company work context (WORK_CONTEXT.md): none yet.');
+    expect(prompt.system.find((section) => section.name === 'work_context_group')!.text).toContain('only the group has one');
+  });
+
+  it('puts COMPANY.md and then the group INSTRUCTIONS.md right after the identity, cached, and names their hashes', async () => {
+    await writeIn(companyFile(), 'Always answer in British English.\n');
+    await writeIn(groupInstructionsFile(), 'This channel is for the finance team.\n');
+    const prompt = await build();
+    expect(prompt.system.map((section) => [section.name, section.cached])).toEqual([
+      ['identity', true],
+      ['company_instructions', true],
+      ['group_instructions', true],
+      ['now', false],
+      ['work_context_company', false],
+      ['work_context_group', false],
+      ['memory', false],
+    ]);
+    expect(prompt.system[1]!.text).toContain('Always answer in British English.');
+    expect(prompt.system[2]!.text).toContain('This channel is for the finance team.');
+    expect(prompt.instructions).toEqual({
+      company: instructionsHash('Always answer in British English.\n'),
+      group: instructionsHash('This channel is for the finance team.\n'),
+    });
+  });
+
+  it("gives a group none of another group's instructions", async () => {
+    await writeIn(groupFilePath(dataDir, 'T1.C2', 'INSTRUCTIONS.md'), 'secret plans of another channel\n');
+    const prompt = await build();
+    expect(prompt.system.map((section) => section.name)).not.toContain('group_instructions');
+    expect(JSON.stringify(prompt.system)).not.toContain('secret plans');
+    expect(prompt.instructions).toEqual({ company: null, group: null });
+  });
+
+  it('cuts instructions longer than 32 KiB and says so in the section', async () => {
+    await writeIn(companyFile(), 'x'.repeat(INSTRUCTIONS_MAX_BYTES + 500));
+    const prompt = await build();
+    const section = prompt.system.find((candidate) => candidate.name === 'company_instructions')!.text;
+    expect(section).toContain('x'.repeat(INSTRUCTIONS_MAX_BYTES));
+    expect(section).not.toContain('x'.repeat(INSTRUCTIONS_MAX_BYTES + 1));
+    expect(section).toContain(`The file is longer than ${INSTRUCTIONS_MAX_BYTES} bytes`);
+    expect(prompt.instructions.company).toBe(instructionsHash('x'.repeat(INSTRUCTIONS_MAX_BYTES)));
+  });
+
+  it('asks for the instructions of the company and of the run\'s own group (where a change is recorded) before building', async () => {
+    const asked: string[] = [];
+    await say('1700000000.000100', 'hi');
+    const thread = `${GROUP}.1700000000.000100`;
+    await store.append(`group-${thread}`, [groupMessageReceived.create({ messageId: '1700000000.000100', sender: 'U3', text: 'in the thread', threadTs: null, mentionsBot: true, trigger: 'mention', senderName: null })], { expectedRevision: 'any' });
+    await buildRunContext(
+      { ...sources(), instructions: async (scope) => (asked.push(scope), readInstructionsFile(dataDir, scope)) },
+      'r1',
+      { ...groupRun(['1700000000.000100']), conversationId: thread, turnRef: `group-${thread}@1700000000.000100` },
+    );
+    // A thread's run is given its channel's instructions.
+    expect(asked).toEqual(['company', `group.${GROUP}`]);
   });
 });
