@@ -28,10 +28,12 @@ import type { EventDefinition } from '../events/catalogue.js';
 import {
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   DEFAULT_TASK_CATCH_UP,
+  DEFAULT_TASK_DELIVER,
   gateDetailSchema,
   maxConsecutiveFailuresSchema,
   taskCatchUpSchema,
   taskContextModeSchema,
+  taskDeliverSchema,
   taskEvents,
   taskGateSchema,
   taskGroupIdSchema,
@@ -42,6 +44,7 @@ import {
   taskScheduleSchema,
   type TaskCatchUp,
   type TaskContextMode,
+  type TaskDeliver,
   type TaskGate,
   type TaskMissed,
   type TaskRunOutcome,
@@ -64,6 +67,8 @@ export const taskCommands = z.discriminatedUnion('type', [
       catchUp: taskCatchUpSchema.optional(),
       /** A check run before each firing; none when left out. */
       gate: taskGateSchema.optional(),
+      /** Where each run's final answer goes; `group` when left out. */
+      deliver: taskDeliverSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal('pause'), reason: taskNoteSchema.optional() }).strict(),
@@ -108,6 +113,8 @@ export interface TaskDefinition {
   readonly maxConsecutiveFailures: number;
   readonly catchUp: TaskCatchUp;
   readonly gate: TaskGate | null;
+  /** Where each run's final answer goes: posted in the group, or kept on the run only. */
+  readonly deliver: TaskDeliver;
   /** When it was scheduled: an interval's grid starts `everyMs` after it. */
   readonly scheduledAt: string;
 }
@@ -351,6 +358,7 @@ export const taskMachine = taskDecisions.createMachine({
                   scheduledAt: event.meta.issuedAt,
                   catchUp: event.catchUp ?? DEFAULT_TASK_CATCH_UP,
                   gate: event.gate ?? null,
+                  deliver: event.deliver ?? DEFAULT_TASK_DELIVER,
                 },
               }),
             },
@@ -374,6 +382,7 @@ export const taskMachine = taskDecisions.createMachine({
               maxConsecutiveFailures: event.data.maxConsecutiveFailures,
               catchUp: event.data.catchUp,
               gate: event.data.gate,
+              deliver: event.data.deliver,
               scheduledAt: event.data.scheduledAt,
             }),
           },

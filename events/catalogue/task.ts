@@ -110,11 +110,24 @@ const scheduledV1 = z
   })
   .strict();
 
-export const taskScheduled = defineEvent('task.scheduled', 1, scheduledV1).evolve(
-  2,
-  scheduledV1.extend({ catchUp: taskCatchUpSchema, gate: taskGateSchema.nullable() }).strict(),
-  (v1) => ({ ...v1, catchUp: DEFAULT_TASK_CATCH_UP, gate: null }),
-);
+/**
+ * Where a run's final answer goes: `group` posts it in the task's group (top level of its
+ * channel), once; `silent` keeps it on the run only (the task posts with send_message, or
+ * nobody needs to see it). An empty answer or a failed run is never posted.
+ */
+export const taskDeliverSchema = z.enum(['group', 'silent']);
+export type TaskDeliver = z.infer<typeof taskDeliverSchema>;
+export const DEFAULT_TASK_DELIVER: TaskDeliver = 'group';
+
+const scheduledV2 = scheduledV1.extend({ catchUp: taskCatchUpSchema, gate: taskGateSchema.nullable() }).strict();
+
+/**
+ * v2 adds `catchUp` and `gate`; v3 adds `deliver`. Every task scheduled before v3 reads as
+ * `group`: the answer it used to drop is now posted, which is what a task is for.
+ */
+export const taskScheduled = defineEvent('task.scheduled', 1, scheduledV1)
+  .evolve(2, scheduledV2, (v1) => ({ ...v1, catchUp: DEFAULT_TASK_CATCH_UP, gate: null }))
+  .evolve(3, scheduledV2.extend({ deliver: taskDeliverSchema }).strict(), (v2) => ({ ...v2, deliver: DEFAULT_TASK_DELIVER }));
 
 /** Due times the runtime was down for, collapsed into one decision: the first and how many. */
 export const taskMissedSchema = z.object({ firstDueAt: timestamp, count: z.number().int().min(1) }).strict();

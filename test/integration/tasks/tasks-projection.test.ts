@@ -66,6 +66,7 @@ const scheduled = (schedule: Record<string, unknown>, scheduledAt: string, extra
   scheduledAt,
   catchUp: 'fire_once',
   gate: null,
+  deliver: 'group',
   ...extra,
 });
 

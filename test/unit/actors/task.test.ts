@@ -40,6 +40,7 @@ const scheduledData = {
   scheduledAt: T0,
   catchUp: 'fire_once',
   gate: null,
+  deliver: 'group',
 };
 const scheduled = (overrides: Record<string, unknown> = {}): GivenEvent => ({ type: 'task.scheduled', data: { ...scheduledData, ...overrides } });
 const scheduledOnce = scheduled({ schedule: { kind: 'once', at: DUE_1 } });
@@ -102,6 +103,13 @@ const dueTimes = (outcome: { context: unknown }) => {
 };
 
 describe('task: scheduling', () => {
+  it('records a silent task as silent, and a task scheduled without deliver as delivering to its group', () => {
+    task().when({ ...scheduleCommand, deliver: 'silent' }).thenRecorded([{ type: 'task.scheduled', data: { ...scheduledData, deliver: 'silent' } }]);
+    const silent = task().given(scheduled({ deliver: 'silent' }));
+    expect((silent.context as TaskContext).definition?.deliver).toBe('silent');
+    expect(() => task().when({ ...scheduleCommand, deliver: 'dm' })).toThrow(/deliver/);
+  });
+
   it('an unscheduled task records task.scheduled with 3 consecutive failures, catch-up fire_once and no gate by default', () => {
     const after = task()
       .when(scheduleCommand)
@@ -117,6 +125,7 @@ describe('task: scheduling', () => {
         maxConsecutiveFailures: 3,
         catchUp: 'fire_once',
         gate: null,
+        deliver: 'group',
         scheduledAt: T0,
       },
       consecutiveFailures: 0,
@@ -746,9 +755,16 @@ describe('task: streams stored before the v2 events', () => {
     ).data;
 
   it('reads a v1 task.scheduled as catch-up fire_once with no gate, and a v1 task.fired as neither missed nor gated', () => {
-    const { catchUp: _catchUp, gate: _gate, ...v1 } = scheduledData;
+    const { catchUp: _catchUp, gate: _gate, deliver: _deliver, ...v1 } = scheduledData;
     expect(decoded('task.scheduled', 1, v1)).toEqual(scheduledData);
     expect(decoded('task.fired', 1, { dueAt: DUE_1, runId: RUN_1, firedAt: T0 })).toEqual(fired(DUE_1, RUN_1).data);
+  });
+
+  it('reads a v2 task.scheduled (before deliver) as delivering to the group, and keeps a v3 silent task silent', () => {
+    const { deliver: _deliver, ...v2 } = scheduledData;
+    expect(decoded('task.scheduled', 2, { ...v2, gate: { kind: 'heartbeat' } })).toEqual({ ...scheduledData, gate: { kind: 'heartbeat' }, deliver: 'group' });
+    expect(decoded('task.scheduled', 3, { ...scheduledData, deliver: 'silent' })).toMatchObject({ deliver: 'silent' });
+    expect(() => decoded('task.scheduled', 3, { ...scheduledData, deliver: 'dm' })).toThrow(/deliver/);
   });
 
   it('reads a v1 task.completed unchanged, and v2 allows a completion without a run', () => {

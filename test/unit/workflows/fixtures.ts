@@ -64,6 +64,7 @@ const scheduled: GivenEvent = {
     scheduledAt: T0,
     catchUp: 'fire_once',
     gate: null,
+    deliver: 'group',
   },
 };
 const fired: GivenEvent = { type: 'task.fired', data: { dueAt: '2026-01-05T10:00:00.000Z', runId: RUN, firedAt: T0, missed: null, gateDetail: null } };
