@@ -155,6 +155,13 @@ export interface RequestTaskRunParams {
   readonly turnRef: string;
 }
 
+/** The params of the `reconcileRun` effect: the run the task waits for. */
+export interface ReconcileTaskRunParams {
+  readonly taskId: string;
+  readonly runId: string;
+  readonly groupId: string;
+}
+
 /** The params of the `notifyAdmins` effect. */
 export interface NotifyAdminsParams {
   readonly groupId: string;
@@ -309,6 +316,12 @@ const taskSetup = setup({
      * it. Idempotent on the causing event (the effect key).
      */
     notifyAdmins: (_, _params: NotifyAdminsParams) => {},
+    /**
+     * Effect, after a restart only (a pending effect): the run the task waits for may have
+     * ended without its report arriving (a crash between the two). The workflow reads the
+     * run and, if it ended, reports it (and delivers its answer) as the run's own report would have.
+     */
+    reconcileRun: (_, _params: ReconcileTaskRunParams) => {},
   },
 });
 
@@ -573,12 +586,19 @@ export const taskKind = defineActorKind({
   machine: taskMachine,
   commands: taskCommands,
   events: taskEvents,
-  effects: ['requestTaskRun', 'notifyAdmins'],
+  effects: ['requestTaskRun', 'notifyAdmins', 'reconcileRun'],
   input: (id: string) => ({ id }),
-  /** A run that was fired and has not reported back is asked for again (idempotent on its id). */
+  /**
+   * A run that was fired and has not reported back is asked for again (idempotent on its
+   * id), and read: if it ended while its report was lost, it is reported now.
+   */
   pendingEffects: (snapshot): readonly EffectRequest[] => {
     const { runInFlight } = snapshot.context;
     if (!snapshot.matches('scheduled') || runInFlight === null) return [];
-    return [{ type: 'requestTaskRun', params: requestTaskRunParams(snapshot.context, runInFlight) }];
+    const params = requestTaskRunParams(snapshot.context, runInFlight);
+    return [
+      { type: 'requestTaskRun', params },
+      { type: 'reconcileRun', params: { taskId: params.taskId, runId: params.runId, groupId: params.groupId } satisfies ReconcileTaskRunParams },
+    ];
   },
 });

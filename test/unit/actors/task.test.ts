@@ -713,13 +713,15 @@ describe('task: pause, resume, suspend, cancel', () => {
 describe('task: pending effects after a restart', () => {
   const pending = (...history: GivenEvent[]) => taskKind.pendingEffects!(task().given(...history).snapshot as never);
 
-  it('a fired task whose run has not finished asks for the same run again', () => {
-    expect(pending(scheduled(), fired(DUE_1, RUN_1))).toEqual([requestTaskRun(RUN_1, DUE_1)]);
-    expect(pending(scheduled(), fired(DUE_1, RUN_1), skipped(DUE_2, 'run_in_flight'))).toEqual([requestTaskRun(RUN_1, DUE_1)]);
+  const reconcileRun = (runId: string) => ({ type: 'reconcileRun', params: { taskId: '42', runId, groupId: 'T1.C1' } });
+
+  it('a fired task whose run has not reported asks for the same run again, and reads it in case it ended while its report was lost', () => {
+    expect(pending(scheduled(), fired(DUE_1, RUN_1))).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
+    expect(pending(scheduled(), fired(DUE_1, RUN_1), skipped(DUE_2, 'run_in_flight'))).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
   });
 
   it('a paused task whose run fired before the pause still asks for it', () => {
-    expect(pending(scheduled(), fired(DUE_1, RUN_1), paused)).toEqual([requestTaskRun(RUN_1, DUE_1)]);
+    expect(pending(scheduled(), fired(DUE_1, RUN_1), paused)).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
   });
 
   it('nothing is pending once the run finished, before scheduling, after a skip, or after cancelling', () => {
