@@ -36,6 +36,7 @@ import {
   parseCatchUp,
   parseContextMode,
   parseCron,
+  parseDeliver,
   parseEvery,
   parseGateCommand,
   parseGateTimeout,
@@ -76,7 +77,7 @@ export function registerTasksCommands(program: Command, context: CommandContext)
   const tasks = program.command('tasks').description('scheduled tasks: list, add, pause, resume, cancel, and what each due time did');
   tasks
     .command('list')
-    .description('every task: group, status, schedule, next due time, last result')
+    .description('every task: group, status, schedule, where its answer goes, next due time, last result')
     .addOption(new Option('--group <id>', "only this group's tasks").argParser(parseGroupId))
     .option('--json', 'one JSON object a task')
     .action(action(context, (options: { group?: string; json?: boolean }, command: Command) => list(context, command, options)));
@@ -91,6 +92,7 @@ export function registerTasksCommands(program: Command, context: CommandContext)
     .addOption(new Option('--at <time>', 'once, at an ISO 8601 time with its zone, such as 2026-03-01T09:00:00Z').argParser(parseAt))
     .addOption(new Option('--context <mode>', "group (default): the run sees the group's conversation and memory; isolated: a fresh session").argParser(parseContextMode))
     .addOption(new Option('--catch-up <policy>', 'due times missed while the runtime was down: fire_once (default) or skip').argParser(parseCatchUp))
+    .addOption(new Option('--deliver <where>', "each run's final answer: group (default, posted in the group once) or silent (kept on the run)").argParser(parseDeliver))
     .addOption(new Option('--max-failures <n>', 'failed runs in a row that suspend the task (default 3)').argParser(parseMaxFailures))
     .addOption(new Option('--gate-script <cmd>', "wake gate: a shell command run in the group's sandbox first; it prints {\"wake\": true|false}").argParser(parseGateCommand))
     .addOption(new Option('--gate-timeout <duration>', 'with --gate-script: how long it may run (default 30s)').argParser(parseGateTimeout))
@@ -282,12 +284,13 @@ async function list(context: CommandContext, command: Command, options: { group?
   }
   io.stdout.write(
     formatTable(
-      ['ID', 'GROUP', 'STATUS', 'SCHEDULE', 'NEXT DUE', 'LAST RESULT', 'PROMPT'],
+      ['ID', 'GROUP', 'STATUS', 'SCHEDULE', 'DELIVER', 'NEXT DUE', 'LAST RESULT', 'PROMPT'],
       tasks.map((task) => [
         task.taskId,
         task.groupId,
         task.status,
         describeSchedule(task.schedule),
+        task.deliver,
         timeText(task.nextDueAt),
         lastResult(task),
         JSON.stringify(promptExcerpt(task.prompt, 40)),
@@ -349,7 +352,7 @@ async function runs(context: CommandContext, command: Command, taskId: string, o
     for (const row of rows) io.stdout.write(toJsonLine({ taskId, ...row }));
     return ExitCode.ok;
   }
-  io.stdout.write(`task ${taskId} (${task.status}, ${describeSchedule(task.schedule)}, group ${task.groupId})\n`);
+  io.stdout.write(`task ${taskId} (${task.status}, ${describeSchedule(task.schedule)}, group ${task.groupId}, deliver ${task.deliver})\n`);
   if (rows.length === 0) {
     io.stdout.write('no due time decided yet\n');
     return ExitCode.ok;
