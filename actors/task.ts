@@ -21,6 +21,12 @@
  * group's admins are told. A paused task does not fire, but a run fired before the pause
  * still finishes and counts; a resumed task is next due at the first due time after it
  * resumed (time spent paused is not made up for).
+ *
+ * Where a run's final answer goes is the task's `deliver` (`group`, the default, or
+ * `silent`), set when scheduled and changed with `setDeliver` (`task.deliver_changed`).
+ * The run's report reads it when the run ends (runtime/workflows/task-result.ts), so a
+ * change applies to a run already under way. After a restart, a task still waiting for its
+ * run reads the run (`reconcileRun`), in case it ended while its report was lost.
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -97,6 +103,8 @@ export const taskCommands = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('cancel'), reason: taskNoteSchema.optional() }).strict(),
+  /** Where each run's final answer goes from now on, a run in flight included. */
+  z.object({ type: z.literal('setDeliver'), deliver: taskDeliverSchema }).strict(),
 ]);
 
 export type TaskCommand = z.infer<typeof taskCommands> & { readonly meta: CommandMeta };
@@ -278,6 +286,7 @@ const taskSetup = setup({
       context.nextDueAt === null || Date.parse(params.dueAt) !== Date.parse(context.nextDueAt),
     isNotTheRunInFlight: ({ context }, params: { runId: string }) => context.runInFlight?.runId !== params.runId,
     isOnceTask: ({ context }) => context.definition?.schedule.kind === 'once',
+    deliversAlready: ({ context }, params: { deliver: TaskDeliver }) => context.definition?.deliver === params.deliver,
     reachesFailureLimit: ({ context }, params: { outcome: TaskRunOutcome }) =>
       params.outcome === 'failed' && context.consecutiveFailures + 1 >= definitionOf(context).maxConsecutiveFailures,
   },
@@ -303,6 +312,7 @@ const taskSetup = setup({
       consecutiveFailures: params.outcome === 'failed' ? context.consecutiveFailures + 1 : 0,
     })),
     clearConsecutiveFailures: assign({ consecutiveFailures: 0 }),
+    applyDeliverChanged: assign(({ context }, params: { deliver: TaskDeliver }) => ({ definition: { ...definitionOf(context), deliver: params.deliver } })),
 
     /**
      * Effect: send run `runId` its `queue` command (trigger `task`, `taskId`, `groupId`,
@@ -382,6 +392,7 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; an unscheduled task cannot fire' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; it has no run in flight' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; there is nothing to cancel' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; schedule it with deliver set' } } },
 
         'task.scheduled': {
           target: 'scheduled',
@@ -448,7 +459,20 @@ export const taskMachine = taskDecisions.createMachine({
             params: ({ event }) => ({ type: 'task.cancelled', data: { reason: event.reason ?? null, cancelledAt: event.meta.issuedAt } }),
           },
         },
+        setDeliver: [
+          {
+            guard: { type: 'deliversAlready', params: ({ event }) => ({ deliver: event.deliver }) },
+            actions: { type: 'reject', params: ({ event }) => ({ reason: `the task's answers already go ${deliverWords(event.deliver)}` }) },
+          },
+          {
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({ type: 'task.deliver_changed', data: { deliver: event.deliver, changedAt: event.meta.issuedAt } }),
+            },
+          },
+        ],
 
+        'task.deliver_changed': { actions: { type: 'applyDeliverChanged', params: ({ event }) => ({ deliver: event.data.deliver }) } },
         'task.run_finished': { actions: { type: 'applyRunFinished', params: ({ event }) => ({ outcome: event.data.outcome }) } },
         'task.suspended': {
           target: '.suspended',
@@ -544,6 +568,7 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is completed; a completed task never fires again' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is completed; it has no run in flight' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is completed; a completed task cannot be cancelled' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is completed; it has no answers left to deliver' } } },
       },
     },
 
@@ -555,10 +580,15 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is cancelled; a cancelled task never fires' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is cancelled; the outcome of its run is not recorded' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is already cancelled' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is cancelled; it has no answers left to deliver' } } },
       },
     },
   },
 });
+
+function deliverWords(deliver: TaskDeliver): string {
+  return deliver === 'group' ? 'to its group' : 'nowhere (silent)';
+}
 
 function inFlight(context: TaskContext): RunInFlight {
   if (context.runInFlight === null) throw new Error(`task ${context.id} has no run in flight right after firing`);

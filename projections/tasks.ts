@@ -15,6 +15,7 @@ import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import {
   taskCancelled,
   taskCompleted,
+  taskDeliverChanged,
   taskFired,
   taskFireSkipped,
   taskPaused,
@@ -125,7 +126,7 @@ async function applyStatus(db: SqliteConnection, event: StoredEvent, status: Tas
 
 export const tasksProjection = defineProjection({
   name: TASKS_PROJECTION,
-  // v2: the `deliver` column (task.scheduled v3).
+  // v2: the `deliver` column (task.scheduled v3, task.deliver_changed).
   version: 2,
   eventTypes: [
     taskScheduled.type,
@@ -137,6 +138,7 @@ export const tasksProjection = defineProjection({
     taskCompleted.type,
     taskCancelled.type,
     taskSuspended.type,
+    taskDeliverChanged.type,
   ],
   schema: TASKS_SCHEMA,
   deferredSchema: TASKS_READER_SCHEMA,
@@ -216,6 +218,10 @@ export const tasksProjection = defineProjection({
            updated_at = ? WHERE task_id = ?`,
         [next === null ? null : isoTime(next), event.metadata.occurredAt, taskId],
       );
+      return;
+    }
+    if (taskDeliverChanged.is(event)) {
+      await db.run(`UPDATE tasks SET deliver = ?, updated_at = ? WHERE task_id = ?`, [event.data.deliver, event.metadata.occurredAt, taskId]);
       return;
     }
     if (taskPaused.is(event)) return applyStatus(db, event, 'paused');

@@ -204,6 +204,9 @@ export const taskCompleted = defineEvent('task.completed', 1, completedV1).evolv
   (v1) => v1,
 );
 
+/** Where the task's answers go from now on (a run still going reports under the new setting). */
+export const taskDeliverChanged = defineEvent('task.deliver_changed', 1, z.object({ deliver: taskDeliverSchema, changedAt: timestamp }).strict());
+
 /** Final. */
 export const taskCancelled = defineEvent('task.cancelled', 1, z.object({ reason: reasonSchema, cancelledAt: timestamp }).strict());
 
@@ -230,4 +233,5 @@ export const taskEvents = [
   taskCompleted,
   taskCancelled,
   taskSuspended,
+  taskDeliverChanged,
 ];

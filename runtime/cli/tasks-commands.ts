@@ -1,10 +1,10 @@
 /**
- * `ledgerclaw tasks list | add | pause | resume | cancel | runs`: scheduled tasks as an
+ * `ledgerclaw tasks list | add | pause | resume | cancel | deliver | runs`: scheduled tasks as an
  * operator manages them.
  *
  * - `list` and `runs` read the tasks read model (and a fired run's stream for its tokens
  *   and cost); they take no lock.
- * - `add`, `pause`, `resume` and `cancel` are commands to the task actor, which decides:
+ * - `add`, `pause`, `resume`, `cancel` and `deliver` are commands to the task actor, which decides:
  *   through the running runtime's control socket when it runs, else through an actor host
  *   in this process that holds the data directory meanwhile (runtime/control/actor-commands.ts).
  *   A refusal is the actor's reason, exit 1; a refusal about a flag's value names the flag, exit 2.
@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { Command as ActorCommand } from '../../actors/actor-kind.js';
-import { taskNoteSchema } from '../../events/catalogue/task.js';
+import { taskDeliverSchema, taskNoteSchema, type TaskDeliver } from '../../events/catalogue/task.js';
 import type { SqliteConnection } from '../../events/adapters/sqlite/connection.js';
 import { openReadModel } from '../../projections/read-model-files.js';
 import { getTask, listTasks, taskFires, type TaskFire, type TaskSummary } from '../../projections/tasks-queries.js';
@@ -65,6 +65,11 @@ const parseTaskId = (value: string): string => {
   return parsed.data;
 };
 const parseReason = flagValue(z.string().pipe(taskNoteSchema));
+const parseDeliverArgument = (value: string): TaskDeliver => {
+  const parsed = taskDeliverSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`where '${value}': expected group or silent`);
+  return parsed.data;
+};
 const parseLimit = flagValue(
   z
     .string()
@@ -116,6 +121,16 @@ export function registerTasksCommands(program: Command, context: CommandContext)
     .argument('<id>', 'the task id', parseTaskId)
     .addOption(new Option('--reason <text>', 'why, kept with the task').argParser(parseReason))
     .action(action(context, (taskId: string, options: { reason?: string }, command: Command) => control(context, command, taskId, pauseOrCancel('cancel', options.reason))));
+  tasks
+    .command('deliver')
+    .description("where the task's final answers go from now on: group (posted in the group) or silent (kept on the run)")
+    .argument('<id>', 'the task id', parseTaskId)
+    .argument('<where>', 'group or silent', parseDeliverArgument)
+    .action(
+      action(context, (taskId: string, deliver: 'group' | 'silent', _options: object, command: Command) =>
+        control(context, command, taskId, { type: 'setDeliver', deliver }, `set to deliver ${deliver}`),
+      ),
+    );
   tasks
     .command('runs')
     .description("a task's due times, newest first: fired or skipped and why, the run, its outcome, duration, tokens and cost")
@@ -213,8 +228,8 @@ function refusal(taskId: string, done: string, result: Extract<WireSendResult, {
   return new CommandFailedError(`task ${taskId} was not ${done}: ${result.reason}`);
 }
 
-async function control(context: CommandContext, command: Command, taskId: string, taskCommand: ActorCommand): Promise<ExitCode> {
-  const done = DONE[taskCommand.type] ?? taskCommand.type;
+async function control(context: CommandContext, command: Command, taskId: string, taskCommand: ActorCommand, doneText?: string): Promise<ExitCode> {
+  const done = doneText ?? DONE[taskCommand.type] ?? taskCommand.type;
   const result = await withActorCommands(context, command, (commands) => commands.send(TASK_KIND, taskId, taskCommand));
   if (result.status === 'rejected') throw refusal(taskId, done, result);
   context.io.stdout.write(`task ${taskId} ${done}${result.duplicate ? ' (earlier)' : ''}; it is now ${result.state}\n`);

@@ -101,6 +101,19 @@ describe('schedule, list, pause, resume, cancel', () => {
     expect(refusedDelivery.isError).toBe(true);
     expect(refusedDelivery.content).toMatch(/deliver/);
     expect((await world.store.listStreams({ prefix: 'task-' })).map((stream) => stream.streamId)).toEqual([`task-${taskId}`]);
+
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+      content: `task ${taskId} set to deliver group; it is now scheduled.active`,
+      isError: false,
+    });
+    expect((await world.call('list_tasks', {}, sales)).content).toContain('· deliver group ·');
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+      content: `set_task_delivery: task ${taskId} was not set to deliver group: the task's answers already go to its group`,
+      isError: true,
+    });
+    const fromOps = await world.call('set_task_delivery', { task_id: taskId, deliver: 'silent' }, ops);
+    expect(fromOps.isError).toBe(true);
+    expect(fromOps.content).toContain("is not one of this group's tasks");
   });
 
   it('schedules one task for a retried call', async () => {

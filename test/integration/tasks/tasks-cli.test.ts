@@ -89,6 +89,13 @@ describe('tasks add', () => {
     expect(Object.fromEntries(rows.map((row) => [row.taskId, row.deliver]))).toEqual({ [silent]: 'silent', [plain]: 'group' });
     expect((await cli('list')).stdout).toMatch(new RegExp(`${silent}\\s+T1\\.CSALES\\s+active\\s+every 1 h\\s+silent\\s`));
     expect((await cli('runs', silent)).stdout).toContain(`task ${silent} (active, every 1 h, group T1.CSALES, deliver silent)`);
+
+    expect(await cli('deliver', plain, 'silent')).toMatchObject({ code: 0, stdout: `task ${plain} set to deliver silent; it is now scheduled.active\n` });
+    expect((await cli('list', '--json', '--group', 'T1.CSALES')).stdout).not.toContain('"deliver":"group"');
+    expect(await cli('deliver', plain, 'silent')).toMatchObject({ code: 1, stderr: `ledgerclaw: task ${plain} was not set to deliver silent: the task's answers already go nowhere (silent)\n` });
+    const bad = await cli('deliver', plain, 'dm');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("where 'dm': expected group or silent");
   });
 
   const schedule = ['--group', 'T1.CSALES', '--prompt', 'p'];

@@ -710,6 +710,27 @@ describe('task: pause, resume, suspend, cancel', () => {
   });
 });
 
+describe('task: where its answers go', () => {
+  const changed = (deliver: string): GivenEvent => ({ type: 'task.deliver_changed', data: { deliver, changedAt: T0 } });
+
+  it('changes its delivery while scheduled, active, paused or with a run in flight, and the change is what it delivers by', () => {
+    task().given(scheduled()).when({ type: 'setDeliver', deliver: 'silent' }).thenRecorded([changed('silent')]);
+    task().given(scheduled(), paused).when({ type: 'setDeliver', deliver: 'silent' }).thenRecorded([changed('silent')]);
+    const inFlight = task().given(scheduled(), fired(DUE_1, RUN_1), changed('silent'));
+    expect((inFlight.context as TaskContext).definition?.deliver).toBe('silent');
+    expect((inFlight.context as TaskContext).runInFlight?.runId).toBe(RUN_1);
+    inFlight.when({ type: 'setDeliver', deliver: 'group' }).thenRecorded([changed('group')]);
+  });
+
+  it('refuses a change to what it already does, and any change once unscheduled, completed or cancelled', () => {
+    task().given(scheduled()).when({ type: 'setDeliver', deliver: 'group' }).thenRejected(/already go to its group/);
+    task().given(scheduled({ deliver: 'silent' })).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/already go nowhere \(silent\)/);
+    task().when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/not scheduled/);
+    task().given(scheduled(), cancelled).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/cancelled/);
+    task().given(scheduledOnce, fired(DUE_1, RUN_1), finished(RUN_1, DUE_1, 'succeeded'), completed(RUN_1)).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/completed/);
+  });
+});
+
 describe('task: pending effects after a restart', () => {
   const pending = (...history: GivenEvent[]) => taskKind.pendingEffects!(task().given(...history).snapshot as never);
 
