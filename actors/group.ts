@@ -31,6 +31,12 @@
  * `postReply` effect is resumed after a crash, and the channel recognises a post it made
  * before the crash by the reply id, so the conversation gets exactly one reply.
  *
+ * Task results: a scheduled task's answer comes as `deliverTaskResult` (sent by the
+ * workflow in runtime/workflows/task-result.ts) and becomes a reply like a turn's, keyed by
+ * the task's run id and answering no message. The group remembers the last
+ * {@link RECENT_REPLY_WINDOW} reply ids and refuses a result it was given before, so a
+ * result delivered again after a crash is owed, and posted, once.
+ *
  * Duplicates: the group remembers the ids of the last {@link RECENT_MESSAGE_WINDOW}
  * messages it recorded (received or ignored) and rejects any of them again. A message
  * older (by Slack timestamp) than every remembered one is rejected too, because it can no
@@ -66,6 +72,9 @@ import { defineActorKind, type CommandMeta, type EffectRequest, type FoldedEvent
 
 /** How many recorded message ids a group remembers to reject redeliveries. */
 export const RECENT_MESSAGE_WINDOW = 1000;
+
+/** How many reply ids a group remembers, so a task's result delivered again is refused. */
+export const RECENT_REPLY_WINDOW = 100;
 
 export const groupCommands = z.discriminatedUnion('type', [
   z
@@ -120,6 +129,16 @@ export const groupCommands = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('markSeen'), cursor: slackTsSchema }).strict(),
+  // ---- a scheduled task's answer, posted through the group's reply path (runtime/workflows/task-result.ts)
+  z
+    .object({
+      type: z.literal('deliverTaskResult'),
+      taskId: z.string().min(1).max(200),
+      /** The task's run: the reply's id, so the post is found again by it after a crash. */
+      runId: runIdSchema,
+      text: z.string().min(1).max(MAX_REPLY_CHARS),
+    })
+    .strict(),
 ]);
 
 export type GroupCommand = z.infer<typeof groupCommands>;
@@ -201,6 +220,8 @@ export interface GroupContext {
   readonly currentRun: GroupRun | null;
   /** Replies recorded and not yet posted, oldest first (normally none, or one being posted). */
   readonly pendingReplies: readonly PendingReply[];
+  /** Ids of the last replies recorded, posted or not, oldest first; at most RECENT_REPLY_WINDOW. */
+  readonly recentReplyIds: readonly string[];
 }
 
 // ---- pure helpers ------------------------------------------------------------------------
@@ -341,6 +362,7 @@ const groupSetup = setup({
     wouldNotAdvanceCursor: ({ context, event }) =>
       event.type === 'markSeen' && context.seenCursor !== null && compareSlackTs(event.cursor, context.seenCursor) <= 0,
     messageAsksForTurn: ({ event }) => event.type === 'group.message_received' && event.data.trigger !== null,
+    isTaskResultRequestedBefore: ({ context, event }) => event.type === 'deliverTaskResult' && context.recentReplyIds.includes(event.runId),
   },
   actions: {
     record: (_, _params: RecordParams) => {},
@@ -377,6 +399,8 @@ const groupSetup = setup({
     oweReply: assign({
       pendingReplies: ({ context, event }) =>
         event.type === 'group.reply_requested' ? [...context.pendingReplies, event.data] : context.pendingReplies,
+      recentReplyIds: ({ context, event }) =>
+        event.type === 'group.reply_requested' ? [...context.recentReplyIds, event.data.replyId].slice(-RECENT_REPLY_WINDOW) : context.recentReplyIds,
     }),
     settleReply: assign({
       pendingReplies: ({ context, event }) =>
@@ -454,6 +478,7 @@ export const groupMachine = groupDecisions.createMachine({
     pendingMessageIds: [],
     currentRun: null,
     pendingReplies: [],
+    recentReplyIds: [],
   }),
   initial: 'unconfigured',
   states: {
@@ -477,6 +502,9 @@ export const groupMachine = groupDecisions.createMachine({
         runStarted: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has requested no run' } } },
         runFinished: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has requested no run' } } },
         markSeen: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has recorded no message' } } },
+        deliverTaskResult: {
+          actions: { type: 'reject', params: { reason: 'the group is not configured yet; a task result is posted only in a group the assistant takes part in' } },
+        },
         'group.configured': { target: 'configured', actions: 'applySettings' },
       },
     },
@@ -631,6 +659,25 @@ export const groupMachine = groupDecisions.createMachine({
             },
           },
           { actions: { type: 'record', params: ({ event }) => ({ type: 'group.cursor_advanced', data: { cursor: event.cursor } }) } },
+        ],
+        // A task's answer is a reply like a turn's: owed until posted, posted once, found again by its id.
+        deliverTaskResult: [
+          {
+            guard: 'isTaskResultRequestedBefore',
+            actions: {
+              type: 'reject',
+              params: ({ event }) => ({ reason: `the result of run ${event.runId} was delivered already; a task's result is posted once` }),
+            },
+          },
+          {
+            actions: {
+              type: 'record',
+              params: ({ context, event }) => ({
+                type: 'group.reply_requested',
+                data: { replyId: event.runId, runId: event.runId, text: event.text, threadTs: context.threadTs, messageIds: [] },
+              }),
+            },
+          },
         ],
         'group.configured': { actions: 'applySettings' },
         'group.message_received': [

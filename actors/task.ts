@@ -21,6 +21,12 @@
  * group's admins are told. A paused task does not fire, but a run fired before the pause
  * still finishes and counts; a resumed task is next due at the first due time after it
  * resumed (time spent paused is not made up for).
+ *
+ * Where a run's final answer goes is the task's `deliver` (`group`, the default, or
+ * `silent`), set when scheduled and changed with `setDeliver` (`task.deliver_changed`).
+ * The run's report reads it when the run ends (runtime/workflows/task-result.ts), so a
+ * change applies to a run already under way. After a restart, a task still waiting for its
+ * run reads the run (`reconcileRun`), in case it ended while its report was lost.
  */
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -28,10 +34,12 @@ import type { EventDefinition } from '../events/catalogue.js';
 import {
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   DEFAULT_TASK_CATCH_UP,
+  DEFAULT_TASK_DELIVER,
   gateDetailSchema,
   maxConsecutiveFailuresSchema,
   taskCatchUpSchema,
   taskContextModeSchema,
+  taskDeliverSchema,
   taskEvents,
   taskGateSchema,
   taskGroupIdSchema,
@@ -42,6 +50,7 @@ import {
   taskScheduleSchema,
   type TaskCatchUp,
   type TaskContextMode,
+  type TaskDeliver,
   type TaskGate,
   type TaskMissed,
   type TaskRunOutcome,
@@ -64,6 +73,8 @@ export const taskCommands = z.discriminatedUnion('type', [
       catchUp: taskCatchUpSchema.optional(),
       /** A check run before each firing; none when left out. */
       gate: taskGateSchema.optional(),
+      /** Where each run's final answer goes; `group` when left out. */
+      deliver: taskDeliverSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal('pause'), reason: taskNoteSchema.optional() }).strict(),
@@ -92,6 +103,8 @@ export const taskCommands = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('cancel'), reason: taskNoteSchema.optional() }).strict(),
+  /** Where each run's final answer goes from now on, a run in flight included. */
+  z.object({ type: z.literal('setDeliver'), deliver: taskDeliverSchema }).strict(),
 ]);
 
 export type TaskCommand = z.infer<typeof taskCommands> & { readonly meta: CommandMeta };
@@ -108,6 +121,8 @@ export interface TaskDefinition {
   readonly maxConsecutiveFailures: number;
   readonly catchUp: TaskCatchUp;
   readonly gate: TaskGate | null;
+  /** Where each run's final answer goes: posted in the group, or kept on the run only. */
+  readonly deliver: TaskDeliver;
   /** When it was scheduled: an interval's grid starts `everyMs` after it. */
   readonly scheduledAt: string;
 }
@@ -146,6 +161,13 @@ export interface RequestTaskRunParams {
   readonly contextMode: TaskContextMode;
   /** What the run answers: `task-<id>@<due time>`; the runner reads the task's prompt. */
   readonly turnRef: string;
+}
+
+/** The params of the `reconcileRun` effect: the run the task waits for. */
+export interface ReconcileTaskRunParams {
+  readonly taskId: string;
+  readonly runId: string;
+  readonly groupId: string;
 }
 
 /** The params of the `notifyAdmins` effect. */
@@ -264,6 +286,7 @@ const taskSetup = setup({
       context.nextDueAt === null || Date.parse(params.dueAt) !== Date.parse(context.nextDueAt),
     isNotTheRunInFlight: ({ context }, params: { runId: string }) => context.runInFlight?.runId !== params.runId,
     isOnceTask: ({ context }) => context.definition?.schedule.kind === 'once',
+    deliversAlready: ({ context }, params: { deliver: TaskDeliver }) => context.definition?.deliver === params.deliver,
     reachesFailureLimit: ({ context }, params: { outcome: TaskRunOutcome }) =>
       params.outcome === 'failed' && context.consecutiveFailures + 1 >= definitionOf(context).maxConsecutiveFailures,
   },
@@ -289,6 +312,7 @@ const taskSetup = setup({
       consecutiveFailures: params.outcome === 'failed' ? context.consecutiveFailures + 1 : 0,
     })),
     clearConsecutiveFailures: assign({ consecutiveFailures: 0 }),
+    applyDeliverChanged: assign(({ context }, params: { deliver: TaskDeliver }) => ({ definition: { ...definitionOf(context), deliver: params.deliver } })),
 
     /**
      * Effect: send run `runId` its `queue` command (trigger `task`, `taskId`, `groupId`,
@@ -302,6 +326,12 @@ const taskSetup = setup({
      * it. Idempotent on the causing event (the effect key).
      */
     notifyAdmins: (_, _params: NotifyAdminsParams) => {},
+    /**
+     * Effect, after a restart only (a pending effect): the run the task waits for may have
+     * ended without its report arriving (a crash between the two). The workflow reads the
+     * run and, if it ended, reports it (and delivers its answer) as the run's own report would have.
+     */
+    reconcileRun: (_, _params: ReconcileTaskRunParams) => {},
   },
 });
 
@@ -351,6 +381,7 @@ export const taskMachine = taskDecisions.createMachine({
                   scheduledAt: event.meta.issuedAt,
                   catchUp: event.catchUp ?? DEFAULT_TASK_CATCH_UP,
                   gate: event.gate ?? null,
+                  deliver: event.deliver ?? DEFAULT_TASK_DELIVER,
                 },
               }),
             },
@@ -361,6 +392,7 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; an unscheduled task cannot fire' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; it has no run in flight' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; there is nothing to cancel' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is not scheduled; schedule it with deliver set' } } },
 
         'task.scheduled': {
           target: 'scheduled',
@@ -374,6 +406,7 @@ export const taskMachine = taskDecisions.createMachine({
               maxConsecutiveFailures: event.data.maxConsecutiveFailures,
               catchUp: event.data.catchUp,
               gate: event.data.gate,
+              deliver: event.data.deliver,
               scheduledAt: event.data.scheduledAt,
             }),
           },
@@ -426,7 +459,20 @@ export const taskMachine = taskDecisions.createMachine({
             params: ({ event }) => ({ type: 'task.cancelled', data: { reason: event.reason ?? null, cancelledAt: event.meta.issuedAt } }),
           },
         },
+        setDeliver: [
+          {
+            guard: { type: 'deliversAlready', params: ({ event }) => ({ deliver: event.deliver }) },
+            actions: { type: 'reject', params: ({ event }) => ({ reason: `the task's answers already go ${deliverWords(event.deliver)}` }) },
+          },
+          {
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({ type: 'task.deliver_changed', data: { deliver: event.deliver, changedAt: event.meta.issuedAt } }),
+            },
+          },
+        ],
 
+        'task.deliver_changed': { actions: { type: 'applyDeliverChanged', params: ({ event }) => ({ deliver: event.data.deliver }) } },
         'task.run_finished': { actions: { type: 'applyRunFinished', params: ({ event }) => ({ outcome: event.data.outcome }) } },
         'task.suspended': {
           target: '.suspended',
@@ -522,6 +568,7 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is completed; a completed task never fires again' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is completed; it has no run in flight' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is completed; a completed task cannot be cancelled' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is completed; it has no answers left to deliver' } } },
       },
     },
 
@@ -533,10 +580,15 @@ export const taskMachine = taskDecisions.createMachine({
         fire: { actions: { type: 'reject', params: { reason: 'the task is cancelled; a cancelled task never fires' } } },
         finishRun: { actions: { type: 'reject', params: { reason: 'the task is cancelled; the outcome of its run is not recorded' } } },
         cancel: { actions: { type: 'reject', params: { reason: 'the task is already cancelled' } } },
+        setDeliver: { actions: { type: 'reject', params: { reason: 'the task is cancelled; it has no answers left to deliver' } } },
       },
     },
   },
 });
+
+function deliverWords(deliver: TaskDeliver): string {
+  return deliver === 'group' ? 'to its group' : 'nowhere (silent)';
+}
 
 function inFlight(context: TaskContext): RunInFlight {
   if (context.runInFlight === null) throw new Error(`task ${context.id} has no run in flight right after firing`);
@@ -564,12 +616,19 @@ export const taskKind = defineActorKind({
   machine: taskMachine,
   commands: taskCommands,
   events: taskEvents,
-  effects: ['requestTaskRun', 'notifyAdmins'],
+  effects: ['requestTaskRun', 'notifyAdmins', 'reconcileRun'],
   input: (id: string) => ({ id }),
-  /** A run that was fired and has not reported back is asked for again (idempotent on its id). */
+  /**
+   * A run that was fired and has not reported back is asked for again (idempotent on its
+   * id), and read: if it ended while its report was lost, it is reported now.
+   */
   pendingEffects: (snapshot): readonly EffectRequest[] => {
     const { runInFlight } = snapshot.context;
     if (!snapshot.matches('scheduled') || runInFlight === null) return [];
-    return [{ type: 'requestTaskRun', params: requestTaskRunParams(snapshot.context, runInFlight) }];
+    const params = requestTaskRunParams(snapshot.context, runInFlight);
+    return [
+      { type: 'requestTaskRun', params },
+      { type: 'reconcileRun', params: { taskId: params.taskId, runId: params.runId, groupId: params.groupId } satisfies ReconcileTaskRunParams },
+    ];
   },
 });

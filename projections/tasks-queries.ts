@@ -9,12 +9,14 @@ import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import {
   taskCatchUpSchema,
   taskContextModeSchema,
+  taskDeliverSchema,
   taskGateSchema,
   taskRunOutcomeSchema,
   taskScheduleSchema,
   taskSkipReasonSchema,
   type TaskCatchUp,
   type TaskContextMode,
+  type TaskDeliver,
   type TaskGate,
   type TaskRunOutcome,
   type TaskSchedule,
@@ -127,6 +129,8 @@ export interface TaskSummary {
   readonly schedule: TaskSchedule;
   readonly contextMode: TaskContextMode;
   readonly catchUp: TaskCatchUp;
+  /** Where a run's answer goes: posted in the group, or kept on the run. */
+  readonly deliver: TaskDeliver;
   readonly gate: TaskGate | null;
   readonly maxFailures: number;
   readonly status: TaskStatus;
@@ -147,6 +151,7 @@ const taskRow = z.object({
   schedule: jsonText(taskScheduleSchema),
   context_mode: taskContextModeSchema,
   catch_up: taskCatchUpSchema,
+  deliver: taskDeliverSchema,
   gate: jsonText(taskGateSchema).nullable(),
   max_failures: z.number().int(),
   status: z.enum(TASK_STATUSES),
@@ -172,6 +177,7 @@ function summaryOf(raw: Record<string, unknown>): TaskSummary {
     schedule: row.schedule,
     contextMode: row.context_mode,
     catchUp: row.catch_up,
+    deliver: row.deliver,
     gate: row.gate,
     maxFailures: row.max_failures,
     status: row.status,

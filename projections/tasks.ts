@@ -15,6 +15,7 @@ import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import {
   taskCancelled,
   taskCompleted,
+  taskDeliverChanged,
   taskFired,
   taskFireSkipped,
   taskPaused,
@@ -40,6 +41,7 @@ CREATE TABLE tasks (
   schedule TEXT NOT NULL,          -- JSON: the catalogue's TaskSchedule
   context_mode TEXT NOT NULL,
   catch_up TEXT NOT NULL,
+  deliver TEXT NOT NULL,           -- where a run's answer goes: group or silent
   gate TEXT,                       -- JSON: the catalogue's TaskGate, or NULL for none
   max_failures INTEGER NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'suspended', 'completed', 'cancelled')),
@@ -124,7 +126,8 @@ async function applyStatus(db: SqliteConnection, event: StoredEvent, status: Tas
 
 export const tasksProjection = defineProjection({
   name: TASKS_PROJECTION,
-  version: 1,
+  // v2: the `deliver` column (task.scheduled v3, task.deliver_changed).
+  version: 2,
   eventTypes: [
     taskScheduled.type,
     taskPaused.type,
@@ -135,6 +138,7 @@ export const tasksProjection = defineProjection({
     taskCompleted.type,
     taskCancelled.type,
     taskSuspended.type,
+    taskDeliverChanged.type,
   ],
   schema: TASKS_SCHEMA,
   deferredSchema: TASKS_READER_SCHEMA,
@@ -144,9 +148,9 @@ export const tasksProjection = defineProjection({
       const data = event.data;
       const first = firstDueAt(data.schedule, data.scheduledAt);
       await db.run(
-        `INSERT INTO tasks (task_id, group_id, prompt, schedule, context_mode, catch_up, gate, max_failures, status, next_due_at,
+        `INSERT INTO tasks (task_id, group_id, prompt, schedule, context_mode, catch_up, deliver, gate, max_failures, status, next_due_at,
            last_due_at, consecutive_failures, run_in_flight, scheduled_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, 0, NULL, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, 0, NULL, ?, ?)
          ON CONFLICT (task_id) DO NOTHING`,
         [
           taskId,
@@ -155,6 +159,7 @@ export const tasksProjection = defineProjection({
           JSON.stringify(data.schedule),
           data.contextMode,
           data.catchUp,
+          data.deliver,
           data.gate === null ? null : JSON.stringify(data.gate),
           data.maxConsecutiveFailures,
           first === null ? null : isoTime(first),
@@ -213,6 +218,10 @@ export const tasksProjection = defineProjection({
            updated_at = ? WHERE task_id = ?`,
         [next === null ? null : isoTime(next), event.metadata.occurredAt, taskId],
       );
+      return;
+    }
+    if (taskDeliverChanged.is(event)) {
+      await db.run(`UPDATE tasks SET deliver = ?, updated_at = ? WHERE task_id = ?`, [event.data.deliver, event.metadata.occurredAt, taskId]);
       return;
     }
     if (taskPaused.is(event)) return applyStatus(db, event, 'paused');

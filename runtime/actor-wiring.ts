@@ -1,7 +1,8 @@
 /**
  * The hops that connect actors to one another, as workflows (runtime/workflows/): a fired
  * task or a requested turn queues its run, a queued run asks the supervisor for a slot, a
- * dispatched run gets its slot, a finished run frees it and reports to its task or group.
+ * dispatched run gets its slot, a finished run frees it and reports to its task or group
+ * (a task's answer owed to its group first).
  * Each workflow is pure; the runner executes it idempotently (see run-workflow.ts).
  *
  * Effects that reach outside the runtime live beside what they reach: a run's container in
@@ -14,6 +15,7 @@ import { grantSlot } from './workflows/grant-slot.js';
 import { queueGroupRun } from './workflows/queue-group-run.js';
 import { queueTaskRun } from './workflows/queue-task-run.js';
 import { reconcileGroupRun } from './workflows/reconcile-group-run.js';
+import { reconcileTaskRun } from './workflows/reconcile-task-run.js';
 import { releaseSlot } from './workflows/release-slot.js';
 import { reportOutcome, type WiringPolicy } from './workflows/report-outcome.js';
 import { requestSlot } from './workflows/request-slot.js';
@@ -30,7 +32,8 @@ export type WiringEffect =
   | 'run.releaseSlot'
   | 'run.reportOutcome'
   | 'group.reconcileRun'
-  | 'memory.enforceCapacity';
+  | 'memory.enforceCapacity'
+  | 'task.reconcileRun';
 
 /** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
 export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<WiringEffect> {
@@ -43,6 +46,7 @@ export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<Wiri
     'run.reportOutcome': runWorkflow(reportOutcome(policy)),
     'group.reconcileRun': runWorkflow(reconcileGroupRun(policy)),
     'memory.enforceCapacity': runWorkflow(enforceMemoryCapacity),
+    'task.reconcileRun': runWorkflow(reconcileTaskRun),
   };
 }
 

@@ -110,11 +110,24 @@ const scheduledV1 = z
   })
   .strict();
 
-export const taskScheduled = defineEvent('task.scheduled', 1, scheduledV1).evolve(
-  2,
-  scheduledV1.extend({ catchUp: taskCatchUpSchema, gate: taskGateSchema.nullable() }).strict(),
-  (v1) => ({ ...v1, catchUp: DEFAULT_TASK_CATCH_UP, gate: null }),
-);
+/**
+ * Where a run's final answer goes: `group` posts it in the task's group (top level of its
+ * channel), once; `silent` keeps it on the run only (the task posts with send_message, or
+ * nobody needs to see it). An empty answer or a failed run is never posted.
+ */
+export const taskDeliverSchema = z.enum(['group', 'silent']);
+export type TaskDeliver = z.infer<typeof taskDeliverSchema>;
+export const DEFAULT_TASK_DELIVER: TaskDeliver = 'group';
+
+const scheduledV2 = scheduledV1.extend({ catchUp: taskCatchUpSchema, gate: taskGateSchema.nullable() }).strict();
+
+/**
+ * v2 adds `catchUp` and `gate`; v3 adds `deliver`. Every task scheduled before v3 reads as
+ * `group`: the answer it used to drop is now posted, which is what a task is for.
+ */
+export const taskScheduled = defineEvent('task.scheduled', 1, scheduledV1)
+  .evolve(2, scheduledV2, (v1) => ({ ...v1, catchUp: DEFAULT_TASK_CATCH_UP, gate: null }))
+  .evolve(3, scheduledV2.extend({ deliver: taskDeliverSchema }).strict(), (v2) => ({ ...v2, deliver: DEFAULT_TASK_DELIVER }));
 
 /** Due times the runtime was down for, collapsed into one decision: the first and how many. */
 export const taskMissedSchema = z.object({ firstDueAt: timestamp, count: z.number().int().min(1) }).strict();
@@ -191,6 +204,9 @@ export const taskCompleted = defineEvent('task.completed', 1, completedV1).evolv
   (v1) => v1,
 );
 
+/** Where the task's answers go from now on (a run still going reports under the new setting). */
+export const taskDeliverChanged = defineEvent('task.deliver_changed', 1, z.object({ deliver: taskDeliverSchema, changedAt: timestamp }).strict());
+
 /** Final. */
 export const taskCancelled = defineEvent('task.cancelled', 1, z.object({ reason: reasonSchema, cancelledAt: timestamp }).strict());
 
@@ -217,4 +233,5 @@ export const taskEvents = [
   taskCompleted,
   taskCancelled,
   taskSuspended,
+  taskDeliverChanged,
 ];

@@ -11,12 +11,14 @@ import {
   maxConsecutiveFailuresSchema,
   taskCatchUpSchema,
   taskContextModeSchema,
+  taskDeliverSchema,
   taskGateSchema,
   taskGroupIdSchema,
   taskPromptSchema,
   taskScheduleSchema,
   type TaskCatchUp,
   type TaskContextMode,
+  type TaskDeliver,
   type TaskGate,
   type TaskSchedule,
 } from '../../events/catalogue/task.js';
@@ -49,6 +51,7 @@ export const parseAt = flagValue(
 );
 export const parseContextMode = flagValue(z.string().pipe(taskContextModeSchema));
 export const parseCatchUp = flagValue(z.string().pipe(taskCatchUpSchema));
+export const parseDeliver = flagValue(z.string().pipe(taskDeliverSchema));
 export const parseMaxFailures = flagValue(
   z
     .string()
@@ -72,6 +75,7 @@ export interface AddTaskOptions {
   readonly at?: string;
   readonly context?: TaskContextMode;
   readonly catchUp?: TaskCatchUp;
+  readonly deliver?: TaskDeliver;
   readonly maxFailures?: number;
   readonly gateScript?: string;
   readonly gateTimeout?: number;
@@ -87,6 +91,7 @@ export interface ScheduleCommand {
   readonly schedule: TaskSchedule;
   readonly contextMode: TaskContextMode;
   readonly catchUp?: TaskCatchUp;
+  readonly deliver?: TaskDeliver;
   readonly gate?: TaskGate;
   readonly maxConsecutiveFailures?: number;
   readonly [field: string]: unknown;
@@ -130,6 +135,7 @@ export function scheduleCommandOf(options: AddTaskOptions): ScheduleCommand {
     schedule,
     contextMode: options.context ?? 'group',
     ...(options.catchUp !== undefined ? { catchUp: options.catchUp } : {}),
+    ...(options.deliver !== undefined ? { deliver: options.deliver } : {}),
     ...(gate !== undefined ? { gate } : {}),
     ...(options.maxFailures !== undefined ? { maxConsecutiveFailures: options.maxFailures } : {}),
   };
@@ -147,6 +153,7 @@ const FLAG_OF_FIELD: readonly (readonly [RegExp, string])[] = [
   [/\bmaxConsecutiveFailures\b/g, '--max-failures'],
   [/\bcontextMode\b/g, '--context'],
   [/\bcatchUp\b/g, '--catch-up'],
+  [/\bdeliver\b/g, '--deliver'],
   [/\bgroupId\b/g, '--group'],
 ];
 

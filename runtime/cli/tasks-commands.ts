@@ -1,10 +1,10 @@
 /**
- * `ledgerclaw tasks list | add | pause | resume | cancel | runs`: scheduled tasks as an
+ * `ledgerclaw tasks list | add | pause | resume | cancel | deliver | runs`: scheduled tasks as an
  * operator manages them.
  *
  * - `list` and `runs` read the tasks read model (and a fired run's stream for its tokens
  *   and cost); they take no lock.
- * - `add`, `pause`, `resume` and `cancel` are commands to the task actor, which decides:
+ * - `add`, `pause`, `resume`, `cancel` and `deliver` are commands to the task actor, which decides:
  *   through the running runtime's control socket when it runs, else through an actor host
  *   in this process that holds the data directory meanwhile (runtime/control/actor-commands.ts).
  *   A refusal is the actor's reason, exit 1; a refusal about a flag's value names the flag, exit 2.
@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { Command as ActorCommand } from '../../actors/actor-kind.js';
-import { taskNoteSchema } from '../../events/catalogue/task.js';
+import { taskDeliverSchema, taskNoteSchema, type TaskDeliver } from '../../events/catalogue/task.js';
 import type { SqliteConnection } from '../../events/adapters/sqlite/connection.js';
 import { openReadModel } from '../../projections/read-model-files.js';
 import { getTask, listTasks, taskFires, type TaskFire, type TaskSummary } from '../../projections/tasks-queries.js';
@@ -36,6 +36,7 @@ import {
   parseCatchUp,
   parseContextMode,
   parseCron,
+  parseDeliver,
   parseEvery,
   parseGateCommand,
   parseGateTimeout,
@@ -64,6 +65,11 @@ const parseTaskId = (value: string): string => {
   return parsed.data;
 };
 const parseReason = flagValue(z.string().pipe(taskNoteSchema));
+const parseDeliverArgument = (value: string): TaskDeliver => {
+  const parsed = taskDeliverSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`where '${value}': expected group or silent`);
+  return parsed.data;
+};
 const parseLimit = flagValue(
   z
     .string()
@@ -76,7 +82,7 @@ export function registerTasksCommands(program: Command, context: CommandContext)
   const tasks = program.command('tasks').description('scheduled tasks: list, add, pause, resume, cancel, and what each due time did');
   tasks
     .command('list')
-    .description('every task: group, status, schedule, next due time, last result')
+    .description('every task: group, status, schedule, where its answer goes, next due time, last result')
     .addOption(new Option('--group <id>', "only this group's tasks").argParser(parseGroupId))
     .option('--json', 'one JSON object a task')
     .action(action(context, (options: { group?: string; json?: boolean }, command: Command) => list(context, command, options)));
@@ -91,6 +97,7 @@ export function registerTasksCommands(program: Command, context: CommandContext)
     .addOption(new Option('--at <time>', 'once, at an ISO 8601 time with its zone, such as 2026-03-01T09:00:00Z').argParser(parseAt))
     .addOption(new Option('--context <mode>', "group (default): the run sees the group's conversation and memory; isolated: a fresh session").argParser(parseContextMode))
     .addOption(new Option('--catch-up <policy>', 'due times missed while the runtime was down: fire_once (default) or skip').argParser(parseCatchUp))
+    .addOption(new Option('--deliver <where>', "each run's final answer: group (default, posted in the group once) or silent (kept on the run)").argParser(parseDeliver))
     .addOption(new Option('--max-failures <n>', 'failed runs in a row that suspend the task (default 3)').argParser(parseMaxFailures))
     .addOption(new Option('--gate-script <cmd>', "wake gate: a shell command run in the group's sandbox first; it prints {\"wake\": true|false}").argParser(parseGateCommand))
     .addOption(new Option('--gate-timeout <duration>', 'with --gate-script: how long it may run (default 30s)').argParser(parseGateTimeout))
@@ -114,6 +121,16 @@ export function registerTasksCommands(program: Command, context: CommandContext)
     .argument('<id>', 'the task id', parseTaskId)
     .addOption(new Option('--reason <text>', 'why, kept with the task').argParser(parseReason))
     .action(action(context, (taskId: string, options: { reason?: string }, command: Command) => control(context, command, taskId, pauseOrCancel('cancel', options.reason))));
+  tasks
+    .command('deliver')
+    .description("where the task's final answers go from now on: group (posted in the group) or silent (kept on the run)")
+    .argument('<id>', 'the task id', parseTaskId)
+    .argument('<where>', 'group or silent', parseDeliverArgument)
+    .action(
+      action(context, (taskId: string, deliver: 'group' | 'silent', _options: object, command: Command) =>
+        control(context, command, taskId, { type: 'setDeliver', deliver }, `set to deliver ${deliver}`),
+      ),
+    );
   tasks
     .command('runs')
     .description("a task's due times, newest first: fired or skipped and why, the run, its outcome, duration, tokens and cost")
@@ -211,8 +228,8 @@ function refusal(taskId: string, done: string, result: Extract<WireSendResult, {
   return new CommandFailedError(`task ${taskId} was not ${done}: ${result.reason}`);
 }
 
-async function control(context: CommandContext, command: Command, taskId: string, taskCommand: ActorCommand): Promise<ExitCode> {
-  const done = DONE[taskCommand.type] ?? taskCommand.type;
+async function control(context: CommandContext, command: Command, taskId: string, taskCommand: ActorCommand, doneText?: string): Promise<ExitCode> {
+  const done = doneText ?? DONE[taskCommand.type] ?? taskCommand.type;
   const result = await withActorCommands(context, command, (commands) => commands.send(TASK_KIND, taskId, taskCommand));
   if (result.status === 'rejected') throw refusal(taskId, done, result);
   context.io.stdout.write(`task ${taskId} ${done}${result.duplicate ? ' (earlier)' : ''}; it is now ${result.state}\n`);
@@ -282,12 +299,13 @@ async function list(context: CommandContext, command: Command, options: { group?
   }
   io.stdout.write(
     formatTable(
-      ['ID', 'GROUP', 'STATUS', 'SCHEDULE', 'NEXT DUE', 'LAST RESULT', 'PROMPT'],
+      ['ID', 'GROUP', 'STATUS', 'SCHEDULE', 'DELIVER', 'NEXT DUE', 'LAST RESULT', 'PROMPT'],
       tasks.map((task) => [
         task.taskId,
         task.groupId,
         task.status,
         describeSchedule(task.schedule),
+        task.deliver,
         timeText(task.nextDueAt),
         lastResult(task),
         JSON.stringify(promptExcerpt(task.prompt, 40)),
@@ -349,7 +367,7 @@ async function runs(context: CommandContext, command: Command, taskId: string, o
     for (const row of rows) io.stdout.write(toJsonLine({ taskId, ...row }));
     return ExitCode.ok;
   }
-  io.stdout.write(`task ${taskId} (${task.status}, ${describeSchedule(task.schedule)}, group ${task.groupId})\n`);
+  io.stdout.write(`task ${taskId} (${task.status}, ${describeSchedule(task.schedule)}, group ${task.groupId}, deliver ${task.deliver})\n`);
   if (rows.length === 0) {
     io.stdout.write('no due time decided yet\n');
     return ExitCode.ok;

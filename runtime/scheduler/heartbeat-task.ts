@@ -12,7 +12,8 @@ export const DEFAULT_HEARTBEAT_EVERY_MS = 30 * 60_000;
 
 export const HEARTBEAT_PROMPT =
   `Heartbeat: read ${HEARTBEAT_FILE} in your workspace (/workspace/${HEARTBEAT_FILE}) and work through the items in it that are open. ` +
-  'Check off or remove what you finished, note what is blocked and why, and tell the group only what it needs to know.';
+  'Check off or remove what you finished, note what is blocked and why. Your final answer is posted to the group: ' +
+  'say only what it needs to know, and answer with nothing at all when there is nothing to tell.';
 
 const HEARTBEAT_GATE: TaskGate = { kind: 'heartbeat' };
 

@@ -1,11 +1,13 @@
 /**
- * A run ended → told to whoever asked for it (run.reportOutcome): its task (`finishRun`), or,
- * for a turn, its group (`runFinished`, with the reply the outcome calls for).
+ * A run ended → told to whoever asked for it (run.reportOutcome): its task (`finishRun`,
+ * after the run's answer is owed to the task's group unless the task is silent; see
+ * task-result.ts), or, for a turn, its group (`runFinished`, with the reply the outcome calls for).
  */
 import type { CommandOf, ContextOf } from '../../actors/actor-kind.js';
 import type { groupKind } from '../../actors/group.js';
 import type { ReportOutcomeParams } from '../../actors/run.js';
 import { replyForOutcome } from '../runs/outcome-reply.js';
+import { taskResultAlreadyDone, taskResultCommands, taskResultGroup } from './task-result.js';
 import { WorkflowRefusedError, type RefusedCommand, type Workflow, type WorkflowCommand } from './workflow.js';
 
 export interface WiringPolicy {
@@ -21,16 +23,6 @@ const GROUP_OUTCOME_OF_RUN: Readonly<Partial<Record<ReportOutcomeParams['outcome
   timed_out: 'timed_out',
   interrupted: 'interrupted',
 };
-
-/** What a task is told: how its run ended. */
-function reportToTask(report: ReportOutcomeParams, taskId: string): WorkflowCommand {
-  const detail = 'detail' in report.outcome && typeof report.outcome.detail === 'string' ? report.outcome.detail : undefined;
-  return {
-    kind: 'task',
-    id: taskId,
-    command: { type: 'finishRun', runId: report.runId, outcome: report.outcome.status === 'completed' ? 'succeeded' : 'failed', ...(detail ? { detail } : {}) },
-  };
-}
 
 /** What a group is told: how its run ended, whether the turn is tried again, and the reply. */
 export function reportToGroup(report: ReportOutcomeParams, group: ContextOf<typeof groupKind>, policy: WiringPolicy): WorkflowCommand {
@@ -58,16 +50,22 @@ export function outcomeAlreadyReported(refused: RefusedCommand): boolean {
   return false;
 }
 
-export function reportOutcome(policy: WiringPolicy): Workflow<'run.reportOutcome', { group?: 'group' }> {
+export function reportOutcome(policy: WiringPolicy): Workflow<'run.reportOutcome', { group?: 'group'; task?: 'task' }> {
   return {
     effect: 'run.reportOutcome',
-    // Only a turn's report reads its group; a task's is decided from the params alone.
-    reads: (report) => (report.taskId === null ? { group: { kind: 'group', id: report.conversationId } } : {}),
-    decide(report, { group }) {
-      if (report.taskId !== null) return [reportToTask(report, report.taskId)];
+    // A turn's report reads its group; a task's reads the task (does it deliver?) and the group its answer goes to.
+    reads: (report) =>
+      report.taskId === null
+        ? { group: { kind: 'group', id: report.conversationId } }
+        : { task: { kind: 'task', id: report.taskId }, group: taskResultGroup(report) },
+    decide(report, { group, task }) {
+      if (report.taskId !== null) {
+        if (!task) throw new WorkflowRefusedError(`reporting run ${report.runId}: its task ${report.taskId} was not read`);
+        return taskResultCommands({ ...report, taskId: report.taskId }, { task, group });
+      }
       if (!group) throw new WorkflowRefusedError(`reporting run ${report.runId}: its group ${report.conversationId} was not read`);
       return [reportToGroup(report, group.context, policy)];
     },
-    alreadyDone: outcomeAlreadyReported,
+    alreadyDone: (refused) => taskResultAlreadyDone(refused) || outcomeAlreadyReported(refused),
   };
 }

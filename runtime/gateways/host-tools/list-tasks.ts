@@ -30,7 +30,7 @@ export const listTasksTool = defineHostTool({
   name: 'list_tasks',
   description: (context) =>
     (context.isAdminGroup ? "List every group's scheduled tasks (you are the admin group)" : "List this conversation's scheduled tasks") +
-    ': id · state (scheduled.active, scheduled.paused, scheduled.suspended, completed, cancelled) · schedule · prompt.',
+    ': id · state (scheduled.active, scheduled.paused, scheduled.suspended, completed, cancelled) · schedule · where its answer goes · prompt.',
   inputSchema: listTasksInput,
   async run(input, call) {
     const { context } = call;

@@ -5,14 +5,15 @@
  *
  * The schedule is the catalogue's own schema (events/catalogue/task.ts), with one
  * kindness to the model: a cron schedule without a timezone is read in UTC. The task id
- * is derived from the run and the call, so a retried call schedules one task.
+ * is derived from the run and the call, so a retried call schedules one task. Each run's
+ * final answer is posted to the group unless the task is scheduled `silent`.
  */
 import { z } from 'zod';
-import { taskContextModeSchema, taskGroupIdSchema, taskPromptSchema, taskScheduleSchema } from '../../../events/catalogue/task.js';
+import { taskContextModeSchema, taskDeliverSchema, taskGroupIdSchema, taskPromptSchema, taskScheduleSchema } from '../../../events/catalogue/task.js';
 import { eventIdFor } from '../../../events/ids.js';
 import { sendAsAgent } from './agent-commands.js';
 import { answered, defineHostTool, refused, type HostToolCall } from './host-tool.js';
-import { describeSchedule } from './tasks.js';
+import { describeDeliver, describeSchedule } from './tasks.js';
 
 const [cronSchedule, intervalSchedule, onceSchedule] = taskScheduleSchema.options;
 
@@ -33,12 +34,19 @@ const scheduleTaskInput = z.strictObject({
     .default('group')
     .describe("group (default): the run sees the conversation and the group's memory; isolated: it starts fresh."),
   group_id: taskGroupIdSchema.optional().describe('Admin group only: the group the task is for. Default: this group.'),
+  deliver: taskDeliverSchema
+    .default('group')
+    .describe(
+      "group (default): each run's final answer is posted in the task's group, once; do not also post it with send_message. " +
+        'silent: nothing is posted unless the run calls send_message (for a task that speaks up only when something needs saying). ' +
+        'An empty answer or a failed run posts nothing either way.',
+    ),
 });
 
 export const scheduleTaskTool = defineHostTool({
   name: 'schedule_task',
   description: (context) =>
-    'Schedule work to run later on its own: once, at an interval, or on a cron schedule. Returns the task id; list_tasks shows the tasks, and pause_task, resume_task and cancel_task manage them. ' +
+    'Schedule work to run later on its own: once, at an interval, or on a cron schedule. Returns the task id; list_tasks shows the tasks, and pause_task, resume_task, cancel_task and set_task_delivery manage them. ' +
     (context.isAdminGroup ? 'As the admin group you may schedule for another group with group_id.' : 'The task belongs to this conversation.'),
   inputSchema: scheduleTaskInput,
   async run(input, call) {
@@ -57,11 +65,12 @@ export const scheduleTaskTool = defineHostTool({
       prompt: input.prompt,
       schedule: input.schedule,
       contextMode: input.context_mode,
+      deliver: input.deliver,
     });
     if (result.status === 'rejected') return refused(`schedule_task: not scheduled: ${result.reason}`);
     const forGroup = groupId === context.groupId ? '' : ` for group ${groupId}`;
     return answered(
-      `${result.duplicate ? 'already scheduled by this call' : 'scheduled'}: task ${taskId}${forGroup}, ${describeSchedule(input.schedule)}, context ${input.context_mode}`,
+      `${result.duplicate ? 'already scheduled by this call' : 'scheduled'}: task ${taskId}${forGroup}, ${describeSchedule(input.schedule)}, context ${input.context_mode}, ${describeDeliver(input.deliver)}`,
     );
   },
 });

@@ -26,8 +26,8 @@ const sendMessageInput = z.strictObject({
 export const sendMessageTool = defineHostTool({
   name: 'send_message',
   description: (context) =>
-    "Post a message to this conversation right away, before your turn ends: a progress note on long work, or a scheduled task's report. " +
-    `Your final answer is posted anyway; do not repeat it here. At most ${MAX_MESSAGE_CHARS} characters.` +
+    "Post a message to this conversation right away, before your turn ends: a progress note on long work, or what a silent scheduled task has to say. " +
+    `Your final answer is posted anyway (in a scheduled task too, unless the task is silent); do not repeat it here. At most ${MAX_MESSAGE_CHARS} characters.` +
     (context.roles.length === 0
       ? ''
       : ` To post as a sub-agent role, set 'as' to one of: ${context.roles.map((role) => `${role.name} (${role.description})`).join('; ')}. ` +

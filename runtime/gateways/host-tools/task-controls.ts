@@ -1,12 +1,12 @@
 /**
- * pause_task, resume_task and cancel_task: one command to a task the caller may manage
+ * pause_task, resume_task, cancel_task and set_task_delivery: one command to a task the caller may manage
  * (its own group's, or any from the admin group). The task actor decides; a refusal
  * (pausing a paused task, resuming a cancelled one) comes back with the actor's reason.
  */
 import { z } from 'zod';
 import type { CommandOf } from '../../../actors/actor-kind.js';
 import type { taskKind } from '../../../actors/task.js';
-import { taskNoteSchema } from '../../../events/catalogue/task.js';
+import { taskDeliverSchema, taskNoteSchema } from '../../../events/catalogue/task.js';
 import { sendAsAgent } from './agent-commands.js';
 import { answered, defineHostTool, refused, type HostTool, type HostToolCall, type HostToolOutcome } from './host-tool.js';
 import { loadTask, mayManage, taskIdInput } from './tasks.js';
@@ -34,7 +34,16 @@ export const cancelTaskTool = defineHostTool({
   run: (input, call) => controlTask(call, 'cancel_task', input.task_id, { type: 'cancel', ...(input.reason ? { reason: input.reason } : {}) }, 'cancelled'),
 });
 
-export const taskControlTools: readonly HostTool[] = [pauseTaskTool, resumeTaskTool, cancelTaskTool];
+export const setTaskDeliveryTool = defineHostTool({
+  name: 'set_task_delivery',
+  description:
+    "Say where a task's final answers go from now on (its run under way included): group posts each in the task's group; " +
+    'silent posts nothing (the task speaks up with send_message when it must).',
+  inputSchema: z.strictObject({ task_id: taskIdInput, deliver: taskDeliverSchema.describe('group or silent') }),
+  run: (input, call) => controlTask(call, 'set_task_delivery', input.task_id, { type: 'setDeliver', deliver: input.deliver }, `set to deliver ${input.deliver}`),
+});
+
+export const taskControlTools: readonly HostTool[] = [pauseTaskTool, resumeTaskTool, cancelTaskTool, setTaskDeliveryTool];
 
 async function controlTask(call: HostToolCall, tool: string, taskId: string, command: CommandOf<typeof taskKind>, done: string): Promise<HostToolOutcome> {
   const task = await loadTask(call, taskId);

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { TaskDefinition } from '../../../actors/task.js';
-import type { TaskSchedule } from '../../../events/catalogue/task.js';
+import type { TaskDeliver, TaskSchedule } from '../../../events/catalogue/task.js';
 import type { TaskSummary } from '../../../projections/tasks-queries.js';
 import type { TaskStatus } from '../../../projections/tasks.js';
 import type { HostToolCall, ToolCallContext } from './host-tool.js';
@@ -22,7 +22,7 @@ export const taskIdInput = z
 export interface ScheduledTask {
   readonly id: string;
   readonly state: string;
-  readonly definition: Pick<TaskDefinition, 'groupId' | 'prompt' | 'schedule' | 'contextMode'>;
+  readonly definition: Pick<TaskDefinition, 'groupId' | 'prompt' | 'schedule' | 'contextMode' | 'deliver'>;
 }
 
 /** The task, from its actor, or undefined when no task of that id was ever scheduled. */
@@ -46,7 +46,7 @@ export function taskFromSummary(summary: TaskSummary): ScheduledTask {
   return {
     id: summary.taskId,
     state: STATE_OF_STATUS[summary.status],
-    definition: { groupId: summary.groupId, prompt: summary.prompt, schedule: summary.schedule, contextMode: summary.contextMode },
+    definition: { groupId: summary.groupId, prompt: summary.prompt, schedule: summary.schedule, contextMode: summary.contextMode, deliver: summary.deliver },
   };
 }
 
@@ -87,9 +87,14 @@ export function promptExcerpt(prompt: string, max = 80): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** `t-1a2b · scheduled.active · every 1 h · "Check the queue"`, with its group for the admin group. */
+/** Where a task's answer goes, as the tools' `deliver` names it. */
+export function describeDeliver(deliver: TaskDeliver): string {
+  return `deliver ${deliver}`;
+}
+
+/** `t-1a2b · scheduled.active · every 1 h · deliver group · "Check the queue"`, with its group for the admin group. */
 export function describeTask(task: ScheduledTask, withGroup: boolean): string {
-  const parts = [task.id, task.state, describeSchedule(task.definition.schedule)];
+  const parts = [task.id, task.state, describeSchedule(task.definition.schedule), describeDeliver(task.definition.deliver)];
   if (withGroup) parts.push(`group ${task.definition.groupId}`);
   parts.push(JSON.stringify(promptExcerpt(task.definition.prompt)));
   return parts.join(' · ');

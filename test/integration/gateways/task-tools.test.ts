@@ -43,11 +43,11 @@ describe('schedule, list, pause, resume, cancel', () => {
     );
     const taskId = taskIdFor(sales.runId, 'toolu_s1');
     expect(taskId).toMatch(/^t-[0-9a-f]{12}$/);
-    expect(scheduled).toEqual({ content: `scheduled: task ${taskId}, cron "0 9 * * 1" (Europe/Paris), context group`, isError: false });
+    expect(scheduled).toEqual({ content: `scheduled: task ${taskId}, cron "0 9 * * 1" (Europe/Paris), context group, deliver group`, isError: false });
     expect((await taskContext(taskId)).definition).toMatchObject({ groupId: 'T1.CSALES', contextMode: 'group', schedule: { kind: 'cron', timezone: 'Europe/Paris' } });
 
     const list = async (input: Record<string, unknown> = {}) => (await world.call('list_tasks', input, sales)).content;
-    expect(await list()).toBe(`${taskId} · scheduled.active · cron "0 9 * * 1" (Europe/Paris) · "Summarise the open deals for the Monday meeting."`);
+    expect(await list()).toBe(`${taskId} · scheduled.active · cron "0 9 * * 1" (Europe/Paris) · deliver group · "Summarise the open deals for the Monday meeting."`);
 
     expect(await world.call('pause_task', { task_id: taskId, reason: 'holidays' }, sales)).toEqual({
       content: `task ${taskId} paused; it is now scheduled.paused`,
@@ -80,9 +80,9 @@ describe('schedule, list, pause, resume, cancel', () => {
     const listed = (await world.call('list_tasks', {}, sales)).content.split('\n').sort();
     expect(listed).toEqual(
       [
-        `${cron} · scheduled.active · cron "0 7 * * *" (UTC) · "Daily digest"`,
-        `${every} · scheduled.active · every 1 h · "Check the queue"`,
-        `${once} · scheduled.active · once at 2099-03-01T08:00:00Z · "Remind about the offsite"`,
+        `${cron} · scheduled.active · cron "0 7 * * *" (UTC) · deliver group · "Daily digest"`,
+        `${every} · scheduled.active · every 1 h · deliver group · "Check the queue"`,
+        `${once} · scheduled.active · once at 2099-03-01T08:00:00Z · deliver group · "Remind about the offsite"`,
       ].sort(),
     );
   });
@@ -93,13 +93,36 @@ describe('schedule, list, pause, resume, cancel', () => {
     expect(await world.store.listStreams({ prefix: 'task-' })).toEqual([]);
   });
 
+  it('schedules a silent task, stored and listed as silent, and refuses a delivery it does not know naming the field', async () => {
+    const taskId = await schedule(sales, { prompt: 'Watch the error budget; speak up only if it burns', schedule: { kind: 'interval', everyMs: 3_600_000 }, deliver: 'silent' }, 'toolu_silent');
+    expect((await taskContext(taskId)).definition).toMatchObject({ deliver: 'silent' });
+    expect((await world.call('list_tasks', {}, sales)).content).toBe(`${taskId} · scheduled.active · every 1 h · deliver silent · "Watch the error budget; speak up only if it burns"`);
+    const refusedDelivery = await world.call('schedule_task', { prompt: 'p', schedule: { kind: 'interval', everyMs: 3_600_000 }, deliver: 'dm' }, sales, 'toolu_dm');
+    expect(refusedDelivery.isError).toBe(true);
+    expect(refusedDelivery.content).toMatch(/deliver/);
+    expect((await world.store.listStreams({ prefix: 'task-' })).map((stream) => stream.streamId)).toEqual([`task-${taskId}`]);
+
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+      content: `task ${taskId} set to deliver group; it is now scheduled.active`,
+      isError: false,
+    });
+    expect((await world.call('list_tasks', {}, sales)).content).toContain('· deliver group ·');
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+      content: `set_task_delivery: task ${taskId} was not set to deliver group: the task's answers already go to its group`,
+      isError: true,
+    });
+    const fromOps = await world.call('set_task_delivery', { task_id: taskId, deliver: 'silent' }, ops);
+    expect(fromOps.isError).toBe(true);
+    expect(fromOps.content).toContain("is not one of this group's tasks");
+  });
+
   it('schedules one task for a retried call', async () => {
     const input = { prompt: 'Weekly report', schedule: { kind: 'interval', everyMs: 604_800_000 } };
     const first = await world.call('schedule_task', input, sales, 'toolu_retry');
     const again = await world.call('schedule_task', input, sales, 'toolu_retry');
     const taskId = taskIdFor(sales.runId, 'toolu_retry');
     expect(first.content).toMatch(/^scheduled: /);
-    expect(again).toEqual({ content: `already scheduled by this call: task ${taskId}, every 7 d, context group`, isError: false });
+    expect(again).toEqual({ content: `already scheduled by this call: task ${taskId}, every 7 d, context group, deliver group`, isError: false });
     expect((await world.store.listStreams({ prefix: 'task-' })).map((stream) => stream.streamId)).toEqual([`task-${taskId}`]);
   });
 
@@ -124,7 +147,7 @@ describe("another group's tasks", () => {
     const opsTask = await schedule(ops, { prompt: 'Ops digest', schedule: { kind: 'interval', everyMs: 86_400_000 } }, 'toolu_o');
     const listed = (await world.call('list_tasks', {}, admin)).content.split('\n').sort();
     expect(listed).toEqual(
-      [`${salesTask} · scheduled.active · every 1 d · group T1.CSALES · "Sales digest"`, `${opsTask} · scheduled.active · every 1 d · group T1.COPS · "Ops digest"`].sort(),
+      [`${salesTask} · scheduled.active · every 1 d · deliver group · group T1.CSALES · "Sales digest"`, `${opsTask} · scheduled.active · every 1 d · deliver group · group T1.COPS · "Ops digest"`].sort(),
     );
     expect((await world.call('pause_task', { task_id: salesTask }, admin)).content).toBe(`task ${salesTask} paused; it is now scheduled.paused`);
     expect((await world.call('cancel_task', { task_id: opsTask }, admin)).content).toBe(`task ${opsTask} cancelled; it is now cancelled`);
@@ -145,7 +168,7 @@ describe("another group's tasks", () => {
     await world.actors.send('group', 'T1.COPS', { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
     const forOps = await world.call('schedule_task', { prompt: 'Ops audit', schedule: { kind: 'interval', everyMs: 60_000 }, group_id: 'T1.COPS' }, admin, 'toolu_a');
     const taskId = taskIdFor(admin.runId, 'toolu_a');
-    expect(forOps.content).toBe(`scheduled: task ${taskId} for group T1.COPS, every 1 min, context group`);
+    expect(forOps.content).toBe(`scheduled: task ${taskId} for group T1.COPS, every 1 min, context group, deliver group`);
     expect((await world.call('list_tasks', {}, ops)).content).toContain(taskId);
     const unknown = await world.call('schedule_task', { prompt: 'x', schedule: { kind: 'interval', everyMs: 60_000 }, group_id: 'T9.CNOWHERE' }, admin);
     expect(unknown).toEqual({ content: 'schedule_task: group_id: no group T9.CNOWHERE is known', isError: true });

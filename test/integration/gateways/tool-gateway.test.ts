@@ -9,7 +9,7 @@ import { toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import { ToolGateway } from '../../../runtime/gateways/tool-gateway.js';
 import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
 
-const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task'];
+const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery'];
 
 /** One input each tool accepts, and one field each must refuse. */
 const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string }> = {
@@ -26,6 +26,7 @@ const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string 
   pause_task: { valid: { task_id: 't-1', reason: 'holiday' }, invalid: { task_id: '' }, names: 'task_id: must not be empty' },
   resume_task: { valid: { task_id: 't-1' }, invalid: { task_id: 't-1', reason: 'back' }, names: 'unknown field "reason"' },
   cancel_task: { valid: { task_id: 't-1' }, invalid: {}, names: 'task_id: expected a string' },
+  set_task_delivery: { valid: { task_id: 't-1', deliver: 'silent' }, invalid: { task_id: 't-1', deliver: 'dm' }, names: 'deliver:' },
 };
 
 /** What every tool's input schema must be: an object schema with its fields listed, nothing else allowed. */

@@ -67,21 +67,21 @@ it("lists a group's own tasks and, for the admin group, every group's with its g
 
   // Listed the moment they are scheduled: the call waits for the read model to catch up.
   expect((await list(sales)).split('\n').sort()).toEqual(
-    [`${digest} · scheduled.active · every 1 d · "Sales digest"`, `${pipeline} · scheduled.active · every 1 h · "Pipeline check"`].sort(),
+    [`${digest} · scheduled.active · every 1 d · deliver group · "Sales digest"`, `${pipeline} · scheduled.active · every 1 h · deliver group · "Pipeline check"`].sort(),
   );
-  expect(await list(ops)).toBe(`${audit} · scheduled.active · every 1 min · "Ops audit"`);
+  expect(await list(ops)).toBe(`${audit} · scheduled.active · every 1 min · deliver group · "Ops audit"`);
   expect((await list(admin)).split('\n').sort()).toEqual(
     [
-      `${digest} · scheduled.active · every 1 d · group T1.CSALES · "Sales digest"`,
-      `${pipeline} · scheduled.active · every 1 h · group T1.CSALES · "Pipeline check"`,
-      `${audit} · scheduled.active · every 1 min · group T1.COPS · "Ops audit"`,
+      `${digest} · scheduled.active · every 1 d · deliver group · group T1.CSALES · "Sales digest"`,
+      `${pipeline} · scheduled.active · every 1 h · deliver group · group T1.CSALES · "Pipeline check"`,
+      `${audit} · scheduled.active · every 1 min · deliver group · group T1.COPS · "Ops audit"`,
     ].sort(),
   );
 
   expect((await call('pause_task', { task_id: pipeline }, sales)).isError).toBe(false);
   expect(await list(sales)).toContain(`${pipeline} · scheduled.paused · every 1 h`);
   expect((await call('cancel_task', { task_id: digest }, admin)).isError).toBe(false);
-  expect(await list(sales)).toBe(`${pipeline} · scheduled.paused · every 1 h · "Pipeline check"`);
-  expect(await list(sales, { include_finished: true })).toContain(`${digest} · cancelled · every 1 d · "Sales digest"`);
+  expect(await list(sales)).toBe(`${pipeline} · scheduled.paused · every 1 h · deliver group · "Pipeline check"`);
+  expect(await list(sales, { include_finished: true })).toContain(`${digest} · cancelled · every 1 d · deliver group · "Sales digest"`);
   expect(await list(ops, { include_finished: true })).not.toContain(digest);
 });

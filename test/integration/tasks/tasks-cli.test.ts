@@ -79,6 +79,25 @@ describe('tasks add', () => {
     expect(await data(utc)).toMatchObject({ schedule: { kind: 'cron', expression: '*/5 * * * *', timezone: 'UTC' }, gate: null });
   });
 
+  it('round-trips --deliver silent: stored on the task, listed and shown as silent; a task added without it delivers to its group', async () => {
+    const silent = await added('--every', '1h', '--deliver', 'silent');
+    const plain = await added('--every', '1h');
+    const data = async (taskId: string) => (await withStore((store) => store.readStream(`task-${taskId}`)))[0]?.data;
+    expect(await data(silent)).toMatchObject({ deliver: 'silent' });
+    expect(await data(plain)).toMatchObject({ deliver: 'group' });
+    const rows = (await cli('list', '--json')).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { taskId: string; deliver: string });
+    expect(Object.fromEntries(rows.map((row) => [row.taskId, row.deliver]))).toEqual({ [silent]: 'silent', [plain]: 'group' });
+    expect((await cli('list')).stdout).toMatch(new RegExp(`${silent}\\s+T1\\.CSALES\\s+active\\s+every 1 h\\s+silent\\s`));
+    expect((await cli('runs', silent)).stdout).toContain(`task ${silent} (active, every 1 h, group T1.CSALES, deliver silent)`);
+
+    expect(await cli('deliver', plain, 'silent')).toMatchObject({ code: 0, stdout: `task ${plain} set to deliver silent; it is now scheduled.active\n` });
+    expect((await cli('list', '--json', '--group', 'T1.CSALES')).stdout).not.toContain('"deliver":"group"');
+    expect(await cli('deliver', plain, 'silent')).toMatchObject({ code: 1, stderr: `ledgerclaw: task ${plain} was not set to deliver silent: the task's answers already go nowhere (silent)\n` });
+    const bad = await cli('deliver', plain, 'dm');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("where 'dm': expected group or silent");
+  });
+
   const schedule = ['--group', 'T1.CSALES', '--prompt', 'p'];
   const refusals: [string, string[], RegExp][] = [
     ['a cron expression of the wrong shape', [...schedule, '--cron', 'every monday'], /option '--cron <expr>' argument 'every monday' is invalid.*five or six fields/],
@@ -94,6 +113,7 @@ describe('tasks add', () => {
     ['a zone without a cron expression', [...schedule, '--every', '1h', '--tz', 'UTC'], /--tz goes with --cron/],
     ['an unknown context mode', [...schedule, '--every', '1h', '--context', 'shared'], /option '--context <mode>' argument 'shared' is invalid/],
     ['an unknown catch-up policy', [...schedule, '--every', '1h', '--catch-up', 'all'], /option '--catch-up <policy>' argument 'all' is invalid/],
+    ['an unknown delivery', [...schedule, '--every', '1h', '--deliver', 'dm'], /option '--deliver <where>' argument 'dm' is invalid.*"group"\|"silent"/],
     ['a failure limit of zero', [...schedule, '--every', '1h', '--max-failures', '0'], /option '--max-failures <n>' argument '0' is invalid/],
     ['a gate timeout without a gate script', [...schedule, '--every', '1h', '--gate-timeout', '5s'], /--gate-timeout goes with --gate-script/],
     ['a gate timeout over five minutes', [...schedule, '--every', '1h', '--gate-script', 'true', '--gate-timeout', '6m'], /option '--gate-timeout <duration>' argument '6m' is invalid/],
@@ -118,9 +138,9 @@ describe('tasks list, pause, resume, cancel', () => {
     const listed = await cli('list');
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     const lines = listed.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+GROUP\s+STATUS\s+SCHEDULE\s+NEXT DUE\s+LAST RESULT\s+PROMPT$/);
-    expect(lines.slice(1).find((line) => line.startsWith(sales))).toMatch(/T1\.CSALES\s+active\s+every 2 h\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\s+-\s+"Summarise the open deals"/);
-    expect(lines.slice(1).find((line) => line.startsWith(support))).toMatch(/T1\.CSUPPORT\s+active\s+cron "0 9 \* \* 1" \(Europe\/Paris\)\s+\d{4}-\d\d-\d\dT0[78]:00:00Z/);
+    expect(lines[0]).toMatch(/^ID\s+GROUP\s+STATUS\s+SCHEDULE\s+DELIVER\s+NEXT DUE\s+LAST RESULT\s+PROMPT$/);
+    expect(lines.slice(1).find((line) => line.startsWith(sales))).toMatch(/T1\.CSALES\s+active\s+every 2 h\s+group\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\s+-\s+"Summarise the open deals"/);
+    expect(lines.slice(1).find((line) => line.startsWith(support))).toMatch(/T1\.CSUPPORT\s+active\s+cron "0 9 \* \* 1" \(Europe\/Paris\)\s+group\s+\d{4}-\d\d-\d\dT0[78]:00:00Z/);
 
     const onlySupport = await cli('list', '--group', 'T1.CSUPPORT', '--json');
     const rows = onlySupport.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -134,7 +154,7 @@ describe('tasks list, pause, resume, cancel', () => {
 
     expect(await cli('resume', `task-${sales}`)).toMatchObject({ code: 0, stdout: `task ${sales} resumed; it is now scheduled.active\n` });
     expect(await cli('cancel', sales, '--reason', 'deal closed')).toMatchObject({ code: 0, stdout: `task ${sales} cancelled; it is now cancelled\n` });
-    expect((await cli('list')).stdout).toMatch(new RegExp(`${sales}\\s+T1\\.CSALES\\s+cancelled\\s+every 2 h\\s+-`));
+    expect((await cli('list')).stdout).toMatch(new RegExp(`${sales}\\s+T1\\.CSALES\\s+cancelled\\s+every 2 h\\s+group\\s+-`));
     const resumeCancelled = await cli('resume', sales);
     expect(resumeCancelled.code).toBe(1);
     expect(resumeCancelled.stderr).toContain('a cancelled task cannot be resumed');
@@ -191,7 +211,7 @@ describe('tasks runs', () => {
     const shown = await cli('runs', taskId);
     expect(shown, shown.stderr).toMatchObject({ code: 0, stderr: '' });
     const lines = shown.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe(`task ${taskId} (active, every 1 h, group T1.CSALES)`);
+    expect(lines[0]).toBe(`task ${taskId} (active, every 1 h, group T1.CSALES, deliver group)`);
     expect(lines[1]).toMatch(/^DUE\s+DECISION\s+RUN\s+OUTCOME\s+DURATION\s+TOKENS\s+COST$/);
     expect(lines[2]).toMatch(/skipped \(gate: HEARTBEAT\.md is empty\)\s+-\s+-\s+-\s+-\s+-$/);
     // Tokens as budgets count them: input, cache writes and output (cache reads are not counted).

@@ -66,6 +66,7 @@ const scheduled = (schedule: Record<string, unknown>, scheduledAt: string, extra
   scheduledAt,
   catchUp: 'fire_once',
   gate: null,
+  deliver: 'group',
   ...extra,
 });
 
@@ -179,7 +180,7 @@ describe("the clock's start-up query", () => {
       await db.exec(`BEGIN; ${tasksProjection.schema}; ${TASKS_READER_SCHEMA}; COMMIT;`);
       await db.exec(`
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
-        INSERT INTO tasks SELECT 't-' || i, 'T1.C' || (i % 50), 'prompt ' || i, '{"kind":"interval","everyMs":60000}', 'group', 'fire_once', NULL, 3,
+        INSERT INTO tasks SELECT 't-' || i, 'T1.C' || (i % 50), 'prompt ' || i, '{"kind":"interval","everyMs":60000}', 'group', 'fire_once', 'group', NULL, 3,
           CASE WHEN i % 10 = 0 THEN 'paused' ELSE 'active' END,
           CASE WHEN i % 10 = 0 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-05T09:00:00', '+' || (i * 7 % 10000) || ' seconds') END,
           NULL, 0, NULL, '2026-01-05T09:00:00.000Z', '2026-01-05T09:00:00.000Z'

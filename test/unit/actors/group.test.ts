@@ -485,3 +485,44 @@ describe('replies', () => {
     expect(() => running().when({ type: 'runFinished', runId: RUN_1, outcome: 'completed', reply: 'x'.repeat(40_001) })).toThrow(/invalid/);
   });
 });
+
+describe("a scheduled task's result", () => {
+  const TASK_RUN = 'task-t-1a2b-20260105T090000000Z';
+  const RESULT = 'Sales yesterday: 42 orders, 3 refunds.';
+  const deliver = { type: 'deliverTaskResult', taskId: 't-1a2b', runId: TASK_RUN, text: RESULT } as const;
+  const owed = { replyId: TASK_RUN, runId: TASK_RUN, text: RESULT, threadTs: null, messageIds: [] };
+
+  it('is owed as a reply keyed by the task run, answering no message, and asks for it to be posted', () => {
+    idle().when(deliver).thenRecorded([{ type: 'group.reply_requested', data: owed }]);
+    expect(effectsOf(idle(), { type: 'group.reply_requested', data: owed })).toEqual([{ type: 'postReply', params: { groupId: CHANNEL, ...owed } }]);
+  });
+
+  it('is owed while a turn runs, without touching the turn', () => {
+    const after = running().when(deliver).thenRecorded([{ type: 'group.reply_requested', data: owed }]);
+    expect(after.state).toBe('configured.running');
+  });
+
+  it('lands in the thread of a thread group', () => {
+    spec(groupKind, THREAD)
+      .given(configured())
+      .when(deliver)
+      .thenRecorded([{ type: 'group.reply_requested', data: { ...owed, threadTs: THREAD_TS } }]);
+  });
+
+  it('is refused a second time, while owed and after it was posted, so a result delivered again after a crash is posted once', () => {
+    const owing = idle().given({ type: 'group.reply_requested', data: owed });
+    owing.when(deliver).thenRejected(/delivered already/);
+    const posted = owing.given({ type: 'group.reply_posted', data: { replyId: TASK_RUN, refs: ['1712345999.000100'] } });
+    expect(pendingEffectsOf(posted)).toEqual([]);
+    posted.when(deliver).thenRejected(/delivered already/);
+  });
+
+  it('is refused by a group not configured yet', () => {
+    spec(groupKind, CHANNEL).when(deliver).thenRejected(/not configured/);
+  });
+
+  it('is refused when empty or too long for Slack', () => {
+    expect(() => idle().when({ ...deliver, text: '' })).toThrow(/invalid/);
+    expect(() => idle().when({ ...deliver, text: 'x'.repeat(40_001) })).toThrow(/invalid/);
+  });
+});

@@ -40,6 +40,7 @@ const scheduledData = {
   scheduledAt: T0,
   catchUp: 'fire_once',
   gate: null,
+  deliver: 'group',
 };
 const scheduled = (overrides: Record<string, unknown> = {}): GivenEvent => ({ type: 'task.scheduled', data: { ...scheduledData, ...overrides } });
 const scheduledOnce = scheduled({ schedule: { kind: 'once', at: DUE_1 } });
@@ -102,6 +103,13 @@ const dueTimes = (outcome: { context: unknown }) => {
 };
 
 describe('task: scheduling', () => {
+  it('records a silent task as silent, and a task scheduled without deliver as delivering to its group', () => {
+    task().when({ ...scheduleCommand, deliver: 'silent' }).thenRecorded([{ type: 'task.scheduled', data: { ...scheduledData, deliver: 'silent' } }]);
+    const silent = task().given(scheduled({ deliver: 'silent' }));
+    expect((silent.context as TaskContext).definition?.deliver).toBe('silent');
+    expect(() => task().when({ ...scheduleCommand, deliver: 'dm' })).toThrow(/deliver/);
+  });
+
   it('an unscheduled task records task.scheduled with 3 consecutive failures, catch-up fire_once and no gate by default', () => {
     const after = task()
       .when(scheduleCommand)
@@ -117,6 +125,7 @@ describe('task: scheduling', () => {
         maxConsecutiveFailures: 3,
         catchUp: 'fire_once',
         gate: null,
+        deliver: 'group',
         scheduledAt: T0,
       },
       consecutiveFailures: 0,
@@ -701,16 +710,39 @@ describe('task: pause, resume, suspend, cancel', () => {
   });
 });
 
+describe('task: where its answers go', () => {
+  const changed = (deliver: string): GivenEvent => ({ type: 'task.deliver_changed', data: { deliver, changedAt: T0 } });
+
+  it('changes its delivery while scheduled, active, paused or with a run in flight, and the change is what it delivers by', () => {
+    task().given(scheduled()).when({ type: 'setDeliver', deliver: 'silent' }).thenRecorded([changed('silent')]);
+    task().given(scheduled(), paused).when({ type: 'setDeliver', deliver: 'silent' }).thenRecorded([changed('silent')]);
+    const inFlight = task().given(scheduled(), fired(DUE_1, RUN_1), changed('silent'));
+    expect((inFlight.context as TaskContext).definition?.deliver).toBe('silent');
+    expect((inFlight.context as TaskContext).runInFlight?.runId).toBe(RUN_1);
+    inFlight.when({ type: 'setDeliver', deliver: 'group' }).thenRecorded([changed('group')]);
+  });
+
+  it('refuses a change to what it already does, and any change once unscheduled, completed or cancelled', () => {
+    task().given(scheduled()).when({ type: 'setDeliver', deliver: 'group' }).thenRejected(/already go to its group/);
+    task().given(scheduled({ deliver: 'silent' })).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/already go nowhere \(silent\)/);
+    task().when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/not scheduled/);
+    task().given(scheduled(), cancelled).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/cancelled/);
+    task().given(scheduledOnce, fired(DUE_1, RUN_1), finished(RUN_1, DUE_1, 'succeeded'), completed(RUN_1)).when({ type: 'setDeliver', deliver: 'silent' }).thenRejected(/completed/);
+  });
+});
+
 describe('task: pending effects after a restart', () => {
   const pending = (...history: GivenEvent[]) => taskKind.pendingEffects!(task().given(...history).snapshot as never);
 
-  it('a fired task whose run has not finished asks for the same run again', () => {
-    expect(pending(scheduled(), fired(DUE_1, RUN_1))).toEqual([requestTaskRun(RUN_1, DUE_1)]);
-    expect(pending(scheduled(), fired(DUE_1, RUN_1), skipped(DUE_2, 'run_in_flight'))).toEqual([requestTaskRun(RUN_1, DUE_1)]);
+  const reconcileRun = (runId: string) => ({ type: 'reconcileRun', params: { taskId: '42', runId, groupId: 'T1.C1' } });
+
+  it('a fired task whose run has not reported asks for the same run again, and reads it in case it ended while its report was lost', () => {
+    expect(pending(scheduled(), fired(DUE_1, RUN_1))).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
+    expect(pending(scheduled(), fired(DUE_1, RUN_1), skipped(DUE_2, 'run_in_flight'))).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
   });
 
   it('a paused task whose run fired before the pause still asks for it', () => {
-    expect(pending(scheduled(), fired(DUE_1, RUN_1), paused)).toEqual([requestTaskRun(RUN_1, DUE_1)]);
+    expect(pending(scheduled(), fired(DUE_1, RUN_1), paused)).toEqual([requestTaskRun(RUN_1, DUE_1), reconcileRun(RUN_1)]);
   });
 
   it('nothing is pending once the run finished, before scheduling, after a skip, or after cancelling', () => {
@@ -746,9 +778,16 @@ describe('task: streams stored before the v2 events', () => {
     ).data;
 
   it('reads a v1 task.scheduled as catch-up fire_once with no gate, and a v1 task.fired as neither missed nor gated', () => {
-    const { catchUp: _catchUp, gate: _gate, ...v1 } = scheduledData;
+    const { catchUp: _catchUp, gate: _gate, deliver: _deliver, ...v1 } = scheduledData;
     expect(decoded('task.scheduled', 1, v1)).toEqual(scheduledData);
     expect(decoded('task.fired', 1, { dueAt: DUE_1, runId: RUN_1, firedAt: T0 })).toEqual(fired(DUE_1, RUN_1).data);
+  });
+
+  it('reads a v2 task.scheduled (before deliver) as delivering to the group, and keeps a v3 silent task silent', () => {
+    const { deliver: _deliver, ...v2 } = scheduledData;
+    expect(decoded('task.scheduled', 2, { ...v2, gate: { kind: 'heartbeat' } })).toEqual({ ...scheduledData, gate: { kind: 'heartbeat' }, deliver: 'group' });
+    expect(decoded('task.scheduled', 3, { ...scheduledData, deliver: 'silent' })).toMatchObject({ deliver: 'silent' });
+    expect(() => decoded('task.scheduled', 3, { ...scheduledData, deliver: 'dm' })).toThrow(/deliver/);
   });
 
   it('reads a v1 task.completed unchanged, and v2 allows a completion without a run', () => {

@@ -25,6 +25,7 @@ function group(overrides: Partial<GroupContext>): GroupContext {
     pendingMessageIds: [],
     currentRun: null,
     pendingReplies: [],
+    recentReplyIds: [],
     ...overrides,
   };
 }

@@ -17,6 +17,10 @@ const runQueued = (taskId: string | null = null): GivenEvent => ({
 const slotGranted: GivenEvent = { type: 'run.slot_granted', data: { grantedAt: T0 } };
 const started: GivenEvent = { type: 'run.started', data: { containerId: 'c0ffee', startedAt: T0 } };
 const failed: GivenEvent = { type: 'run.failed', data: { reason: 'oom', detail: 'killed at 512 MiB', failedAt: T0 } };
+const completed = (summary: string): GivenEvent => ({
+  type: 'run.completed',
+  data: { summary, tokens: { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 }, completedAt: T0 },
+});
 
 export const run = {
   new: (): ActorSpec => spec(runKind, RUN),
@@ -24,6 +28,7 @@ export const run = {
   starting: (): ActorSpec => spec(runKind, RUN).given(runQueued(), slotGranted),
   running: (): ActorSpec => spec(runKind, RUN).given(runQueued(), slotGranted, started),
   failed: (taskId: string | null = null): ActorSpec => spec(runKind, RUN).given(runQueued(taskId), slotGranted, started, failed),
+  completed: (taskId: string | null, summary: string): ActorSpec => spec(runKind, RUN).given(runQueued(taskId), slotGranted, started, completed(summary)),
 };
 
 const configured: GivenEvent = { type: 'supervisor.configured', data: { maxConcurrentRuns: 1, maxRunsPerGroup: 1 } };
@@ -47,7 +52,15 @@ const received: GivenEvent = {
 const turnRequested = (runId: string, retryOf: string | null): GivenEvent => ({ type: 'group.turn_requested', data: { runId, trigger: 'mention', messageIds: ['1712345678.000100'], retryOf } });
 
 export const group = {
+  unconfigured: (): ActorSpec => spec(groupKind, GROUP),
   idle: (): ActorSpec => spec(groupKind, GROUP).given(groupConfigured),
+  /** Owes (or, with `posted`, has posted) the reply `replyId`, which answers no message: a task's result. */
+  withTaskResult: (replyId: string, posted: boolean): ActorSpec =>
+    spec(groupKind, GROUP).given(
+      groupConfigured,
+      { type: 'group.reply_requested', data: { replyId, runId: replyId, text: 'the result', threadTs: null, messageIds: [] } },
+      ...(posted ? [{ type: 'group.reply_posted', data: { replyId, refs: ['1712345999.000100'] } }] : []),
+    ),
   /** Waiting for `runId`, a first try or (with `retryOf`) a retry. */
   awaiting: (runId: string, retryOf: string | null = null): ActorSpec =>
     spec(groupKind, GROUP).given(groupConfigured, received, turnRequested(runId, retryOf), { type: 'group.run_started', data: { runId } }),
@@ -64,12 +77,14 @@ const scheduled: GivenEvent = {
     scheduledAt: T0,
     catchUp: 'fire_once',
     gate: null,
+    deliver: 'group',
   },
 };
 const fired: GivenEvent = { type: 'task.fired', data: { dueAt: '2026-01-05T10:00:00.000Z', runId: RUN, firedAt: T0, missed: null, gateDetail: null } };
 
 export const task = {
-  awaiting: (): ActorSpec => spec(taskKind, TASK).given(scheduled, fired),
+  awaiting: (deliver: 'group' | 'silent' = 'group'): ActorSpec =>
+    spec(taskKind, TASK).given({ ...scheduled, data: { ...(scheduled.data as object), deliver } }, fired),
   finished: (): ActorSpec =>
     spec(taskKind, TASK).given(scheduled, fired, {
       type: 'task.run_finished',

@@ -25,18 +25,6 @@ type RunFinished = Extract<CommandOf<typeof groupKind>, { type: 'runFinished' }>
 const toGroup = (command: Omit<RunFinished, 'type' | 'runId'>): WorkflowCommand => ({ kind: 'group', id: GROUP, command: { type: 'runFinished', runId: RUN, ...command } });
 
 describe('workflow run.reportOutcome: an ended run tells whoever asked for it', () => {
-  it('tells its task how it ended, with the failure detail, without reading any group', () => {
-    const outcome = workflowSpec(reportOutcome(keep)).when(report(oom, TASK));
-    expect(outcome.reads).toEqual({});
-    outcome.thenSends([{ kind: 'task', id: TASK, command: { type: 'finishRun', runId: RUN, outcome: 'failed', detail: 'killed at 512 MiB' } }]);
-  });
-
-  it('tells its task a completed run succeeded', () => {
-    workflowSpec(reportOutcome(keep))
-      .when(report({ status: 'completed', summary: 'done' }, TASK))
-      .thenSends([{ kind: 'task', id: TASK, command: { type: 'finishRun', runId: RUN, outcome: 'succeeded' } }]);
-  });
-
   it('tells its group how a turn ended, with the reply the outcome calls for', () => {
     workflowSpec(reportOutcome(keep))
       .given({ group: group.awaiting(RUN) })
@@ -73,8 +61,9 @@ describe('workflow run.reportOutcome: an ended run tells whoever asked for it', 
 
   it('counts a refused report as done once the task or group no longer waits for this run', () => {
     const finishRun = { kind: 'task', id: TASK, command: { type: 'finishRun', runId: RUN, outcome: 'failed' } } as const;
-    workflowSpec(reportOutcome(keep)).refused(finishRun, task.finished()).when(report(oom, TASK)).isAlreadyDone();
-    workflowSpec(reportOutcome(keep)).refused(finishRun, task.awaiting()).when(report(oom, TASK)).isRefused();
+    const taskState = { task: task.awaiting(), group: group.idle() };
+    workflowSpec(reportOutcome(keep)).given(taskState).refused(finishRun, task.finished()).when(report(oom, TASK)).isAlreadyDone();
+    workflowSpec(reportOutcome(keep)).given(taskState).refused(finishRun, task.awaiting()).when(report(oom, TASK)).isRefused();
     const runFinished = toGroup({ outcome: 'failed' });
     workflowSpec(reportOutcome(keep)).refused(runFinished, group.idle()).when(report(oom)).isAlreadyDone();
     workflowSpec(reportOutcome(keep)).refused(runFinished, group.awaiting(RUN)).when(report(oom)).isRefused();
