@@ -10,12 +10,12 @@
  * ever added: a day may have several.
  *
  * The index also remembers, per group scope, how far consolidation has read
- * (`memory.consolidation_requested` / `memory.consolidated`), so the runtime knows where
+ * (`memory.consolidation_requested` / `memory.consolidated` / `memory.consolidation_failed`), so the runtime knows where
  * the next window of conversation starts and whether a request is still pending.
  */
 import type { SqliteConnection } from '../events/adapters/sqlite/connection.js';
 import type { StoredEvent } from '../events/envelope.js';
-import { memoryConsolidated, memoryConsolidationRequested, memoryDailyLogWritten } from '../events/catalogue/daily-log.js';
+import { memoryConsolidated, memoryConsolidationFailed, memoryConsolidationRequested, memoryDailyLogWritten } from '../events/catalogue/daily-log.js';
 import { memoryFactRecorded } from '../events/catalogue/memory.js';
 import { CHARS_PER_TOKEN, chunkText, DEFAULT_CHUNK_TOKENS, estimateTokens } from './chunking.js';
 import { applyMemoryFactEvent, dataOf, MEMORY_FACT_EVENT_TYPES, MEMORY_FACTS_INDEXES, MEMORY_FACTS_TABLES, scopeOfMemoryStream } from './memory-facts.js';
@@ -110,6 +110,11 @@ async function applyConsolidation(db: SqliteConnection, event: StoredEvent): Pro
          requested_at = excluded.requested_at`,
       [data.scope, data.throughMessageId, data.messagesSince, at],
     );
+    return;
+  }
+  if (event.type === memoryConsolidationFailed.type) {
+    // A failed request is closed: the next window asks again from the last consolidated message.
+    await db.run('UPDATE memory_consolidations SET pending_through = NULL, pending_since = NULL WHERE scope = ?', [dataOf(memoryConsolidationFailed, event).scope]);
     return;
   }
   const data = dataOf(memoryConsolidated, event);
@@ -390,14 +395,23 @@ function planBatch(events: readonly StoredEvent[]): MemoryIndexPlan {
 
 export const memoryIndexProjection = defineProjection({
   name: 'memory-index',
-  // v2: facts carry their category, whether they are demoted, and when they were last fresh.
+  // v2: facts carry their category, whether they are demoted, and when they were last fresh;
+  // a failed consolidation request is no longer pending.
   version: 2,
-  eventTypes: [...MEMORY_FACT_EVENT_TYPES, memoryDailyLogWritten.type, memoryConsolidationRequested.type, memoryConsolidated.type],
+  eventTypes: [
+    ...MEMORY_FACT_EVENT_TYPES,
+    memoryDailyLogWritten.type,
+    memoryConsolidationRequested.type,
+    memoryConsolidated.type,
+    memoryConsolidationFailed.type,
+  ],
   schema: MEMORY_INDEX_SCHEMA,
   deferredSchema: MEMORY_INDEX_DEFERRED_SCHEMA,
   async apply(db, event) {
     if (event.type === memoryDailyLogWritten.type) return applyDailyLog(db, event);
-    if (event.type === memoryConsolidationRequested.type || event.type === memoryConsolidated.type) return applyConsolidation(db, event);
+    if (event.type === memoryConsolidationRequested.type || event.type === memoryConsolidated.type || event.type === memoryConsolidationFailed.type) {
+      return applyConsolidation(db, event);
+    }
     if (event.type === memoryFactRecorded.type) {
       const exists = await db.get<{ n: number }>('SELECT 1 AS n FROM memory_facts WHERE scope = ? AND fact_id = ?', [
         scopeOfMemoryStream(event),

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqliteConnection } from '../../../events/adapters/sqlite/connection.js';
-import { memoryConsolidated, memoryConsolidationRequested } from '../../../events/catalogue/daily-log.js';
+import { memoryConsolidated, memoryConsolidationFailed, memoryConsolidationRequested } from '../../../events/catalogue/daily-log.js';
 import type { StoredEvent } from '../../../events/envelope.js';
 import { DEFAULT_CHUNK_TOKENS } from '../../../projections/chunking.js';
 import { memoryIndexProjection } from '../../../projections/memory-index.js';
@@ -301,6 +301,21 @@ describe('consolidation state', () => {
         lastDailyLogDay: '2026-01-05',
       });
       expect(await consolidationState(file, SCOPE_B)).toBeNull();
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('closes a failed request: nothing is pending, and where consolidation had read is kept', async () => {
+    const file = await openProjection(join(dir.path, 'consolidation-failed.db'), memoryIndexProjection);
+    try {
+      const before = await applyEvents(file, memoryIndexProjection, events).then(() => consolidationState(file, SCOPE_A));
+      expect(before?.pendingThrough).toBe('1712349999.000200');
+      const failed = await world.append('memory-group.T1.C1', [
+        memoryConsolidationFailed.create({ scope: SCOPE_A, requestId: 'request-1', throughMessageId: '1712349999.000200', attempts: 3, reason: 'the model answered prose' }),
+      ]);
+      await applyEvents(file, memoryIndexProjection, failed);
+      expect(await consolidationState(file, SCOPE_A)).toMatchObject({ pendingThrough: null, pendingSince: null, consolidatedThrough: before?.consolidatedThrough ?? null });
     } finally {
       await file.close();
     }
