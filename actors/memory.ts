@@ -8,7 +8,8 @@
  * Recording a fact on a key that already has an active fact with another statement:
  * - a user's word replaces an agent's automatically: a `user-stated` or `user-confirmed`
  *   fact records `memory.fact_recorded` and `memory.fact_superseded` for every active
- *   `agent-observed` / `agent-inferred` fact on the key (and closes their conflict, if any);
+ *   `agent-observed` / `agent-inferred` fact on the key (and closes their conflict, if any,
+ *   unless an agent sent it: an agent only ever flags, so its fact joins the conflict);
  * - anything else (agent over agent, agent over user, user over user) records
  *   `memory.fact_recorded` and `memory.conflict_flagged`: all of them stay active and
  *   flagged, and nothing is decided until `resolveConflict` (or `retireFact`) leaves one.
@@ -300,6 +301,10 @@ export const memoryMachine = setup({
     supersedesEveryActiveFactOnKey: ({ context, event }) =>
       event.type === 'recordFact' &&
       activeFactsOn(context, event.fact.key).every((fact) => supersedesAutomatically(event.fact.confidence, fact.confidence)),
+    // An agent only flags: even when it reports a user's word, a conflict people were asked
+    // to settle is not its to end (the memory_write tool refuses this too; this is the rule).
+    isAgentOnConflictedKey: ({ context, event }) =>
+      event.type === 'recordFact' && event.meta.actor.startsWith('agent:') && conflictOn(context, event.fact.key) !== undefined,
     supersedesEveryFactInConflict: ({ context, event }) =>
       event.type === 'recordFact' &&
       conflictOn(context, event.fact.key) !== undefined &&
@@ -510,6 +515,19 @@ export const memoryMachine = setup({
       {
         guard: 'isFirstActiveFactOnKey',
         actions: { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+      },
+      {
+        guard: 'isAgentOnConflictedKey',
+        actions: [
+          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
+          {
+            type: 'record',
+            params: ({ context, event }) => ({
+              type: 'memory.conflict_flagged',
+              data: { key: event.fact.key, factIds: [...activeFactsOn(context, event.fact.key).map((fact) => fact.id), event.fact.id] },
+            }),
+          },
+        ],
       },
       {
         // A user's word over agents' facts that were in conflict: it replaces them all and ends the conflict.

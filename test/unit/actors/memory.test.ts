@@ -254,6 +254,14 @@ describe('a conflicted memory', () => {
     conflicted().when({ type: 'recordFact', fact: newFact('f3', 'Net 45', 'user-stated') }).thenRejected(/duplicate: fact f2/);
   });
 
+  it("never lets an agent end a conflict, even reporting a user's word: the fact joins the conflict", () => {
+    const after = conflicted()
+      .when({ type: 'recordFact', fact: newFact('f3', 'Net 60', 'user-stated') }, { actor: 'agent:run-r1' })
+      .thenRecorded([recorded('f3', 'Net 60', 'user-stated'), flagged(['f1', 'f2', 'f3'])]);
+    expect(after.state).toBe('conflicted');
+    expect(factOf(after, 'f1')).toMatchObject({ status: 'active' });
+  });
+
   it("ends a conflict between agents' facts when a user states the answer", () => {
     const events = [
       recorded('f3', 'Net 60', 'user-stated'),
