@@ -17,6 +17,7 @@
  * An error that records nothing (the store refusing a write) is tried again as often as
  * an attempt; past that the effect fails and the next start resumes the request.
  */
+import type { ConsolidationCommand } from '../../actors/memory-consolidation.js';
 import { defer, firstValueFrom, retry, Subject, takeUntil, throwError, timer } from 'rxjs';
 import { CONSOLIDATION_ANSWER_LIMIT } from '../../events/catalogue/daily-log.js';
 import type { EventStore } from '../../events/port.js';
@@ -55,8 +56,8 @@ class AttemptFailed extends Error {
 type Context = EffectContext;
 type Params = EffectParams<'memory.consolidate'>;
 type StepOptions = { readonly commandId: string; readonly actor: string };
-/** A memory command, as a step sends it (checked against the memory kind's schema by the host). */
-type MemoryStep = { readonly type: string; readonly [field: string]: unknown };
+/** A consolidation step's command to the memory actor. */
+type MemoryStep = ConsolidationCommand;
 
 const ACTOR = 'agent:consolidation';
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 4_000);
@@ -221,8 +222,7 @@ export class ConsolidationExecutor {
 
   /** Sends one step; a refusal means the recorded state moved under us (another process): an error. */
   private async sendStep(context: Context, scope: string, command: MemoryStep, options: StepOptions): Promise<void> {
-    // The host validates the command against the memory kind's schema before the machine sees it.
-    const sent = await context.send('memory', scope, command as never, options);
+    const sent = await context.send('memory', scope, command, options);
     if (sent.status !== 'accepted') throw new ConsolidationStepRefused(`the memory actor of ${scope} refused ${command.type}: ${sent.reason}`);
   }
 }
