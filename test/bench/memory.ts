@@ -31,6 +31,7 @@ import { MEMORY_FILE_NAME, memoryFilesProjection, renderMemoryFile } from '../..
 import type { SuiteOptions, SuiteReport } from './main.js';
 import { formatMs, formatNumber, formatRatio, formatTable, median } from './stats.js';
 import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
+import { measureConsolidationOverhead } from './consolidation-overhead.js';
 
 const GROUP = 'T1.C1';
 const SCOPE = `group.${GROUP}`;
@@ -148,15 +149,16 @@ export async function runMemorySuite(options: SuiteOptions): Promise<SuiteReport
         targets,
       };
 
-      // ---- consolidation overhead (issue 18) ---------------------------------------------
-      // LEAD: the consolidation-overhead figure from test/bench/consolidation-overhead.ts
-      // (per request, excluding model time, beside a bare model-gateway call) goes here:
-      // push its row into `rows` and its figures into `figures.consolidation`.
-      // ---------------------------------------------------------------------------------------
+      // Consolidation: the host's work per request (window, prompt, checks, records), model time excluded.
+      const consolidation = await measureConsolidationOverhead({ ...(options.dir ? { dir: options.dir } : {}), quick: options.quick, log: options.log });
+      figures.consolidation = consolidation.figures;
 
       const table = [
         `memory: MEMORY.md of one group with ${formatNumber(plan.facts)} facts (median of ${plan.rounds} rounds; target: render ≤ ${RATIO_TARGET}× baseline)`,
         formatTable(['figure', 'ledgerclaw', 'baseline', 'ratio', 'target'], rows),
+        '',
+        'consolidation: one request answered by the scripted fake model, host overhead beside a bare model-gateway call',
+        consolidation.table,
       ].join('\n');
       return { table, figures };
     } finally {
