@@ -12,7 +12,8 @@
  */
 import { Option, type Command } from 'commander';
 import { INSTRUCTIONS_MAX_BYTES, type InstructionsScope } from '../../events/catalogue/instructions.js';
-import { openActorCommands, RuntimeUnreachableError, type ActorCommands } from '../control/actor-commands.js';
+import { RuntimeUnreachableError, type ActorCommands } from '../control/actor-commands.js';
+import { withActorCommands as withActorCommandsSession } from './actor-commands-session.js';
 import { ControlRequestError } from '../control/client.js';
 import { editorCommand, editText, EditorError } from '../instructions/editor.js';
 import { instructionsLocation, instructionsScope, readInstructionsFile } from '../instructions/instructions-file.js';
@@ -113,21 +114,8 @@ function sendThrough(commands: ActorCommands): SendInstructionsCommand {
   };
 }
 
-async function withActorCommands<T>(context: CommandContext, command: Command, use: (commands: ActorCommands) => Promise<T>): Promise<T> {
-  const { config } = loadCommandConfig(command, context.io);
-  let commands: ActorCommands;
-  try {
-    commands = await openActorCommands({ config, kinds: context.actors.kinds, catalogue: context.actors.catalogue, commandName: `ledgerclaw instructions ${command.name()}` });
-  } catch (error) {
-    throw asCommandError(error);
-  }
-  try {
-    return await use(commands);
-  } catch (error) {
-    throw asCommandError(error);
-  } finally {
-    await commands.close();
-  }
+function withActorCommands<T>(context: CommandContext, command: Command, use: (commands: ActorCommands) => Promise<T>): Promise<T> {
+  return withActorCommandsSession(context, command, { group: 'instructions', explain: asCommandError }, use);
 }
 
 /** The failures an operator can act on, as their message alone (exit 1; a text too long is a usage error, exit 2). */

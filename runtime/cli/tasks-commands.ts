@@ -18,7 +18,8 @@ import type { SqliteConnection } from '../../events/adapters/sqlite/connection.j
 import { openReadModel } from '../../projections/read-model-files.js';
 import { getTask, listTasks, taskFires, type TaskFire, type TaskSummary } from '../../projections/tasks-queries.js';
 import { TASKS_PROJECTION } from '../../projections/tasks.js';
-import { openActorCommands, RuntimeUnreachableError, type ActorCommands } from '../control/actor-commands.js';
+import { RuntimeUnreachableError, type ActorCommands } from '../control/actor-commands.js';
+import { withActorCommands as withActorCommandsSession } from './actor-commands-session.js';
 import { ControlRequestError } from '../control/client.js';
 import type { WireSendResult } from '../control/protocol.js';
 import { budgetedTokens } from '../gateways/pricing.js';
@@ -193,27 +194,9 @@ function pauseOrCancel(type: 'pause' | 'cancel', reason: string | undefined): Ac
 
 const DONE: Record<string, string> = { pause: 'paused', resume: 'resumed', cancel: 'cancelled', schedule: 'scheduled' };
 
-async function withActorCommands<T>(context: CommandContext, command: Command, use: (commands: ActorCommands) => Promise<T>): Promise<T> {
-  const { config } = loadCommandConfig(command, context.io);
-  let commands: ActorCommands;
-  try {
-    commands = await openActorCommands({
-      config,
-      kinds: context.actors.kinds,
-      catalogue: context.actors.catalogue,
-      commandName: `ledgerclaw tasks ${command.name()}`,
-      readModels: context.readModels.filter((projection) => projection.name === TASKS_PROJECTION),
-    });
-  } catch (error) {
-    throw asCommandError(error);
-  }
-  try {
-    return await use(commands);
-  } catch (error) {
-    throw asCommandError(error);
-  } finally {
-    await commands.close();
-  }
+function withActorCommands<T>(context: CommandContext, command: Command, use: (commands: ActorCommands) => Promise<T>): Promise<T> {
+  const readModels = context.readModels.filter((projection) => projection.name === TASKS_PROJECTION);
+  return withActorCommandsSession(context, command, { group: 'tasks', readModels, explain: asCommandError }, use);
 }
 
 function asCommandError(error: unknown): unknown {
