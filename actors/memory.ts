@@ -228,6 +228,14 @@ function updateFact(facts: readonly MemoryFact[], id: string, change: Partial<Me
   return facts.map((fact) => (fact.id === id ? { ...fact, ...change } : fact));
 }
 
+/**
+ * An agent only flags: even when it reports a user's word, a conflict people were asked to
+ * settle is not its to end (the memory_write tool refuses this too; this is the rule).
+ */
+function agentOnConflictedKey(context: MemoryContext, event: { readonly fact: NewFact; readonly meta: CommandMeta }): boolean {
+  return event.meta.actor.startsWith('agent:') && conflictOn(context, event.fact.key) !== undefined;
+}
+
 /** The one fact left on a conflict once `factId` goes, when exactly one is left. */
 function lastFactStandingWithout(context: MemoryContext, factId: string): string | null {
   const rest = conflictHolding(context, factId)?.factIds.filter((id) => id !== factId) ?? [];
@@ -298,15 +306,14 @@ export const memoryMachine = setup({
       event.type === 'recordFact' &&
       activeFactsOn(context, event.fact.key).some((fact) => normalized(fact.statement) === normalized(event.fact.statement)),
     isFirstActiveFactOnKey: ({ context, event }) => event.type === 'recordFact' && activeFactsOn(context, event.fact.key).length === 0,
+    // Neither supersession guard lets an agent end a conflict (see agentOnConflictedKey): its fact is flagged.
     supersedesEveryActiveFactOnKey: ({ context, event }) =>
       event.type === 'recordFact' &&
+      !agentOnConflictedKey(context, event) &&
       activeFactsOn(context, event.fact.key).every((fact) => supersedesAutomatically(event.fact.confidence, fact.confidence)),
-    // An agent only flags: even when it reports a user's word, a conflict people were asked
-    // to settle is not its to end (the memory_write tool refuses this too; this is the rule).
-    isAgentOnConflictedKey: ({ context, event }) =>
-      event.type === 'recordFact' && event.meta.actor.startsWith('agent:') && conflictOn(context, event.fact.key) !== undefined,
     supersedesEveryFactInConflict: ({ context, event }) =>
       event.type === 'recordFact' &&
+      !agentOnConflictedKey(context, event) &&
       conflictOn(context, event.fact.key) !== undefined &&
       activeFactsOn(context, event.fact.key).every((fact) => supersedesAutomatically(event.fact.confidence, fact.confidence)),
 
@@ -515,19 +522,6 @@ export const memoryMachine = setup({
       {
         guard: 'isFirstActiveFactOnKey',
         actions: { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
-      },
-      {
-        guard: 'isAgentOnConflictedKey',
-        actions: [
-          { type: 'record', params: ({ event }) => ({ type: 'memory.fact_recorded', data: recordedData(event.fact, event.meta.issuedAt) }) },
-          {
-            type: 'record',
-            params: ({ context, event }) => ({
-              type: 'memory.conflict_flagged',
-              data: { key: event.fact.key, factIds: [...activeFactsOn(context, event.fact.key).map((fact) => fact.id), event.fact.id] },
-            }),
-          },
-        ],
       },
       {
         // A user's word over agents' facts that were in conflict: it replaces them all and ends the conflict.
