@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import {
   consolidationRequestDataSchema,
+  consolidationModelCallSchema,
   consolidationRequestIdSchema,
   CONSOLIDATION_ANSWER_LIMIT,
   dailyLogSummarySchema,
@@ -24,7 +25,6 @@ import {
   type memoryConsolidationRequested,
 } from '../events/catalogue/daily-log.js';
 import { factIdSchema } from '../events/catalogue/memory.js';
-import { tokenTotalsSchema } from '../events/catalogue/run.js';
 import type { EventDefinition } from '../events/catalogue.js';
 import type { FoldedEvent } from './actor-kind.js';
 
@@ -40,16 +40,7 @@ export const consolidationCommandSchemas = [
       type: z.literal('noteConsolidationAnswer'),
       requestId: consolidationRequestIdSchema,
       attempt: attemptSchema,
-      call: z
-        .object({
-          model: z.string().min(1).max(200),
-          tokens: tokenTotalsSchema,
-          costUsd: z.number().nonnegative().nullable(),
-          latencyMs: z.number().int().nonnegative(),
-          httpAttempts: z.number().int().min(1),
-          stopReason: z.string().max(100).nullable(),
-        })
-        .strict(),
+      call: consolidationModelCallSchema,
       answer: z.string().max(CONSOLIDATION_ANSWER_LIMIT),
     })
     .strict(),

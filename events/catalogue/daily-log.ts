@@ -114,22 +114,28 @@ export const memoryConsolidationAttemptStarted = defineEvent(
   z.object({ requestId: consolidationRequestIdSchema, attempt: z.number().int().positive() }).strict(),
 );
 
+/** What one consolidation model call cost, as its command carries it and its event records it. */
+export const consolidationModelCallSchema = z
+  .object({
+    model: z.string().min(1).max(200),
+    tokens: tokenTotalsSchema,
+    /** In US dollars; null when the model has no known price. */
+    costUsd: z.number().nonnegative().nullable(),
+    latencyMs: z.number().int().nonnegative(),
+    /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
+    httpAttempts: z.number().int().min(1),
+    stopReason: z.string().max(100).nullable(),
+  })
+  .strict();
+
 /** A consolidation's model call: what it cost (charged to the group's daily budget) and what it answered. */
 export const memoryConsolidationModelCalled = defineEvent(
   'memory.consolidation_model_called',
   1,
-  z
-    .object({
+  consolidationModelCallSchema
+    .extend({
       requestId: consolidationRequestIdSchema,
       attempt: z.number().int().positive(),
-      model: z.string().min(1).max(200),
-      tokens: tokenTotalsSchema,
-      /** In US dollars; null when the model has no known price. */
-      costUsd: z.number().nonnegative().nullable(),
-      latencyMs: z.number().int().nonnegative(),
-      /** HTTP attempts: more than 1 when a 429 or 529 was retried. */
-      httpAttempts: z.number().int().min(1),
-      stopReason: z.string().max(100).nullable(),
       /** The model's text, cut to CONSOLIDATION_ANSWER_LIMIT characters. */
       answer: z.string().max(CONSOLIDATION_ANSWER_LIMIT),
       calledAt: z.iso.datetime(),
