@@ -3,6 +3,8 @@
  * conversation passes the budget gets one `memory.consolidation_requested` (through its
  * memory actor), no second one while it is pending, and a new window once it was
  * consolidated or failed; on start it catches up on what arrived while it was not running.
+ * A Slack thread is a conversation of its own, with its own window, asked for in its
+ * channel's scope.
  * No consolidation executor runs here: the tests close requests by hand.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +26,8 @@ let store: EventStore;
 let host: ActorHost;
 let trigger: ConsolidationTrigger | undefined;
 let ts = 1_712_345_678;
+/** A Slack thread of T1.C1: its own conversation, remembered in T1.C1's scope. */
+const THREAD = 'T1.C1.1712340000.000100';
 
 async function say(groupId: string, words: number): Promise<string> {
   ts += 1;
@@ -63,7 +67,7 @@ beforeEach(async () => {
   const backend = await openSqliteBackend({ path: join(dir, 'events.db'), mode: 'writer' });
   store = createEventStore(backend, catalogue);
   host = new ActorHost({ requireAllEffects: false, store, kinds: actorKinds });
-  for (const group of ['T1.C1', 'T1.C2']) {
+  for (const group of ['T1.C1', 'T1.C2', THREAD]) {
     await host.send('group', group, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
   }
 });
@@ -142,4 +146,65 @@ it('refuses a second request while one is open, even when asked past the trigger
   const [request] = await requests('T1.C1');
   const again = await host.send('memory', 'group.T1.C1', { type: 'requestConsolidation', request: { ...(request!.data as z.infer<typeof consolidationRequestDataSchema>), throughMessageId: '1999999999.000100' } });
   expect(again).toMatchObject({ status: 'rejected', reason: expect.stringContaining('is still open; one request at a time') });
+});
+
+it("asks for a thread's window in its channel's scope, the memory the channel's runs read (a thread was consolidated into a scope of its own)", async () => {
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
+  const first = await say(THREAD, 10);
+  const through = await say(THREAD, 300);
+  expect(await trigger.check(THREAD)).toBe(true);
+  const [request] = await requests('T1.C1');
+  expect(request!.data).toMatchObject({ scope: 'group.T1.C1', conversationId: THREAD, messagesSince: first, throughMessageId: through, messageCount: 2 });
+  expect(await store.readStream(`memory-group.${THREAD}`)).toEqual([]);
+  // The channel has said nothing: its own window is empty, and its check asks nothing.
+  expect(await trigger.check('T1.C1')).toBe(false);
+  expect(await requests('T1.C1')).toHaveLength(1);
+});
+
+it("starts each conversation's window after its own last consolidation, not the scope's newest, and asks for one while another's is open only later", async () => {
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
+  const threadFirst = await say(THREAD, 60); // about 75 tokens: under the budget alone
+  expect(await trigger.check(THREAD)).toBe(false);
+  await say('T1.C1', 300);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  await consolidateByHand('T1.C1', (await requests('T1.C1'))[0]!.id);
+
+  // The channel's consolidation (through a later message) does not end the thread's window.
+  const threadThrough = await say(THREAD, 60);
+  expect(await trigger.check(THREAD)).toBe(true);
+  const threadRequest = (await requests('T1.C1'))[1]!;
+  expect(threadRequest.data).toMatchObject({ conversationId: THREAD, messagesSince: threadFirst, throughMessageId: threadThrough, messageCount: 2 });
+
+  // The thread's request is open: the channel's over-budget window waits for it, and is asked for by its next message.
+  const channelNext = await say('T1.C1', 300);
+  expect(await trigger.check('T1.C1')).toBe(false);
+  expect(await requests('T1.C1')).toHaveLength(2);
+  await consolidateByHand('T1.C1', threadRequest.id);
+  const channelThrough = await say('T1.C1', 5);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  const channelRequest = (await requests('T1.C1'))[2]!;
+  expect(channelRequest.data).toMatchObject({ conversationId: 'T1.C1', messagesSince: channelNext, throughMessageId: channelThrough, messageCount: 2 });
+
+  // The thread's window starts after its own consolidation: one more short message is under budget.
+  await say(THREAD, 5);
+  expect(await trigger.check(THREAD)).toBe(false);
+});
+
+it("reads a conversation's window start back past its own failed request and another conversation's consolidated one, to its own consolidated one", async () => {
+  trigger = new ConsolidationTrigger({ store, actors: host, budgetTokens: 100 });
+  await say(THREAD, 300);
+  expect(await trigger.check(THREAD)).toBe(true);
+  await consolidateByHand('T1.C1', (await requests('T1.C1'))[0]!.id);
+  const failedFirst = await say(THREAD, 300);
+  expect(await trigger.check(THREAD)).toBe(true);
+  const failing = (await requests('T1.C1'))[1]!;
+  expect((await host.send('memory', 'group.T1.C1', { type: 'failConsolidation', requestId: failing.id, reason: 'the model answered nonsense' })).status).toBe('accepted');
+  // The channel's window, consolidated through a message later than the thread's failed window.
+  await say('T1.C1', 300);
+  expect(await trigger.check('T1.C1')).toBe(true);
+  await consolidateByHand('T1.C1', (await requests('T1.C1'))[2]!.id);
+
+  const through = await say(THREAD, 5);
+  expect(await trigger.check(THREAD)).toBe(true);
+  expect((await requests('T1.C1'))[3]!.data).toMatchObject({ conversationId: THREAD, messagesSince: failedFirst, throughMessageId: through, messageCount: 2 });
 });
