@@ -208,3 +208,31 @@ it("reads a conversation's window start back past its own failed request and ano
   expect(await trigger.check(THREAD)).toBe(true);
   expect((await requests('T1.C1'))[3]!.data).toMatchObject({ conversationId: THREAD, messagesSince: failedFirst, throughMessageId: through, messageCount: 2 });
 });
+
+it("reads the scope's memory back no further than the thread's first message, however much the channel remembers from before it", async () => {
+  for (let index = 0; index < 450; index += 1) {
+    const fact = { id: `f${index}`, key: `topic.item_${index}`, statement: `Item ${index} ships on Tuesdays.`, confidence: 'agent-observed' as const, source: { kind: 'message' as const, ref: 'x' } };
+    expect(await host.send('memory', 'group.T1.C1', { type: 'recordFact', fact }, { actor: 'agent:run-1' })).toMatchObject({ status: 'accepted' });
+  }
+  const memoryPages: number[] = [];
+  const counted = new Proxy(store, {
+    get(target, key) {
+      if (key === 'readStream') {
+        return async (...args: Parameters<EventStore['readStream']>) => {
+          const page = await target.readStream(...args);
+          if (args[0] === 'memory-group.T1.C1') memoryPages.push(page.length);
+          return page;
+        };
+      }
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  trigger = new ConsolidationTrigger({ store: counted, actors: host, budgetTokens: 100 });
+  const thread = 'T1.C1.1712350000.000100';
+  await host.send('group', thread, { type: 'configure', triggerMode: 'mention', allowedSenders: [], isAdmin: false });
+  await say(thread, 300);
+  expect(await trigger.check(thread)).toBe(true);
+  // One page, whose newest event is older than the thread: none of the 450 facts' pages after it.
+  expect(memoryPages).toEqual([200]);
+});
