@@ -4,8 +4,9 @@
  * the commands that move it on. Pure; actors/memory.ts wires it into the machine.
  *
  * A scope has at most one open request, for one of its conversations (its group's own, or a
- * thread's: a thread is remembered in its channel's scope). It opens with `memory.consolidation_requested` and
- * closes with `memory.consolidated` or `memory.consolidation_failed`; in between, each
+ * thread's: a thread is remembered in its channel's scope, so a request for a conversation
+ * of another group is refused). It opens with `memory.consolidation_requested` and closes
+ * with `memory.consolidated` or `memory.consolidation_failed`; in between, each
  * attempt is started, then answered (the model's answer recorded) or failed. The steps must
  * come in that order and name the open request, so a late or repeated step from an earlier
  * attempt is refused rather than folded.
