@@ -3,8 +3,10 @@
  * open request of a group's scope and how far answering it got, folded from the stream, and
  * the commands that move it on. Pure; actors/memory.ts wires it into the machine.
  *
- * A scope has at most one open request. It opens with `memory.consolidation_requested` and
- * closes with `memory.consolidated` or `memory.consolidation_failed`; in between, each
+ * A scope has at most one open request, for one of its conversations (its group's own, or a
+ * thread's: a thread is remembered in its channel's scope, so a request for a conversation
+ * of another group is refused). It opens with `memory.consolidation_requested` and closes
+ * with `memory.consolidated` or `memory.consolidation_failed`; in between, each
  * attempt is started, then answered (the model's answer recorded) or failed. The steps must
  * come in that order and name the open request, so a late or repeated step from an earlier
  * attempt is refused rather than folded.
@@ -27,6 +29,7 @@ import {
 import { factIdSchema } from '../events/catalogue/memory.js';
 import type { EventDefinition } from '../events/catalogue.js';
 import type { FoldedEvent } from './actor-kind.js';
+import { homeGroupId } from './group.js';
 
 const attemptSchema = z.number().int().positive().max(1_000);
 const reasonSchema = z.string().min(1).max(4_000);
@@ -63,6 +66,8 @@ export type ConsolidationCommand = z.infer<(typeof consolidationCommandSchemas)[
 export interface OpenConsolidation {
   /** The event id of its `memory.consolidation_requested`. */
   readonly requestId: string;
+  /** The group whose stream holds the window: the scope's group or one of its threads. */
+  readonly conversationId: string;
   readonly messagesSince: string;
   readonly throughMessageId: string;
   /** Attempts started, and of those, failed: one started and not failed is under way (or was cut off by a crash). */
@@ -102,6 +107,8 @@ export const isConsolidationCommand = (event: { type: string }): event is Consol
 export function consolidationStepRefusal(scope: string, open: OpenConsolidation | null, command: ConsolidationCommand): string | null {
   if (command.type === 'requestConsolidation') {
     if (command.request.scope !== scope) return `the request is for ${command.request.scope}; this is the memory of ${scope}`;
+    const home = `group.${homeGroupId(command.request.conversationId)}`;
+    if (home !== scope) return `conversation ${command.request.conversationId} is remembered in ${home}, not in ${scope}`;
     return open ? `consolidation ${open.requestId} (through ${open.throughMessageId}) is still open; one request at a time` : null;
   }
   if (!open || open.requestId !== command.requestId) return `consolidation ${command.requestId} is not open${open ? `; ${open.requestId} is` : ''}`;
@@ -128,6 +135,7 @@ export function foldConsolidation(open: OpenConsolidation | null, event: Consoli
     case 'memory.consolidation_requested':
       return {
         requestId: event.meta.eventId,
+        conversationId: event.data.conversationId,
         messagesSince: event.data.messagesSince,
         throughMessageId: event.data.throughMessageId,
         attemptsStarted: 0,

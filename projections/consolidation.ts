@@ -1,7 +1,8 @@
 /**
  * Consolidation: turning a group's conversation into memory before it grows into raw
- * context. Pure decisions and one model step, no store and no clock: the runtime reads the
- * group's messages since the last consolidation (runtime/consolidation-trigger.ts), asks
+ * context. Pure decisions and one model step, no store and no clock: the runtime reads a
+ * conversation's messages since its last consolidation (runtime/consolidation-trigger.ts;
+ * a conversation is a group or one of its threads, remembered in the group's scope), asks
  * `decideConsolidation` whether the window is over its token budget, and has the group's
  * memory actor record `memory.consolidation_requested` when it is. The consolidation
  * executor (runtime/memory/consolidation-executor.ts) then asks the model with
@@ -79,6 +80,8 @@ export function messageTokens(message: ConversationMessage): number {
 /** The data of `memory.consolidation_requested`. */
 export interface ConsolidationRequestedData {
   readonly scope: string;
+  /** The group whose stream holds the window: the scope's group or one of its threads. */
+  readonly conversationId: string;
   readonly reason: 'budget_exceeded';
   readonly messagesSince: string;
   readonly throughMessageId: string;
@@ -100,7 +103,9 @@ export type ConsolidationDecision =
 export interface ConsolidationTriggerInput {
   /** The group's memory scope, `group.<groupId>`. */
   readonly scope: string;
-  /** The conversation since the last consolidation (see `conversationSince`). */
+  /** The group whose messages these are: by default the scope's own; a thread's id for a thread of it. */
+  readonly conversationId?: string;
+  /** The conversation since its last consolidation (see `conversationSince`). */
   readonly messages: readonly ConversationMessage[];
   /** Default 8,000 tokens. A consolidation is due once the messages exceed it. */
   readonly budgetTokens?: number;
@@ -129,6 +134,7 @@ export function decideConsolidation(input: ConsolidationTriggerInput): Consolida
     budgetTokens,
     request: {
       scope: input.scope,
+      conversationId: input.conversationId ?? input.scope.slice('group.'.length),
       reason: 'budget_exceeded',
       messagesSince: first.messageId,
       throughMessageId: last.messageId,

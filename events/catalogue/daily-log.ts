@@ -10,7 +10,9 @@
  * `memory.consolidation_requested`; the consolidation step asks a model to distill new
  * facts and a daily-log entry from those messages, and records the facts (through the
  * memory actor), the daily log, and `memory.consolidated` naming what it produced and how
- * far it read, so the next window starts after `throughMessageId`.
+ * far it read, so the next window starts after `throughMessageId`. A scope's conversations
+ * are its group and the group's Slack threads: each has its own stream and its own window
+ * (the request names it as `conversationId`), and all are remembered in the group's scope.
  *
  * Answering a request (runtime/memory/consolidation-executor.ts) is recorded on the same
  * stream, each step once: `memory.consolidation_attempt_started` before a model call,
@@ -65,8 +67,8 @@ export const memoryDailyLogWritten = defineEvent(
     .strict(),
 );
 
-/** The data of `memory.consolidation_requested` (also the memory actor's `requestConsolidation` command's request). */
-export const consolidationRequestDataSchema = z
+/** The data of a v1 `memory.consolidation_requested`: the window was always the scope's own group's. */
+const consolidationRequestDataV1Schema = z
   .object({
     scope: groupScopeSchema,
     reason: z.enum(['budget_exceeded']),
@@ -81,7 +83,28 @@ export const consolidationRequestDataSchema = z
   })
   .strict();
 
-export const memoryConsolidationRequested = defineEvent('memory.consolidation_requested', 1, consolidationRequestDataSchema);
+/**
+ * The data of `memory.consolidation_requested` (also the memory actor's `requestConsolidation`
+ * command's request). `conversationId` is the group whose stream (`group-<conversationId>`)
+ * the window's messages are on: the scope's own group, or one of its Slack threads, whose
+ * talk is remembered in its channel's scope (a thread has no memory of its own).
+ */
+export const consolidationRequestDataSchema = consolidationRequestDataV1Schema
+  .extend({
+    conversationId: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, "expected a group id such as 'T1.C1' or 'T1.C1.1712345678.000100'"),
+  })
+  .strict();
+
+/** v2 adds `conversationId`; every v1 request read its window from the scope's own group. */
+export const memoryConsolidationRequested = defineEvent('memory.consolidation_requested', 1, consolidationRequestDataV1Schema).evolve(
+  2,
+  consolidationRequestDataSchema,
+  (v1) => ({ ...v1, conversationId: v1.scope.slice('group.'.length) }),
+);
 
 export const memoryConsolidated = defineEvent(
   'memory.consolidated',

@@ -132,7 +132,8 @@ export class ConsolidationExecutor {
       scope,
       requestId,
       attempt,
-      messages: await readConsolidationWindow(this.deps.store, { groupId, messagesSince: open.messagesSince, throughMessageId: open.throughMessageId }),
+      // The window is on its conversation's stream (a thread's own); what it teaches is the scope's.
+      messages: await readConsolidationWindow(this.deps.store, { conversationId: open.conversationId, messagesSince: open.messagesSince, throughMessageId: open.throughMessageId }),
       knownFacts: memory.facts.filter((fact) => fact.status === 'active'),
     });
 

@@ -1,5 +1,6 @@
 /**
- * The messages a consolidation request names, read from the group's stream: from
+ * The messages a consolidation request names, read from its conversation's stream
+ * (`group-<conversationId>`: the scope's group, or one of its threads): from
  * `messagesSince` through `throughMessageId`, both included. The stream is read newest
  * first, a page at a time, and no further back than the window's first message, so the
  * cost is the window's, not the group's whole history.
@@ -12,7 +13,8 @@ import type { EventStore } from '../../events/port.js';
 const PAGE = 200;
 
 export interface ConsolidationWindow {
-  readonly groupId: string;
+  /** The group whose stream holds the window (the request's `conversationId`). */
+  readonly conversationId: string;
   readonly messagesSince: string;
   readonly throughMessageId: string;
 }
@@ -22,7 +24,7 @@ export async function readConsolidationWindow(store: EventStore, window: Consoli
   const before = (event: StoredEvent) =>
     groupMessageReceived.is(event) && compareMessageIds(event.data.messageId, window.messagesSince) < 0;
   reading: for (let from: bigint | 'end' = 'end'; ; ) {
-    const page = await store.readStream(`group-${window.groupId}`, { from, direction: 'backwards', maxCount: PAGE });
+    const page = await store.readStream(`group-${window.conversationId}`, { from, direction: 'backwards', maxCount: PAGE });
     for (const event of page) {
       if (before(event)) break reading;
       newestFirst.push(event);

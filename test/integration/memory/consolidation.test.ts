@@ -5,7 +5,8 @@
  * are recorded through the group's memory actor and whose tokens count in the group's
  * usage under the kind `consolidation`; a malformed answer is retried and the request ends
  * failed, after which the next window asks again; a restart between the model's answer and
- * its recording records nothing twice and pays for no second call.
+ * its recording records nothing twice and pays for no second call. A Slack thread's window is
+ * read from the thread and remembered in its channel's scope.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { consolidationFactId } from '../../../projections/consolidation.js';
@@ -62,6 +63,35 @@ describe('a good answer', () => {
     expect(called!.data).toMatchObject({ requestId, attempt: 1, model: MODEL, tokens: { input: 900, output: 150 }, costUsd: expect.any(Number) });
     expect(await world.usageByKind(GROUP)).toEqual([{ call_kind: 'consolidation', budgeted_tokens: 1_050, cost_usd: expect.any(Number), model_calls: 1 }]);
     // The group's daily budget counts it, as it counts runs.
+    expect(await world.usage.spentToday('group', GROUP)).toBe(1_050);
+  });
+
+  it("of a thread's window records its facts and daily log in its channel's memory, which the channel's runs read (they went to a per-thread scope no run reads)", async () => {
+    world = await ConsolidationWorld.open();
+    const thread = `${GROUP}.1767600000.000100`;
+    await world.configureGroup(GROUP);
+    const channelTalk = await world.say(GROUP, 'Lunch is at noon on Fridays.');
+    const ids = await sampleConversation(world, thread);
+    world.fake.enqueue(text(goodAnswer(ids)));
+
+    expect(await world.trigger.check(thread)).toBe(true);
+    await world.host.idle();
+
+    const [request] = await world.memoryEvents(GROUP, 'memory.consolidation_requested');
+    expect(request!.data).toMatchObject({ scope: SCOPE, conversationId: thread, messagesSince: ids.acme, throughMessageId: ids.wiki });
+    // The window is the thread's talk, read from the thread's stream, and only that.
+    const prompt = (world.fake.requests[0]!.body as { messages: { content: string }[] }).messages[0]!.content;
+    expect(prompt).toContain(`[${ids.acme}] U1: Heads up: Acme confirmed`);
+    expect(prompt).not.toContain(channelTalk);
+    const facts = (await world.memoryEvents(GROUP, 'memory.fact_recorded')).map((event) => event.data);
+    expect(facts).toEqual([
+      expect.objectContaining({ factId: consolidationFactId(request!.id, 1, 0), key: 'vendor.acme.payment_terms', source: { kind: 'consolidation', ref: request!.id } }),
+      expect.objectContaining({ key: 'people.onboarding.checklist' }),
+      expect.objectContaining({ key: 'team.planning.topics' }),
+    ]);
+    expect((await world.memoryEvents(GROUP, 'memory.daily_log_written')).map((event) => event.data)).toEqual([expect.objectContaining({ scope: SCOPE })]);
+    expect((await world.memoryEvents(GROUP, 'memory.consolidated'))[0]!.data).toMatchObject({ scope: SCOPE, throughMessageId: ids.wiki });
+    expect(await world.memoryEvents(thread)).toEqual([]);
     expect(await world.usage.spentToday('group', GROUP)).toBe(1_050);
   });
 

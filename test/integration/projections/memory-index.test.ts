@@ -45,6 +45,7 @@ beforeAll(async () => {
   await world.append('memory-group.T1.C1', [
     memoryConsolidationRequested.create({
       scope: SCOPE_A,
+      conversationId: SCOPE_A.slice('group.'.length),
       reason: 'budget_exceeded',
       messagesSince: '1712345678.000100',
       throughMessageId: '1712349999.000200',

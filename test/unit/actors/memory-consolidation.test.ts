@@ -6,12 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
 import { memoryKind, type memoryMachine } from '../../../actors/memory.js';
+import { catalogue } from '../../../events/catalogue/index.js';
+import type { RawStoredEvent } from '../../../events/envelope.js';
+import { GENESIS_HASH } from '../../../events/hash-chain.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
 
 const SCOPE = 'group.T1.C1';
 const SPEC_TIME = '2026-01-05T09:00:00.000Z';
 const REQUEST = {
   scope: SCOPE,
+  conversationId: 'T1.C1',
   reason: 'budget_exceeded' as const,
   messagesSince: '1712345678.000100',
   throughMessageId: '1712345699.000100',
@@ -26,6 +30,7 @@ const requested: GivenEvent = { type: 'memory.consolidation_requested', data: RE
 const pendingEffectsOf = (actor: ActorSpec) => memoryKind.pendingEffects!(actor.snapshot as SnapshotFrom<typeof memoryMachine>);
 interface Open {
   requestId: string;
+  conversationId: string;
   attemptsStarted: number;
   attemptsFailed: number;
   lastFailure: string | null;
@@ -50,6 +55,39 @@ describe('a consolidation request', () => {
   it('is refused while another is open, or for another scope', () => {
     open().actor.when({ type: 'requestConsolidation', request: { ...REQUEST, throughMessageId: '1712345700.000100' } }).thenRejected(/is still open; one request at a time/);
     empty().when({ type: 'requestConsolidation', request: { ...REQUEST, scope: 'group.T1.C9' } }).thenRejected(/the request is for group\.T1\.C9; this is the memory of group\.T1\.C1/);
+  });
+
+  it("keeps a thread's conversation, whose talk is remembered in its channel's scope, and refuses a conversation of another group", () => {
+    const thread = { ...REQUEST, conversationId: 'T1.C1.1712345600.000100' };
+    const actor = empty().when({ type: 'requestConsolidation', request: thread }).thenRecorded([{ type: 'memory.consolidation_requested', data: thread }]);
+    expect(openOf(actor)!.conversationId).toBe('T1.C1.1712345600.000100');
+    // A thread of another channel, the channel itself under another team, or a thread's own (per-thread) scope.
+    empty().when({ type: 'requestConsolidation', request: { ...REQUEST, conversationId: 'T1.C9.1712345600.000100' } }).thenRejected(/conversation T1\.C9\.1712345600\.000100 is remembered in group\.T1\.C9, not in group\.T1\.C1/);
+    empty().when({ type: 'requestConsolidation', request: { ...REQUEST, conversationId: 'T2.C1' } }).thenRejected(/remembered in group\.T2\.C1/);
+    spec(memoryKind, 'group.T1.C1.1712345600.000100')
+      .when({ type: 'requestConsolidation', request: { ...thread, scope: 'group.T1.C1.1712345600.000100' } })
+      .thenRejected(/remembered in group\.T1\.C1, not in group\.T1\.C1\.1712345600\.000100/);
+  });
+
+  it("reads a v1 request (before conversations) as one of the scope's own group", () => {
+    const { conversationId: _, ...v1 } = REQUEST;
+    const raw: RawStoredEvent = {
+      id: '7d444840-9dc0-11d1-b245-5ffdce74fad2',
+      type: 'memory.consolidation_requested',
+      version: 1,
+      dataJson: JSON.stringify(v1),
+      metadataJson: JSON.stringify({ actor: 'runtime', causationId: null, correlationId: 'c-1', occurredAt: SPEC_TIME }),
+      streamId: `memory-${SCOPE}`,
+      revision: 0n,
+      position: 1n,
+      recordedAt: SPEC_TIME,
+      prevHash: GENESIS_HASH,
+      hashVersion: 2,
+      hash: 'f'.repeat(64),
+    };
+    const event = catalogue.decode(raw, true);
+    expect(event).toMatchObject({ version: 2, data: { ...v1, conversationId: 'T1.C1' } });
+    expect(catalogue.decode(raw, false).data).toEqual(v1);
   });
 });
 

@@ -59,6 +59,7 @@ describe('the trigger', () => {
       budgetTokens: 8_000,
       request: {
         scope: SCOPE,
+        conversationId: 'T1.C1',
         reason: 'budget_exceeded',
         messagesSince: messages[0]!.messageId,
         throughMessageId: messages[8]!.messageId,
@@ -68,7 +69,7 @@ describe('the trigger', () => {
       },
     });
     // The request is valid event data.
-    expect(over.due && memoryConsolidationRequested.steps[0]!.schema.safeParse(over.request).success).toBe(true);
+    expect(over.due && memoryConsolidationRequested.steps.at(-1)!.schema.safeParse(over.request).success).toBe(true);
   });
 
   it('takes a budget, known token counts, a pending request and an empty window into account', () => {
@@ -80,6 +81,10 @@ describe('the trigger', () => {
       reason: 'already_requested',
     });
     expect(decideConsolidation({ scope: SCOPE, messages: [] })).toEqual({ due: false, tokenEstimate: 0, budgetTokens: 8_000, reason: 'no_messages' });
+    // A thread's window names the thread, and is remembered in the scope it was asked for.
+    expect(decideConsolidation({ scope: SCOPE, conversationId: 'T1.C1.1712345600.000100', messages: messagesOf(3, 10), budgetTokens: 29 })).toMatchObject({
+      request: { scope: SCOPE, conversationId: 'T1.C1.1712345600.000100' },
+    });
     expect(() => decideConsolidation({ scope: SCOPE, messages: [], budgetTokens: 0 })).toThrow(ConsolidationError);
     expect(() => decideConsolidation({ scope: 'user.U1', messages: [] })).toThrow(/not a group's memory scope/);
   });
