@@ -33,6 +33,7 @@ describe('an actor host checks at start that every declared effect has an execut
       'group.postReply',
       'task.notifyAdmins',
       'memory.notifyConflict',
+      'memory.consolidate',
       'approval.notifyApprovers',
       'approval.reportDecision',
       'run.startContainer',
