@@ -13,14 +13,13 @@
  * is learnt there reaches the channel's MEMORY.md and the thread's next prompt.
  */
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { groupFilePath } from '../../../projections/atomic-file.js';
 import { dailyLogFileName } from '../../../projections/daily-log-files.js';
 import { MEMORY_FILE_NAME } from '../../../projections/memory-files.js';
 import type { RecordedRequest } from '../../fakes/anthropic-messages.js';
 import type { FakeSlackMessage } from '../../fakes/slack-web-api.js';
-import { agentImage } from '../../support/agent-image.js';
-import { ALICE, BOB, GENERAL, openSlackWorld, type SlackWorld } from './slack-world.js';
+import { ALICE, BOB, freshSlackWorldPerTest, GENERAL, type SlackWorld } from './slack-world.js';
 
 const TEAM = 'T0FAKE';
 const GROUP = `${TEAM}.${GENERAL}`;
@@ -48,16 +47,8 @@ const TALK_CHANGE =
 
 let world: SlackWorld;
 
-beforeAll(async () => {
-  await agentImage();
-}, 600_000);
-
-beforeEach(async () => {
-  world = await openSlackWorld();
-});
-
-afterEach(async () => {
-  await world.close();
+freshSlackWorldPerTest((opened) => {
+  world = opened;
 });
 
 /** The prompt of a consolidation call (one user message, starting as consolidationPrompt does); null for a run's call. */

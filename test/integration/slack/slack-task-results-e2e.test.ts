@@ -5,25 +5,16 @@
  * level of the channel; a silent task's is not; and a runtime SIGKILLed while the post is
  * under way posts it exactly once after restart.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { agentImage } from '../../support/agent-image.js';
-import { ALICE, GENERAL, openSlackWorld, type SlackWorld } from './slack-world.js';
+import { describe, expect, it } from 'vitest';
+import { ALICE, freshSlackWorldPerTest, GENERAL, type SlackWorld } from './slack-world.js';
 
 const TEAM = 'T0FAKE';
 const GROUP = `${TEAM}.${GENERAL}`;
 const ANSWER = 'Sales yesterday: 42 orders, 3 refunds.';
 let world: SlackWorld;
 
-beforeAll(async () => {
-  await agentImage();
-}, 600_000);
-
-beforeEach(async () => {
-  world = await openSlackWorld();
-});
-
-afterEach(async () => {
-  await world.close();
+freshSlackWorldPerTest((opened) => {
+  world = opened;
 });
 
 const botPosts = () => world.slack.web.topLevel(GENERAL).filter((message) => message.bot_id !== undefined);

@@ -7,8 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-messages.js';
 import { FakeSlack } from '../../fakes/slack.js';
+import { agentImage } from '../../support/agent-image.js';
 import { builtFile } from '../../support/built-dist.js';
 import { runProcess, startProcess, type RunningProcess } from '../../support/child-process.js';
 
@@ -100,4 +102,23 @@ export async function openSlackWorld(options: { http?: { port: number } } = {}):
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Gives every test of the file a fresh world (handed to `use` before the test, closed
+ * after it), the agent image built once before the first.
+ */
+export function freshSlackWorldPerTest(use: (world: SlackWorld) => void): void {
+  let current: SlackWorld | undefined;
+  beforeAll(async () => {
+    await agentImage();
+  }, 600_000);
+  beforeEach(async () => {
+    current = await openSlackWorld();
+    use(current);
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
 }
