@@ -19,12 +19,16 @@
  * - Time is `meta.issuedAt`: a vote at or after `expiresAt` is rejected, and `expire` (sent
  *   by the clock) is accepted only then.
  */
+import { createHash } from 'node:crypto';
 import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import type { EventDefinition } from '../events/catalogue.js';
 import {
   approvalActionSchema,
+  approvalActionV2Schema,
   approvalEvents,
+  approvalOriginSchema,
+  appliedPolicySchema,
   approverIdSchema,
   argumentsHashSchema,
   requesterSchema,
@@ -43,10 +47,15 @@ export const approvalCommands = z.discriminatedUnion('type', [
     .object({
       type: z.literal('request'),
       requester: requesterSchema,
-      action: approvalActionSchema,
+      /** A tool call's action in full (what runs once granted), or a hand-made request's summary. */
+      action: z.union([approvalActionV2Schema, approvalActionSchema]),
       approvers: z.array(approverIdSchema).min(1).max(50),
       required: z.number().int().positive(),
       expiresAt: z.iso.datetime(),
+      /** The run that asked, for a tool call's action (absent for one made by hand). */
+      origin: approvalOriginSchema.nullable().optional(),
+      /** The policy that made the call ask. */
+      policy: appliedPolicySchema.nullable().optional(),
     })
     .strict(),
   z.object({ type: z.literal('vote'), approver: approverIdSchema, decision: voteDecisionSchema, argumentsHash: argumentsHashSchema }).strict(),
@@ -91,6 +100,8 @@ export interface ApprovalContext {
 
 // ---- pure helpers ------------------------------------------------------------------------
 
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
 /** ISO instants compared as instants, not as text (`…00Z` and `…00.000Z` are the same time). */
 const isAtOrAfter = (instant: string, deadline: string) => Date.parse(instant) >= Date.parse(deadline);
 
@@ -128,6 +139,8 @@ export const approvalMachine = setup({
     requiresMoreThanOthersCanGive: ({ event }) =>
       event.type === 'request' && event.required > event.approvers.filter((approver) => approver !== event.requester).length,
     expiresBeforeRequested: ({ event }) => event.type === 'request' && isAtOrAfter(event.meta.issuedAt, event.expiresAt),
+    argumentsDoNotMatchHash: ({ event }) =>
+      event.type === 'request' && 'arguments' in event.action && sha256Hex(event.action.arguments) !== event.action.argumentsHash,
 
     // vote and expire
     isAtOrPastExpiry: ({ context, event }) =>
@@ -196,6 +209,13 @@ export const approvalMachine = setup({
             },
           },
           {
+            guard: 'argumentsDoNotMatchHash',
+            actions: {
+              type: 'reject',
+              params: { reason: "the action's argumentsHash is not the sha256 of its arguments; votes would be for something other than what runs" },
+            },
+          },
+          {
             guard: 'expiresBeforeRequested',
             actions: {
               type: 'reject',
@@ -214,6 +234,8 @@ export const approvalMachine = setup({
                   required: event.required,
                   expiresAt: event.expiresAt,
                   requestedAt: event.meta.issuedAt,
+                  origin: event.origin ?? null,
+                  policy: event.policy ?? null,
                 },
               }),
             },

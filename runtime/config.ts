@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { permissionsConfigSchema } from './permissions/policy-config.js';
 import { redactCredentials } from './redaction.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -84,6 +85,32 @@ const agentRoleSchema = z
   .strict();
 
 export type AgentRoleConfig = z.infer<typeof agentRoleSchema>;
+
+/** An environment variable's name, whose value a header of an HTTP action carries. */
+const envVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'expected an environment variable name such as CRM_TOKEN');
+
+/**
+ * One HTTP action `http_request` may call. Header values come from environment variables
+ * named here, never from the file: the config is not a secret, and the model never sees them.
+ */
+const httpActionSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected an action name such as post_customer_webhook'),
+    /** What it does, for the model choosing one and the approvers reading the request. */
+    description: z.string().min(1).max(500),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    /** Header name to the environment variable holding its value. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'expected an HTTP header name such as Authorization'), z.object({ env: envVarNameSchema }).strict()).default({}),
+    timeoutMs: z.number().int().min(500).max(120_000).default(15_000),
+  })
+  .strict();
+
+export type HttpActionConfig = z.output<typeof httpActionSchema>;
+
+const allowedHostSchema = z
+  .string()
+  .regex(/^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$/, 'expected a lower-case host name such as docs.example.com or *.example.com, with an optional :port');
 
 // `.prefault({})` (not `.default`) so that a missing section is parsed as `{}` and its
 // fields still get their own defaults.
@@ -236,6 +263,37 @@ export const configSchema = z
             }
           })
           .default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Who may use which tier of tool without asking, and who approves the rest (file only; see runtime/permissions/). */
+    permissions: permissionsConfigSchema.prefault({}),
+    /** Actions the assistant may take outside its sandbox, by name (file only). */
+    actions: z
+      .object({
+        /** HTTP calls `http_request` may make: the model picks one by name, never a URL. */
+        http: z
+          .array(httpActionSchema)
+          .max(100)
+          .superRefine((actions, context) => {
+            const seen = new Set<string>();
+            actions.forEach((action, index) => {
+              if (seen.has(action.name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: `'${action.name}' is named twice; each action has its own name` });
+              seen.add(action.name);
+            });
+          })
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** What `web_fetch` may fetch (file only): nothing until hosts are allowed. */
+    webFetch: z
+      .object({
+        /** Host names (`docs.example.com`), or `*.example.com` for its subdomains. Redirects are followed only within them. */
+        allowHosts: z.array(allowedHostSchema).max(500).default([]),
+        maxBytes: z.number().int().min(1_024).max(20 * 1024 * 1024).default(2 * 1024 * 1024),
+        timeoutMs: z.number().int().min(500).max(120_000).default(15_000),
+        maxRedirects: z.number().int().min(0).max(20).default(5),
       })
       .strict()
       .prefault({}),
@@ -422,6 +480,12 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     description: 'an actor unused this long is unloaded, and reloaded from its snapshot and stream on demand',
   },
 ];
+
+/**
+ * Sections set only in the config file, with no environment variable or flag: a policy,
+ * named actions and an allowlist are reviewed documents, not knobs (README.md documents them).
+ */
+export const FILE_ONLY_SECTIONS = ['permissions', 'actions', 'webFetch'] as const;
 
 export const CONFIG_FILE_ENV = 'LEDGERCLAW_CONFIG';
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
+import { toolTierSchema } from './tool-tier.js';
 
 /** A Slack user id (`U024BE7LH`), loose enough for the console channel's stand-in users. */
 export const approverIdSchema = z
@@ -38,20 +39,75 @@ export const approvalActionSchema = z
 
 export const voteDecisionSchema = z.enum(['approve', 'deny']);
 
-export const approvalRequested = defineEvent(
-  'approval.requested',
-  1,
-  z
-    .object({
-      requester: requesterSchema,
-      action: approvalActionSchema,
-      approvers: z.array(approverIdSchema).min(1).max(50),
-      /** How many approvals grant it (1 <= required <= approvers). */
-      required: z.number().int().positive(),
-      expiresAt: z.iso.datetime(),
-      requestedAt: z.iso.datetime(),
+const approvalRequestedV1 = z
+  .object({
+    requester: requesterSchema,
+    action: approvalActionSchema,
+    approvers: z.array(approverIdSchema).min(1).max(50),
+    /** How many approvals grant it (1 <= required <= approvers). */
+    required: z.number().int().positive(),
+    expiresAt: z.iso.datetime(),
+    requestedAt: z.iso.datetime(),
+  })
+  .strict();
+
+/** The largest canonical arguments an approval carries: approvers read them in full. */
+export const MAX_APPROVAL_ARGUMENTS_CHARS = 32_000;
+
+/**
+ * The exact action, in full: what the approvers are shown and, once granted, what runs.
+ * `arguments` is the canonical JSON (events/canonical-json.ts) of the tool's input, and
+ * `argumentsHash` its sha256, which every vote must name.
+ */
+export const approvalActionV2Schema = approvalActionSchema
+  .extend({
+    arguments: z.string().min(2).max(MAX_APPROVAL_ARGUMENTS_CHARS),
+    tier: toolTierSchema,
+    /** Why the model says it wants this, as it gave it (the `reason` every gated call may carry). */
+    reason: z.string().max(2_000).nullable(),
+  })
+  .strict();
+
+/** Where a tool call that asked came from: the run, and the conversation to answer in. */
+export const approvalOriginSchema = z
+  .object({
+    runId: z.string().min(1).max(200),
+    /** The run's group (whose policy applied); `conversationId` is the thread it answers. */
+    groupId: z.string().min(1).max(200),
+    conversationId: z.string().min(1).max(200),
+    /** The person the run answered, when known. */
+    userId: z.string().min(1).max(64).nullable(),
+  })
+  .strict();
+
+/** The policy that made the call ask (runtime/permissions/policy.ts), for the audit. */
+export const appliedPolicySchema = z
+  .object({
+    tier: toolTierSchema,
+    maxTier: toolTierSchema,
+    /** The config key the ceiling came from (`permissions.groups.C1`, `permissions.defaultMaxTier`). */
+    maxTierFrom: z.string().min(1).max(300),
+    /** The config key of the approval rule (`permissions.tiers.critical`, `permissions.tools.http_request`). */
+    rule: z.string().min(1).max(300),
+  })
+  .strict();
+
+/**
+ * v2 carries the action in full (its canonical arguments, tier and the model's reason), the
+ * run and conversation it came from, and the policy that applied, so a granted approval can
+ * run exactly what was approved and the audit can say why it asked. A v1 request was made
+ * by hand, with a summary only: it has no origin, and nothing runs when it is granted.
+ */
+export const approvalRequested = defineEvent('approval.requested', 1, approvalRequestedV1).evolve(
+  2,
+  approvalRequestedV1
+    .extend({
+      action: z.union([approvalActionV2Schema, approvalActionSchema]),
+      origin: approvalOriginSchema.nullable(),
+      policy: appliedPolicySchema.nullable(),
     })
     .strict(),
+  (v1) => ({ ...v1, origin: null, policy: null }),
 );
 
 export const approvalVoteCast = defineEvent(

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, ConfigError, configSchema, loadConfig, type LoadConfigInput } from '../../runtime/config.js';
+import { CONFIG_KEYS, ConfigError, FILE_ONLY_SECTIONS, configSchema, loadConfig, type LoadConfigInput } from '../../runtime/config.js';
 
 let cwd: string;
 
@@ -50,6 +50,18 @@ describe('defaults', () => {
       budgets: { groupDailyTokens: 2_000_000, taskDailyTokens: 500_000 },
       scheduler: { enabled: true, missedAfterMs: 60_000, maxConcurrentFires: 128, adminGroup: null },
       slack: { mode: 'socket', port: 3_000, apiUrl: 'https://slack.com/api/', ackReaction: 'eyes', maxMessageChars: 3_900, channels: {} },
+      permissions: {
+        defaultMaxTier: 'write',
+        groups: {},
+        roles: { admin: [] },
+        tiers: {
+          external: { approvers: ['role:admin'], required: 1, expiresAfterMs: 86_400_000 },
+          critical: { approvers: ['role:admin'], required: 2, expiresAfterMs: 86_400_000 },
+        },
+        tools: {},
+      },
+      actions: { http: [] },
+      webFetch: { allowHosts: [], maxBytes: 2_097_152, timeoutMs: 15_000, maxRedirects: 5 },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });
@@ -63,7 +75,9 @@ describe('defaults', () => {
         leaves.push(path.join('.'));
       }
     };
-    walk(configSchema.parse({}), []);
+    const { permissions: _permissions, actions: _actions, webFetch: _webFetch, ...withEnvironment } = configSchema.parse({});
+    expect(Object.keys(configSchema.parse({})).filter((key) => !(key in withEnvironment))).toEqual([...FILE_ONLY_SECTIONS]);
+    walk(withEnvironment, []);
     expect(CONFIG_KEYS.map((doc) => doc.key).sort()).toEqual(leaves.sort());
   });
 });
@@ -190,7 +204,8 @@ describe('precedence: defaults < file < env < flag', () => {
         LEDGERCLAW_SLACK_MAX_MESSAGE_CHARS: '1000',
       },
     });
-    expect(config).toEqual({
+    const { permissions: _permissions, actions: _actions, webFetch: _webFetch, ...fromEnvironment } = config;
+    expect(fromEnvironment).toEqual({
       dataDir: '/d',
       log: { level: 'warn' },
       eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
@@ -324,7 +339,7 @@ describe('the config file', () => {
   it('refuses an unknown top-level key', () => {
     const path = writeConfigFile({ dataDir: './d', notion: {} });
     expect(loadError().message).toBe(
-      `invalid config: unknown key notion (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, scheduler, slack, actors`,
+      `invalid config: unknown key notion (from ${path}); known keys at the top level: dataDir, log, eventStore, memory, knowledge, agent, model, runs, budgets, scheduler, slack, permissions, actions, webFetch, actors`,
     );
   });
 

@@ -2,6 +2,7 @@
  * The approval actor: N of M approvers sign off one exact action before a deadline; any
  * deny denies; nobody approves their own request; a decided approval never changes.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
 import { approvalKind, type approvalMachine } from '../../../actors/approval.js';
@@ -21,7 +22,7 @@ function request(overrides: Record<string, unknown> = {}) {
 function requested(overrides: Record<string, unknown> = {}): GivenEvent {
   return {
     type: 'approval.requested',
-    data: { requester: 'U1', action: ACTION, approvers: ['U2', 'U3', 'U4'], required: 2, expiresAt: EXPIRES, requestedAt: NOW, ...overrides },
+    data: { requester: 'U1', action: ACTION, approvers: ['U2', 'U3', 'U4'], required: 2, expiresAt: EXPIRES, requestedAt: NOW, origin: null, policy: null, ...overrides },
   };
 }
 
@@ -77,6 +78,17 @@ describe('an unrequested approval', () => {
     unrequested()
       .when(request({ approvers: ['U1', 'U2'], required: 2 }))
       .thenRejected('U1 cannot approve their own request, and the other 1 approvers cannot give the 2 approvals it needs');
+  });
+
+  it("rejects a tool call's action whose arguments are not what its hash names, so no vote can be spent on other arguments", () => {
+    const argumentsJson = '{"action":"crm_export","body":null}';
+    const action = { tool: 'http_request', summary: 'POST the customer list', argumentsHash: HASH, arguments: argumentsJson, tier: 'critical', reason: null };
+    unrequested().when(request({ action })).thenRejected("the action's argumentsHash is not the sha256 of its arguments");
+    const honest = { ...action, argumentsHash: createHash('sha256').update(argumentsJson).digest('hex') };
+    const after = unrequested()
+      .when(request({ action: honest, origin: null, policy: null }))
+      .thenRecorded([requested({ action: honest })]);
+    expect(after.state).toBe('pending');
   });
 
   it('refuses a request that expires before it is made', () => {

@@ -13,6 +13,8 @@ const request: ApprovalRequest = {
   required: 2,
   expiresAt: '2026-12-08T12:00:00.000Z',
   requestedAt: '2026-12-07T12:00:00.000Z',
+  origin: null,
+  policy: null,
 };
 
 function fact(id: string, statement: string, confidence: MemoryFact['confidence'], ref: string): MemoryFact {
