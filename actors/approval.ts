@@ -58,7 +58,17 @@ export const approvalCommands = z.discriminatedUnion('type', [
       policy: appliedPolicySchema.nullable().optional(),
     })
     .strict(),
-  z.object({ type: z.literal('vote'), approver: approverIdSchema, decision: voteDecisionSchema, argumentsHash: argumentsHashSchema }).strict(),
+  z
+    .object({
+      type: z.literal('vote'),
+      /** A listed approver: a user id, or `operator` (sent as `operator:<os user>`). */
+      approver: approverIdSchema,
+      decision: voteDecisionSchema,
+      argumentsHash: argumentsHashSchema,
+      /** Why, in the voter's words; the requester is told a deny's reason. */
+      reason: z.string().min(1).max(500).optional(),
+    })
+    .strict(),
   /** Sent by the clock once `expiresAt` has passed. */
   z.object({ type: z.literal('expire') }).strict(),
   /** Sent by the reportDecision executor once the requester has been told. */
@@ -84,6 +94,9 @@ export type ApprovalRequest = Folded<typeof approvalRequested>['data'];
 
 export interface ApprovalVote {
   readonly approver: string;
+  /** Who cast it: `user:<id>` or `operator:<os user>`. */
+  readonly by: string;
+  readonly reason: string | null;
   readonly decision: z.infer<typeof voteDecisionSchema>;
   readonly castAt: string;
 }
@@ -112,8 +125,16 @@ function completesApproval(context: ApprovalContext, vote: Vote): boolean {
 }
 
 function voteCast(vote: Vote) {
-  return { approver: vote.approver, decision: vote.decision, argumentsHash: vote.argumentsHash, castAt: vote.meta.issuedAt };
+  return { approver: vote.approver, decision: vote.decision, argumentsHash: vote.argumentsHash, castAt: vote.meta.issuedAt, by: vote.meta.actor, reason: vote.reason ?? null };
 }
+
+/** The principal a vote must come from: the approver themself, or the terminal for `operator`. */
+function isFromApprover(approver: string, actor: string): boolean {
+  return approver === OPERATOR_APPROVER ? /^operator:[^:\s]{1,64}$/.test(actor) : actor === `user:${approver}`;
+}
+
+/** The approver a policy lists to let `ledgerclaw approvals vote` count, from the operator's terminal. */
+export const OPERATOR_APPROVER = 'operator';
 
 function outcomeParams(context: ApprovalContext, decision: 'granted' | 'denied' | 'expired') {
   return { approvalId: context.id, requester: context.request?.requester ?? '', decision };
@@ -147,7 +168,7 @@ export const approvalMachine = setup({
       (event.type === 'vote' || event.type === 'expire') && context.request !== null && isAtOrAfter(event.meta.issuedAt, context.request.expiresAt),
     isByRequester: ({ context, event }) => event.type === 'vote' && event.approver === context.request?.requester,
     isByNonApprover: ({ context, event }) => event.type === 'vote' && !context.request?.approvers.includes(event.approver),
-    isNotSentByApprover: ({ event }) => event.type === 'vote' && event.meta.actor !== `user:${event.approver}`,
+    isNotSentByApprover: ({ event }) => event.type === 'vote' && !isFromApprover(event.approver, event.meta.actor),
     isSecondVote: ({ context, event }) => event.type === 'vote' && context.votes.some((vote) => vote.approver === event.approver),
     isForDifferentAction: ({ context, event }) => event.type === 'vote' && event.argumentsHash !== context.request?.action.argumentsHash,
     isDeny: ({ event }) => event.type === 'vote' && event.decision === 'deny',
@@ -163,7 +184,7 @@ export const approvalMachine = setup({
     addVote: assign({
       votes: ({ context, event }) =>
         event.type === 'approval.vote_cast'
-          ? [...context.votes, { approver: event.data.approver, decision: event.data.decision, castAt: event.data.castAt }]
+          ? [...context.votes, { approver: event.data.approver, by: event.data.by, reason: event.data.reason, decision: event.data.decision, castAt: event.data.castAt }]
           : context.votes,
     }),
 
@@ -288,7 +309,9 @@ export const approvalMachine = setup({
             guard: 'isNotSentByApprover',
             actions: {
               type: 'reject',
-              params: ({ event }) => ({ reason: `a vote for ${event.approver} must come from user:${event.approver}, not from ${event.meta.actor}` }),
+              params: ({ event }) => ({
+                reason: `a vote for ${event.approver} must come from ${event.approver === OPERATOR_APPROVER ? 'operator:<os user>' : `user:${event.approver}`}, not from ${event.meta.actor}`,
+              }),
             },
           },
           {

@@ -110,18 +110,25 @@ export const approvalRequested = defineEvent('approval.requested', 1, approvalRe
   (v1) => ({ ...v1, origin: null, policy: null }),
 );
 
-export const approvalVoteCast = defineEvent(
-  'approval.vote_cast',
-  1,
-  z
-    .object({
-      approver: approverIdSchema,
-      decision: voteDecisionSchema,
-      /** The action the approver saw, which matched the request's. */
-      argumentsHash: argumentsHashSchema,
-      castAt: z.iso.datetime(),
-    })
-    .strict(),
+const approvalVoteCastV1 = z
+  .object({
+    approver: approverIdSchema,
+    decision: voteDecisionSchema,
+    /** The action the approver saw, which matched the request's. */
+    argumentsHash: argumentsHashSchema,
+    castAt: z.iso.datetime(),
+  })
+  .strict();
+
+/**
+ * v2 adds who cast it (`by`: `user:<id>`, or `operator:<os user>` for the approver
+ * `operator`, whose vote comes from the terminal) and the reason they gave. Every v1 vote
+ * was a Slack user's own, without a reason.
+ */
+export const approvalVoteCast = defineEvent('approval.vote_cast', 1, approvalVoteCastV1).evolve(
+  2,
+  approvalVoteCastV1.extend({ by: requesterSchema, reason: z.string().max(500).nullable() }).strict(),
+  (v1) => ({ ...v1, by: `user:${v1.approver}`, reason: null }),
 );
 
 export const approvalGranted = defineEvent(

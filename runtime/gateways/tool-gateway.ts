@@ -14,7 +14,8 @@ import { MAX_TOOL_OUTPUT_CHARS } from '../../container/protocol/messages.js';
 import { canonicalJson } from '../../events/canonical-json.js';
 import type { EventStore } from '../../events/port.js';
 import type { ActorHost, Logger } from '../actor-host/actor-host.js';
-import type { HostTool, HostToolDefinition, HostToolOutcome, HostToolServices, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
+import type { ToolTier } from '../permissions/tiers.js';
+import type { HostTool, HostToolDefinition, HostToolOutcome, HostToolServices, HostToolSettings, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
 import { hostTools } from './host-tools/index.js';
 import { ReadModelReaders } from './host-tools/read-model-readers.js';
 
@@ -28,7 +29,17 @@ export interface ToolGatewayDeps {
   readonly dataDir: string;
   readonly channel: OutboundChannel;
   readonly logger?: Logger;
+  /** The named HTTP actions and the web_fetch allowlist; none of either when absent. */
+  readonly settings?: HostToolSettings;
+  /** Where an HTTP action's header values are read; `process.env` when absent. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
+/** No actions and no hosts: what a gateway without settings may reach outside. */
+export const NO_OUTSIDE_REACH: HostToolSettings = {
+  actions: { http: [] },
+  webFetch: { allowHosts: [], maxBytes: 2 * 1024 * 1024, timeoutMs: 15_000, maxRedirects: 5 },
+};
 
 const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -40,7 +51,15 @@ export class ToolGateway {
   constructor(deps: ToolGatewayDeps) {
     this.tools = new Map(hostTools.map((tool) => [tool.name, tool]));
     this.readModels = new ReadModelReaders(deps.dataDir);
-    this.services = { actors: deps.actors, store: deps.store, channel: deps.channel, readModels: this.readModels, logger: deps.logger ?? silentLogger };
+    this.services = {
+      actors: deps.actors,
+      store: deps.store,
+      channel: deps.channel,
+      readModels: this.readModels,
+      logger: deps.logger ?? silentLogger,
+      settings: deps.settings ?? NO_OUTSIDE_REACH,
+      env: deps.env ?? process.env,
+    };
   }
 
   /** The host tools' definitions for the model, input schemas derived from their zod schemas. */
@@ -48,13 +67,39 @@ export class ToolGateway {
     return [...this.tools.values()].map((tool) => tool.definition(context));
   }
 
+  /** The tier a host tool declares, or undefined for a name that is not one. */
+  tierOf(name: string): ToolTier | undefined {
+    return this.tools.get(name)?.tier;
+  }
+
   /** Runs one call. Never throws. */
   async call(name: string, input: unknown, context: ToolCallContext): Promise<HostToolOutcome> {
+    return this.invoke(name, input, context, context.callId ?? callKeyOf(name, input));
+  }
+
+  /**
+   * Runs an action an approval granted: the tool with the exact arguments the approvers
+   * saw (the approval's canonical JSON), for the run and conversation that asked. Nothing
+   * asks again, since the policy has been answered. `callKey` is `approval:<id>`, so what
+   * the call records, and an HTTP action's idempotency key, derive from the approval: a
+   * resumed execution is the same call. Never throws.
+   */
+  async runApproved(approvalId: string, tool: string, argumentsJson: string, context: ToolCallContext): Promise<HostToolOutcome> {
+    let input: unknown;
+    try {
+      input = JSON.parse(argumentsJson);
+    } catch (error) {
+      return { content: `${tool}: the approved arguments are not JSON: ${(error as Error).message}`, isError: true };
+    }
+    return this.invoke(tool, input, context, `approval:${approvalId}`);
+  }
+
+  private async invoke(name: string, input: unknown, context: ToolCallContext, callKey: string): Promise<HostToolOutcome> {
     const tool = this.tools.get(name);
     if (!tool) return { content: `${name}: not a host tool (host tools: ${[...this.tools.keys()].join(', ')})`, isError: true };
     let outcome: HostToolOutcome;
     try {
-      outcome = await tool.invoke(input, { context, callKey: context.callId ?? callKeyOf(name, input), services: this.services });
+      outcome = await tool.invoke(input, { context, callKey, services: this.services });
     } catch (error) {
       this.services.logger.error({ runId: context.runId, groupId: context.groupId, tool: name, err: error }, 'host tool failed');
       outcome = { content: `${name}: failed on the host: ${error instanceof Error ? error.message : String(error)}`, isError: true };

@@ -86,6 +86,8 @@ export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRun
     dataDir: config.dataDir,
     channel: options.channel,
     logger,
+    settings: { actions: config.actions, webFetch: config.webFetch },
+    env: options.env,
   });
   const usage = new UsageLedger({ store: options.store, dataDir: config.dataDir, budgets: config.budgets, caughtUp: options.caughtUp });
   const progress = new Subject<RunProgressUpdate>();

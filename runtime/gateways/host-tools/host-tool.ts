@@ -14,6 +14,8 @@ import type { EventStore } from '../../../events/port.js';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
 import type { ReadModelReaders } from './read-model-readers.js';
 import type { AgentRole } from '../../agent-roles.js';
+import type { Config } from '../../config.js';
+import type { ToolTier } from '../../permissions/tiers.js';
 
 /** The run a call belongs to, and whom it acts for. */
 export interface ToolCallContext {
@@ -83,6 +85,16 @@ export interface HostToolServices {
   readonly channel: OutboundChannel;
   readonly readModels: ReadModelReaders;
   readonly logger: Logger;
+  /** What the tools that act outside may reach: the named HTTP actions, the web_fetch allowlist. */
+  readonly settings: HostToolSettings;
+  /** Where secrets come from (an HTTP action's header values): the process's environment. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The config sections the acting tools read. */
+export interface HostToolSettings {
+  readonly actions: Config['actions'];
+  readonly webFetch: Config['webFetch'];
 }
 
 /** One call as a handler sees it. */
@@ -95,6 +107,8 @@ export interface HostToolCall {
 
 export interface HostToolSpec<Schema extends z.ZodObject> {
   readonly name: string;
+  /** How far a call reaches (runtime/permissions/tiers.ts); the policy may raise or lower it per tool. */
+  readonly tier: ToolTier;
   /** A function when the wording depends on the caller (the admin group manages every group's tasks). */
   readonly description: string | ((context: ToolCallContext) => string);
   readonly inputSchema: Schema;
@@ -103,6 +117,7 @@ export interface HostToolSpec<Schema extends z.ZodObject> {
 
 export interface HostTool {
   readonly name: string;
+  readonly tier: ToolTier;
   definition(context: ToolCallContext): HostToolDefinition;
   /** Validates `input` (an invalid field is an error outcome naming it), then runs. May throw. */
   invoke(input: unknown, call: HostToolCall): Promise<HostToolOutcome>;
@@ -112,6 +127,7 @@ export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Sc
   const inputSchema = deriveInputSchema(spec.name, spec.inputSchema);
   return {
     name: spec.name,
+    tier: spec.tier,
     definition: (context) => ({
       name: spec.name,
       description: typeof spec.description === 'string' ? spec.description : spec.description(context),

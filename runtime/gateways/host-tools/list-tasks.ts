@@ -28,6 +28,7 @@ const listTasksInput = z.strictObject({
 
 export const listTasksTool = defineHostTool({
   name: 'list_tasks',
+  tier: 'read',
   description: (context) =>
     (context.isAdminGroup ? "List every group's scheduled tasks (you are the admin group)" : "List this conversation's scheduled tasks") +
     ': id · state (scheduled.active, scheduled.paused, scheduled.suspended, completed, cancelled) · schedule · where its answer goes · prompt.',

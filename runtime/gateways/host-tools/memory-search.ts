@@ -23,6 +23,7 @@ const memorySearchInput = z.strictObject({
 
 export const memorySearchTool = defineHostTool({
   name: 'memory_search',
+  tier: 'read',
   description: (context) =>
     "Search what you remember: this group's facts and daily logs" +
     (context.userId ? ", and the private memory of the person you are answering" : '') +

@@ -34,6 +34,7 @@ const memoryWriteInput = z.strictObject({
 
 export const memoryWriteTool = defineHostTool({
   name: 'memory_write',
+  tier: 'write',
   description: (context) =>
     'Remember a fact for later turns, under a key. A different statement on a key that already has a fact is flagged as a conflict (both stay until a person decides), ' +
     "except that the person's own word (confidence user-stated) replaces what agents recorded. " +

@@ -45,6 +45,7 @@ const scheduleTaskInput = z.strictObject({
 
 export const scheduleTaskTool = defineHostTool({
   name: 'schedule_task',
+  tier: 'write',
   description: (context) =>
     'Schedule work to run later on its own: once, at an interval, or on a cron schedule. Returns the task id; list_tasks shows the tasks, and pause_task, resume_task, cancel_task and set_task_delivery manage them. ' +
     (context.isAdminGroup ? 'As the admin group you may schedule for another group with group_id.' : 'The task belongs to this conversation.'),

@@ -27,6 +27,7 @@ const searchKnowledgeInput = z.strictObject({
 
 export const searchKnowledgeTool = defineHostTool({
   name: 'search_knowledge',
+  tier: 'read',
   description:
     "Search the company's knowledge: Slack history and synced documents, as far as this conversation may see them. " +
     'Best matches first, one per document, with a snippet (matched words in **bold**) and where it comes from. Read the source before quoting it as settled.',

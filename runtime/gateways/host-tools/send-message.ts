@@ -25,6 +25,7 @@ const sendMessageInput = z.strictObject({
 
 export const sendMessageTool = defineHostTool({
   name: 'send_message',
+  tier: 'write',
   description: (context) =>
     "Post a message to this conversation right away, before your turn ends: a progress note on long work, or what a silent scheduled task has to say. " +
     `Your final answer is posted anyway (in a scheduled task too, unless the task is silent); do not repeat it here. At most ${MAX_MESSAGE_CHARS} characters.` +

@@ -15,6 +15,7 @@ const reasonInput = taskNoteSchema.optional().describe('Why, in a few words; kep
 
 export const pauseTaskTool = defineHostTool({
   name: 'pause_task',
+  tier: 'write',
   description: 'Pause a scheduled task: it does not run until resumed. A run already under way finishes.',
   inputSchema: z.strictObject({ task_id: taskIdInput, reason: reasonInput }),
   run: (input, call) => controlTask(call, 'pause_task', input.task_id, { type: 'pause', ...(input.reason ? { reason: input.reason } : {}) }, 'paused'),
@@ -22,6 +23,7 @@ export const pauseTaskTool = defineHostTool({
 
 export const resumeTaskTool = defineHostTool({
   name: 'resume_task',
+  tier: 'write',
   description: 'Resume a paused task, or one suspended after repeated failed runs.',
   inputSchema: z.strictObject({ task_id: taskIdInput }),
   run: (input, call) => controlTask(call, 'resume_task', input.task_id, { type: 'resume' }, 'resumed'),
@@ -29,6 +31,7 @@ export const resumeTaskTool = defineHostTool({
 
 export const cancelTaskTool = defineHostTool({
   name: 'cancel_task',
+  tier: 'write',
   description: 'Cancel a task for good: it never runs again. To stop it for a while, pause it instead.',
   inputSchema: z.strictObject({ task_id: taskIdInput, reason: reasonInput }),
   run: (input, call) => controlTask(call, 'cancel_task', input.task_id, { type: 'cancel', ...(input.reason ? { reason: input.reason } : {}) }, 'cancelled'),
@@ -36,6 +39,7 @@ export const cancelTaskTool = defineHostTool({
 
 export const setTaskDeliveryTool = defineHostTool({
   name: 'set_task_delivery',
+  tier: 'write',
   description:
     "Say where a task's final answers go from now on (its run under way included): group posts each in the task's group; " +
     'silent posts nothing (the task speaks up with send_message when it must).',

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
-import { approvalKind, type approvalMachine } from '../../../actors/approval.js';
+import { approvalKind, type ApprovalContext, type approvalMachine } from '../../../actors/approval.js';
 import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
 
 const ID = 'apr-1';
@@ -31,7 +31,7 @@ function vote(approver: string, decision: 'approve' | 'deny' = 'approve', argume
 }
 
 function voteCast(approver: string, decision: 'approve' | 'deny' = 'approve', castAt = NOW): GivenEvent {
-  return { type: 'approval.vote_cast', data: { approver, decision, argumentsHash: HASH, castAt } };
+  return { type: 'approval.vote_cast', data: { approver, decision, argumentsHash: HASH, castAt, by: `user:${approver}`, reason: null } };
 }
 
 /** A vote sent by the approver themself. */
@@ -123,7 +123,7 @@ describe('a pending approval', () => {
   it('records an approval short of the required number and stays pending', () => {
     const after = pending()
       .when(vote('U2'), by('U2'))
-      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW } }]);
+      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW, by: 'user:U2', reason: null } }]);
     expect(after.state).toBe('pending');
     expect(after.context).toMatchObject({ votes: [{ approver: 'U2', decision: 'approve', castAt: NOW }] });
   });
@@ -132,7 +132,7 @@ describe('a pending approval', () => {
     const before = pending().given(voteCast('U2'));
     const at = '2026-01-05T09:30:00.000Z';
     const events = [
-      { type: 'approval.vote_cast', data: { approver: 'U4', decision: 'approve', argumentsHash: HASH, castAt: at } },
+      { type: 'approval.vote_cast', data: { approver: 'U4', decision: 'approve', argumentsHash: HASH, castAt: at, by: 'user:U4', reason: null } },
       { type: 'approval.granted', data: { approvedBy: ['U2', 'U4'], grantedAt: at } },
     ];
     const after = before.when(vote('U4'), by('U4', at)).thenRecorded(events);
@@ -147,7 +147,7 @@ describe('a pending approval', () => {
       .given(requested({ approvers: ['U2'], required: 1 }))
       .when(vote('U2'), by('U2'))
       .thenRecorded([
-        { type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW } },
+        { type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW, by: 'user:U2', reason: null } },
         { type: 'approval.granted', data: { approvedBy: ['U2'], grantedAt: NOW } },
       ]);
   });
@@ -155,7 +155,7 @@ describe('a pending approval', () => {
   it('is denied by any single deny, even after approvals', () => {
     const before = pending().given(voteCast('U2'));
     const events = [
-      { type: 'approval.vote_cast', data: { approver: 'U3', decision: 'deny', argumentsHash: HASH, castAt: NOW } },
+      { type: 'approval.vote_cast', data: { approver: 'U3', decision: 'deny', argumentsHash: HASH, castAt: NOW, by: 'user:U3', reason: null } },
       { type: 'approval.denied', data: { deniedBy: 'U3', deniedAt: NOW } },
     ];
     const after = before.when(vote('U3', 'deny'), by('U3')).thenRecorded(events);
@@ -179,6 +179,18 @@ describe('a pending approval', () => {
     pending().when(vote('U9'), by('U9')).thenRejected('U9 is not one of the approvers (U2, U3, U4)');
   });
 
+  it('takes the operator\'s vote from the terminal (operator:<os user>) when the policy lists operator, with its reason, and from nobody else', () => {
+    const withOperator = unrequested().given(requested({ approvers: ['U2', 'operator'], required: 1 }));
+    withOperator
+      .when({ ...vote('operator', 'deny'), reason: 'not during the freeze' }, { actor: 'user:U2', issuedAt: NOW })
+      .thenRejected('a vote for operator must come from operator:<os user>, not from user:U2');
+    const after = withOperator.when({ ...vote('operator', 'deny'), reason: 'not during the freeze' }, { actor: 'operator:dana', issuedAt: NOW }).thenRecorded([
+      { type: 'approval.vote_cast', data: { approver: 'operator', decision: 'deny', argumentsHash: HASH, castAt: NOW, by: 'operator:dana', reason: 'not during the freeze' } },
+      { type: 'approval.denied', data: { deniedBy: 'operator', deniedAt: NOW } },
+    ]);
+    expect((after.context as ApprovalContext).votes).toEqual([{ approver: 'operator', by: 'operator:dana', reason: 'not during the freeze', decision: 'deny', castAt: NOW }]);
+  });
+
   it("rejects a vote cast in an approver's name by someone else", () => {
     pending().when(vote('U2'), { actor: 'agent:run-42' }).thenRejected('a vote for U2 must come from user:U2, not from agent:run-42');
     pending().when(vote('U2'), { actor: 'user:U3' }).thenRejected(/must come from user:U2/);
@@ -192,7 +204,7 @@ describe('a pending approval', () => {
   it('takes votes until just before the deadline and none at or after it', () => {
     pending()
       .when(vote('U2'), by('U2', '2026-01-05T09:59:59.999Z'))
-      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: '2026-01-05T09:59:59.999Z' } }]);
+      .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: '2026-01-05T09:59:59.999Z', by: 'user:U2', reason: null } }]);
     pending().when(vote('U2'), by('U2', EXPIRES)).thenRejected(`voting closed at ${EXPIRES}`);
     pending().when(vote('U2', 'deny'), by('U2', '2026-01-06T00:00:00.000Z')).thenRejected(/voting closed/);
   });
