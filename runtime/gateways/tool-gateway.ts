@@ -64,7 +64,7 @@ export class ToolGateway {
 
   /** The host tools' definitions for the model, input schemas derived from their zod schemas. */
   definitions(context: ToolCallContext): HostToolDefinition[] {
-    return [...this.tools.values()].map((tool) => tool.definition(context));
+    return [...this.tools.values()].map((tool) => tool.definition(context, this.services.settings));
   }
 
   /** The tier a host tool declares, or undefined for a name that is not one. */

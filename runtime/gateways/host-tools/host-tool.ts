@@ -109,16 +109,27 @@ export interface HostToolSpec<Schema extends z.ZodObject> {
   readonly name: string;
   /** How far a call reaches (runtime/permissions/tiers.ts); the policy may raise or lower it per tool. */
   readonly tier: ToolTier;
-  /** A function when the wording depends on the caller (the admin group manages every group's tasks). */
-  readonly description: string | ((context: ToolCallContext) => string);
+  /**
+   * A function when the wording depends on the caller (the admin group manages every group's
+   * tasks) or on the settings (http_request lists the configured actions).
+   */
+  readonly description: string | ((context: ToolCallContext, settings: HostToolSettings) => string);
   readonly inputSchema: Schema;
+  /**
+   * One line for the approvers, when a call must be approved ("POST to crm_export: 2,130
+   * customers"). They are shown the full arguments too; without it the summary is the
+   * tool's name and arguments.
+   */
+  summarize?(input: z.output<Schema>, settings: HostToolSettings): string;
   run(input: z.output<Schema>, call: HostToolCall): Promise<HostToolOutcome>;
 }
 
 export interface HostTool {
   readonly name: string;
   readonly tier: ToolTier;
-  definition(context: ToolCallContext): HostToolDefinition;
+  definition(context: ToolCallContext, settings: HostToolSettings): HostToolDefinition;
+  /** The approvers' one line for a valid input (see HostToolSpec.summarize), or null when the input is not valid. */
+  summarize(input: unknown, settings: HostToolSettings): string | null;
   /** Validates `input` (an invalid field is an error outcome naming it), then runs. May throw. */
   invoke(input: unknown, call: HostToolCall): Promise<HostToolOutcome>;
 }
@@ -128,11 +139,16 @@ export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Sc
   return {
     name: spec.name,
     tier: spec.tier,
-    definition: (context) => ({
+    definition: (context, settings) => ({
       name: spec.name,
-      description: typeof spec.description === 'string' ? spec.description : spec.description(context),
+      description: typeof spec.description === 'string' ? spec.description : spec.description(context, settings),
       input_schema: inputSchema,
     }),
+    summarize: (input, settings) => {
+      const parsed = spec.inputSchema.safeParse(input);
+      if (!parsed.success) return null;
+      return spec.summarize ? spec.summarize(parsed.data, settings) : `${spec.name} ${JSON.stringify(parsed.data)}`;
+    },
     invoke: async (input, call) => {
       const parsed = spec.inputSchema.safeParse(input);
       if (!parsed.success) return refused(describeInputIssues(spec.name, parsed.error.issues));
