@@ -29,7 +29,7 @@ const MIN_SCRUBBED_SECRET_CHARS = 4;
 
 const httpRequestInput = z.strictObject({
   action: z.string().min(1).max(64).describe('The name of one of the configured actions listed above.'),
-  body: z.unknown().describe('Any JSON value, sent as the JSON body of the request (not for GET actions). Leave it out for no body.'),
+  body: z.unknown().optional().describe('Any JSON value, sent as the JSON body of the request (not for GET actions). Leave it out for no body.'),
   reason: actionReasonSchema,
 });
 
