@@ -69,7 +69,12 @@ export const httpRequestTool = defineHostTool({
       if (value === undefined || value === '') {
         return refused(`http_request: ${action.name} cannot be called: the environment variable ${env} (for its ${header} header) is not set on the host; the operator must set it`);
       }
-      headers.set(header, value);
+      try {
+        headers.set(header, value);
+      } catch {
+        // Its message quotes the value: only the variable is named.
+        return refused(`http_request: ${action.name} cannot be called: the environment variable ${env} (for its ${header} header) is not a valid header value (a line break, or a character past Latin-1); the operator must fix it`);
+      }
       secrets.push(value);
     }
     headers.set('Idempotency-Key', idempotencyKey(call.callKey));

@@ -180,6 +180,21 @@ describe('http_request', () => {
     expect(received).toEqual([]);
   });
 
+  it('refuses a header variable that is no valid header value, naming the variable and not the value it holds', async () => {
+    const broken = await openGatewayWorld({
+      settings: { ...NO_OUTSIDE_REACH, actions: { http: [action('crm_export', '/hook', { headers: { Authorization: { env: 'CRM_TOKEN' } } })] } },
+      env: { CRM_TOKEN: 'Bearer crm-0123456789abcdef-secret\nX-Injected: yes' },
+    });
+    try {
+      const outcome = await broken.call('http_request', { action: 'crm_export' }, group);
+      expect(outcome).toEqual({ isError: true, content: expect.stringContaining('the environment variable CRM_TOKEN (for its Authorization header) is not a valid header value') });
+      expect(outcome.content).not.toContain('crm-0123456789abcdef');
+      expect(received).toEqual([]);
+    } finally {
+      await broken.stop();
+    }
+  });
+
   it('never shows the model a header value, even when the service echoes the request back', async () => {
     const outcome = await world.call('http_request', { action: 'echo' }, group);
     expect(outcome.isError).toBe(false);
