@@ -82,7 +82,7 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
     },
     env: inputs.env,
     // Read at each post: Slack joins the channel after the runs are assembled.
-    channel: { post: (message) => channel.post(message) },
+    channel: { post: (message) => channel.post(message), postToChannel: (post) => channel.postToChannel(post) },
     caughtUp,
     logger,
   });

@@ -49,6 +49,7 @@ export function routedChannel(channels: readonly ConversationChannel[], fallback
     handles: () => true,
     reachesPerson: () => true,
     post: (message: OutboundMessage) => pick(message.groupId).post(message),
+    postToChannel: (post) => pick(post.fromGroupId).postToChannel(post),
     postReply: (reply, options) => pick(reply.groupId).postReply(reply, options),
     acknowledge: (message) => pick(message.groupId).acknowledge(message),
     postNotice: (notice, options) => pickFor(notice.to).postNotice(notice, options),
@@ -63,6 +64,8 @@ export function loggedChannel(logger: Logger): ConversationChannel {
       logger.info({ groupId: message.groupId, runId: message.runId, identity: message.identity?.name, text: message.text }, 'agent message (no channel connected)');
       return { ref: `log:${message.runId}:${message.callId}` };
     },
+    // A post elsewhere is an action outside the conversation: with nothing to carry it, it did not happen.
+    postToChannel: async (post) => ({ posted: false, reason: `no connected channel reaches ${post.channel}; nothing was posted` }),
     postReply: async (reply) => {
       logger.info({ groupId: reply.groupId, runId: reply.runId, text: reply.text }, 'reply (no channel connected)');
       return { refs: [`log:${reply.replyId}`] };

@@ -57,7 +57,7 @@ export const runRunsSuite: Suite = (options) =>
       store,
       actors: () => host!,
       env: { ANTHROPIC_API_KEY: KEY },
-      channel: { post: async (message) => ({ ref: message.callId }) },
+      channel: { post: async (message) => ({ ref: message.callId }), postToChannel: async (post) => ({ posted: true, ref: post.key }) },
       caughtUp: (name, position) => projections.waitFor(name, position),
       logger,
       sandbox,

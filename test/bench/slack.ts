@@ -81,7 +81,7 @@ export const runSlackSuite: Suite = (options) =>
       store,
       actors: () => host!,
       env: { ANTHROPIC_API_KEY: KEY },
-      channel: { post: (message) => channel.post(message) },
+      channel: { post: (message) => channel.post(message), postToChannel: (post) => channel.postToChannel(post) },
       caughtUp: (name, position) => projections.waitFor(name, position),
       logger,
       sandbox,

@@ -45,6 +45,8 @@ export class ChatSession implements RuntimeSession {
   private readonly awaitedRuns = new Set<string>();
   /** Keys of the notices printed in this session. */
   private readonly printedNotices = new Set<string>();
+  /** Keys of the posts to other channels printed in this session. */
+  private readonly printedChannelPosts = new Set<string>();
 
   constructor(private readonly options: ChatSessionOptions) {}
 
@@ -54,6 +56,15 @@ export class ChatSession implements RuntimeSession {
       const who = message.identity ? `${message.identity.name}: ` : '';
       this.options.output.write(`\n${who}${message.text}\n`);
       return { ref: `console:${message.runId}:${message.callId}` };
+    },
+    // The terminal stands in for every channel: a post elsewhere is printed with where it
+    // would go, once per call (an approved action carried out again prints nothing).
+    postToChannel: async (post) => {
+      const ref = `console:${post.channel}:${post.key}`;
+      if (this.printedChannelPosts.has(post.key)) return { posted: true, ref };
+      this.printedChannelPosts.add(post.key);
+      this.options.output.write(`\nin ${post.channel}: ${post.text}\n`);
+      return { posted: true, ref };
     },
     // A turn the session waits for prints its run's ending itself; a reply to any other
     // run (a turn retried after a restart, answering in the background) is printed here.

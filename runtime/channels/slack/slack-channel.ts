@@ -8,6 +8,12 @@
  * metadata) and only the parts not found are posted. A post made in this process is
  * remembered, so a repeated call in it posts nothing either.
  *
+ * An agent's post in another channel (post_message) goes the same way, top-level in that
+ * channel, keyed by the call. When it may have been posted before (an approved action carried
+ * out again after a crash), the channel's recent history is read for it first. A channel the app
+ * cannot post in (not a member, no such channel, archived) is a reason for the model, not an
+ * error.
+ *
  * Notices (an approval to vote on, a decision, a memory conflict) go the same way, keyed by
  * the notice's key and always looked for first: in the group's conversation, or in the
  * app's DM with a person (`conversations.open`). A vote request carries the Approve/Deny
@@ -21,7 +27,7 @@ import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { PostReplyParams } from '../../../actors/group.js';
 import type { Logger } from '../../actor-host/actor-host.js';
-import type { OutboundMessage } from '../../gateways/host-tools/host-tool.js';
+import type { ChannelPost, ChannelPostResult, OutboundMessage } from '../../gateways/host-tools/host-tool.js';
 import type { ConversationChannel, PostReplyOptions } from '../conversation-channel.js';
 import type { Notice, NoticePosted } from '../notice.js';
 import { approvalButtonsBlock } from './approval-buttons.js';
@@ -39,6 +45,14 @@ const LOOKUP_PAGES = 10;
 const REMEMBERED_POSTS = 10_000;
 /** Slack's limit on a section block's text. */
 const SECTION_TEXT_CHARS = 3_000;
+/** Slack's answers for a channel the app cannot post in, as what the model is told. */
+const UNREACHABLE_CHANNEL: Readonly<Record<string, (channel: string) => string>> = {
+  not_in_channel: (channel) => `the assistant is not in ${channel}; someone must invite it there (/invite) before it can post`,
+  channel_not_found: (channel) =>
+    `the assistant cannot see a channel ${channel}: there is none, or it is private and the assistant is not in it (someone must invite it)`,
+  is_archived: (channel) => `${channel} is archived; nothing can be posted there`,
+};
+
 /** A Slack user (`U…`, or `W…` in Enterprise Grid). */
 const SLACK_USER_ID = /^[UW][A-Z0-9]+$/;
 
@@ -99,6 +113,17 @@ export class SlackChannel implements ConversationChannel {
     const conversation = this.conversationOf(message.groupId);
     const refs = await this.postParts(conversation.channel, conversation.threadTs, `${message.runId}:${message.callId}`, message.text, message.identity ?? null, false);
     return { ref: refs.join(',') };
+  }
+
+  async postToChannel(post: ChannelPost): Promise<ChannelPostResult> {
+    try {
+      const refs = await this.postParts(post.channel, null, post.key, post.text, null, post.mayHavePosted);
+      return { posted: true, ref: refs.join(',') };
+    } catch (error) {
+      const unreachable = UNREACHABLE_CHANNEL[slackErrorCode(error)];
+      if (unreachable === undefined) throw error;
+      return { posted: false, reason: unreachable(post.channel) };
+    }
   }
 
   async acknowledge(message: { groupId: string; messageId: string }): Promise<void> {

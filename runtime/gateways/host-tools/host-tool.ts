@@ -66,9 +66,26 @@ export interface OutboundMessage {
   readonly identity?: PostingIdentity;
 }
 
-/** Where send_message delivers: Slack, the console, or the log. */
+/** A post an agent makes in a channel other than its conversation's (post_message). */
+export interface ChannelPost {
+  /** The group the call came from: the channel (and Slack workspace) that carries it posts it. */
+  readonly fromGroupId: string;
+  /** The channel to post in: a Slack channel id (`C…`, or `G…` for an older private channel). */
+  readonly channel: string;
+  readonly text: string;
+  /** Names the post (Slack: in its message metadata), unique across runs: a repeat under it is posted once. */
+  readonly key: string;
+  /** An earlier process may have posted it (an approved action carried out again after a crash): look for it first. */
+  readonly mayHavePosted: boolean;
+}
+
+/** Where a ChannelPost landed, or why the channel would not take it, worded for the model to act on. */
+export type ChannelPostResult = { readonly posted: true; readonly ref: string } | { readonly posted: false; readonly reason: string };
+
+/** Where send_message and post_message deliver: Slack, the console, or the log. */
 export interface OutboundChannel {
   post(message: OutboundMessage): Promise<{ ref: string }>;
+  postToChannel(post: ChannelPost): Promise<ChannelPostResult>;
 }
 
 /** The Anthropic tool definition shape, as the runner offers it to the model. */

@@ -2,9 +2,11 @@
  * Every host tool the gateway offers, in the order the model sees them.
  */
 import type { HostTool } from './host-tool.js';
+import { httpRequestTool } from './http-request.js';
 import { listTasksTool } from './list-tasks.js';
 import { memorySearchTool } from './memory-search.js';
 import { memoryWriteTool } from './memory-write.js';
+import { postMessageTool } from './post-message.js';
 import { scheduleTaskTool } from './schedule-task.js';
 import { searchKnowledgeTool } from './search-knowledge.js';
 import { sendMessageTool } from './send-message.js';
@@ -18,4 +20,6 @@ export const hostTools: readonly HostTool[] = [
   scheduleTaskTool,
   listTasksTool,
   ...taskControlTools,
+  postMessageTool,
+  httpRequestTool,
 ];

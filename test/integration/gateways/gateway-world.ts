@@ -18,6 +18,7 @@ import { memoryIndexProjection } from '../../../projections/memory-index.js';
 import { ProjectionHost } from '../../../projections/projection-host.js';
 import type { Projection } from '../../../projections/projection.js';
 import { ActorHost } from '../../../runtime/actor-host/actor-host.js';
+import type { ChannelPost, HostToolSettings } from '../../../runtime/gateways/host-tools/host-tool.js';
 import { ToolGateway, type HostToolOutcome, type OutboundChannel, type ToolCallContext } from '../../../runtime/gateways/tool-gateway.js';
 
 export interface PostedMessage {
@@ -35,6 +36,8 @@ export interface GatewayWorld {
   readonly gateway: ToolGateway;
   /** What send_message delivered, in order. */
   readonly posted: PostedMessage[];
+  /** What post_message delivered to other channels, in order. */
+  readonly channelPosts: ChannelPost[];
   /** Resolves once every projection has applied everything stored so far. */
   caughtUp(): Promise<void>;
   /** A call as the run executor makes it: a tool_use id, then the run's context. */
@@ -48,6 +51,10 @@ export interface GatewayWorldOptions {
   /** Runs before the projection host starts: events stored here are projected at once. */
   readonly before?: (store: EventStore, dataDir: string) => Promise<void>;
   readonly channel?: OutboundChannel;
+  /** The acting tools' settings (HTTP actions, the web_fetch allowlist); none when absent. */
+  readonly settings?: HostToolSettings;
+  /** Where HTTP actions' header values are read; empty when absent (never the test's own environment). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 let callCounter = 0;
@@ -72,13 +79,18 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
   const projections = new ProjectionHost({ store, dataDir, projections: projected, batchSize: 100 });
   await projections.start();
   const posted: PostedMessage[] = [];
+  const channelPosts: ChannelPost[] = [];
   const channel: OutboundChannel = options.channel ?? {
     post: async (message) => {
       posted.push(message);
       return { ref: `test:${message.runId}:${message.callId}` };
     },
+    postToChannel: async (post) => {
+      channelPosts.push(post);
+      return { posted: true, ref: `test:${post.channel}:${post.key}` };
+    },
   };
-  const gateway = new ToolGateway({ actors, store, dataDir, channel });
+  const gateway = new ToolGateway({ actors, store, dataDir, channel, env: options.env ?? {}, ...(options.settings ? { settings: options.settings } : {}) });
   return {
     dataDir,
     store,
@@ -86,6 +98,7 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
     projections,
     gateway,
     posted,
+    channelPosts,
     async caughtUp() {
       const head = await store.headPosition();
       if (head === 0n) return;

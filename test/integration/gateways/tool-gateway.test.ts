@@ -9,7 +9,7 @@ import { toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import { ToolGateway } from '../../../runtime/gateways/tool-gateway.js';
 import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
 
-const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery'];
+const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery', 'post_message', 'http_request'];
 
 /** One input each tool accepts, and one field each must refuse. */
 const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string }> = {
@@ -27,6 +27,8 @@ const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string 
   resume_task: { valid: { task_id: 't-1' }, invalid: { task_id: 't-1', reason: 'back' }, names: 'unknown field "reason"' },
   cancel_task: { valid: { task_id: 't-1' }, invalid: {}, names: 'task_id: expected a string' },
   set_task_delivery: { valid: { task_id: 't-1', deliver: 'silent' }, invalid: { task_id: 't-1', deliver: 'dm' }, names: 'deliver:' },
+  post_message: { valid: { channel: 'C0123ABCD', text: 'hello', reason: 'they asked' }, invalid: { channel: '#general', text: 'hello' }, names: 'channel: expected a Slack channel id' },
+  http_request: { valid: { action: 'crm_export', body: { ids: [1, 2] } }, invalid: { action: 'crm_export', url: 'https://evil.example' }, names: 'unknown field "url"' },
 };
 
 /** What every tool's input schema must be: an object schema with its fields listed, nothing else allowed. */
@@ -105,7 +107,7 @@ describe('calls never throw', () => {
   });
 
   it('says the memory index is not built yet, before the projection host ever ran', async () => {
-    const bare = new ToolGateway({ actors: world.actors, store: world.store, dataDir: `${world.dataDir}/nothing-here`, channel: { post: async () => ({ ref: 'x' }) } });
+    const bare = new ToolGateway({ actors: world.actors, store: world.store, dataDir: `${world.dataDir}/nothing-here`, channel: { post: async () => ({ ref: 'x' }), postToChannel: async () => ({ posted: false, reason: 'unused' }) } });
     try {
       const outcome = await bare.call('memory_search', { query: 'acme' }, group);
       expect(outcome).toEqual({ isError: true, content: expect.stringContaining('the memory index is not built yet') });
@@ -178,11 +180,18 @@ describe('send_message', () => {
         post: async () => {
           throw new Error('Slack said channel_not_found');
         },
+        postToChannel: async () => {
+          throw new Error('Slack said channel_not_found');
+        },
       },
     });
     try {
       expect(await failing.call('send_message', { text: 'hi' }, { ...group, callId: 'toolu_x' })).toEqual({
         content: 'send_message: the message was not delivered: Slack said channel_not_found',
+        isError: true,
+      });
+      expect(await failing.call('post_message', { channel: 'C0OTHER', text: 'hi' }, { ...group, callId: 'toolu_y' })).toEqual({
+        content: 'post_message: the message was not delivered: Slack said channel_not_found',
         isError: true,
       });
     } finally {

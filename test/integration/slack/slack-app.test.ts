@@ -73,7 +73,7 @@ async function openAppWorld(options: { mode: 'socket' | 'http'; channels?: Confi
   });
   const projections = new ProjectionHost({ store, dataDir, projections: readModelProjections, logger: silent });
   await projections.start();
-  const tools = new ToolGateway({ actors, store, dataDir, channel: { post: (message) => channel.post(message) } });
+  const tools = new ToolGateway({ actors, store, dataDir, channel: { post: (message) => channel.post(message), postToChannel: (post) => channel.postToChannel(post) } });
   const readModels = new ReadModelReaders(dataDir);
   const interactions = new InteractionRouter();
   interactions.register(approvalButtons(actors));

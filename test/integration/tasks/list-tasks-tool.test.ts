@@ -35,7 +35,7 @@ beforeEach(async () => {
   world = await openGatewayWorld();
   tasks = new ProjectionHost({ store: world.store, projections: [tasksProjection], dataDir: world.dataDir });
   await tasks.start();
-  gateway = new ToolGateway({ actors: world.actors, store: withoutStreamListing(world.store), dataDir: world.dataDir, channel: { post: async () => ({ ref: 'unused' }) } });
+  gateway = new ToolGateway({ actors: world.actors, store: withoutStreamListing(world.store), dataDir: world.dataDir, channel: { post: async () => ({ ref: 'unused' }), postToChannel: async () => ({ posted: false, reason: 'unused' }) } });
 });
 
 afterEach(async () => {

@@ -8,7 +8,7 @@ const notice: NotifyAdminsParams = { groupId: 'T1.CSALES', taskId: 't-digest', r
 
 function recordingChannel(): { channel: OutboundChannel; posted: Array<Parameters<OutboundChannel['post']>[0]> } {
   const posted: Array<Parameters<OutboundChannel['post']>[0]> = [];
-  return { posted, channel: { post: async (message) => (posted.push(message), { ref: `ref-${posted.length}` }) } };
+  return { posted, channel: { post: async (message) => (posted.push(message), { ref: `ref-${posted.length}` }), postToChannel: async () => ({ posted: false, reason: 'unused' }) } };
 }
 
 const noContext = {} as EffectContext; // the effect uses only its params and the channel
