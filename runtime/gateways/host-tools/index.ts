@@ -9,6 +9,7 @@ import { scheduleTaskTool } from './schedule-task.js';
 import { searchKnowledgeTool } from './search-knowledge.js';
 import { sendMessageTool } from './send-message.js';
 import { taskControlTools } from './task-controls.js';
+import { webFetchTool } from './web-fetch.js';
 
 export const hostTools: readonly HostTool[] = [
   sendMessageTool,
@@ -18,4 +19,5 @@ export const hostTools: readonly HostTool[] = [
   scheduleTaskTool,
   listTasksTool,
   ...taskControlTools,
+  webFetchTool,
 ];
