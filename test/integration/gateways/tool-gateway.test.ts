@@ -9,7 +9,7 @@ import { toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import { ToolGateway } from '../../../runtime/gateways/tool-gateway.js';
 import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
 
-const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery'];
+const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery', 'web_fetch'];
 
 /** One input each tool accepts, and one field each must refuse. */
 const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string }> = {
@@ -27,6 +27,7 @@ const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string 
   resume_task: { valid: { task_id: 't-1' }, invalid: { task_id: 't-1', reason: 'back' }, names: 'unknown field "reason"' },
   cancel_task: { valid: { task_id: 't-1' }, invalid: {}, names: 'task_id: expected a string' },
   set_task_delivery: { valid: { task_id: 't-1', deliver: 'silent' }, invalid: { task_id: 't-1', deliver: 'dm' }, names: 'deliver:' },
+  web_fetch: { valid: { url: 'https://docs.example.com/terms', reason: 'the user asked' }, invalid: { url: 42 }, names: 'url: expected a string' },
 };
 
 /** What every tool's input schema must be: an object schema with its fields listed, nothing else allowed. */
