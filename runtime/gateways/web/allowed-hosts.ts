@@ -15,8 +15,12 @@
 /** The config key the refusals name, so an operator knows where to look. */
 export const ALLOW_HOSTS_KEY = 'webFetch.allowHosts';
 
-/** How many entries a refusal lists before it says how many more there are. */
+/**
+ * How much of the allowlist a description or refusal lists before it says how many more
+ * there are: a tool's description may be at most 4,000 characters (container/protocol).
+ */
 const LISTED_ENTRIES = 20;
+const LISTED_CHARS = 1_000;
 
 export type UrlCheck = { readonly allowed: true; readonly url: URL } | { readonly allowed: false; readonly reason: string };
 
@@ -55,11 +59,18 @@ export function checkUrl(target: string | URL, allowHosts: readonly string[]): U
   return { allowed: true, url };
 }
 
-/** The allowlist as the model and the approvers read it. */
+/** The allowlist as the model and the approvers read it: its first entries, then how many more. */
 export function describeAllowHosts(allowHosts: readonly string[]): string {
   if (allowHosts.length === 0) return 'none';
-  const listed = allowHosts.slice(0, LISTED_ENTRIES).join(', ');
-  return allowHosts.length > LISTED_ENTRIES ? `${listed} and ${allowHosts.length - LISTED_ENTRIES} more` : listed;
+  const listed: string[] = [];
+  let chars = 0;
+  for (const entry of allowHosts.slice(0, LISTED_ENTRIES)) {
+    chars += entry.length + 2;
+    if (listed.length > 0 && chars > LISTED_CHARS) break;
+    listed.push(entry);
+  }
+  const unlisted = allowHosts.length - listed.length;
+  return unlisted > 0 ? `${listed.join(', ')} and ${unlisted} more` : listed.join(', ');
 }
 
 function parseEntry(entry: string): HostRule {

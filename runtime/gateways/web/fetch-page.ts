@@ -64,7 +64,7 @@ export async function fetchPage(target: string, settings: WebFetchSettings, opti
         headers: { 'user-agent': USER_AGENT, accept: READABLE_MEDIA_TYPES.join(', ') },
       });
       if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel();
+        await discard(response);
         const next = nextHop(current, response, redirects, settings);
         if (!next.ok) return next;
         current = next.url;
@@ -109,13 +109,13 @@ async function readPage(
 ): Promise<FetchOutcome> {
   const fetchedAt = now();
   if (!response.ok) {
-    await response.body?.cancel();
+    await discard(response);
     return refusal(`${final.href} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
   }
   const contentType = response.headers.get('content-type');
   const mediaType = contentType?.split(';')[0]!.trim().toLowerCase() ?? '';
   if (!isReadableMediaType(mediaType)) {
-    await response.body?.cancel();
+    await discard(response);
     const named = mediaType === '' ? 'no content type' : `content type ${mediaType}`;
     return refusal(`${final.href} has ${named}; web_fetch reads only ${READABLE_MEDIA_TYPES.join(', ')}`);
   }
@@ -191,6 +191,11 @@ function describeNetworkError(error: unknown): string {
     return code && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
   }
   return error.message;
+}
+
+/** Lets go of a body that will not be read, so its connection is freed; a body already broken has nothing left to free. */
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
 }
 
 function refusal(reason: string): { readonly ok: false; readonly reason: string } {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TOOL_OUTPUT_CHARS } from '../../../container/protocol/messages.js';
+import { MAX_TOOL_OUTPUT_CHARS, toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import type { EventStore } from '../../../events/port.js';
 import type { ActorHost } from '../../../runtime/actor-host/actor-host.js';
 import type { HostToolSettings } from '../../../runtime/gateways/host-tools/host-tool.js';
@@ -293,6 +293,9 @@ describe('web_fetch for the model and the approvers', () => {
         .find((definition) => definition.name === 'web_fetch')!.description;
     expect(description(settings())).toContain(`Allowed hosts: ${allowed.origin.replace('http://', '')}`);
     expect(description({ ...settings(), webFetch: { ...settings().webFetch, allowHosts: [] } })).toContain('every fetch is refused until an operator adds hosts to webFetch.allowHosts');
+    const longHosts = Array.from({ length: 500 }, (_, index) => `${index}${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.com:8443`);
+    const longest = description({ ...settings(), webFetch: { ...settings().webFetch, allowHosts: longHosts } });
+    expect(toolDefinitionSchema.shape.description.safeParse(longest).success, `${longest.length} characters`).toBe(true);
   });
 
   it('declares the external tier', () => {

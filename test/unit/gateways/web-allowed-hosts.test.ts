@@ -67,7 +67,15 @@ describe('web_fetch allowlist', () => {
 
   it('lists at most twenty entries in a refusal, then how many more', () => {
     const many = Array.from({ length: 25 }, (_, index) => `h${index}.example.com`);
-    expect(describeAllowHosts(many)).toMatch(/h19\.example\.com and 5 more$/);
+    expect(describeAllowHosts(many)).toMatch(/^h0\.example\.com, .*h19\.example\.com and 5 more$/);
+  });
+
+  it('keeps the list short enough for a tool description (at most 4,000 characters) however long the host names', () => {
+    const longName = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.example.com:65535`;
+    const many = Array.from({ length: 500 }, (_, index) => `${index}${longName}`);
+    const described = describeAllowHosts(many);
+    expect(described.length).toBeLessThan(1_500);
+    expect(described).toMatch(/ and \d+ more$/);
   });
 
   it('takes from the config only lower-case host names, *. entries and ports, so every entry parses here', () => {
