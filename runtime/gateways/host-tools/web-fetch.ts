@@ -40,7 +40,8 @@ export const webFetchTool = defineHostTool({
   inputSchema: webFetchInput,
   summarize(input, settings) {
     const check = checkUrl(input.url, settings.webFetch.allowHosts);
-    return check.allowed ? `fetch ${check.url.href} from the web` : `fetch ${input.url} from the web (it will be refused: ${check.reason})`;
+    // A refused URL is not repeated: it may carry a password, and the approvers see the arguments anyway.
+    return check.allowed ? `fetch ${check.url.href} from the web` : `fetch a page from the web, which will be refused without a request: ${check.reason}`;
   },
   async run(input, call) {
     const { context, services } = call;

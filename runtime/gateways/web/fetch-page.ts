@@ -43,12 +43,7 @@ export interface FetchedPage {
 
 export type FetchOutcome = { readonly ok: true; readonly page: FetchedPage } | { readonly ok: false; readonly reason: string };
 
-export interface FetchPageOptions {
-  /** The clock for fetchedAt (tests fix it). */
-  readonly now?: () => Date;
-}
-
-export async function fetchPage(target: string, settings: WebFetchSettings, options: FetchPageOptions = {}): Promise<FetchOutcome> {
+export async function fetchPage(target: string, settings: WebFetchSettings): Promise<FetchOutcome> {
   const first = checkUrl(target, settings.allowHosts);
   if (!first.allowed) return refusal(first.reason);
   const signal = AbortSignal.timeout(settings.timeoutMs);
@@ -70,7 +65,7 @@ export async function fetchPage(target: string, settings: WebFetchSettings, opti
         current = next.url;
         continue;
       }
-      return await readPage(first.url, current, redirects, response, settings, signal, options.now ?? (() => new Date()));
+      return await readPage(first.url, current, redirects, response, settings, signal);
     }
   } catch (error) {
     if (signal.aborted) return refusal(`${current.href} did not finish within webFetch.timeoutMs (${settings.timeoutMs} ms, redirects and body included)`);
@@ -105,9 +100,8 @@ async function readPage(
   response: Response,
   settings: WebFetchSettings,
   signal: AbortSignal,
-  now: () => Date,
 ): Promise<FetchOutcome> {
-  const fetchedAt = now();
+  const fetchedAt = new Date();
   if (!response.ok) {
     await discard(response);
     return refusal(`${final.href} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);

@@ -16,6 +16,7 @@ import { MAX_TOOL_OUTPUT_CHARS, toolDefinitionSchema } from '../../../container/
 import type { EventStore } from '../../../events/port.js';
 import type { ActorHost } from '../../../runtime/actor-host/actor-host.js';
 import type { HostToolSettings } from '../../../runtime/gateways/host-tools/host-tool.js';
+import { webFetchTool } from '../../../runtime/gateways/host-tools/web-fetch.js';
 import { ToolGateway, type HostToolOutcome } from '../../../runtime/gateways/tool-gateway.js';
 import { fetchPage, USER_AGENT } from '../../../runtime/gateways/web/fetch-page.js';
 import { nextCallId, runContext } from './gateway-world.js';
@@ -296,6 +297,14 @@ describe('web_fetch for the model and the approvers', () => {
     const longHosts = Array.from({ length: 500 }, (_, index) => `${index}${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.com:8443`);
     const longest = description({ ...settings(), webFetch: { ...settings().webFetch, allowHosts: longHosts } });
     expect(toolDefinitionSchema.shape.description.safeParse(longest).success, `${longest.length} characters`).toBe(true);
+  });
+
+  it('gives the approvers one line: the URL, or why it will be refused without repeating a password', () => {
+    expect(webFetchTool.summarize({ url: `${allowed.origin}/page`, reason: 'terms' }, settings())).toBe(`fetch ${allowed.origin}/page from the web`);
+    const withPassword = webFetchTool.summarize({ url: allowed.origin.replace('http://', 'http://user:hunter2@') }, settings());
+    expect(withPassword).toMatch(/will be refused without a request: a URL with a user name or password/);
+    expect(withPassword).not.toContain('hunter2');
+    expect(webFetchTool.summarize({ url: 42 }, settings())).toBeNull();
   });
 
   it('declares the external tier', () => {
