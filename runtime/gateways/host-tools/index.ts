@@ -11,6 +11,7 @@ import { scheduleTaskTool } from './schedule-task.js';
 import { searchKnowledgeTool } from './search-knowledge.js';
 import { sendMessageTool } from './send-message.js';
 import { taskControlTools } from './task-controls.js';
+import { webFetchTool } from './web-fetch.js';
 
 export const hostTools: readonly HostTool[] = [
   sendMessageTool,
@@ -22,4 +23,5 @@ export const hostTools: readonly HostTool[] = [
   ...taskControlTools,
   postMessageTool,
   httpRequestTool,
+  webFetchTool,
 ];

@@ -9,7 +9,7 @@ import { toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import { ToolGateway } from '../../../runtime/gateways/tool-gateway.js';
 import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
 
-const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery', 'post_message', 'http_request'];
+const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery', 'post_message', 'http_request', 'web_fetch'];
 
 /** One input each tool accepts, and one field each must refuse. */
 const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string }> = {
@@ -29,6 +29,7 @@ const SAMPLES: Record<string, { valid: unknown; invalid: unknown; names: string 
   set_task_delivery: { valid: { task_id: 't-1', deliver: 'silent' }, invalid: { task_id: 't-1', deliver: 'dm' }, names: 'deliver:' },
   post_message: { valid: { channel: 'C0123ABCD', text: 'hello', reason: 'they asked' }, invalid: { channel: '#general', text: 'hello' }, names: 'channel: expected a Slack channel id' },
   http_request: { valid: { action: 'crm_export', body: { ids: [1, 2] } }, invalid: { action: 'crm_export', url: 'https://evil.example' }, names: 'unknown field "url"' },
+  web_fetch: { valid: { url: 'https://docs.example.com/terms', reason: 'the user asked' }, invalid: { url: 42 }, names: 'url: expected a string' },
 };
 
 /** What every tool's input schema must be: an object schema with its fields listed, nothing else allowed. */
