@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TOOL_OUTPUT_CHARS, toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import type { EventStore } from '../../../events/port.js';
 import type { ActorHost } from '../../../runtime/actor-host/actor-host.js';
-import type { HostToolSettings } from '../../../runtime/gateways/host-tools/host-tool.js';
+import type { HostToolSettings, OutboundChannel } from '../../../runtime/gateways/host-tools/host-tool.js';
 import { webFetchTool } from '../../../runtime/gateways/host-tools/web-fetch.js';
 import { ToolGateway, type HostToolOutcome } from '../../../runtime/gateways/tool-gateway.js';
 import { fetchPage, USER_AGENT } from '../../../runtime/gateways/web/fetch-page.js';
@@ -35,6 +35,9 @@ interface Listener {
   readonly requests: { path: string; headers: IncomingHttpHeaders }[];
 }
 
+
+/** web_fetch posts nothing. */
+const UNUSED_CHANNEL: OutboundChannel = { post: async () => ({ ref: 'unused' }), postToChannel: async () => ({ posted: false, reason: 'unused' }) };
 let allowed: Listener;
 let outside: Listener;
 let dataDir: string;
@@ -113,7 +116,7 @@ beforeAll(async () => {
     actors: untouchable<Pick<ActorHost, 'send' | 'load'>>('actor host'),
     store: untouchable<EventStore>('event store'),
     dataDir,
-    channel: { post: async () => ({ ref: 'unused' }) },
+    channel: UNUSED_CHANNEL,
     settings: settings(),
   });
 });
@@ -248,7 +251,7 @@ describe('web_fetch limits', () => {
       actors: untouchable('actor host'),
       store: untouchable('event store'),
       dataDir,
-      channel: { post: async () => ({ ref: 'x' }) },
+      channel: UNUSED_CHANNEL,
       settings: { ...settings(), webFetch: { ...settings().webFetch, maxBytes: 2 * MAX_TOOL_OUTPUT_CHARS } },
     });
     const outcome = await roomy.call('web_fetch', { url: `${allowed.origin}/huge` }, { ...group, callId: nextCallId() });
@@ -289,7 +292,7 @@ describe('web_fetch limits', () => {
 describe('web_fetch for the model and the approvers', () => {
   it('names the allowed hosts in its description, and says so when there are none', () => {
     const description = (webFetchSettings: HostToolSettings) =>
-      new ToolGateway({ actors: untouchable('actor host'), store: untouchable('event store'), dataDir, channel: { post: async () => ({ ref: 'x' }) }, settings: webFetchSettings })
+      new ToolGateway({ actors: untouchable('actor host'), store: untouchable('event store'), dataDir, channel: UNUSED_CHANNEL, settings: webFetchSettings })
         .definitions(group)
         .find((definition) => definition.name === 'web_fetch')!.description;
     expect(description(settings())).toContain(`Allowed hosts: ${allowed.origin.replace('http://', '')}`);
