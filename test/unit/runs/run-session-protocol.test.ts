@@ -21,7 +21,7 @@ const start: StartMessage = {
   system: [{ name: 'identity', text: 'You are the test assistant.', cached: true }],
   messages: [{ role: 'user', text: 'Remember things.' }],
   hostTools: [{ name: 'memory_write', description: 'remember', input_schema: { type: 'object' } }],
-  workspace: { bashEnabled: true, bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
+  workspace: { bashEnabled: true, tools: ['read_file', 'write_file', 'edit_file', 'list_files', 'grep', 'bash'], bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
 };
 
 const memoryWrite = (id: string, statement: string): ModelOutputBlock => ({ type: 'tool_use', id, name: 'memory_write', input: { key: 'vendor.acme', statement } });
@@ -47,7 +47,7 @@ function session(model: ReturnType<typeof scriptedModel>, overrides: Partial<Run
     policy: { model: 'claude-sonnet-5-5', maxTokens: 1024 },
     callHostTool: async (key, name, input) => {
       hostCalls.push({ key, name, input });
-      return { content: `recorded (${key})`, isError: false };
+      return { content: `recorded (${key})`, isError: false, outcome: 'executed', tier: 'write', approvalId: null };
     },
     budgetExceeded: async () => null,
     recordModelCall: async (record, key) => void models.push({ record, key }),
