@@ -18,7 +18,7 @@ import { memoryIndexProjection } from '../../../projections/memory-index.js';
 import { ProjectionHost } from '../../../projections/projection-host.js';
 import type { Projection } from '../../../projections/projection.js';
 import { ActorHost } from '../../../runtime/actor-host/actor-host.js';
-import { ToolGateway, type HostToolOutcome, type OutboundChannel, type ToolCallContext } from '../../../runtime/gateways/tool-gateway.js';
+import { ToolGateway, type HostToolOutcome, type OutboundChannel, type ToolCallContext, type ToolGatewayDeps } from '../../../runtime/gateways/tool-gateway.js';
 
 export interface PostedMessage {
   readonly groupId: string;
@@ -48,6 +48,8 @@ export interface GatewayWorldOptions {
   /** Runs before the projection host starts: events stored here are projected at once. */
   readonly before?: (store: EventStore, dataDir: string) => Promise<void>;
   readonly channel?: OutboundChannel;
+  /** The permission policy, its clock, and host tools of the test's own. */
+  readonly gateway?: Pick<ToolGatewayDeps, 'permissions' | 'now' | 'tools'>;
 }
 
 let callCounter = 0;
@@ -78,7 +80,7 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
       return { ref: `test:${message.runId}:${message.callId}` };
     },
   };
-  const gateway = new ToolGateway({ actors, store, dataDir, channel });
+  const gateway = new ToolGateway({ actors, store, dataDir, channel, ...options.gateway });
   return {
     dataDir,
     store,
