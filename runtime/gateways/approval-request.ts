@@ -88,7 +88,8 @@ export async function requestApproval(ask: ApprovalAsk): Promise<HostToolOutcome
     const { state, context: approval } = await services.actors.load('approval', approvalId);
     const request = approval.request;
     if (request === null) {
-      return refusedWith(`${tool.name}: the approval could not be requested: ${sent.status === 'rejected' ? sent.reason : 'it was not recorded'}; nothing ran`);
+      const why = sent.status === 'rejected' ? sent.reason : 'it was not recorded';
+      return { content: `${tool.name}: the approval it needs could not be requested: ${why}; nothing ran`, isError: true, outcome: 'failed', tier, approvalId: null };
     }
     if (request.action.argumentsHash !== sha256Hex(args)) {
       return refusedWith(`${tool.name}: approval ${approvalId} was requested for other arguments under this call; nothing ran`);
