@@ -107,7 +107,8 @@ export class ToolGateway {
     const callKey = context.callId ?? callKeyOf(name, input);
     switch (decision.kind) {
       case 'allow':
-        return this.invoke(tool, parsed.input, context, callKey, tier);
+        // The model's input, as before the policy: the tool parses it itself.
+        return this.invoke(tool, input, context, callKey, tier);
       case 'refuse':
         return { content: decision.reason, isError: true, outcome: 'refused', tier, approvalId: null };
       case 'ask':

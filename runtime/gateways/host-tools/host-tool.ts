@@ -148,7 +148,13 @@ export interface HostTool {
   definition(context: ToolCallContext, settings: HostToolSettings): HostToolDefinition;
   /** The approvers' one line for a valid input (see HostToolSpec.summarize), or null when the input is not valid. */
   summarize(input: unknown, settings: HostToolSettings): string | null;
-  /** The input as the tool's schema reads it (defaults filled in), or the model-readable error naming what is wrong. */
+  /**
+   * The input as the tool's schema reads it (defaults filled in), or the model-readable
+   * error naming what is wrong. An approval shows and binds this parsed input, and runs it
+   * by parsing it again, so a schema must read its own output back unchanged: defaults
+   * yes, transforms no. A gated tool that takes the model's `reason` declares it optional:
+   * it is kept out of the approved arguments.
+   */
   parse(input: unknown): { readonly ok: true; readonly input: unknown } | { readonly ok: false; readonly error: string };
   /** Validates `input` (an invalid field is an error answer naming it), then runs. May throw. */
   invoke(input: unknown, call: HostToolCall): Promise<HostToolAnswer>;
