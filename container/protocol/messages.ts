@@ -71,6 +71,11 @@ export const startMessage = z
     workspace: z
       .object({
         bashEnabled: z.boolean(),
+        /**
+         * The workspace tools this conversation may use: those at or below its tier (see
+         * runtime/permissions/workspace-tools.ts). The runner offers and runs no other.
+         */
+        tools: z.array(toolName).max(32),
         bashTimeoutMs: z.number().int().positive().max(3_600_000),
         maxOutputChars: z.number().int().positive().max(MAX_TOOL_OUTPUT_CHARS),
       })

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   const context: WorkspaceToolContext = {
     root: workspaceRoot(),
     bashEnabled: start.workspace.bashEnabled,
+    allowedTools: start.workspace.tools,
     bashTimeoutMs: start.workspace.bashTimeoutMs,
     maxOutputChars: start.workspace.maxOutputChars,
     ownsPidNamespace,

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../catalogue.js';
 import { instructionsHashSchema } from './instructions.js';
+import { toolTierSchema, type ToolTier } from './tool-tier.js';
 
 /** A run, group or task id: it can sit in a stream name, a container label and a log line. */
 export const runIdentifierSchema = z
@@ -215,8 +216,7 @@ export const modelCallFields = {
 
 export const runModelCalled = defineEvent('run.model_called', 1, z.object({ ...modelCallFields, calledAt: timestamp }).strict());
 
-/** One tool call and its result (also the fields of the run actor's `noteToolCall` command). */
-export const toolCallFields = {
+const toolCallFieldsV1 = {
   /** The model's tool_use id. */
   callId: z.string().min(1).max(200),
   tool: z.string().min(1).max(200),
@@ -229,7 +229,60 @@ export const toolCallFields = {
   durationMs: z.number().int().nonnegative(),
 };
 
-export const runToolCalled = defineEvent('run.tool_called', 1, z.object({ ...toolCallFields, calledAt: timestamp }).strict());
+/** What became of a tool call (see runtime/gateways/host-tools/host-tool.ts, ToolCallOutcomeKind). */
+export const toolCallOutcomeSchema = z.enum(['executed', 'failed', 'refused', 'approval_requested']);
+export type ToolCallOutcome = z.infer<typeof toolCallOutcomeSchema>;
+
+/** One tool call and its result (also the fields of the run actor's `noteToolCall` command). */
+export const toolCallFields = {
+  ...toolCallFieldsV1,
+  /** The tier it was judged at; null for a name that is no tool (the model made it up). */
+  tier: toolTierSchema.nullable(),
+  /** Executed, failed (its own error, an invalid input, no such tool), refused by the policy, or waiting for approval. */
+  outcome: toolCallOutcomeSchema,
+  /** The approval a call above the group's tier waits for. */
+  approvalId: z.string().min(1).max(200).nullable(),
+};
+
+/**
+ * The tools there were while run.tool_called was at version 1, with the tiers they were
+ * given when tiers came: what a v1 call upcasts to. Frozen, so an old call reads the same
+ * however tiers change later; a name not here was no tool, and its tier is null.
+ */
+const TOOL_TIERS_AT_V1: Readonly<Record<string, ToolTier>> = {
+  send_message: 'write',
+  memory_search: 'read',
+  memory_write: 'write',
+  search_knowledge: 'read',
+  schedule_task: 'write',
+  list_tasks: 'read',
+  pause_task: 'write',
+  resume_task: 'write',
+  cancel_task: 'write',
+  set_task_delivery: 'write',
+  read_file: 'read',
+  list_files: 'read',
+  grep: 'read',
+  write_file: 'write',
+  edit_file: 'write',
+  bash: 'write',
+};
+
+/** The tier a v1 call upcasts to: its tool's then, or null for a name that was no tool. */
+export function toolTierAtV1(tool: string): ToolTier | null {
+  return Object.hasOwn(TOOL_TIERS_AT_V1, tool) ? TOOL_TIERS_AT_V1[tool]! : null;
+}
+
+/**
+ * v2 records the tier each call was judged at and what became of it, so the audit can say
+ * what ran, what was refused and what waits for approval. Every v1 call ran with no policy:
+ * it was executed, or failed when it answered an error.
+ */
+export const runToolCalled = defineEvent('run.tool_called', 1, z.object({ ...toolCallFieldsV1, calledAt: timestamp }).strict()).evolve(
+  2,
+  z.object({ ...toolCallFields, calledAt: timestamp }).strict(),
+  (v1) => ({ ...v1, tier: toolTierAtV1(v1.tool), outcome: v1.isError ? ('failed' as const) : ('executed' as const), approvalId: null }),
+);
 
 export const runEvents = [
   runQueued,

@@ -119,7 +119,7 @@ export function describeRun(runId: string, events: readonly StoredEvent[]): stri
       }
       case 'run.tool_called':
         lines.push(
-          `  tool call   ${at}  ${String(data.tool)} (${String(data.where)}, ${String(data.durationMs)} ms)${data.isError ? ' ERROR' : ''}: ${excerpt(JSON.stringify(data.input), 300)}`,
+          `  tool call   ${at}  ${String(data.tool)} (${String(data.where)}, ${toolCallJudgement(data)}${String(data.durationMs)} ms)${data.isError ? ' ERROR' : ''}: ${excerpt(JSON.stringify(data.input), 300)}`,
           indent(excerpt(String(data.output), 1_000), '      '),
         );
         break;
@@ -193,4 +193,12 @@ async function list(context: CommandContext, command: Command, limit: number): P
   }
   context.io.stdout.write(formatTable(['run', 'group', 'trigger', 'last event', 'at', 'tokens', 'cost'], rows));
   return ExitCode.ok;
+}
+
+/** `tier write, approval_requested ap-…, ` for a call recorded with them (run.tool_called v2); nothing for a v1 call read as stored. */
+function toolCallJudgement(data: Record<string, unknown>): string {
+  if (typeof data.outcome !== 'string') return '';
+  const tier = typeof data.tier === 'string' ? `tier ${data.tier}` : 'no tier';
+  const approval = typeof data.approvalId === 'string' ? ` ${data.approvalId}` : '';
+  return `${tier}, ${data.outcome}${approval}, `;
 }

@@ -1,9 +1,16 @@
 /**
  * The tool gateway: where an agent's host tools run. The runner in a run's sandbox sends
- * `{ name, input }`; the gateway validates the input against the tool's zod schema, runs
- * the tool on the host for the run's group (and user), and hands back a result for the
- * model. It never throws: an unknown tool, an invalid input, a refused command or a failed
- * query is an error outcome the model can read and act on.
+ * `{ name, input }`; the gateway validates the input against the tool's zod schema, asks
+ * the permission policy (runtime/permissions/policy.ts), runs the tool on the host for the
+ * run's group (and user), and hands back a result for the model. It never throws: an
+ * unknown tool, an invalid input, a refused command or a failed query is an error outcome
+ * the model can read and act on.
+ *
+ * The policy decides before anything runs: a call at or below the group's ceiling runs; a
+ * call above it records an approval request and answers that it is pending
+ * (approval-request.ts); a call nobody could approve is refused. Each outcome says which
+ * it was (`executed`, `failed`, `refused`, `approval_requested`) and the tier it was judged
+ * at, for the run's record.
  *
  * What a tool may touch is fixed by the call's context, never by its input: the group's
  * own memory and the answering user's, what the group may see of the knowledge caches,
@@ -14,8 +21,11 @@ import { MAX_TOOL_OUTPUT_CHARS } from '../../container/protocol/messages.js';
 import { canonicalJson } from '../../events/canonical-json.js';
 import type { EventStore } from '../../events/port.js';
 import type { ActorHost, Logger } from '../actor-host/actor-host.js';
+import { decidePermission } from '../permissions/policy.js';
+import { permissionsConfigSchema, type PermissionsConfig } from '../permissions/policy-config.js';
 import type { ToolTier } from '../permissions/tiers.js';
-import type { HostTool, HostToolDefinition, HostToolOutcome, HostToolServices, HostToolSettings, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
+import { requestApproval } from './approval-request.js';
+import type { HostTool, HostToolAnswer, HostToolDefinition, HostToolOutcome, HostToolServices, HostToolSettings, OutboundChannel, ToolCallContext } from './host-tools/host-tool.js';
 import { hostTools } from './host-tools/index.js';
 import { ReadModelReaders } from './host-tools/read-model-readers.js';
 
@@ -33,6 +43,12 @@ export interface ToolGatewayDeps {
   readonly settings?: HostToolSettings;
   /** Where an HTTP action's header values are read; `process.env` when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Which tiers each group may use without asking, and who approves the rest; the safe defaults when absent. */
+  readonly permissions?: PermissionsConfig;
+  /** The clock an approval's expiry is counted from. */
+  readonly now?: () => Date;
+  /** The host tools offered: the registry (host-tools/index.ts) when absent; a test may offer its own. */
+  readonly tools?: readonly HostTool[];
 }
 
 /** No actions and no hosts: what a gateway without settings may reach outside. */
@@ -47,9 +63,13 @@ export class ToolGateway {
   private readonly tools: ReadonlyMap<string, HostTool>;
   private readonly services: HostToolServices;
   private readonly readModels: ReadModelReaders;
+  private readonly permissions: PermissionsConfig;
+  private readonly now: () => Date;
 
   constructor(deps: ToolGatewayDeps) {
-    this.tools = new Map(hostTools.map((tool) => [tool.name, tool]));
+    this.tools = new Map((deps.tools ?? hostTools).map((tool) => [tool.name, tool]));
+    this.permissions = deps.permissions ?? permissionsConfigSchema.parse({});
+    this.now = deps.now ?? (() => new Date());
     this.readModels = new ReadModelReaders(deps.dataDir);
     this.services = {
       actors: deps.actors,
@@ -72,9 +92,28 @@ export class ToolGateway {
     return this.tools.get(name)?.tier;
   }
 
-  /** Runs one call. Never throws. */
+  /**
+   * One call from a run: validated, judged by the policy for the run's group (a thread's
+   * calls by its channel group's) and user, then run, refused, or left for approval.
+   * Never throws.
+   */
   async call(name: string, input: unknown, context: ToolCallContext): Promise<HostToolOutcome> {
-    return this.invoke(name, input, context, context.callId ?? callKeyOf(name, input));
+    const tool = this.tools.get(name);
+    if (!tool) return this.notAHostTool(name);
+    const decision = decidePermission({ tool: name, declaredTier: tool.tier, groupId: context.groupId, userId: context.userId }, this.permissions);
+    const tier = decision.policy.tier;
+    const parsed = tool.parse(input);
+    if (!parsed.ok) return { content: parsed.error, isError: true, outcome: 'failed', tier, approvalId: null };
+    const callKey = context.callId ?? callKeyOf(name, input);
+    switch (decision.kind) {
+      case 'allow':
+        // The model's input, as before the policy: the tool parses it itself.
+        return this.invoke(tool, input, context, callKey, tier);
+      case 'refuse':
+        return { content: decision.reason, isError: true, outcome: 'refused', tier, approvalId: null };
+      case 'ask':
+        return requestApproval({ tool, input: parsed.input, rawInput: input, decision, context, callKey, services: this.services, now: this.now() });
+    }
   }
 
   /**
@@ -84,27 +123,33 @@ export class ToolGateway {
    * the call records, and an HTTP action's idempotency key, derive from the approval: a
    * resumed execution is the same call. Never throws.
    */
-  async runApproved(approvalId: string, tool: string, argumentsJson: string, context: ToolCallContext): Promise<HostToolOutcome> {
+  async runApproved(approvalId: string, name: string, argumentsJson: string, context: ToolCallContext): Promise<HostToolOutcome> {
+    const tool = this.tools.get(name);
+    if (!tool) return this.notAHostTool(name);
+    const tier = this.permissions.tools[name]?.tier ?? tool.tier;
     let input: unknown;
     try {
       input = JSON.parse(argumentsJson);
     } catch (error) {
-      return { content: `${tool}: the approved arguments are not JSON: ${(error as Error).message}`, isError: true };
+      return { content: `${name}: the approved arguments are not JSON: ${(error as Error).message}`, isError: true, outcome: 'failed', tier, approvalId };
     }
-    return this.invoke(tool, input, context, `approval:${approvalId}`);
+    const outcome = await this.invoke(tool, input, context, `approval:${approvalId}`, tier);
+    return { ...outcome, approvalId };
   }
 
-  private async invoke(name: string, input: unknown, context: ToolCallContext, callKey: string): Promise<HostToolOutcome> {
-    const tool = this.tools.get(name);
-    if (!tool) return { content: `${name}: not a host tool (host tools: ${[...this.tools.keys()].join(', ')})`, isError: true };
-    let outcome: HostToolOutcome;
+  private async invoke(tool: HostTool, input: unknown, context: ToolCallContext, callKey: string, tier: ToolTier): Promise<HostToolOutcome> {
+    let answer: HostToolAnswer;
     try {
-      outcome = await tool.invoke(input, { context, callKey, services: this.services });
+      answer = await tool.invoke(input, { context, callKey, services: this.services });
     } catch (error) {
-      this.services.logger.error({ runId: context.runId, groupId: context.groupId, tool: name, err: error }, 'host tool failed');
-      outcome = { content: `${name}: failed on the host: ${error instanceof Error ? error.message : String(error)}`, isError: true };
+      this.services.logger.error({ runId: context.runId, groupId: context.groupId, tool: tool.name, err: error }, 'host tool failed');
+      answer = { content: `${tool.name}: failed on the host: ${error instanceof Error ? error.message : String(error)}`, isError: true };
     }
-    return { content: capped(outcome.content), isError: outcome.isError };
+    return { content: capped(answer.content), isError: answer.isError, outcome: answer.isError ? 'failed' : 'executed', tier, approvalId: null };
+  }
+
+  private notAHostTool(name: string): HostToolOutcome {
+    return { content: `${name}: not a host tool (host tools: ${[...this.tools.keys()].join(', ')})`, isError: true, outcome: 'failed', tier: null, approvalId: null };
   }
 
   /** Closes the read-model connections the tools opened. */

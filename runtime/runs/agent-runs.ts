@@ -88,6 +88,7 @@ export async function openAgentRuns(options: AgentRunsOptions): Promise<AgentRun
     logger,
     settings: { actions: config.actions, webFetch: config.webFetch },
     env: options.env,
+    permissions: config.permissions,
   });
   const usage = new UsageLedger({ store: options.store, dataDir: config.dataDir, budgets: config.budgets, caughtUp: options.caughtUp });
   const progress = new Subject<RunProgressUpdate>();

@@ -30,7 +30,8 @@ import { WorkspaceQuota } from '../sandbox/workspace-quota.js';
 import { buildRunContext, type ContextSources } from './context-builder.js';
 import { syncInstructions } from '../instructions/record-instructions.js';
 import { eventIdFor } from '../../events/ids.js';
-import type { RunProgress, RunSessionOutcome } from './run-session.js';
+import type { HostToolCallResult, RunProgress, RunSessionOutcome } from './run-session.js';
+import { allowedWorkspaceTools, workspaceToolTier } from '../permissions/workspace-tools.js';
 import { driveRun } from './run-session.js';
 import { PROTOCOL_VERSION, type StartMessage } from '../../container/protocol/messages.js';
 import type { EventStore } from '../../events/port.js';
@@ -40,7 +41,7 @@ import { agentRoles } from '../agent-roles.js';
 
 export interface HostTools {
   definitions(context: ToolCallContext): StartMessage['hostTools'];
-  call(name: string, input: unknown, context: ToolCallContext): Promise<{ content: string; isError: boolean }>;
+  call(name: string, input: unknown, context: ToolCallContext): Promise<HostToolCallResult>;
 }
 
 export interface RunExecutorDeps {
@@ -252,7 +253,13 @@ export class RunExecutor {
         system: prompt.system,
         messages: prompt.messages,
         hostTools: this.deps.tools.definitions(toolContext),
-        workspace: { bashEnabled: this.deps.sandbox.highRiskToolsAllowed, bashTimeoutMs: config.runs.bashTimeoutMs, maxOutputChars: 30_000 },
+        workspace: {
+          bashEnabled: this.deps.sandbox.highRiskToolsAllowed,
+          // Above the group's tier, a workspace tool is not offered: nothing in the sandbox can wait for an approval.
+          tools: allowedWorkspaceTools(request.groupId, config.permissions),
+          bashTimeoutMs: config.runs.bashTimeoutMs,
+          maxOutputChars: 30_000,
+        },
       };
     } catch (error) {
       if (error instanceof RecordingError) throw error;
@@ -300,6 +307,7 @@ export class RunExecutor {
       policy: { model: config.agent.model, maxTokens: config.agent.maxTokens },
       // The use's key (the model's tool_use id, made unique in the run) keys what the call records.
       callHostTool: (callKey, name, input) => this.deps.tools.call(name, input, { ...toolContext, callId: callKey }),
+      workspaceToolTier: (name) => workspaceToolTier(name, config.permissions),
       budgetExceeded: () => this.deps.usage.exceeded({ runId, groupId: request.groupId, taskId: request.taskId }),
       workspaceOverQuota: () => quota.overQuota(),
       recordModelCall: async (record, key) => {

@@ -30,6 +30,8 @@ import {
 } from '../../container/protocol/messages.js';
 import type { RunFailureReason } from '../../events/catalogue/run.js';
 import type { Logger } from '../actor-host/actor-host.js';
+import type { ToolCallOutcome } from '../../events/catalogue/run.js';
+import { WORKSPACE_TOOL_TIERS, type ToolTier } from '../permissions/tiers.js';
 import type { ModelCallPolicy, ModelCallRecord, ModelGateway } from '../gateways/model-gateway.js';
 import type { SandboxedProcess } from '../sandbox/sandbox.js';
 import { tooDeepInput, tooDeepMessage, ToolUseLedger } from './tool-use-ledger.js';
@@ -51,6 +53,19 @@ export interface ToolCallRecord {
   readonly output: string;
   readonly isError: boolean;
   readonly durationMs: number;
+  /** The tier the call was judged at; null when none was (a name that is no tool, an input refused before the gateway saw it). */
+  readonly tier: ToolTier | null;
+  readonly outcome: ToolCallOutcome;
+  readonly approvalId: string | null;
+}
+
+/** A host tool call's answer, and what became of it (the tool gateway's HostToolOutcome). */
+export interface HostToolCallResult {
+  readonly content: string;
+  readonly isError: boolean;
+  readonly outcome: ToolCallOutcome;
+  readonly tier: ToolTier | null;
+  readonly approvalId: string | null;
 }
 
 /** What the session shows while it works (the chat prints it). */
@@ -67,7 +82,9 @@ export interface RunSessionDeps {
   readonly model: Pick<ModelGateway, 'call'>;
   readonly policy: ModelCallPolicy;
   /** Runs a host tool; `callKey` is the use's key in the run (the tool_use id, or `<id>#<n>` for a reused one). */
-  readonly callHostTool: (callKey: string, name: string, input: unknown) => Promise<{ content: string; isError: boolean }>;
+  readonly callHostTool: (callKey: string, name: string, input: unknown) => Promise<HostToolCallResult>;
+  /** A workspace tool's tier under the policy (null for a name that is none), recorded with each of its calls; the declared tier when absent. */
+  readonly workspaceToolTier?: (name: string) => ToolTier | null;
   /** Null while the run may spend; otherwise why it may not (checked before every model call). */
   readonly budgetExceeded: () => Promise<string | null>;
   /** Null while the workspace is within its quota; otherwise why not (checked after every tool call, before the next model call). */
@@ -88,7 +105,7 @@ const EXIT_GRACE_MS = 5_000;
 export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome> {
   const { sandbox } = deps;
   const channel = new FramedChannel<RunnerToHostMessage, HostToRunnerMessage>(sandbox.stdout, sandbox.stdin, runnerToHostMessage, 'runner');
-  const toolUses = new ToolUseLedger(new Set(deps.start.hostTools.map((tool) => tool.name)));
+  const toolUses = new ToolUseLedger(new Set(deps.start.hostTools.map((tool) => tool.name)), new Set(deps.start.workspace.tools));
   let outcome: RunSessionOutcome | null = null;
   /** The last model call failed at the API: a runner failure after it is the model's. */
   let lastModelError: string | null = null;
@@ -197,11 +214,25 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
     const { use } = claim;
     deps.onProgress?.({ kind: 'tool', tool: name, where: 'host' });
     const began = performance.now();
-    const result = use.tooDeep ? { content: tooDeepMessage(name), isError: true } : await deps.callHostTool(use.key, name, use.input);
+    const result: HostToolCallResult = use.tooDeep
+      ? { content: tooDeepMessage(name), isError: true, outcome: 'failed', tier: null, approvalId: null }
+      : await deps.callHostTool(use.key, name, use.input);
     touch();
     const recorded = use.tooDeep ? tooDeepInput() : use.input;
     record(`host tool call ${callId}`, () =>
-      deps.recordToolCall({ callId, key: use.key, tool: name, where: 'host', input: recorded, output: result.content, isError: result.isError, durationMs: Math.round(performance.now() - began) }),
+      deps.recordToolCall({
+        callId,
+        key: use.key,
+        tool: name,
+        where: 'host',
+        input: recorded,
+        output: result.content,
+        isError: result.isError,
+        durationMs: Math.round(performance.now() - began),
+        tier: result.tier,
+        outcome: result.outcome,
+        approvalId: result.approvalId,
+      }),
     );
     send({ type: 'tool_result', callId, content: result.content, isError: result.isError });
     checkQuota();
@@ -209,14 +240,27 @@ export async function driveRun(deps: RunSessionDeps): Promise<RunSessionOutcome>
   }
 
   function noteToolExecuted(message: Extract<RunnerToHostMessage, { type: 'tool_executed' }>): void {
-    const claim = toolUses.claim('workspace', message.callId, message.name, message.input);
+    const claim = toolUses.claim('workspace', message.callId, message.name, message.input, message.isError);
     if (!claim.ok) return violate(claim.violation);
     const { use } = claim;
     deps.onProgress?.({ kind: 'tool', tool: message.name, where: 'workspace' });
     // The model's input, not the runner's word for it (they are equal, or this was a violation).
     const input = use.tooDeep ? tooDeepInput() : use.input;
     record(`workspace tool call ${message.callId}`, () =>
-      deps.recordToolCall({ callId: message.callId, key: use.key, tool: message.name, where: 'workspace', input, output: message.output, isError: message.isError, durationMs: message.durationMs }),
+      deps.recordToolCall({
+        callId: message.callId,
+        key: use.key,
+        tool: message.name,
+        where: 'workspace',
+        input,
+        output: message.output,
+        isError: message.isError,
+        durationMs: message.durationMs,
+        tier: deps.workspaceToolTier ? deps.workspaceToolTier(message.name) : (WORKSPACE_TOOL_TIERS[message.name] ?? null),
+        // The ledger let a tool the conversation may not use through only as an error: the runner's refusal.
+        outcome: !deps.start.workspace.tools.includes(message.name) ? 'refused' : message.isError ? 'failed' : 'executed',
+        approvalId: null,
+      }),
     );
   }
 

@@ -47,7 +47,15 @@ export class ToolUseLedger {
   /** How many uses of each id the model asked for. */
   private readonly usesOfId = new Map<string, number>();
 
-  constructor(private readonly hostTools: ReadonlySet<string>) {}
+  /**
+   * `workspaceTools`: the workspace tools the run's conversation may use (the start
+   * message's `workspace.tools`). The runner reports a call of any other only as the error
+   * it answered the model with; a report that one ran is a forgery.
+   */
+  constructor(
+    private readonly hostTools: ReadonlySet<string>,
+    private readonly workspaceTools: ReadonlySet<string>,
+  ) {}
 
   /**
    * The tool_use blocks of a model response the gateway answered. Returns the output as it
@@ -67,9 +75,10 @@ export class ToolUseLedger {
 
   /**
    * The runner says it is calling a host tool (`host`) or ran a workspace tool
-   * (`workspace`) for tool_use `id`. Accepted, the use is answered and cannot be claimed again.
+   * (`workspace`) for tool_use `id`; `isError` is what a `tool_executed` frame says of its
+   * outcome. Accepted, the use is answered and cannot be claimed again.
    */
-  claim(where: 'host' | 'workspace', id: string, name: string, input: unknown): ToolUseClaim {
+  claim(where: 'host' | 'workspace', id: string, name: string, input: unknown, isError = false): ToolUseClaim {
     const frame = where === 'host' ? 'tool_call' : 'tool_executed';
     const attempt = `a ${frame} frame for tool_use id ${JSON.stringify(id)} (${name}, input ${describeInput(input)})`;
     const index = this.owed.findIndex((use) => use.id === id);
@@ -83,6 +92,10 @@ export class ToolUseLedger {
     // such tool; but a host tool is never run in the sandbox.
     if (where === 'workspace' && this.hostTools.has(name)) {
       return { ok: false, violation: `the runner sent ${attempt}, but ${name} is a host tool, which only the host runs` };
+    }
+    if (where === 'workspace' && !isError && !this.workspaceTools.has(name)) {
+      const allowed = [...this.workspaceTools].join(', ') || 'none';
+      return { ok: false, violation: `the runner sent ${attempt} saying it ran, but ${name} is not a workspace tool this conversation may use (${allowed})` };
     }
     if (!use.tooDeep && !sameJson(use.input, input)) {
       return { ok: false, violation: `the runner sent ${attempt}, but the model's input was ${describeInput(use.input)}` };

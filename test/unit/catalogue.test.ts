@@ -311,3 +311,43 @@ describe('run.context_built v2 (issue 18)', () => {
     expect(event.data).toEqual({ ...v1Data, instructions: { company: null, group: null } });
   });
 });
+
+describe('run.tool_called v2 (issue 19: tiers and outcomes)', () => {
+  const v1Call = (tool: string, isError: boolean) => ({
+    callId: 'toolu_1',
+    tool,
+    where: 'host',
+    input: { query: 'payment' },
+    output: isError ? 'refused' : 'net 30',
+    isError,
+    durationMs: 4,
+    calledAt: '2025-01-01T00:00:00.000Z',
+  });
+  const decoded = (data: object) => catalogue.decode(raw({ type: 'run.tool_called', streamId: 'run-r1', dataJson: JSON.stringify(data) }), true);
+
+  it('reads a v1 call of a host tool as executed at its tier, with no approval', () => {
+    const event = decoded(v1Call('memory_search', false));
+    expect([event.version, event.storedVersion]).toEqual([2, 1]);
+    expect(event.data).toEqual({ ...v1Call('memory_search', false), tier: 'read', outcome: 'executed', approvalId: null });
+  });
+
+  it('reads a v1 error answer as failed, and a workspace tool at its workspace tier', () => {
+    expect(decoded({ ...v1Call('write_file', true), where: 'workspace' }).data).toMatchObject({ tier: 'write', outcome: 'failed', approvalId: null });
+    expect(decoded(v1Call('schedule_task', false)).data).toMatchObject({ tier: 'write', outcome: 'executed' });
+  });
+
+  it('reads a v1 call of a name that is no tool (the model made it up) with no tier', () => {
+    expect(decoded(v1Call('launch_rockets', true)).data).toMatchObject({ tier: null, outcome: 'failed' });
+    // Not a prototype key taken for a tool either.
+    expect(decoded(v1Call('constructor', true)).data).toMatchObject({ tier: null });
+  });
+
+  it('the tiers a v1 call upcasts to are the tiers its tool declares now', async () => {
+    const { hostTools } = await import('../../runtime/gateways/host-tools/index.js');
+    const { WORKSPACE_TOOL_TIERS } = await import('../../runtime/permissions/tiers.js');
+    const { toolTierAtV1 } = await import('../../events/catalogue/run.js');
+    const v1Tools = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery'];
+    for (const name of v1Tools) expect([name, toolTierAtV1(name)]).toEqual([name, hostTools.find((tool) => tool.name === name)?.tier]);
+    for (const [name, tier] of Object.entries(WORKSPACE_TOOL_TIERS)) expect([name, toolTierAtV1(name)]).toEqual([name, tier]);
+  });
+});

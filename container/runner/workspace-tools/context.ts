@@ -8,6 +8,11 @@ export interface WorkspaceToolContext {
   readonly root: string;
   /** False in the process sandbox, where a shell would not be contained: high-risk tools are off. */
   readonly bashEnabled: boolean;
+  /**
+   * The workspace tools the permission policy lets this conversation use (a read-only group
+   * gets no write_file, edit_file or bash); every tool when absent.
+   */
+  readonly allowedTools?: readonly string[];
   /** Default timeout for bash; a call may ask for less, never more. */
   readonly bashTimeoutMs: number;
   /** Cap on any tool's output text. */

@@ -23,7 +23,7 @@ export type { ToolDefinition, ToolOutcome, WorkspaceToolContext } from './contex
 const workspaceTools: readonly WorkspaceTool[] = [readFileTool, writeFileTool, editFileTool, listFilesTool, grepTool, bashTool];
 const toolsByName = new Map(workspaceTools.map((tool) => [tool.name, tool]));
 
-/** The tools to offer the model; high-risk ones (bash) only when bash is enabled. */
+/** The tools to offer the model: those the policy allows, and high-risk ones (bash) only when bash is enabled. */
 export function workspaceToolDefinitions(context: WorkspaceToolContext): ToolDefinition[] {
   return workspaceTools.filter((tool) => isOffered(tool, context)).map((tool) => tool.definition(context));
 }
@@ -36,6 +36,12 @@ export function isWorkspaceTool(name: string): boolean {
 export async function runWorkspaceTool(name: string, input: unknown, context: WorkspaceToolContext): Promise<ToolOutcome> {
   const tool = toolsByName.get(name);
   if (tool === undefined) return { content: `${name}: not a workspace tool`, isError: true };
+  if (!isAllowed(tool, context)) {
+    return {
+      content: `${name}: not allowed in this conversation: the permission policy lets it use only ${context.allowedTools?.join(', ') || 'no workspace tools'}; nothing ran. Tell the user if the task needs it.`,
+      isError: true,
+    };
+  }
   if (!isOffered(tool, context)) {
     return { content: `${name}: disabled in this sandbox, which cannot contain it; use the other tools`, isError: true };
   }
@@ -50,7 +56,11 @@ export async function runWorkspaceTool(name: string, input: unknown, context: Wo
 }
 
 function isOffered(tool: WorkspaceTool, context: WorkspaceToolContext): boolean {
-  return !tool.highRisk || context.bashEnabled;
+  return isAllowed(tool, context) && (!tool.highRisk || context.bashEnabled);
+}
+
+function isAllowed(tool: WorkspaceTool, context: WorkspaceToolContext): boolean {
+  return context.allowedTools === undefined || context.allowedTools.includes(tool.name);
 }
 
 function describeFailure(error: unknown, input: unknown): string {

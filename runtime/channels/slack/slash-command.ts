@@ -14,7 +14,7 @@
  * typing it, never for anyone else.
  */
 import { homeGroupId } from '../../../actors/group.js';
-import type { HostToolOutcome, ToolCallContext } from '../../gateways/host-tools/host-tool.js';
+import type { HostToolAnswer, ToolCallContext } from '../../gateways/host-tools/host-tool.js';
 import type { SlashCommand } from './payloads.js';
 import { slackGroupId } from './slack-ids.js';
 
@@ -23,7 +23,7 @@ export const SLASH_COMMAND = '/ledgerclaw';
 export interface SlashCommandServices {
   /** Lines describing the runtime and the group. */
   status(groupId: string): Promise<string>;
-  callTool(name: string, input: unknown, context: ToolCallContext): Promise<HostToolOutcome>;
+  callTool(name: string, input: unknown, context: ToolCallContext): Promise<HostToolAnswer>;
   /** The group's settings that shape what the command may see. */
   groupSettings(groupId: string): Promise<{ isAdmin: boolean }>;
 }

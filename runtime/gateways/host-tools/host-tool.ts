@@ -4,12 +4,14 @@
  * cannot drift) and a handler. `defineHostTool` hides each tool's input type behind a
  * uniform `invoke(unknown)`, so the gateway's registry holds them side by side.
  *
- * A handler answers with an outcome; a refusal is an outcome with `isError`, worded for
+ * A handler answers (HostToolAnswer); a refusal is an answer with `isError`, worded for
  * the model to act on. It may still throw on the unexpected: the gateway turns that into
- * an error outcome too, so a call never throws at the runner.
+ * an error too, so a call never throws at the runner. The gateway adds what became of the
+ * call (HostToolOutcome: executed, failed, refused by policy, or waiting for approval).
  */
 import { z } from 'zod';
 import { describeInputIssues } from '../../../container/runner/workspace-tools/input-errors.js';
+import type { ToolCallOutcome } from '../../../events/catalogue/run.js';
 import type { EventStore } from '../../../events/port.js';
 import type { ActorHost, Logger } from '../../actor-host/actor-host.js';
 import type { ReadModelReaders } from './read-model-readers.js';
@@ -43,9 +45,25 @@ export interface ToolCallContext {
   readonly callId?: string;
 }
 
-export interface HostToolOutcome {
+/** What a tool's handler answers: text for the model, and whether it is an error. */
+export interface HostToolAnswer {
   readonly content: string;
   readonly isError: boolean;
+}
+
+/** The gateway's answer to a call: the handler's, plus what became of it and under which tier. */
+export interface HostToolOutcome extends HostToolAnswer {
+  /**
+   * - `executed`: the tool ran and answered;
+   * - `failed`: it did not work (no such tool, an invalid input, the tool's own error answer);
+   * - `refused`: the permission policy refused it, and nothing ran;
+   * - `approval_requested`: it waits for an approval, and nothing has run yet.
+   */
+  readonly outcome: ToolCallOutcome;
+  /** The tier the call was judged at (the tool's, or the policy's override); null for a name that is no host tool. */
+  readonly tier: ToolTier | null;
+  /** The approval the call waits for (`approval_requested`), else null. */
+  readonly approvalId: string | null;
 }
 
 /** A named identity a message is posted under: a sub-agent role such as Researcher. */
@@ -138,7 +156,7 @@ export interface HostToolSpec<Schema extends z.ZodObject> {
    * tool's name and arguments.
    */
   summarize?(input: z.output<Schema>, settings: HostToolSettings): string;
-  run(input: z.output<Schema>, call: HostToolCall): Promise<HostToolOutcome>;
+  run(input: z.output<Schema>, call: HostToolCall): Promise<HostToolAnswer>;
 }
 
 export interface HostTool {
@@ -147,8 +165,16 @@ export interface HostTool {
   definition(context: ToolCallContext, settings: HostToolSettings): HostToolDefinition;
   /** The approvers' one line for a valid input (see HostToolSpec.summarize), or null when the input is not valid. */
   summarize(input: unknown, settings: HostToolSettings): string | null;
-  /** Validates `input` (an invalid field is an error outcome naming it), then runs. May throw. */
-  invoke(input: unknown, call: HostToolCall): Promise<HostToolOutcome>;
+  /**
+   * The input as the tool's schema reads it (defaults filled in), or the model-readable
+   * error naming what is wrong. An approval shows and binds this parsed input, and runs it
+   * by parsing it again, so a schema must read its own output back unchanged: defaults
+   * yes, transforms no. A gated tool that takes the model's `reason` declares it optional:
+   * it is kept out of the approved arguments.
+   */
+  parse(input: unknown): { readonly ok: true; readonly input: unknown } | { readonly ok: false; readonly error: string };
+  /** Validates `input` (an invalid field is an error answer naming it), then runs. May throw. */
+  invoke(input: unknown, call: HostToolCall): Promise<HostToolAnswer>;
 }
 
 export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Schema>): HostTool {
@@ -166,6 +192,10 @@ export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Sc
       if (!parsed.success) return null;
       return spec.summarize ? spec.summarize(parsed.data, settings) : `${spec.name} ${JSON.stringify(parsed.data)}`;
     },
+    parse: (input) => {
+      const parsed = spec.inputSchema.safeParse(input);
+      return parsed.success ? { ok: true, input: parsed.data } : { ok: false, error: describeInputIssues(spec.name, parsed.error.issues) };
+    },
     invoke: async (input, call) => {
       const parsed = spec.inputSchema.safeParse(input);
       if (!parsed.success) return refused(describeInputIssues(spec.name, parsed.error.issues));
@@ -174,8 +204,8 @@ export function defineHostTool<Schema extends z.ZodObject>(spec: HostToolSpec<Sc
   };
 }
 
-export const answered = (content: string): HostToolOutcome => ({ content, isError: false });
-export const refused = (content: string): HostToolOutcome => ({ content, isError: true });
+export const answered = (content: string): HostToolAnswer => ({ content, isError: false });
+export const refused = (content: string): HostToolAnswer => ({ content, isError: true });
 
 /**
  * The JSON schema of what the model may send (`io: 'input'`, so fields with defaults are

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { HttpActionConfig } from '../../config.js';
 import { redactCredentials, REDACTED } from '../../redaction.js';
 import { actionReasonSchema } from './action-reason.js';
-import { answered, defineHostTool, refused, type HostToolOutcome, type HostToolSettings } from './host-tool.js';
+import { answered, defineHostTool, refused, type HostToolAnswer, type HostToolSettings } from './host-tool.js';
 
 /** How much of an answer's body is read and shown to the model. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -109,7 +109,7 @@ function findAction(settings: HostToolSettings, name: string): HttpActionConfig 
   return settings.actions.http.find((action) => action.name === name);
 }
 
-function answerOf(action: HttpActionConfig, response: Response, body: string, cut: boolean, scrub: (text: string) => string): HostToolOutcome {
+function answerOf(action: HttpActionConfig, response: Response, body: string, cut: boolean, scrub: (text: string) => string): HostToolAnswer {
   const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   if (response.status >= 300 && response.status < 400) {
     const location = response.headers.get('location');

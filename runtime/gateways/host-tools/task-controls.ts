@@ -8,7 +8,7 @@ import type { CommandOf } from '../../../actors/actor-kind.js';
 import type { taskKind } from '../../../actors/task.js';
 import { taskDeliverSchema, taskNoteSchema } from '../../../events/catalogue/task.js';
 import { sendAsAgent } from './agent-commands.js';
-import { answered, defineHostTool, refused, type HostTool, type HostToolCall, type HostToolOutcome } from './host-tool.js';
+import { answered, defineHostTool, refused, type HostTool, type HostToolCall, type HostToolAnswer } from './host-tool.js';
 import { loadTask, mayManage, taskIdInput } from './tasks.js';
 
 const reasonInput = taskNoteSchema.optional().describe('Why, in a few words; kept with the task.');
@@ -49,7 +49,7 @@ export const setTaskDeliveryTool = defineHostTool({
 
 export const taskControlTools: readonly HostTool[] = [pauseTaskTool, resumeTaskTool, cancelTaskTool, setTaskDeliveryTool];
 
-async function controlTask(call: HostToolCall, tool: string, taskId: string, command: CommandOf<typeof taskKind>, done: string): Promise<HostToolOutcome> {
+async function controlTask(call: HostToolCall, tool: string, taskId: string, command: CommandOf<typeof taskKind>, done: string): Promise<HostToolAnswer> {
   const task = await loadTask(call, taskId);
   // Another group's task is reported as not this group's, without saying whose it is.
   if (!task) return refused(`${tool}: no task ${taskId}; list_tasks shows the tasks`);

@@ -18,8 +18,10 @@ import { memoryIndexProjection } from '../../../projections/memory-index.js';
 import { ProjectionHost } from '../../../projections/projection-host.js';
 import type { Projection } from '../../../projections/projection.js';
 import { ActorHost } from '../../../runtime/actor-host/actor-host.js';
+import { permissionsConfigSchema, type PermissionsConfig } from '../../../runtime/permissions/policy-config.js';
+import type { ToolTier } from '../../../runtime/permissions/tiers.js';
 import type { ChannelPost, HostToolSettings } from '../../../runtime/gateways/host-tools/host-tool.js';
-import { ToolGateway, type HostToolOutcome, type OutboundChannel, type ToolCallContext } from '../../../runtime/gateways/tool-gateway.js';
+import { ToolGateway, type HostToolOutcome, type OutboundChannel, type ToolCallContext, type ToolGatewayDeps } from '../../../runtime/gateways/tool-gateway.js';
 
 export interface PostedMessage {
   readonly groupId: string;
@@ -55,6 +57,8 @@ export interface GatewayWorldOptions {
   readonly settings?: HostToolSettings;
   /** Where HTTP actions' header values are read; empty when absent (never the test's own environment). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The permission policy, its clock, and host tools of the test's own. */
+  readonly gateway?: Pick<ToolGatewayDeps, 'permissions' | 'now' | 'tools'>;
 }
 
 let callCounter = 0;
@@ -90,7 +94,7 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
       return { posted: true, ref: `test:${post.channel}:${post.key}` };
     },
   };
-  const gateway = new ToolGateway({ actors, store, dataDir, channel, env: options.env ?? {}, ...(options.settings ? { settings: options.settings } : {}) });
+  const gateway = new ToolGateway({ actors, store, dataDir, channel, env: options.env ?? {}, ...(options.settings ? { settings: options.settings } : {}), ...options.gateway });
   return {
     dataDir,
     store,
@@ -113,4 +117,9 @@ export async function openGatewayWorld(options: GatewayWorldOptions = {}): Promi
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A policy under which every group may use tools up to `maxTier` without asking: for tests of what a tool does, not whether it may. */
+export function permissionsAllowing(maxTier: ToolTier): PermissionsConfig {
+  return permissionsConfigSchema.parse({ defaultMaxTier: maxTier });
 }

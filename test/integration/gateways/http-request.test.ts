@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { HttpActionConfig } from '../../../runtime/config.js';
 import { httpRequestTool, idempotencyKey, MAX_RESPONSE_BYTES } from '../../../runtime/gateways/host-tools/http-request.js';
 import { NO_OUTSIDE_REACH } from '../../../runtime/gateways/tool-gateway.js';
-import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
+import { openGatewayWorld, runContext, type GatewayWorld, permissionsAllowing } from './gateway-world.js';
 
 const CRM_TOKEN = 'Bearer crm-0123456789abcdef-secret';
 const TENANT = 'tenant-7f3e9a';
@@ -88,6 +88,7 @@ const group = runContext({ groupId: 'T1.C1', userId: 'U1' });
 beforeEach(async () => {
   received.length = 0;
   world = await openGatewayWorld({
+    gateway: { permissions: permissionsAllowing('critical') },
     settings: {
       ...NO_OUTSIDE_REACH,
       actions: {
@@ -117,7 +118,7 @@ describe('http_request', () => {
     const description = world.gateway.definitions(group).find((definition) => definition.name === 'http_request')!.description;
     expect(description).toContain('crm_export (POST): The crm_export action.');
     expect(description).not.toContain(origin);
-    const bare = await openGatewayWorld();
+    const bare = await openGatewayWorld({ gateway: { permissions: permissionsAllowing('critical') } });
     try {
       expect(bare.gateway.definitions(group).find((definition) => definition.name === 'http_request')!.description).toContain('None are configured');
     } finally {
@@ -127,7 +128,7 @@ describe('http_request', () => {
 
   it('sends the action with its headers from the environment and the body as JSON, and answers the status and body', async () => {
     const outcome = await world.call('http_request', { action: 'crm_export', body: { customers: [1, 2] }, reason: 'the user asked' }, group);
-    expect(outcome).toEqual({ isError: false, content: expect.stringContaining('crm_export: POST answered 202 Accepted') });
+    expect(outcome).toMatchObject({ isError: false, content: expect.stringContaining('crm_export: POST answered 202 Accepted') });
     expect(outcome.content).toContain('{"accepted":true}');
     const [request] = hits('/hook');
     expect(request).toMatchObject({ method: 'POST', body: '{"customers":[1,2]}' });
@@ -166,7 +167,7 @@ describe('http_request', () => {
 
   it('refuses a URL in place of an action name: the model never picks where a request goes', async () => {
     const outcome = await world.call('http_request', { action: 'crm_export', url: 'https://attacker.example/collect' }, group);
-    expect(outcome).toEqual({ isError: true, content: expect.stringContaining('unknown field "url"') });
+    expect(outcome).toMatchObject({ isError: true, content: expect.stringContaining('unknown field "url"') });
     expect(received).toEqual([]);
   });
 
@@ -182,12 +183,13 @@ describe('http_request', () => {
 
   it('refuses a header variable that is no valid header value, naming the variable and not the value it holds', async () => {
     const broken = await openGatewayWorld({
+    gateway: { permissions: permissionsAllowing('critical') },
       settings: { ...NO_OUTSIDE_REACH, actions: { http: [action('crm_export', '/hook', { headers: { Authorization: { env: 'CRM_TOKEN' } } })] } },
       env: { CRM_TOKEN: 'Bearer crm-0123456789abcdef-secret\nX-Injected: yes' },
     });
     try {
       const outcome = await broken.call('http_request', { action: 'crm_export' }, group);
-      expect(outcome).toEqual({ isError: true, content: expect.stringContaining('the environment variable CRM_TOKEN (for its Authorization header) is not a valid header value') });
+      expect(outcome).toMatchObject({ isError: true, content: expect.stringContaining('the environment variable CRM_TOKEN (for its Authorization header) is not a valid header value') });
       expect(outcome.content).not.toContain('crm-0123456789abcdef');
       expect(received).toEqual([]);
     } finally {
@@ -205,26 +207,26 @@ describe('http_request', () => {
 
   it('reports a failure status as an error with the body', async () => {
     const outcome = await world.call('http_request', { action: 'status_page' }, group);
-    expect(outcome).toEqual({ isError: true, content: expect.stringContaining('status_page: GET answered 503 Service Unavailable, a failure') });
+    expect(outcome).toMatchObject({ isError: true, content: expect.stringContaining('status_page: GET answered 503 Service Unavailable, a failure') });
     expect(outcome.content).toContain('down for maintenance');
   });
 
   it('refuses a body for a GET action', async () => {
     const outcome = await world.call('http_request', { action: 'status_page', body: { q: 1 } }, group);
-    expect(outcome).toEqual({ isError: true, content: 'http_request: status_page is a GET, which sends no body; leave body out' });
+    expect(outcome).toMatchObject({ isError: true, content: 'http_request: status_page is a GET, which sends no body; leave body out' });
     expect(received).toEqual([]);
   });
 
   it('reports a redirect and does not follow it', async () => {
     const outcome = await world.call('http_request', { action: 'moved' }, group);
-    expect(outcome).toEqual({ isError: true, content: `http_request: moved: answered 302 Found, a redirect to ${origin}/elsewhere, which is not followed` });
+    expect(outcome).toMatchObject({ isError: true, content: `http_request: moved: answered 302 Found, a redirect to ${origin}/elsewhere, which is not followed` });
     expect(hits('/elsewhere')).toEqual([]);
   });
 
   it('gives up on a service that does not answer within the action timeout', async () => {
     const started = Date.now();
     const outcome = await world.call('http_request', { action: 'slow' }, group);
-    expect(outcome).toEqual({ isError: true, content: 'http_request: slow: no complete answer within 500 ms; it may or may not have taken effect' });
+    expect(outcome).toMatchObject({ isError: true, content: 'http_request: slow: no complete answer within 500 ms; it may or may not have taken effect' });
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 

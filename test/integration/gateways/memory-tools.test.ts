@@ -39,7 +39,7 @@ describe('memory_write then memory_search', () => {
   it('finds what was written once the index has caught up, with its key, confidence and fact id', async () => {
     const written = await world.call('memory_write', { key: 'vendor.acme.payment_terms', statement: 'Acme invoices are paid net 30.' }, alice, 'toolu_w1');
     const factId = memoryFactIdFor(alice.runId, 'toolu_w1');
-    expect(written).toEqual({ content: `recorded fact ${factId} on vendor.acme.payment_terms in the group's memory`, isError: false });
+    expect(written).toMatchObject({ content: `recorded fact ${factId} on vendor.acme.payment_terms in the group's memory`, isError: false });
 
     const found = await search(alice, 'acme net');
     expect(found.isError).toBe(false);
@@ -75,7 +75,7 @@ describe('memory_write then memory_search', () => {
     const first = await world.call('memory_write', input, alice, 'toolu_retry');
     const again = await world.call('memory_write', input, alice, 'toolu_retry');
     expect(first.isError).toBe(false);
-    expect(again).toEqual({
+    expect(again).toMatchObject({
       content: `already recorded by this call: fact ${memoryFactIdFor(alice.runId, 'toolu_retry')} on vendor.acme.contact in the group's memory`,
       isError: false,
     });
@@ -88,8 +88,8 @@ describe('who sees which memory', () => {
   it("never shows a group another group's memory", async () => {
     await world.call('memory_write', { key: 'deal.alpha.price', statement: 'The alpha deal is priced at 40 million.' }, alice);
     expect((await search(alice, 'alpha price')).content).toContain('deal.alpha.price');
-    expect(await search(otherChannel, 'alpha price')).toEqual({ content: 'nothing remembered matches "alpha price"', isError: false });
-    expect(await search({ ...otherChannel, userId: null }, 'alpha*')).toEqual({ content: 'nothing remembered matches "alpha*"', isError: false });
+    expect(await search(otherChannel, 'alpha price')).toMatchObject({ content: 'nothing remembered matches "alpha price"', isError: false });
+    expect(await search({ ...otherChannel, userId: null }, 'alpha*')).toMatchObject({ content: 'nothing remembered matches "alpha*"', isError: false });
   });
 
   it('keeps user-scoped memory with the user: seen wherever that user asks, by no one else', async () => {

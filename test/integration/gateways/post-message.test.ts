@@ -15,7 +15,7 @@ import { POST_METADATA_TYPE, SlackChannel } from '../../../runtime/channels/slac
 import { postMessageTool } from '../../../runtime/gateways/host-tools/post-message.js';
 import { NO_OUTSIDE_REACH } from '../../../runtime/gateways/tool-gateway.js';
 import { FakeSlackWebApi } from '../../fakes/slack-web-api.js';
-import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
+import { openGatewayWorld, runContext, type GatewayWorld, permissionsAllowing } from './gateway-world.js';
 
 const TEAM = 'T0FAKE';
 const GENERAL = 'C0GENERAL';
@@ -41,7 +41,7 @@ describe('post_message in Slack', () => {
     slack.addChannel({ id: OUTSIDE, name: 'outside', botIsMember: false });
     slack.addChannel({ id: SECRET, name: 'secret', isPrivate: true, botIsMember: false });
     slack.addChannel({ id: OLD, name: 'old', isArchived: true });
-    world = await openGatewayWorld({ channel: freshSlackChannel() });
+    world = await openGatewayWorld({ gateway: { permissions: permissionsAllowing('external') }, channel: freshSlackChannel() });
   });
 
   afterEach(async () => {
@@ -62,7 +62,7 @@ describe('post_message in Slack', () => {
 
   it('refuses a channel the assistant is not in, saying someone must invite it', async () => {
     const outcome = await world.call('post_message', { channel: OUTSIDE, text: 'hello' }, group);
-    expect(outcome).toEqual({
+    expect(outcome).toMatchObject({
       isError: true,
       content: `post_message: not posted: the assistant is not in ${OUTSIDE}; someone must invite it there (/invite) before it can post`,
     });
@@ -72,13 +72,13 @@ describe('post_message in Slack', () => {
   it('refuses a private channel it is not in, or one that does not exist, as a channel it cannot see', async () => {
     for (const channel of [SECRET, 'C0NOSUCH']) {
       const outcome = await world.call('post_message', { channel, text: 'hello' }, group);
-      expect(outcome).toEqual({ isError: true, content: expect.stringContaining(`the assistant cannot see a channel ${channel}`) });
+      expect(outcome).toMatchObject({ isError: true, content: expect.stringContaining(`the assistant cannot see a channel ${channel}`) });
     }
     expect(slack.messagesIn(SECRET)).toEqual([]);
   });
 
   it('refuses an archived channel', async () => {
-    expect(await world.call('post_message', { channel: OLD, text: 'hello' }, group)).toEqual({ isError: true, content: `post_message: not posted: ${OLD} is archived; nothing can be posted there` });
+    expect(await world.call('post_message', { channel: OLD, text: 'hello' }, group)).toMatchObject({ isError: true, content: `post_message: not posted: ${OLD} is archived; nothing can be posted there` });
   });
 
   it('posts an approved action once, however often it is carried out, in this process or a restarted one', async () => {
@@ -86,7 +86,7 @@ describe('post_message in Slack', () => {
     expect((await world.gateway.runApproved('ap-7', 'post_message', args, group)).isError).toBe(false);
     expect((await world.gateway.runApproved('ap-7', 'post_message', args, group)).isError).toBe(false);
     // A restarted runtime: a new channel that remembers nothing finds the post by its metadata.
-    const restarted = await openGatewayWorld({ channel: freshSlackChannel() });
+    const restarted = await openGatewayWorld({ gateway: { permissions: permissionsAllowing('external') }, channel: freshSlackChannel() });
     try {
       const again = await restarted.gateway.runApproved('ap-7', 'post_message', args, group);
       expect(again.isError).toBe(false);
@@ -122,11 +122,11 @@ describe('post_message without Slack', () => {
   it('prints the post once in the console, with the channel it is for', async () => {
     let printed = '';
     const session = new ChatSession({ groupId: 'local.chat', sender: 'alice', input: new PassThrough(), output: { write: (text: string) => (printed += text) } });
-    const world = await openGatewayWorld({ channel: session.channel });
+    const world = await openGatewayWorld({ gateway: { permissions: permissionsAllowing('external') }, channel: session.channel });
     try {
       const group = runContext({ groupId: 'local.chat' });
       const args = JSON.stringify({ channel: SALES, text: 'Approved announcement' });
-      expect(await world.gateway.runApproved('ap-1', 'post_message', args, group)).toEqual({ isError: false, content: `posted in ${SALES} (console:${SALES}:approval:ap-1)` });
+      expect(await world.gateway.runApproved('ap-1', 'post_message', args, group)).toMatchObject({ isError: false, content: `posted in ${SALES} (console:${SALES}:approval:ap-1)` });
       await world.gateway.runApproved('ap-1', 'post_message', args, group);
       expect(printed).toBe(`\nin ${SALES}: Approved announcement\n`);
     } finally {
@@ -135,9 +135,9 @@ describe('post_message without Slack', () => {
   });
 
   it('tells the model nothing was posted when no channel is connected', async () => {
-    const world = await openGatewayWorld({ channel: routedChannel([], loggedChannel(silent)) });
+    const world = await openGatewayWorld({ gateway: { permissions: permissionsAllowing('external') }, channel: routedChannel([], loggedChannel(silent)) });
     try {
-      expect(await world.call('post_message', { channel: SALES, text: 'hi' }, runContext({ groupId: `${TEAM}.${GENERAL}` }))).toEqual({
+      expect(await world.call('post_message', { channel: SALES, text: 'hi' }, runContext({ groupId: `${TEAM}.${GENERAL}` }))).toMatchObject({
         isError: true,
         content: `post_message: not posted: no connected channel reaches ${SALES}; nothing was posted`,
       });

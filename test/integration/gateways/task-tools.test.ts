@@ -43,19 +43,19 @@ describe('schedule, list, pause, resume, cancel', () => {
     );
     const taskId = taskIdFor(sales.runId, 'toolu_s1');
     expect(taskId).toMatch(/^t-[0-9a-f]{12}$/);
-    expect(scheduled).toEqual({ content: `scheduled: task ${taskId}, cron "0 9 * * 1" (Europe/Paris), context group, deliver group`, isError: false });
+    expect(scheduled).toMatchObject({ content: `scheduled: task ${taskId}, cron "0 9 * * 1" (Europe/Paris), context group, deliver group`, isError: false });
     expect((await taskContext(taskId)).definition).toMatchObject({ groupId: 'T1.CSALES', contextMode: 'group', schedule: { kind: 'cron', timezone: 'Europe/Paris' } });
 
     const list = async (input: Record<string, unknown> = {}) => (await world.call('list_tasks', input, sales)).content;
     expect(await list()).toBe(`${taskId} · scheduled.active · cron "0 9 * * 1" (Europe/Paris) · deliver group · "Summarise the open deals for the Monday meeting."`);
 
-    expect(await world.call('pause_task', { task_id: taskId, reason: 'holidays' }, sales)).toEqual({
+    expect(await world.call('pause_task', { task_id: taskId, reason: 'holidays' }, sales)).toMatchObject({
       content: `task ${taskId} paused; it is now scheduled.paused`,
       isError: false,
     });
     expect(await list()).toContain('scheduled.paused');
     const pausedAgain = await world.call('pause_task', { task_id: taskId }, sales);
-    expect(pausedAgain).toEqual({ content: `pause_task: task ${taskId} was not paused: the task is already paused`, isError: true });
+    expect(pausedAgain).toMatchObject({ content: `pause_task: task ${taskId} was not paused: the task is already paused`, isError: true });
 
     expect((await world.call('resume_task', { task_id: taskId }, sales)).content).toBe(`task ${taskId} resumed; it is now scheduled.active`);
     expect((await world.call('cancel_task', { task_id: taskId, reason: 'deal closed' }, sales)).content).toBe(`task ${taskId} cancelled; it is now cancelled`);
@@ -89,7 +89,7 @@ describe('schedule, list, pause, resume, cancel', () => {
 
   it('refuses a schedule the catalogue refuses, naming the field', async () => {
     const outcome = await world.call('schedule_task', { prompt: 'x', schedule: { kind: 'cron', expression: 'every monday' } }, sales);
-    expect(outcome).toEqual({ content: 'schedule_task: schedule.expression: expected a cron expression of five or six fields', isError: true });
+    expect(outcome).toMatchObject({ content: 'schedule_task: schedule.expression: expected a cron expression of five or six fields', isError: true });
     expect(await world.store.listStreams({ prefix: 'task-' })).toEqual([]);
   });
 
@@ -102,12 +102,12 @@ describe('schedule, list, pause, resume, cancel', () => {
     expect(refusedDelivery.content).toMatch(/deliver/);
     expect((await world.store.listStreams({ prefix: 'task-' })).map((stream) => stream.streamId)).toEqual([`task-${taskId}`]);
 
-    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toMatchObject({
       content: `task ${taskId} set to deliver group; it is now scheduled.active`,
       isError: false,
     });
     expect((await world.call('list_tasks', {}, sales)).content).toContain('· deliver group ·');
-    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toEqual({
+    expect(await world.call('set_task_delivery', { task_id: taskId, deliver: 'group' }, sales)).toMatchObject({
       content: `set_task_delivery: task ${taskId} was not set to deliver group: the task's answers already go to its group`,
       isError: true,
     });
@@ -122,12 +122,12 @@ describe('schedule, list, pause, resume, cancel', () => {
     const again = await world.call('schedule_task', input, sales, 'toolu_retry');
     const taskId = taskIdFor(sales.runId, 'toolu_retry');
     expect(first.content).toMatch(/^scheduled: /);
-    expect(again).toEqual({ content: `already scheduled by this call: task ${taskId}, every 7 d, context group, deliver group`, isError: false });
+    expect(again).toMatchObject({ content: `already scheduled by this call: task ${taskId}, every 7 d, context group, deliver group`, isError: false });
     expect((await world.store.listStreams({ prefix: 'task-' })).map((stream) => stream.streamId)).toEqual([`task-${taskId}`]);
   });
 
   it('says so when the task does not exist', async () => {
-    expect(await world.call('pause_task', { task_id: 't-nothere' }, sales)).toEqual({ content: 'pause_task: no task t-nothere; list_tasks shows the tasks', isError: true });
+    expect(await world.call('pause_task', { task_id: 't-nothere' }, sales)).toMatchObject({ content: 'pause_task: no task t-nothere; list_tasks shows the tasks', isError: true });
   });
 });
 
@@ -137,7 +137,7 @@ describe("another group's tasks", () => {
     expect((await world.call('list_tasks', {}, ops)).content).toBe('no active tasks (include_finished shows completed and cancelled ones)');
     for (const tool of ['pause_task', 'resume_task', 'cancel_task']) {
       const outcome = await world.call(tool, { task_id: taskId }, ops);
-      expect(outcome).toEqual({ content: `${tool}: task ${taskId} is not one of this group's tasks; only its own group or the admin group can manage it`, isError: true });
+      expect(outcome).toMatchObject({ content: `${tool}: task ${taskId} is not one of this group's tasks; only its own group or the admin group can manage it`, isError: true });
     }
     expect(await world.store.readStream(`task-${taskId}`)).toHaveLength(1);
   });
@@ -171,6 +171,6 @@ describe("another group's tasks", () => {
     expect(forOps.content).toBe(`scheduled: task ${taskId} for group T1.COPS, every 1 min, context group, deliver group`);
     expect((await world.call('list_tasks', {}, ops)).content).toContain(taskId);
     const unknown = await world.call('schedule_task', { prompt: 'x', schedule: { kind: 'interval', everyMs: 60_000 }, group_id: 'T9.CNOWHERE' }, admin);
-    expect(unknown).toEqual({ content: 'schedule_task: group_id: no group T9.CNOWHERE is known', isError: true });
+    expect(unknown).toMatchObject({ content: 'schedule_task: group_id: no group T9.CNOWHERE is known', isError: true });
   });
 });

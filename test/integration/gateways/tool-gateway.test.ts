@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import { ToolGateway } from '../../../runtime/gateways/tool-gateway.js';
-import { openGatewayWorld, runContext, type GatewayWorld } from './gateway-world.js';
+import { openGatewayWorld, permissionsAllowing, runContext, type GatewayWorld } from './gateway-world.js';
 
 const HOST_TOOLS = ['send_message', 'memory_search', 'memory_write', 'search_knowledge', 'schedule_task', 'list_tasks', 'pause_task', 'resume_task', 'cancel_task', 'set_task_delivery', 'post_message', 'http_request', 'web_fetch'];
 
@@ -96,7 +96,7 @@ describe('calls never throw', () => {
   });
 
   it('says memory_write: key: expected a string', async () => {
-    expect(await world.call('memory_write', { key: 7, statement: 'Net 30.' }, group)).toEqual({ content: 'memory_write: key: expected a string', isError: true });
+    expect(await world.call('memory_write', { key: 7, statement: 'Net 30.' }, group)).toMatchObject({ content: 'memory_write: key: expected a string', isError: true });
   });
 
   it('refuses an input that is not an object at all', async () => {
@@ -111,9 +111,9 @@ describe('calls never throw', () => {
     const bare = new ToolGateway({ actors: world.actors, store: world.store, dataDir: `${world.dataDir}/nothing-here`, channel: { post: async () => ({ ref: 'x' }), postToChannel: async () => ({ posted: false, reason: 'unused' }) } });
     try {
       const outcome = await bare.call('memory_search', { query: 'acme' }, group);
-      expect(outcome).toEqual({ isError: true, content: expect.stringContaining('the memory index is not built yet') });
+      expect(outcome).toEqual({ isError: true, outcome: 'failed', tier: 'read', approvalId: null, content: expect.stringContaining('the memory index is not built yet') });
       const knowledge = await bare.call('search_knowledge', { query: 'acme' }, group);
-      expect(knowledge).toEqual({ isError: true, content: expect.stringContaining('no knowledge source has been synced') });
+      expect(knowledge).toEqual({ isError: true, outcome: 'failed', tier: 'read', approvalId: null, content: expect.stringContaining('no knowledge source has been synced') });
     } finally {
       await bare.close();
     }
@@ -123,7 +123,7 @@ describe('calls never throw', () => {
 describe('send_message', () => {
   it("reaches the channel with the run's group, run and call, and confirms with the channel's ref", async () => {
     const outcome = await world.call('send_message', { text: 'Halfway through the invoices.' }, group, 'toolu_send1');
-    expect(outcome).toEqual({ content: `sent (test:${group.runId}:toolu_send1)`, isError: false });
+    expect(outcome).toMatchObject({ content: `sent (test:${group.runId}:toolu_send1)`, isError: false });
     expect(world.posted).toEqual([{ groupId: 'T1.C1', runId: group.runId, callId: 'toolu_send1', text: 'Halfway through the invoices.' }]);
   });
 
@@ -135,7 +135,7 @@ describe('send_message', () => {
 
   it("posts as a named role, under the role's name and icon", async () => {
     const outcome = await world.call('send_message', { text: 'Found three invoices from Acme.', as: 'researcher' }, group, 'toolu_role');
-    expect(outcome).toEqual({ content: `sent as Researcher (test:${group.runId}:toolu_role)`, isError: false });
+    expect(outcome).toMatchObject({ content: `sent as Researcher (test:${group.runId}:toolu_role)`, isError: false });
     expect(world.posted).toEqual([
       { groupId: 'T1.C1', runId: group.runId, callId: 'toolu_role', text: 'Found three invoices from Acme.', identity: { name: 'Researcher', icon: ':mag:' } },
     ]);
@@ -154,7 +154,7 @@ describe('send_message', () => {
   });
 
   it('names the roles there are when asked for one that is not', async () => {
-    expect(await world.call('send_message', { text: 'hi', as: 'Accountant' }, group)).toEqual({
+    expect(await world.call('send_message', { text: 'hi', as: 'Accountant' }, group)).toMatchObject({
       content: "send_message: as: no role 'Accountant' (roles: Researcher, Coder, Reviewer)",
       isError: true,
     });
@@ -177,6 +177,7 @@ describe('send_message', () => {
       actors: world.actors,
       store: world.store,
       dataDir: world.dataDir,
+      permissions: permissionsAllowing('external'),
       channel: {
         post: async () => {
           throw new Error('Slack said channel_not_found');
@@ -187,11 +188,11 @@ describe('send_message', () => {
       },
     });
     try {
-      expect(await failing.call('send_message', { text: 'hi' }, { ...group, callId: 'toolu_x' })).toEqual({
+      expect(await failing.call('send_message', { text: 'hi' }, { ...group, callId: 'toolu_x' })).toMatchObject({
         content: 'send_message: the message was not delivered: Slack said channel_not_found',
         isError: true,
       });
-      expect(await failing.call('post_message', { channel: 'C0OTHER', text: 'hi' }, { ...group, callId: 'toolu_y' })).toEqual({
+      expect(await failing.call('post_message', { channel: 'C0OTHER', text: 'hi' }, { ...group, callId: 'toolu_y' })).toMatchObject({
         content: 'post_message: the message was not delivered: Slack said channel_not_found',
         isError: true,
       });

@@ -17,6 +17,7 @@ import type { EventStore } from '../../../events/port.js';
 import type { ActorHost } from '../../../runtime/actor-host/actor-host.js';
 import type { HostToolSettings, OutboundChannel } from '../../../runtime/gateways/host-tools/host-tool.js';
 import { webFetchTool } from '../../../runtime/gateways/host-tools/web-fetch.js';
+import { permissionsAllowing } from './gateway-world.js';
 import { ToolGateway, type HostToolOutcome } from '../../../runtime/gateways/tool-gateway.js';
 import { fetchPage, USER_AGENT } from '../../../runtime/gateways/web/fetch-page.js';
 import { nextCallId, runContext } from './gateway-world.js';
@@ -117,6 +118,7 @@ beforeAll(async () => {
     store: untouchable<EventStore>('event store'),
     dataDir,
     channel: UNUSED_CHANNEL,
+    permissions: permissionsAllowing('external'),
     settings: settings(),
   });
 });
@@ -173,7 +175,7 @@ describe('web_fetch refuses', () => {
   it('a host outside the allowlist, naming it and the hosts that are allowed, without connecting', async () => {
     const localhost = `http://localhost:${(allowed.server.address() as AddressInfo).port}/page`;
     const requestsBefore = allowed.requests.length;
-    expect(await webFetch(localhost)).toEqual({
+    expect(await webFetch(localhost)).toMatchObject({
       isError: true,
       content: `web_fetch: localhost:${(allowed.server.address() as AddressInfo).port} is not on webFetch.allowHosts (allowed: ${allowed.origin.replace('http://', '')})`,
     });
@@ -200,7 +202,7 @@ describe('web_fetch refuses', () => {
   it('more redirects than webFetch.maxRedirects', async () => {
     const requestsBefore = allowed.requests.length;
     const outcome = await webFetch(`${allowed.origin}/loop/0`);
-    expect(outcome).toEqual({
+    expect(outcome).toMatchObject({
       isError: true,
       content: `web_fetch: ${allowed.origin}/loop/${MAX_REDIRECTS} redirected again, past webFetch.maxRedirects (${MAX_REDIRECTS} redirects); not followed`,
     });
@@ -212,7 +214,7 @@ describe('web_fetch refuses', () => {
   });
 
   it('a binary content type, or none, naming it', async () => {
-    expect(await webFetch(`${allowed.origin}/binary`)).toEqual({
+    expect(await webFetch(`${allowed.origin}/binary`)).toMatchObject({
       isError: true,
       content: `web_fetch: ${allowed.origin}/binary has content type application/octet-stream; web_fetch reads only text/html, application/xhtml+xml, text/plain, text/markdown, application/json`,
     });
@@ -220,7 +222,7 @@ describe('web_fetch refuses', () => {
   });
 
   it('an error status, naming it', async () => {
-    expect(await webFetch(`${allowed.origin}/missing`)).toEqual({ isError: true, content: `web_fetch: ${allowed.origin}/missing answered 404 Not Found` });
+    expect(await webFetch(`${allowed.origin}/missing`)).toMatchObject({ isError: true, content: `web_fetch: ${allowed.origin}/missing answered 404 Not Found` });
   });
 
   it('a URL with a user name or password, and schemes other than http and https', async () => {
@@ -252,6 +254,7 @@ describe('web_fetch limits', () => {
       store: untouchable('event store'),
       dataDir,
       channel: UNUSED_CHANNEL,
+    permissions: permissionsAllowing('external'),
       settings: { ...settings(), webFetch: { ...settings().webFetch, maxBytes: 2 * MAX_TOOL_OUTPUT_CHARS } },
     });
     const outcome = await roomy.call('web_fetch', { url: `${allowed.origin}/huge` }, { ...group, callId: nextCallId() });
@@ -270,7 +273,7 @@ describe('web_fetch limits', () => {
 
   it('gives up on a server that does not answer within webFetch.timeoutMs', async () => {
     const started = Date.now();
-    expect(await webFetch(`${allowed.origin}/slow-headers`)).toEqual({
+    expect(await webFetch(`${allowed.origin}/slow-headers`)).toMatchObject({
       isError: true,
       content: `web_fetch: ${allowed.origin}/slow-headers did not finish within webFetch.timeoutMs (${TIMEOUT_MS} ms, redirects and body included)`,
     });
@@ -292,7 +295,7 @@ describe('web_fetch limits', () => {
 describe('web_fetch for the model and the approvers', () => {
   it('names the allowed hosts in its description, and says so when there are none', () => {
     const description = (webFetchSettings: HostToolSettings) =>
-      new ToolGateway({ actors: untouchable('actor host'), store: untouchable('event store'), dataDir, channel: UNUSED_CHANNEL, settings: webFetchSettings })
+      new ToolGateway({ actors: untouchable('actor host'), store: untouchable('event store'), dataDir, channel: UNUSED_CHANNEL, permissions: permissionsAllowing('external'), settings: webFetchSettings })
         .definitions(group)
         .find((definition) => definition.name === 'web_fetch')!.description;
     expect(description(settings())).toContain(`Allowed hosts: ${allowed.origin.replace('http://', '')}`);

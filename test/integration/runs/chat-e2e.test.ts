@@ -78,7 +78,7 @@ describe('ledgerclaw chat', () => {
     expect(shown.stdout).toMatch(/\[system: identity, cached\]/);
     expect(shown.stdout).toMatch(/Remember that Acme pays net 30\./);
     expect(shown.stdout).toMatch(/model call .*claude-sonnet-5-5: in \d+, out \d+/);
-    expect(shown.stdout).toMatch(/tool call .*memory_write \(host/);
+    expect(shown.stdout).toMatch(/tool call .*memory_write \(host, tier write, executed, \d+ ms\)/);
     expect(shown.stdout).toMatch(/total .*\$\d+\.\d+/);
     // No secret in the container, the log or any event.
     expect(session.stderr()).not.toContain(KEY);

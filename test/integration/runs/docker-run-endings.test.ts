@@ -45,7 +45,7 @@ const start: StartMessage = {
   system: [{ name: 'identity', text: 'You are the test assistant.', cached: true }],
   messages: [{ role: 'user', text: 'Say hello, then run ls.' }],
   hostTools: [],
-  workspace: { bashEnabled: true, bashTimeoutMs: 10_000, maxOutputChars: 10_000 },
+  workspace: { bashEnabled: true, tools: ['read_file', 'write_file', 'edit_file', 'list_files', 'grep', 'bash'], bashTimeoutMs: 10_000, maxOutputChars: 10_000 },
 };
 
 async function drive(spec: SandboxSpec, limits = { hardTimeoutMs: 60_000, idleTimeoutMs: 30_000 }) {
@@ -55,7 +55,7 @@ async function drive(spec: SandboxSpec, limits = { hardTimeoutMs: 60_000, idleTi
     start,
     model: new ModelGateway({ apiKey: KEY, baseURL: fake.url, maxRetries: 0, timeoutMs: 30_000, prices: DEFAULT_PRICES }),
     policy: { model: MODEL, maxTokens: 1024 },
-    callHostTool: async () => ({ content: 'no host tools here', isError: true }),
+    callHostTool: async () => ({ content: 'no host tools here', isError: true, outcome: 'failed', tier: null, approvalId: null }),
     budgetExceeded: async () => null,
     recordModelCall: async () => undefined,
     recordToolCall: async () => undefined,

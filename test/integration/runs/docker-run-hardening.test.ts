@@ -56,7 +56,7 @@ const start: StartMessage = {
   system: [{ name: 'identity', text: 'You are the test assistant.', cached: true }],
   messages: [{ role: 'user', text: 'Try it.' }],
   hostTools: [{ name: 'memory_write', description: 'Remember a fact.', input_schema: { type: 'object', properties: {} } }],
-  workspace: { bashEnabled: true, bashTimeoutMs: 20_000, maxOutputChars: 20_000 },
+  workspace: { bashEnabled: true, tools: ['read_file', 'write_file', 'edit_file', 'list_files', 'grep', 'bash'], bashTimeoutMs: 20_000, maxOutputChars: 20_000 },
 };
 
 interface Driven {
@@ -76,7 +76,7 @@ async function drive(spec: SandboxSpec = testSpec(dirs), workspaceOverQuota?: ()
     policy: { model: MODEL, maxTokens: 1024 },
     callHostTool: async (callId, name) => {
       hostCalls.push(`${name} ${callId}`);
-      return { content: 'done', isError: false };
+      return { content: 'done', isError: false, outcome: 'executed', tier: 'write', approvalId: null };
     },
     budgetExceeded: async () => null,
     ...(workspaceOverQuota ? { workspaceOverQuota } : {}),

@@ -46,7 +46,7 @@ function startMessage(overrides: Partial<StartMessage> = {}): StartMessage {
     ],
     messages: [{ role: 'user', text: 'Write the plan to plan.md, then tell me it is done.' }],
     hostTools: [{ name: 'memory_search', description: 'search memory', input_schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } }],
-    workspace: { bashEnabled: false, bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
+    workspace: { bashEnabled: false, tools: ['read_file', 'write_file', 'edit_file', 'list_files', 'grep', 'bash'], bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
     ...overrides,
   };
 }
@@ -74,7 +74,7 @@ async function session(overrides: Partial<RunSessionDeps> & { start?: StartMessa
     policy: { model: MODEL, maxTokens: 1024 },
     callHostTool: async (_callId, name, input) => {
       hostCalls.push({ name, input });
-      return { content: 'net 30 days (fact f-1)', isError: false };
+      return { content: 'net 30 days (fact f-1)', isError: false, outcome: 'executed', tier: 'read', approvalId: null };
     },
     budgetExceeded: async () => null,
     recordModelCall: async (record) => void models.push(record),

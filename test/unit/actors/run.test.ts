@@ -264,6 +264,9 @@ describe('run: its prompt, model calls and tool calls', () => {
     output: 'net 30',
     isError: false,
     durationMs: 4,
+    tier: 'read',
+    outcome: 'executed',
+    approvalId: null,
   } as const;
 
   it('a starting run records the prompt it was given, and stays starting', () => {
@@ -313,14 +316,38 @@ describe('run: its prompt, model calls and tool calls', () => {
     expect((twice.context as RunContext).usage).toEqual({ tokens: { input: 200, output: 40, cacheRead: 100, cacheWrite: 20 }, costUsd: 0.0012, modelCalls: 2, toolCalls: 0 });
   });
 
-  it('a running run records tool calls and counts them', () => {
+  it('a running run records tool calls, with their tier and outcome, and counts them', () => {
     const after = run().given(queued(), slotGranted, started).when(toolCall).thenRecorded([
       {
         type: 'run.tool_called',
-        data: { callId: 'toolu_1', tool: 'memory_search', where: 'host', input: { query: 'payment' }, output: 'net 30', isError: false, durationMs: 4, calledAt: T0 },
+        data: {
+          callId: 'toolu_1',
+          tool: 'memory_search',
+          where: 'host',
+          input: { query: 'payment' },
+          output: 'net 30',
+          isError: false,
+          durationMs: 4,
+          tier: 'read',
+          outcome: 'executed',
+          approvalId: null,
+          calledAt: T0,
+        },
       },
     ]);
     expect(after.state).toBe('running');
+  });
+
+  it('a call waiting for approval is recorded as such, naming the approval', () => {
+    run()
+      .given(queued(), slotGranted, started)
+      .when({ ...toolCall, tool: 'post_message', tier: 'external', outcome: 'approval_requested', approvalId: 'ap-0123456789abcdef01234567', output: 'Approval ap-… is pending' })
+      .thenRecorded([
+        {
+          type: 'run.tool_called',
+          data: expect.objectContaining({ tier: 'external', outcome: 'approval_requested', approvalId: 'ap-0123456789abcdef01234567' }),
+        },
+      ]);
   });
 
   it('a queued run refuses model and tool calls, and a finished run refuses everything', () => {

@@ -33,6 +33,25 @@ describe('workspaceToolDefinitions', () => {
   });
 });
 
+describe('workspace tools under the permission policy (issue 19)', () => {
+  const readOnly = { ...baseContext, allowedTools: ['read_file', 'list_files', 'grep'] };
+
+  it('offers a read-only conversation only the tools that read: no write_file, edit_file or bash', () => {
+    expect(workspaceToolDefinitions(readOnly).map((definition) => definition.name)).toEqual(['read_file', 'list_files', 'grep']);
+  });
+
+  it('refuses write_file, edit_file and bash in a read-only conversation, saying what it may use, and nothing is written or run', async () => {
+    const bed = await makeTestbed({ allowedTools: readOnly.allowedTools });
+    const written = await bed.run('write_file', { path: 'notes.md', content: 'hello' });
+    expect(written).toEqual({ content: expect.stringContaining('write_file: not allowed in this conversation'), isError: true });
+    expect(written.content).toContain('read_file, list_files, grep');
+    expect(bed.exists('notes.md')).toBe(false);
+    expect((await bed.run('bash', { command: 'touch ran' })).content).toMatch(/^bash: not allowed in this conversation/);
+    expect(bed.exists('ran')).toBe(false);
+    expect((await bed.run('edit_file', { path: 'a.txt', old_text: 'a', new_text: 'b' })).content).toMatch(/^edit_file: not allowed/);
+  });
+});
+
 describe('isWorkspaceTool', () => {
   it('knows its own tools, bash included, and nothing else', () => {
     expect(isWorkspaceTool('read_file')).toBe(true);

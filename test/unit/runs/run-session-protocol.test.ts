@@ -21,7 +21,7 @@ const start: StartMessage = {
   system: [{ name: 'identity', text: 'You are the test assistant.', cached: true }],
   messages: [{ role: 'user', text: 'Remember things.' }],
   hostTools: [{ name: 'memory_write', description: 'remember', input_schema: { type: 'object' } }],
-  workspace: { bashEnabled: true, bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
+  workspace: { bashEnabled: true, tools: ['read_file', 'write_file', 'edit_file', 'list_files', 'grep', 'bash'], bashTimeoutMs: 5_000, maxOutputChars: 10_000 },
 };
 
 const memoryWrite = (id: string, statement: string): ModelOutputBlock => ({ type: 'tool_use', id, name: 'memory_write', input: { key: 'vendor.acme', statement } });
@@ -47,7 +47,7 @@ function session(model: ReturnType<typeof scriptedModel>, overrides: Partial<Run
     policy: { model: 'claude-sonnet-5-5', maxTokens: 1024 },
     callHostTool: async (key, name, input) => {
       hostCalls.push({ key, name, input });
-      return { content: `recorded (${key})`, isError: false };
+      return { content: `recorded (${key})`, isError: false, outcome: 'executed', tier: 'write', approvalId: null };
     },
     budgetExceeded: async () => null,
     recordModelCall: async (record, key) => void models.push({ record, key }),
@@ -285,5 +285,48 @@ describe('defect 2 (issue 16): every run ends', () => {
     shutdown.abort();
     expect(await outcome).toEqual({ status: 'interrupted', reason: 'runtime_shutdown' });
     expect(runner.killed()).toBe(true);
+  });
+});
+
+describe('issue 19: workspace tools above the conversation\'s tier', () => {
+  const readOnlyStart: StartMessage = { ...start, workspace: { ...start.workspace, tools: ['read_file', 'list_files', 'grep'] } };
+  const writeFile = (id: string): ModelOutputBlock => ({ type: 'tool_use', id, name: 'write_file', input: { path: 'notes.md', content: 'hi' } });
+
+  it('a tool_executed saying write_file ran, in a read-only conversation, fails the run protocol_violation and is not recorded, even for a use the model asked for', async () => {
+    const { runner, outcome, tools } = session(scriptedModel([writeFile('toolu_1')]), { start: readOnlyStart });
+    await begin(runner);
+    await modelCall(runner, 'm1');
+    runner.send({ type: 'tool_executed', callId: 'toolu_1', name: 'write_file', input: { path: 'notes.md', content: 'hi' }, output: 'wrote notes.md', isError: false, durationMs: 2 });
+    const ended = await outcome;
+    expect(ended).toMatchObject({ status: 'failed', reason: 'protocol_violation' });
+    expect((ended as { detail: string }).detail).toMatch(/saying it ran, but write_file is not a workspace tool this conversation may use \(read_file, list_files, grep\)/);
+    expect(tools).toEqual([]);
+  });
+
+  it("the runner's refusal of such a tool is recorded as refused at the tool's tier, and the run goes on", async () => {
+    const { runner, outcome, tools } = session(scriptedModel([writeFile('toolu_1')], [{ type: 'text', text: 'done' }]), { start: readOnlyStart });
+    await begin(runner);
+    await modelCall(runner, 'm1');
+    runner.send({ type: 'tool_executed', callId: 'toolu_1', name: 'write_file', input: { path: 'notes.md', content: 'hi' }, output: 'write_file: not allowed in this conversation', isError: true, durationMs: 0 });
+    await modelCall(runner, 'm2');
+    runner.finish('done', 2);
+    expect(await outcome).toMatchObject({ status: 'completed' });
+    expect(tools.map((tool) => [tool.tool, tool.where, tool.tier, tool.outcome, tool.approvalId])).toEqual([['write_file', 'workspace', 'write', 'refused', null]]);
+  });
+
+  it('records each call with its tier and outcome: a host call as the gateway judged it, a workspace call at its tier', async () => {
+    const { runner, outcome, tools } = session(scriptedModel([memoryWrite('toolu_1', 'net 30'), bash('toolu_2', 'ls')], [{ type: 'text', text: 'done' }]));
+    await begin(runner);
+    await modelCall(runner, 'm1');
+    runner.send({ type: 'tool_call', callId: 'toolu_1', name: 'memory_write', input: { key: 'vendor.acme', statement: 'net 30' } });
+    await runner.next('tool_result');
+    runner.send({ type: 'tool_executed', callId: 'toolu_2', name: 'bash', input: { command: 'ls' }, output: 'ls: cannot open', isError: true, durationMs: 4 });
+    await modelCall(runner, 'm2');
+    runner.finish('done', 2);
+    expect(await outcome).toMatchObject({ status: 'completed' });
+    expect(tools.map((tool) => [tool.tool, tool.tier, tool.outcome])).toEqual([
+      ['memory_write', 'write', 'executed'],
+      ['bash', 'write', 'failed'],
+    ]);
   });
 });
