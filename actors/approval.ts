@@ -534,12 +534,17 @@ export const approvalMachine = setup({
           },
           { actions: { type: 'reject', params: { reason: 'the action has not run yet; there is no result to deliver' } } },
         ],
-        'approval.action_executed': {
-          actions: [
-            'storeExecution',
-            { type: 'deliverResult', params: ({ context }) => ({ approvalId: context.id, conversationId: context.request?.origin?.conversationId ?? '' }) },
-          ],
-        },
+        // Recorded only for an action that runs (recordExecution's guard), so the origin is there.
+        'approval.action_executed': [
+          {
+            guard: 'runsWhenGranted',
+            actions: [
+              'storeExecution',
+              { type: 'deliverResult', params: ({ context }) => ({ approvalId: context.id, conversationId: context.request?.origin?.conversationId ?? '' }) },
+            ],
+          },
+          { actions: 'storeExecution' },
+        ],
         'approval.result_delivered': { actions: 'markResultDelivered' },
       },
     },
@@ -596,7 +601,7 @@ export const approvalKind = defineActorKind({
     const owed: EffectRequest[] = decisionReported ? [] : [{ type: 'reportDecision', params: outcomeParams(snapshot.context, decision) }];
     if (decision === 'granted' && runsWhenGranted(request)) {
       if (execution === null) owed.push({ type: 'executeAction', params: { approvalId: id } });
-      else if (!resultDelivered) owed.push({ type: 'deliverResult', params: { approvalId: id, conversationId: request.origin?.conversationId ?? '' } });
+      else if (!resultDelivered) owed.push({ type: 'deliverResult', params: { approvalId: id, conversationId: request.origin.conversationId } });
     }
     return owed;
   },
