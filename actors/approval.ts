@@ -16,8 +16,21 @@
  * - The requester never votes on their own request; a vote comes only from a listed
  *   approver, once, and only from that approver themself (`meta.actor` = `user:<approver>`),
  *   so an agent cannot cast a vote in a user's name.
- * - Time is `meta.issuedAt`: a vote at or after `expiresAt` is rejected, and `expire` (sent
- *   by the clock) is accepted only then.
+ * - Agents never vote: a vote whose `meta.actor` is an agent (`agent:...`) is refused, whoever
+ *   it names.
+ * - Time is `meta.issuedAt`: a vote at or after `expiresAt` is refused, and `expire` (sent
+ *   by the timer that `awaitExpiry` arms, runtime/approvals/expiry-timers.ts) is accepted
+ *   only then.
+ *
+ * A refused vote, in `pending` or once decided, is recorded as `approval.vote_refused` with
+ * its reason (not a bare reject), so the audit shows every attempt and the voter is told
+ * why. It changes nothing else.
+ *
+ * Once granted, an action that came from a tool call (it carries its canonical `arguments`
+ * and the run it came from) runs exactly once: `executeAction` is owed until the executor
+ * records `approval.action_executed` (runtime/approvals/execute-approved-action.ts), and
+ * then its result is owed to the requesting conversation until `approval.result_delivered`
+ * (runtime/workflows/approval-result.ts). A request made by hand runs nothing.
  */
 import { createHash } from 'node:crypto';
 import { assign, setup } from 'xstate';
@@ -31,16 +44,22 @@ import {
   appliedPolicySchema,
   approverIdSchema,
   argumentsHashSchema,
+  MAX_EXECUTION_CONTENT_CHARS,
   requesterSchema,
   voteDecisionSchema,
+  type approvalActionExecuted,
   type approvalDecisionReported,
   type approvalDenied,
   type approvalExpired,
   type approvalGranted,
   type approvalRequested,
+  type approvalResultDelivered,
   type approvalVoteCast,
+  type approvalVoteRefused,
 } from '../events/catalogue/approval.js';
-import { defineActorKind, type CommandMeta, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+import { defineActorKind, type CommandMeta, type EffectRequest, type FoldedEvent, type RecordParams, type RejectParams } from './actor-kind.js';
+
+const executionOutcomeSchema = z.enum(['executed', 'failed']);
 
 export const approvalCommands = z.discriminatedUnion('type', [
   z
@@ -73,6 +92,17 @@ export const approvalCommands = z.discriminatedUnion('type', [
   z.object({ type: z.literal('expire') }).strict(),
   /** Sent by the reportDecision executor once the requester has been told. */
   z.object({ type: z.literal('decisionReported'), refs: z.array(z.string().min(1).max(200)).min(1).max(100) }).strict(),
+  /** Sent by the executeAction executor once the granted action has run (or failed). */
+  z
+    .object({
+      type: z.literal('recordExecution'),
+      outcome: executionOutcomeSchema,
+      /** The tool's answer; the event keeps its first {@link MAX_EXECUTION_CONTENT_CHARS} characters. */
+      content: z.string().max(200_000),
+    })
+    .strict(),
+  /** Sent by the approval-result workflow once the requesting conversation owes the result (or takes none). */
+  z.object({ type: z.literal('resultDelivered'), conversationId: z.string().min(1).max(200).nullable() }).strict(),
 ]);
 
 export type ApprovalCommand = z.infer<typeof approvalCommands>;
@@ -85,12 +115,21 @@ type ApprovalStoredEvent =
   | Folded<typeof approvalGranted>
   | Folded<typeof approvalDenied>
   | Folded<typeof approvalExpired>
-  | Folded<typeof approvalDecisionReported>;
+  | Folded<typeof approvalDecisionReported>
+  | Folded<typeof approvalVoteRefused>
+  | Folded<typeof approvalActionExecuted>
+  | Folded<typeof approvalResultDelivered>;
 
 type ApprovalMachineEvent = (ApprovalCommand & { meta: CommandMeta }) | ApprovalStoredEvent;
 type Vote = Extract<ApprovalCommand, { type: 'vote' }> & { meta: CommandMeta };
 
 export type ApprovalRequest = Folded<typeof approvalRequested>['data'];
+
+/** A request that came from a tool call: its arguments in full and the run that asked. */
+export type RunnableApprovalRequest = ApprovalRequest & {
+  readonly action: Extract<ApprovalRequest['action'], { arguments: string }>;
+  readonly origin: NonNullable<ApprovalRequest['origin']>;
+};
 
 export interface ApprovalVote {
   readonly approver: string;
@@ -109,6 +148,27 @@ export interface ApprovalContext {
   readonly votes: readonly ApprovalVote[];
   /** Whether the requester has been told how it ended (false until it is decided and told). */
   readonly decisionReported: boolean;
+  /** How the granted action ran; null until it has (and always, for an action that runs nothing). */
+  readonly execution: ApprovalExecution | null;
+  /** Whether the action's result was handed to the requesting conversation. */
+  readonly resultDelivered: boolean;
+}
+
+export interface ApprovalExecution {
+  readonly outcome: z.infer<typeof executionOutcomeSchema>;
+  readonly content: string;
+  readonly executedAt: string;
+}
+
+/** The params of `executeAction`: the executor reads the action from the approval itself. */
+export interface ExecuteActionParams {
+  readonly approvalId: string;
+}
+
+/** The params of `deliverResult`: the approval, and the conversation its result goes to. */
+export interface DeliverResultParams {
+  readonly approvalId: string;
+  readonly conversationId: string;
 }
 
 // ---- pure helpers ------------------------------------------------------------------------
@@ -135,6 +195,67 @@ function isFromApprover(approver: string, actor: string): boolean {
 
 /** The approver a policy lists to let `ledgerclaw approvals vote` count, from the operator's terminal. */
 export const OPERATOR_APPROVER = 'operator';
+
+/** A tool call's action, with its arguments and the run it came from, runs once granted; a hand-made one does not. */
+export function runsWhenGranted(request: ApprovalRequest | null): request is RunnableApprovalRequest {
+  return request !== null && 'arguments' in request.action && request.origin !== null;
+}
+
+/** The reason a vote is refused, as the event keeps it. */
+const refusalReason = (reason: string) => (reason.length <= 500 ? reason : `${reason.slice(0, 499)}…`);
+
+const CUT_MARK = '\n… (cut: the full result is longer)';
+
+/** The result as the event keeps it: whole, or its beginning and a mark saying it was cut. */
+function cappedResult(content: string): string {
+  return content.length <= MAX_EXECUTION_CONTENT_CHARS ? content : content.slice(0, MAX_EXECUTION_CONTENT_CHARS - CUT_MARK.length) + CUT_MARK;
+}
+
+/** The event that records a refused vote, with the reason the voter is told. */
+function voteRefused(vote: Vote, reason: string) {
+  return {
+    type: 'approval.vote_refused',
+    data: {
+      approver: vote.approver,
+      by: vote.meta.actor,
+      decision: vote.decision,
+      argumentsHash: vote.argumentsHash,
+      reason: refusalReason(reason),
+      refusedAt: vote.meta.issuedAt,
+    },
+  } as const;
+}
+
+type VoteArgs = { context: ApprovalContext; event: ApprovalMachineEvent };
+
+/** Records the vote as refused, for the reason `why` gives. */
+function refuseVote(why: string | ((args: { context: ApprovalContext; event: Vote }) => string)) {
+  return {
+    type: 'record',
+    params: ({ context, event }: VoteArgs) => {
+      if (event.type !== 'vote') throw new Error(`refuseVote handles a vote, not ${event.type}`);
+      return voteRefused(event, typeof why === 'string' ? why : why({ context, event }));
+    },
+  } as const;
+}
+
+const AGENTS_NEVER_VOTE = 'agents never vote: an approval is a person\'s decision';
+
+/** In a decided state: an agent's vote is refused as such, any other for the decision. */
+function refusedOnceDecided(decided: string) {
+  return [
+    { guard: 'isByAgent', actions: refuseVote(AGENTS_NEVER_VOTE) },
+    { actions: refuseVote(decided) },
+  ] as const;
+}
+
+/** What only a granted approval takes: its action's execution and result. */
+function rejectExecutionUnlessGranted(state: string) {
+  return {
+    recordExecution: { actions: { type: 'reject', params: { reason: `this approval is ${state}; only a granted approval's action runs` } } },
+    resultDelivered: { actions: { type: 'reject', params: { reason: `this approval is ${state}; no action ran, so there is no result to deliver` } } },
+  } as const;
+}
 
 function outcomeParams(context: ApprovalContext, decision: 'granted' | 'denied' | 'expired') {
   return { approvalId: context.id, requester: context.request?.requester ?? '', decision };
@@ -173,6 +294,10 @@ export const approvalMachine = setup({
     isForDifferentAction: ({ context, event }) => event.type === 'vote' && event.argumentsHash !== context.request?.action.argumentsHash,
     isDeny: ({ event }) => event.type === 'vote' && event.decision === 'deny',
     isReported: ({ context }) => context.decisionReported,
+    isByAgent: ({ event }) => event.type === 'vote' && event.meta.actor.startsWith('agent:'),
+    runsWhenGranted: ({ context }) => runsWhenGranted(context.request),
+    isExecuted: ({ context }) => context.execution !== null,
+    isResultDelivered: ({ context }) => context.resultDelivered,
     completesApproval: ({ context, event }) => event.type === 'vote' && completesApproval(context, event),
   },
   actions: {
@@ -180,6 +305,11 @@ export const approvalMachine = setup({
     reject: (_, _params: RejectParams) => {},
 
     markReported: assign({ decisionReported: true }),
+    storeExecution: assign({
+      execution: ({ context, event }) =>
+        event.type === 'approval.action_executed' ? { outcome: event.data.outcome, content: event.data.content, executedAt: event.data.executedAt } : context.execution,
+    }),
+    markResultDelivered: assign({ resultDelivered: true }),
     storeRequest: assign({ request: ({ context, event }) => (event.type === 'approval.requested' ? event.data : context.request) }),
     addVote: assign({
       votes: ({ context, event }) =>
@@ -200,10 +330,26 @@ export const approvalMachine = setup({
      * `decisionReported`; until then the report is owed (see pendingEffects).
      */
     reportDecision: (_, _params: { approvalId: string; requester: string; decision: 'granted' | 'denied' | 'expired' }) => {},
+    /**
+     * Arms the approval's expiry: at `expiresAt` the timer sends `expire`. Owed while
+     * pending, so every start arms it again (runtime/approvals/expiry-timers.ts).
+     */
+    awaitExpiry: (_, _params: { approvalId: string; expiresAt: string }) => {},
+    /**
+     * Runs the granted action (keyed `approval:<id>`), then sends `recordExecution`; until
+     * then it is owed, so a crash before the record runs it after the restart, and a
+     * recorded one never runs again (runtime/approvals/execute-approved-action.ts).
+     */
+    executeAction: (_, _params: ExecuteActionParams) => {},
+    /**
+     * Hands the action's result to the requesting conversation, keyed by the approval, then
+     * sends `resultDelivered`; owed until then (runtime/workflows/approval-result.ts).
+     */
+    deliverResult: (_, _params: DeliverResultParams) => {},
   },
 }).createMachine({
   id: 'approval',
-  context: ({ input }) => ({ id: input.id, request: null, votes: [], decisionReported: false }),
+  context: ({ input }) => ({ id: input.id, request: null, votes: [], decisionReported: false, execution: null, resultDelivered: false }),
   initial: 'unrequested',
   states: {
     unrequested: {
@@ -265,6 +411,7 @@ export const approvalMachine = setup({
         vote: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is nothing to vote on' } } },
         expire: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is nothing to expire' } } },
         decisionReported: { actions: { type: 'reject', params: { reason: 'no approval has been requested yet; there is no decision to report' } } },
+        ...rejectExecutionUnlessGranted('not requested yet'),
         'approval.requested': {
           target: 'pending',
           actions: [
@@ -273,6 +420,7 @@ export const approvalMachine = setup({
               type: 'notifyApprovers',
               params: ({ context, event }) => ({ approvalId: context.id, approvers: event.data.approvers, summary: event.data.action.summary }),
             },
+            { type: 'awaitExpiry', params: ({ context, event }) => ({ approvalId: context.id, expiresAt: event.data.expiresAt }) },
           ],
         },
       },
@@ -281,51 +429,32 @@ export const approvalMachine = setup({
       on: {
         request: { actions: { type: 'reject', params: { reason: 'this approval is already requested and pending; a request is made once' } } },
         decisionReported: { actions: { type: 'reject', params: { reason: 'this approval is still pending; there is no decision to report yet' } } },
+        ...rejectExecutionUnlessGranted('still pending'),
         vote: [
-          {
-            guard: 'isAtOrPastExpiry',
-            actions: {
-              type: 'reject',
-              params: ({ context }) => ({ reason: `voting closed at ${context.request?.expiresAt}; the approval has expired` }),
-            },
-          },
+          { guard: 'isByAgent', actions: refuseVote(AGENTS_NEVER_VOTE) },
+          { guard: 'isAtOrPastExpiry', actions: refuseVote(({ context }) => `voting closed at ${context.request?.expiresAt}; the approval has expired`) },
           {
             guard: 'isByRequester',
-            actions: {
-              type: 'reject',
-              params: ({ event }) => ({ reason: `${event.approver} requested this approval; a requester can never approve their own request` }),
-            },
+            actions: refuseVote(({ event }) => `${event.approver} requested this approval; a requester can never approve their own request`),
           },
           {
             guard: 'isByNonApprover',
-            actions: {
-              type: 'reject',
-              params: ({ context, event }) => ({
-                reason: `${event.approver} is not one of the approvers (${context.request?.approvers.join(', ')})`,
-              }),
-            },
+            actions: refuseVote(({ context, event }) => `${event.approver} is not one of the approvers (${context.request?.approvers.join(', ')})`),
           },
           {
             guard: 'isNotSentByApprover',
-            actions: {
-              type: 'reject',
-              params: ({ event }) => ({
-                reason: `a vote for ${event.approver} must come from ${event.approver === OPERATOR_APPROVER ? 'operator:<os user>' : `user:${event.approver}`}, not from ${event.meta.actor}`,
-              }),
-            },
+            actions: refuseVote(
+              ({ event }) =>
+                `a vote for ${event.approver} must come from ${event.approver === OPERATOR_APPROVER ? 'operator:<os user>' : `user:${event.approver}`}, not from ${event.meta.actor}`,
+            ),
           },
-          {
-            guard: 'isSecondVote',
-            actions: { type: 'reject', params: ({ event }) => ({ reason: `${event.approver} has already voted; each approver votes once` }) },
-          },
+          { guard: 'isSecondVote', actions: refuseVote(({ event }) => `${event.approver} has already voted; each approver votes once`) },
           {
             guard: 'isForDifferentAction',
-            actions: {
-              type: 'reject',
-              params: ({ context, event }) => ({
-                reason: `the vote is for a different action: its arguments hash ${event.argumentsHash} is not the requested ${context.request?.action.argumentsHash}`,
-              }),
-            },
+            actions: refuseVote(
+              ({ context, event }) =>
+                `the vote is for a different action: its arguments hash ${event.argumentsHash} is not the requested ${context.request?.action.argumentsHash}`,
+            ),
           },
           {
             guard: 'isDeny',
@@ -359,7 +488,17 @@ export const approvalMachine = setup({
           },
         ],
         'approval.vote_cast': { actions: 'addVote' },
-        'approval.granted': { target: 'granted', actions: { type: 'reportDecision', params: ({ context }) => outcomeParams(context, 'granted') } },
+        'approval.granted': [
+          {
+            guard: 'runsWhenGranted',
+            target: 'granted',
+            actions: [
+              { type: 'reportDecision', params: ({ context }) => outcomeParams(context, 'granted') },
+              { type: 'executeAction', params: ({ context }) => ({ approvalId: context.id }) },
+            ],
+          },
+          { target: 'granted', actions: { type: 'reportDecision', params: ({ context }) => outcomeParams(context, 'granted') } },
+        ],
         'approval.denied': { target: 'denied', actions: { type: 'reportDecision', params: ({ context }) => outcomeParams(context, 'denied') } },
         'approval.expired': { target: 'expired', actions: { type: 'reportDecision', params: ({ context }) => outcomeParams(context, 'expired') } },
       },
@@ -368,15 +507,53 @@ export const approvalMachine = setup({
       on: {
         ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval does not change' } } },
-        vote: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval takes no more votes' } } },
+        vote: refusedOnceDecided('this approval is already granted; a decided approval takes no more votes'),
         expire: { actions: { type: 'reject', params: { reason: 'this approval is already granted; a decided approval does not expire' } } },
+        recordExecution: [
+          { guard: 'isExecuted', actions: { type: 'reject', params: { reason: 'the action has run already; a granted action runs once' } } },
+          {
+            guard: 'runsWhenGranted',
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({
+                type: 'approval.action_executed',
+                data: { outcome: event.outcome, content: cappedResult(event.content), executedAt: event.meta.issuedAt },
+              }),
+            },
+          },
+          { actions: { type: 'reject', params: { reason: 'this approval was requested by hand, not by a tool call; it has no action to run' } } },
+        ],
+        resultDelivered: [
+          { guard: 'isResultDelivered', actions: { type: 'reject', params: { reason: "the action's result was delivered already; it is delivered once" } } },
+          {
+            guard: 'isExecuted',
+            actions: {
+              type: 'record',
+              params: ({ event }) => ({ type: 'approval.result_delivered', data: { conversationId: event.conversationId } }),
+            },
+          },
+          { actions: { type: 'reject', params: { reason: 'the action has not run yet; there is no result to deliver' } } },
+        ],
+        // Recorded only for an action that runs (recordExecution's guard), so the origin is there.
+        'approval.action_executed': [
+          {
+            guard: 'runsWhenGranted',
+            actions: [
+              'storeExecution',
+              { type: 'deliverResult', params: ({ context }) => ({ approvalId: context.id, conversationId: context.request?.origin?.conversationId ?? '' }) },
+            ],
+          },
+          { actions: 'storeExecution' },
+        ],
+        'approval.result_delivered': { actions: 'markResultDelivered' },
       },
     },
     denied: {
       on: {
         ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval does not change' } } },
-        vote: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval takes no more votes' } } },
+        vote: refusedOnceDecided('this approval is already denied; a decided approval takes no more votes'),
+        ...rejectExecutionUnlessGranted('denied'),
         expire: { actions: { type: 'reject', params: { reason: 'this approval is already denied; a decided approval does not expire' } } },
       },
     },
@@ -384,7 +561,8 @@ export const approvalMachine = setup({
       on: {
         ...reportingOnceDecided,
         request: { actions: { type: 'reject', params: { reason: 'this approval has expired; request a new approval instead' } } },
-        vote: { actions: { type: 'reject', params: { reason: 'this approval has expired; it takes no more votes' } } },
+        vote: refusedOnceDecided('this approval has expired; it takes no more votes'),
+        ...rejectExecutionUnlessGranted('expired'),
         expire: { actions: { type: 'reject', params: { reason: 'this approval has already expired' } } },
       },
     },
@@ -396,22 +574,35 @@ export const approvalKind = defineActorKind({
   machine: approvalMachine,
   commands: approvalCommands,
   events: approvalEvents,
-  effects: ['notifyApprovers', 'reportDecision'],
+  effects: ['notifyApprovers', 'awaitExpiry', 'reportDecision', 'executeAction', 'deliverResult'],
   input: (id: string) => ({ id }),
   // While pending, the approvers must have been asked: a crash between storing
   // `approval.requested` and sending the messages would leave an approval nobody sees
   // until it quietly expires. notifyApprovers is idempotent per (approvalId, approver),
-  // so asking again on every start-up sends nothing twice. Once decided, the report is
-  // owed until `approval.decision_reported`: a crash between the decision and the post
-  // would otherwise leave the requester waiting. reportDecision is keyed on the approval,
-  // so a report posted just before the crash is found, not posted again.
+  // so asking again on every start-up sends nothing twice; and the expiry timer lives in
+  // memory, so every start arms it again. Once decided, the report is owed until
+  // `approval.decision_reported`: a crash between the decision and the post would
+  // otherwise leave the requester waiting. reportDecision is keyed on the approval, so a
+  // report posted just before the crash is found, not posted again. Once granted, the
+  // action is owed until its execution is recorded (a SIGKILL between the grant and the
+  // run runs it after the restart; once recorded, it never runs again), and then its
+  // result until the requesting conversation has it.
   pendingEffects: (snapshot) => {
-    const { id, request, decisionReported } = snapshot.context;
+    const { id, request, decisionReported, execution, resultDelivered } = snapshot.context;
     if (request === null) return [];
-    if (snapshot.value === 'pending') return [{ type: 'notifyApprovers', params: { approvalId: id, approvers: request.approvers, summary: request.action.summary } }];
+    if (snapshot.value === 'pending') {
+      return [
+        { type: 'notifyApprovers', params: { approvalId: id, approvers: request.approvers, summary: request.action.summary } },
+        { type: 'awaitExpiry', params: { approvalId: id, expiresAt: request.expiresAt } },
+      ];
+    }
     const decision = snapshot.value;
-    return !decisionReported && (decision === 'granted' || decision === 'denied' || decision === 'expired')
-      ? [{ type: 'reportDecision', params: outcomeParams(snapshot.context, decision) }]
-      : [];
+    if (decision !== 'granted' && decision !== 'denied' && decision !== 'expired') return [];
+    const owed: EffectRequest[] = decisionReported ? [] : [{ type: 'reportDecision', params: outcomeParams(snapshot.context, decision) }];
+    if (decision === 'granted' && runsWhenGranted(request)) {
+      if (execution === null) owed.push({ type: 'executeAction', params: { approvalId: id } });
+      else if (!resultDelivered) owed.push({ type: 'deliverResult', params: { approvalId: id, conversationId: request.origin.conversationId } });
+    }
+    return owed;
   },
 });

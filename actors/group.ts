@@ -139,7 +139,20 @@ export const groupCommands = z.discriminatedUnion('type', [
       text: z.string().min(1).max(MAX_REPLY_CHARS),
     })
     .strict(),
+  // ---- an approved action's result, posted through the same reply path (runtime/workflows/approval-result.ts)
+  z
+    .object({
+      type: z.literal('deliverApprovalResult'),
+      approvalId: z.string().min(1).max(180).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected an approval id of letters, digits, dots, dashes and underscores'),
+      /** The run that asked for the approval. */
+      runId: runIdSchema,
+      text: z.string().min(1).max(MAX_REPLY_CHARS),
+    })
+    .strict(),
 ]);
+
+/** The reply id an approved action's result is posted under: one post per approval. */
+export const approvalReplyId = (approvalId: string): string => `approval-${approvalId}`;
 
 export type GroupCommand = z.infer<typeof groupCommands>;
 
@@ -363,6 +376,8 @@ const groupSetup = setup({
       event.type === 'markSeen' && context.seenCursor !== null && compareSlackTs(event.cursor, context.seenCursor) <= 0,
     messageAsksForTurn: ({ event }) => event.type === 'group.message_received' && event.data.trigger !== null,
     isTaskResultRequestedBefore: ({ context, event }) => event.type === 'deliverTaskResult' && context.recentReplyIds.includes(event.runId),
+    isApprovalResultRequestedBefore: ({ context, event }) =>
+      event.type === 'deliverApprovalResult' && context.recentReplyIds.includes(approvalReplyId(event.approvalId)),
   },
   actions: {
     record: (_, _params: RecordParams) => {},
@@ -504,6 +519,9 @@ export const groupMachine = groupDecisions.createMachine({
         markSeen: { actions: { type: 'reject', params: { reason: 'the group is not configured yet; it has recorded no message' } } },
         deliverTaskResult: {
           actions: { type: 'reject', params: { reason: 'the group is not configured yet; a task result is posted only in a group the assistant takes part in' } },
+        },
+        deliverApprovalResult: {
+          actions: { type: 'reject', params: { reason: "the group is not configured yet; an approved action's result is posted only in a group the assistant takes part in" } },
         },
         'group.configured': { target: 'configured', actions: 'applySettings' },
       },
@@ -675,6 +693,25 @@ export const groupMachine = groupDecisions.createMachine({
               params: ({ context, event }) => ({
                 type: 'group.reply_requested',
                 data: { replyId: event.runId, runId: event.runId, text: event.text, threadTs: context.threadTs, messageIds: [] },
+              }),
+            },
+          },
+        ],
+        // An approved action's result too, keyed by the approval: it comes once the action ran, after its run ended.
+        deliverApprovalResult: [
+          {
+            guard: 'isApprovalResultRequestedBefore',
+            actions: {
+              type: 'reject',
+              params: ({ event }) => ({ reason: `the result of approval ${event.approvalId} was delivered already; it is posted once` }),
+            },
+          },
+          {
+            actions: {
+              type: 'record',
+              params: ({ context, event }) => ({
+                type: 'group.reply_requested',
+                data: { replyId: approvalReplyId(event.approvalId), runId: event.runId, text: event.text, threadTs: context.threadTs, messageIds: [] },
               }),
             },
           },

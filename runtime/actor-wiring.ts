@@ -2,7 +2,8 @@
  * The hops that connect actors to one another, as workflows (runtime/workflows/): a fired
  * task or a requested turn queues its run, a queued run asks the supervisor for a slot, a
  * dispatched run gets its slot, a finished run frees it and reports to its task or group
- * (a task's answer owed to its group first).
+ * (a task's answer owed to its group first), and an approved action's result is owed to
+ * the conversation that asked for it.
  * Each workflow is pure; the runner executes it idempotently (see run-workflow.ts).
  *
  * Effects that reach outside the runtime live beside what they reach: a run's container in
@@ -10,6 +11,7 @@
  * (conversation-channel.ts). runtime/workflows/README.md lists every hop.
  */
 import type { EffectExecutorsFor } from './actor-host/effects.js';
+import { approvalResult } from './workflows/approval-result.js';
 import { enforceMemoryCapacity } from './workflows/enforce-memory-capacity.js';
 import { grantSlot } from './workflows/grant-slot.js';
 import { queueGroupRun } from './workflows/queue-group-run.js';
@@ -33,7 +35,8 @@ export type WiringEffect =
   | 'run.reportOutcome'
   | 'group.reconcileRun'
   | 'memory.enforceCapacity'
-  | 'task.reconcileRun';
+  | 'task.reconcileRun'
+  | 'approval.deliverResult';
 
 /** The wiring under a policy (`start` takes it from `runs.retryInterrupted`). */
 export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<WiringEffect> {
@@ -47,6 +50,7 @@ export function createActorWiring(policy: WiringPolicy): EffectExecutorsFor<Wiri
     'group.reconcileRun': runWorkflow(reconcileGroupRun(policy)),
     'memory.enforceCapacity': runWorkflow(enforceMemoryCapacity),
     'task.reconcileRun': runWorkflow(reconcileTaskRun),
+    'approval.deliverResult': runWorkflow(approvalResult),
   };
 }
 

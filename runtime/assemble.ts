@@ -1,7 +1,7 @@
 /**
  * Assembles the running runtime on an open, verified store whose start is recorded: the
  * read models, the agent runs (sandbox, model and tool gateways), the actor host with every
- * effect executor, the live-actors file, the control socket, knowledge sync, consolidation,
+ * effect executor (among them the approvals' expiry timers and granted actions), the live-actors file, the control socket, knowledge sync, consolidation,
  * Slack, the owed effects resumed, and the scheduler. Each part is added to the shutdown as
  * it opens, so a start that fails half-way still stops what it opened, in the order
  * runtime/shutdown-order.ts sets.
@@ -12,6 +12,9 @@ import type { Projection } from '../projections/projection.js';
 import { ProjectionHost } from '../projections/projection-host.js';
 import type { ActorHost } from './actor-host/actor-host.js';
 import { openActorRuntime } from './actor-runtime.js';
+import { agentRoles } from './agent-roles.js';
+import { executeApprovedActionEffects } from './approvals/execute-approved-action.js';
+import { ApprovalExpiryTimers } from './approvals/expiry-timers.js';
 import { createActorWiring } from './actor-wiring.js';
 import { conversationEffects, loggedChannel, routedChannel } from './channels/conversation-channel.js';
 import { groupsAwaitingEffects } from './channels/pending-group-effects.js';
@@ -102,6 +105,9 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
     },
     logger,
   });
+  // Armed by pending approvals as their effects resume; cleared before the host closes.
+  const approvalTimers = new ApprovalExpiryTimers({ logger });
+  shutdown.add('approvalTimers', () => approvalTimers.stop());
   const actorRuntime = await openActorRuntime({
     store: opened.store,
     config,
@@ -115,6 +121,8 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
       ...conversationEffects(() => channel),
       ...adminNoticeEffects(() => channel, config.scheduler.adminGroup),
       ...consolidator.effects,
+      ...approvalTimers.effects,
+      ...executeApprovedActionEffects({ tools: () => runs.tools, roles: agentRoles(config.agent.roles) }),
     }),
     requireAllEffects: true,
   });

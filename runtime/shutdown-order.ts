@@ -5,13 +5,14 @@
  *   still there to take their endings and its in-flight effects can finish;
  * - the actor host closes before the projections stop, so what it appended last is still
  *   followed.
- * Everything that lets work in (Slack, the scheduler's clock, the control socket) stops
- * first.
+ * Everything that lets work in (Slack, the scheduler's clock, the approvals' expiry timers,
+ * the control socket) stops first.
  */
 
 export const STOP_ORDER = [
   'slack',
   'scheduler',
+  'approvalTimers',
   'control',
   'consolidation',
   'knowledgeSync',

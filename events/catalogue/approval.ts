@@ -166,4 +166,68 @@ export const approvalDecisionReported = defineEvent(
     .strict(),
 );
 
-export const approvalEvents = [approvalRequested, approvalVoteCast, approvalGranted, approvalDenied, approvalExpired, approvalDecisionReported];
+/**
+ * A vote that was cast and refused (after expiry, by someone not listed, for another hash, a
+ * second vote, in an approver's name by someone else, by an agent, or after the decision).
+ * Recorded rather than only rejected, so the audit shows every attempt, and the voter is
+ * told `reason`. It changes nothing about the approval.
+ */
+export const approvalVoteRefused = defineEvent(
+  'approval.vote_refused',
+  1,
+  z
+    .object({
+      /** The approver the vote was cast as (whoever sent it). */
+      approver: approverIdSchema,
+      /** Who sent it (`user:<id>`, `operator:<os user>`, `agent:<run>`...). */
+      by: z.string().min(1).max(200),
+      decision: voteDecisionSchema,
+      argumentsHash: argumentsHashSchema,
+      reason: z.string().min(1).max(500),
+      refusedAt: z.iso.datetime(),
+    })
+    .strict(),
+);
+
+/** The longest result of an executed action an event keeps; the rest is cut, and says so. */
+export const MAX_EXECUTION_CONTENT_CHARS = 4_000;
+
+/**
+ * The granted action ran (once: keyed by the approval, see runtime/approvals/), and what it
+ * gave: the tool's answer, or why it failed.
+ */
+export const approvalActionExecuted = defineEvent(
+  'approval.action_executed',
+  1,
+  z
+    .object({
+      outcome: z.enum(['executed', 'failed']),
+      content: z.string().max(MAX_EXECUTION_CONTENT_CHARS),
+      executedAt: z.iso.datetime(),
+    })
+    .strict(),
+);
+
+/** The action's result was handed to the requesting conversation (its group's reply path). */
+export const approvalResultDelivered = defineEvent(
+  'approval.result_delivered',
+  1,
+  z
+    .object({
+      /** The group (conversation) that owes the post; null when it takes none (not configured). */
+      conversationId: z.string().min(1).max(200).nullable(),
+    })
+    .strict(),
+);
+
+export const approvalEvents = [
+  approvalRequested,
+  approvalVoteCast,
+  approvalGranted,
+  approvalDenied,
+  approvalExpired,
+  approvalDecisionReported,
+  approvalVoteRefused,
+  approvalActionExecuted,
+  approvalResultDelivered,
+];

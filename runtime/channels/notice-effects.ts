@@ -55,15 +55,11 @@ export function noticeEffects(channel: () => ConversationChannel): EffectExecuto
       const { request, votes, decisionReported } = (await context.load('approval', approvalId)).context;
       if (decisionReported) return;
       if (request === null) throw new Error(`approval ${approvalId} reports a decision but holds no request`);
-      const decidedBy =
-        decision === 'granted'
-          ? votes.filter((vote) => vote.decision === 'approve').map((vote) => vote.approver)
-          : votes.filter((vote) => vote.decision === 'deny').map((vote) => vote.approver);
       const { refs } = await channel().postNotice(
         {
           to: await requesterRecipient(request.requester, context),
           key: `approval-decision:${approvalId}`,
-          text: decisionReportText(approvalId, request, decision, decidedBy),
+          text: decisionReportText(approvalId, request, decision, votes),
         },
         LOOK_FIRST,
       );

@@ -2,7 +2,7 @@
  * The words of each notice, as Markdown, from the actors' own state. Pure, so each is
  * unit-tested on its own; notice-effects.ts decides who gets them.
  */
-import type { ApprovalRequest } from '../../actors/approval.js';
+import { OPERATOR_APPROVER, runsWhenGranted, type ApprovalRequest, type ApprovalVote } from '../../actors/approval.js';
 import type { MemoryFact } from '../../actors/memory.js';
 
 /**
@@ -30,17 +30,32 @@ export function approvalRequestText(approvalId: string, request: ApprovalRequest
 
 export type ApprovalDecision = 'granted' | 'denied' | 'expired';
 
-/** The requester's report: the decision, who made it, and the action it was about. */
-export function decisionReportText(approvalId: string, request: ApprovalRequest, decision: ApprovalDecision, decidedBy: readonly string[]): string {
+/**
+ * The requester's report: the decision and the action it was about. Granted: who approved
+ * (and, for a tool call's action, that it runs now). Denied: who denied it and the reason
+ * they gave. Expired: when, and how many of the approvals it needed it had.
+ */
+export function decisionReportText(approvalId: string, request: ApprovalRequest, decision: ApprovalDecision, votes: readonly ApprovalVote[]): string {
   const action = `\`${request.action.tool}\`: ${oneLine(request.action.summary)}`;
+  const approvals = votes.filter((vote) => vote.decision === 'approve');
   switch (decision) {
-    case 'granted':
-      return `**Approved** (${approvalId}) by ${decidedBy.join(', ')}: ${action}`;
-    case 'denied':
-      return `**Denied** (${approvalId}) by ${decidedBy.join(', ')}: ${action}. Ask again with a new approval if it is still needed.`;
+    case 'granted': {
+      const runs = runsWhenGranted(request) ? ' It runs now; its result follows here.' : '';
+      return `**Approved** (${approvalId}) by ${approvals.map(voterName).join(', ')}: ${action}.${runs}`;
+    }
+    case 'denied': {
+      const deny = votes.find((vote) => vote.decision === 'deny');
+      const why = deny?.reason ? `, who said: "${oneLine(deny.reason)}"` : ' (no reason given)';
+      return `**Denied** (${approvalId}) by ${deny ? voterName(deny) : 'an approver'}${why}. Nothing ran: ${action}. Ask again with a new approval if it is still needed.`;
+    }
     case 'expired':
-      return `**Expired** (${approvalId}): nobody decided before ${request.expiresAt}, so it is not approved: ${action}`;
+      return `**Expired** (${approvalId}) at ${request.expiresAt}: it had ${approvals.length} of the ${request.required} approvals it needed, so it is not approved and nothing ran: ${action}`;
   }
+}
+
+/** An approver by id; the terminal's `operator` with the OS user who voted. */
+function voterName(vote: ApprovalVote): string {
+  return vote.approver === OPERATOR_APPROVER ? `${vote.approver} (${vote.by})` : vote.approver;
 }
 
 /** `agent:run-42` is an agent run; anything else is a person's id. */

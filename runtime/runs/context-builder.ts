@@ -17,7 +17,7 @@
  *    two is headed with whose it is, and says "none yet" when its file is missing;
  * 8. memory: the group's MEMORY.md (at most 200 lines);
  * 9. the conversation: the newest messages of the group, and the assistant's answers to
- *    them, that fit `agent.conversationWindowTokens`, cut at a message boundary; the
+ *    them (and the results of approved actions it ran here), that fit `agent.conversationWindowTokens`, cut at a message boundary; the
  *    messages the turn answers are always in it. A task's run answers the task's prompt,
  *    with the conversation only in `group` context mode.
  *
@@ -34,7 +34,7 @@
 import { join, relative } from 'node:path';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventStore } from '../../events/port.js';
-import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../events/catalogue/group.js';
+import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupReplyRequested, groupRunFinished } from '../../events/catalogue/group.js';
 import { INSTRUCTIONS_MAX_BYTES, type InstructionsScope } from '../../events/catalogue/instructions.js';
 import { runCompleted } from '../../events/catalogue/run.js';
 import { estimateTokens } from '../../projections/chunking.js';
@@ -198,6 +198,14 @@ async function messageOf(
     if (text.trim() === '') return null;
     const who = data.senderName === null ? data.sender : `${data.senderName} (${data.sender})`;
     return { id: data.messageId, sender: data.sender, text: { role: 'user', text: `[${who}] ${text}` } };
+  }
+  if (event.type === groupReplyRequested.type) {
+    // A run's own reply (a turn's, a task's) is keyed by the run and shown as its answer
+    // above; a reply under another key is something the assistant said here besides: an
+    // approved action's result (`approval-<id>`), which the next turn must know about.
+    const data = event.data as { replyId: string; runId: string; text: string };
+    if (data.replyId === data.runId) return null;
+    return { id: `reply:${data.replyId}`, sender: null, text: { role: 'assistant', text: data.text } };
   }
   if (event.type === groupRunFinished.type) {
     const data = event.data as { runId: string; outcome: string };

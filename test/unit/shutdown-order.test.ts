@@ -6,7 +6,7 @@ describe('the runtime stops its parts in a fixed order', () => {
     const shutdown = new OrderedShutdown();
     const stopped: RunningPart[] = [];
     // Opened as the runtime opens them: runs, then the actor host, then the rest.
-    for (const part of ['runs', 'actorHost', 'projections', 'liveActorsFile', 'control', 'knowledgeSync', 'consolidation', 'slack', 'scheduler'] as const) {
+    for (const part of ['runs', 'approvalTimers', 'actorHost', 'projections', 'liveActorsFile', 'control', 'knowledgeSync', 'consolidation', 'slack', 'scheduler'] as const) {
       shutdown.add(part, () => {
         stopped.push(part);
       });
@@ -15,6 +15,8 @@ describe('the runtime stops its parts in a fixed order', () => {
     expect(stopped).toEqual([...STOP_ORDER]);
     expect(stopped.indexOf('runs')).toBeLessThan(stopped.indexOf('actorHost'));
     expect(stopped.indexOf('actorHost')).toBeLessThan(stopped.indexOf('projections'));
+    // An approval's expiry timer sends through the actor host: it is cleared while the host is open.
+    expect(stopped.indexOf('approvalTimers')).toBeLessThan(stopped.indexOf('actorHost'));
   });
 
   it('stops only what opened, each once, when a start failed half-way', async () => {

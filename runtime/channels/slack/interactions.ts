@@ -7,7 +7,8 @@
  *
  * The outcome shows where the click happened: done replaces the buttons with a line saying
  * what was decided and by whom (so a decision cannot be clicked twice); refused tells only
- * the person who clicked, why.
+ * the person who clicked, why (ephemerally); ignored (a replay of a click already handled)
+ * shows nothing.
  */
 import type { ActionsBlock, Button } from '@slack/types';
 import { z } from 'zod';
@@ -25,9 +26,15 @@ export interface InteractionCall<TValue> {
   readonly teamId: string | null;
   readonly channel: string | null;
   readonly messageTs: string | null;
+  /** Slack's timestamp of the click (`action_ts`): a replayed payload carries the same one. */
+  readonly actionTs: string | null;
 }
 
-export type InteractionResult = { readonly status: 'done'; readonly text: string } | { readonly status: 'refused'; readonly reason: string };
+export type InteractionResult =
+  | { readonly status: 'done'; readonly text: string }
+  | { readonly status: 'refused'; readonly reason: string }
+  /** A replay of a click that was handled already: nothing new happened, nothing is shown. */
+  | { readonly status: 'ignored' };
 
 export interface InteractionHandler<TValue = unknown> {
   readonly name: string;
@@ -106,6 +113,7 @@ export class InteractionRouter {
         teamId: payload.team?.id ?? null,
         channel: payload.channel?.id ?? null,
         messageTs: payload.message?.ts ?? null,
+        actionTs: clicked.action_ts ?? null,
       });
     } catch (error) {
       return { status: 'refused', reason: `it could not be done: ${error instanceof Error ? error.message : String(error)}` };

@@ -83,7 +83,17 @@ export const blockActionsSchema = z.looseObject({
   team: z.looseObject({ id: z.string().min(1) }).nullable().optional(),
   channel: z.looseObject({ id: z.string().min(1) }).optional(),
   message: z.looseObject({ ts, thread_ts: ts.optional(), text: z.string().optional() }).optional(),
-  actions: z.array(z.looseObject({ action_id: z.string().min(1), value: z.string().max(2_000).optional(), block_id: z.string().optional() })).min(1),
+  actions: z
+    .array(
+      z.looseObject({
+        action_id: z.string().min(1),
+        value: z.string().max(2_000).optional(),
+        block_id: z.string().optional(),
+        /** When the click happened (Slack's own timestamp): the same for a replayed payload. */
+        action_ts: z.string().min(1).max(40).optional(),
+      }),
+    )
+    .min(1),
 });
 
 export type BlockActions = z.infer<typeof blockActionsSchema>;

@@ -199,7 +199,7 @@ async function showInteractionResult(
 ): Promise<void> {
   const channel = payload.channel?.id;
   const ts = payload.message?.ts;
-  if (!channel) return;
+  if (!channel || result.status === 'ignored') return;
   try {
     if (result.status === 'refused') {
       await client.chat.postEphemeral({ channel, user: payload.user.id, text: `Not done: ${result.reason}`, ...(payload.message?.thread_ts ? { thread_ts: payload.message.thread_ts } : {}) });

@@ -257,7 +257,7 @@ describe('buttons', () => {
     expect(events[1]!.metadata.actor).toBe(`user:${ALICE}`);
   });
 
-  it('tells only the person who clicked why their click did not count, and records no vote', async () => {
+  it('tells only the person who clicked why their click did not count, and records it as refused, not as a vote', async () => {
     world = await openAppWorld({ mode: 'socket' });
     await requestApproval(world.actors, 'ap-2');
     const ts = await postButtons('ap-2');
@@ -265,7 +265,7 @@ describe('buttons', () => {
     const ephemeral = await world.slack.waitFor(() => world!.slack.web.ephemeralMessages({ user: BOB })[0], { what: "Bob's ephemeral message" });
     expect(ephemeral.text).toMatch(/^Not done: .*U0BOB/);
     expect(world.slack.web.callsOf('chat.update')).toHaveLength(0);
-    expect((await world.store.readStream('approval-ap-2')).map((event) => event.type)).toEqual(['approval.requested']);
+    expect((await world.store.readStream('approval-ap-2')).map((event) => event.type)).toEqual(['approval.requested', 'approval.vote_refused']);
     await world.slack.clickButton({ channel: GENERAL, ts, user: ALICE, actionId: 'lc.approval.approve', value: '{"approvalId":"ap-2"}' });
     const refusal = await world.slack.waitFor(() => world!.slack.web.ephemeralMessages({ user: ALICE })[0], { what: "Alice's refusal" });
     expect(refusal.text).toContain("does not fit approval: argumentsHash");

@@ -35,7 +35,9 @@ describe('an actor host checks at start that every declared effect has an execut
       'memory.notifyConflict',
       'memory.consolidate',
       'approval.notifyApprovers',
+      'approval.awaitExpiry',
       'approval.reportDecision',
+      'approval.executeAction',
       'run.startContainer',
       'run.reconcileContainer',
     ]);

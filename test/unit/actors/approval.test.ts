@@ -1,12 +1,14 @@
 /**
  * The approval actor: N of M approvers sign off one exact action before a deadline; any
- * deny denies; nobody approves their own request; a decided approval never changes.
+ * deny denies; nobody approves their own request; a decided approval never changes. Every
+ * refused vote is recorded with its reason; a granted tool call's action runs once and its
+ * result is owed to the conversation that asked; the expiry is armed while pending.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotFrom } from 'xstate';
 import { approvalKind, type ApprovalContext, type approvalMachine } from '../../../actors/approval.js';
-import { spec, type ActorSpec, type GivenEvent } from '../../support/actor-spec.js';
+import { spec, type ActorSpec, type GivenEvent, type SpecOutcome } from '../../support/actor-spec.js';
 
 const ID = 'apr-1';
 const HASH = 'a'.repeat(64);
@@ -37,6 +39,17 @@ function voteCast(approver: string, decision: 'approve' | 'deny' = 'approve', ca
 /** A vote sent by the approver themself. */
 const by = (approver: string, issuedAt = NOW) => ({ actor: `user:${approver}`, issuedAt });
 
+/** The vote was recorded as refused (not a bare reject), for a reason the voter can be told. */
+function thenRefused(outcome: SpecOutcome, reason: string | RegExp): { reason: string; by: string } {
+  const { decision } = outcome;
+  if (!decision.accepted) throw new Error(`expected the vote to be recorded as refused, but it was rejected: ${decision.reason}`);
+  expect(decision.events.map((event) => event.type)).toEqual(['approval.vote_refused']);
+  const data = decision.events[0]!.data as { reason: string; by: string };
+  if (typeof reason === 'string') expect(data.reason).toContain(reason);
+  else expect(data.reason).toMatch(reason);
+  return data;
+}
+
 function effectsOf(actor: ActorSpec, ...events: GivenEvent[]) {
   return actor.given(...events).effects.slice(actor.effects.length);
 }
@@ -53,16 +66,17 @@ const expired = () => pending().given({ type: 'approval.expired', data: { expire
 describe('an unrequested approval', () => {
   it('starts unrequested, with nothing to resume', () => {
     expect(unrequested().state).toBe('unrequested');
-    expect(unrequested().context).toEqual({ id: ID, request: null, votes: [], decisionReported: false });
+    expect(unrequested().context).toEqual({ id: ID, request: null, votes: [], decisionReported: false, execution: null, resultDelivered: false });
     expect(pendingEffectsOf(unrequested())).toEqual([]);
   });
 
-  it('records the request, dated by the command, and asks the approvers', () => {
+  it('records the request, dated by the command, asks the approvers and arms its expiry', () => {
     const events = [requested()];
     const after = unrequested().when(request()).thenRecorded(events);
     expect(after.state).toBe('pending');
     expect(effectsOf(unrequested(), ...events)).toEqual([
       { type: 'notifyApprovers', params: { approvalId: ID, approvers: ['U2', 'U3', 'U4'], summary: ACTION.summary } },
+      { type: 'awaitExpiry', params: { approvalId: ID, expiresAt: EXPIRES } },
     ]);
   });
 
@@ -102,18 +116,25 @@ describe('an unrequested approval', () => {
     expect(() => unrequested().when(request({ expiresAt: 'tomorrow' }))).toThrow(/invalid/);
   });
 
-  it('has nothing to vote on or expire', () => {
+  it('has nothing to vote on, expire or run (a plain reject: there is no approval to record an attempt on)', () => {
     unrequested().when(vote('U2'), by('U2')).thenRejected('no approval has been requested yet');
     unrequested().when({ type: 'expire' }).thenRejected('no approval has been requested yet');
+    unrequested().when({ type: 'recordExecution', outcome: 'executed', content: 'ok' }).thenRejected(/only a granted approval's action runs/);
   });
 });
 
 describe('a pending approval', () => {
-  it('asks the approvers again after a restart (idempotently)', () => {
+  it('asks the approvers again after a restart (idempotently) and arms its expiry again (the timer lives in memory)', () => {
     expect(pending().state).toBe('pending');
     expect(pendingEffectsOf(pending())).toEqual([
       { type: 'notifyApprovers', params: { approvalId: ID, approvers: ['U2', 'U3', 'U4'], summary: ACTION.summary } },
+      { type: 'awaitExpiry', params: { approvalId: ID, expiresAt: EXPIRES } },
     ]);
+  });
+
+  it('runs nothing while pending', () => {
+    pending().when({ type: 'recordExecution', outcome: 'executed', content: 'ok' }).thenRejected(/still pending/);
+    pending().when({ type: 'resultDelivered', conversationId: 'T1.C1' }).thenRejected(/still pending/);
   });
 
   it('is requested once', () => {
@@ -163,27 +184,42 @@ describe('a pending approval', () => {
     expect(effectsOf(before, ...events)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'denied' } }]);
   });
 
-  it('rejects a vote for a different action', () => {
-    pending().when(vote('U2', 'approve', OTHER_HASH), by('U2')).thenRejected('the vote is for a different action');
+  it('records a vote for a different action as refused, with who sent it, and counts nothing', () => {
+    const outcome = pending().when(vote('U2', 'approve', OTHER_HASH), by('U2', '2026-01-05T09:10:00.000Z'));
+    const reason = `the vote is for a different action: its arguments hash ${OTHER_HASH} is not the requested ${HASH}`;
+    const after = outcome.thenRecorded([
+      { type: 'approval.vote_refused', data: { approver: 'U2', by: 'user:U2', decision: 'approve', argumentsHash: OTHER_HASH, reason, refusedAt: '2026-01-05T09:10:00.000Z' } },
+    ]);
+    expect(after.state).toBe('pending');
+    expect((after.context as ApprovalContext).votes).toEqual([]);
+    // Refused, U2 may still cast the vote for the action asked about.
+    after.when(vote('U2'), by('U2')).thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: NOW, by: 'user:U2', reason: null } }]);
   });
 
-  it('never lets the requester approve their own request', () => {
-    pending().when(vote('U1'), by('U1')).thenRejected('a requester can never approve their own request');
-    unrequested()
-      .given(requested({ approvers: ['U1', 'U2', 'U3'] }))
-      .when(vote('U1'), by('U1'))
-      .thenRejected('U1 requested this approval; a requester can never approve their own request');
+  it('never lets the requester approve their own request (recorded as refused)', () => {
+    thenRefused(pending().when(vote('U1'), by('U1')), 'a requester can never approve their own request');
+    thenRefused(
+      unrequested().given(requested({ approvers: ['U1', 'U2', 'U3'] })).when(vote('U1'), by('U1')),
+      'U1 requested this approval; a requester can never approve their own request',
+    );
   });
 
-  it('rejects a vote by someone who is not an approver', () => {
-    pending().when(vote('U9'), by('U9')).thenRejected('U9 is not one of the approvers (U2, U3, U4)');
+  it('records a vote by someone who is not an approver as refused', () => {
+    thenRefused(pending().when(vote('U9'), by('U9')), 'U9 is not one of the approvers (U2, U3, U4)');
+  });
+
+  it('refuses and records any vote an agent sends, even in a listed approver\'s name: agents never vote', () => {
+    const refused = thenRefused(pending().when(vote('U2'), { actor: 'agent:run-42' }), 'agents never vote');
+    expect(refused.by).toBe('agent:run-42');
+    thenRefused(granted().when(vote('U4'), { actor: 'agent:run-42' }), 'agents never vote');
   });
 
   it('takes the operator\'s vote from the terminal (operator:<os user>) when the policy lists operator, with its reason, and from nobody else', () => {
     const withOperator = unrequested().given(requested({ approvers: ['U2', 'operator'], required: 1 }));
-    withOperator
-      .when({ ...vote('operator', 'deny'), reason: 'not during the freeze' }, { actor: 'user:U2', issuedAt: NOW })
-      .thenRejected('a vote for operator must come from operator:<os user>, not from user:U2');
+    thenRefused(
+      withOperator.when({ ...vote('operator', 'deny'), reason: 'not during the freeze' }, { actor: 'user:U2', issuedAt: NOW }),
+      'a vote for operator must come from operator:<os user>, not from user:U2',
+    );
     const after = withOperator.when({ ...vote('operator', 'deny'), reason: 'not during the freeze' }, { actor: 'operator:dana', issuedAt: NOW }).thenRecorded([
       { type: 'approval.vote_cast', data: { approver: 'operator', decision: 'deny', argumentsHash: HASH, castAt: NOW, by: 'operator:dana', reason: 'not during the freeze' } },
       { type: 'approval.denied', data: { deniedBy: 'operator', deniedAt: NOW } },
@@ -191,22 +227,25 @@ describe('a pending approval', () => {
     expect((after.context as ApprovalContext).votes).toEqual([{ approver: 'operator', by: 'operator:dana', reason: 'not during the freeze', decision: 'deny', castAt: NOW }]);
   });
 
-  it("rejects a vote cast in an approver's name by someone else", () => {
-    pending().when(vote('U2'), { actor: 'agent:run-42' }).thenRejected('a vote for U2 must come from user:U2, not from agent:run-42');
-    pending().when(vote('U2'), { actor: 'user:U3' }).thenRejected(/must come from user:U2/);
+  it("records a vote cast in an approver's name by someone else as refused", () => {
+    thenRefused(pending().when(vote('U2'), { actor: 'user:U3' }), 'a vote for U2 must come from user:U2, not from user:U3');
   });
 
-  it('rejects a second vote by the same approver', () => {
-    pending().given(voteCast('U2')).when(vote('U2'), by('U2')).thenRejected('U2 has already voted');
-    pending().given(voteCast('U2')).when(vote('U2', 'deny'), by('U2')).thenRejected('U2 has already voted');
+  it('records a second vote by the same approver as refused, and keeps the first', () => {
+    thenRefused(pending().given(voteCast('U2')).when(vote('U2'), by('U2')), 'U2 has already voted');
+    const second = pending().given(voteCast('U2')).when(vote('U2', 'deny'), by('U2'));
+    thenRefused(second, 'U2 has already voted');
+    const after = pending().given(voteCast('U2')).apply(second.decision.accepted ? second.decision.events : []);
+    expect(after.state).toBe('pending');
+    expect((after.context as ApprovalContext).votes.map((cast) => cast.decision)).toEqual(['approve']);
   });
 
   it('takes votes until just before the deadline and none at or after it', () => {
     pending()
       .when(vote('U2'), by('U2', '2026-01-05T09:59:59.999Z'))
       .thenRecorded([{ type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: HASH, castAt: '2026-01-05T09:59:59.999Z', by: 'user:U2', reason: null } }]);
-    pending().when(vote('U2'), by('U2', EXPIRES)).thenRejected(`voting closed at ${EXPIRES}`);
-    pending().when(vote('U2', 'deny'), by('U2', '2026-01-06T00:00:00.000Z')).thenRejected(/voting closed/);
+    thenRefused(pending().when(vote('U2'), by('U2', EXPIRES)), `voting closed at ${EXPIRES}`);
+    thenRefused(pending().when(vote('U2', 'deny'), by('U2', '2026-01-06T00:00:00.000Z')), /voting closed/);
   });
 
   it('refuses to expire before its deadline', () => {
@@ -233,12 +272,19 @@ describe('a decided approval', () => {
     ['granted', granted],
     ['denied', denied],
     ['expired', expired],
-  ] as const)('once %s, takes no request, vote or expiry, and resumes nothing once the decision is reported', (state, actor) => {
+  ] as const)('once %s, takes no request, vote (recorded as refused) or expiry, and resumes nothing once the decision is reported', (state, actor) => {
     expect(actor().state).toBe(state);
     actor().when(request()).thenRejected(/already|expired/);
-    actor().when(vote('U4'), by('U4')).thenRejected(/no more votes/);
+    thenRefused(actor().when(vote('U4'), by('U4')), /no more votes/);
     actor().when({ type: 'expire' }, { issuedAt: '2026-01-06T00:00:00.000Z' }).thenRejected(/does not expire|already expired/);
     expect(pendingEffectsOf(actor().given(reported()))).toEqual([]);
+  });
+
+  it.each([
+    ['denied', denied],
+    ['expired', expired],
+  ] as const)('once %s, runs nothing', (_state, actor) => {
+    actor().when({ type: 'recordExecution', outcome: 'executed', content: 'ok' }).thenRejected(/only a granted approval's action runs/);
   });
 
   it.each([
@@ -258,5 +304,79 @@ describe('a decided approval', () => {
   it('refuses a report before there is a decision', () => {
     unrequested().when({ type: 'decisionReported', refs: ['r'] }).thenRejected(/no decision to report/);
     pending().when({ type: 'decisionReported', refs: ['r'] }).thenRejected(/still pending/);
+  });
+});
+
+describe("a granted tool call's action", () => {
+  const ARGUMENTS = '{"channel":"C0SALES","text":"Q3 numbers are in"}';
+  const TOOL_ACTION = {
+    tool: 'post_message',
+    summary: 'Post "Q3 numbers are in" in #sales',
+    argumentsHash: createHash('sha256').update(ARGUMENTS).digest('hex'),
+    arguments: ARGUMENTS,
+    tier: 'external',
+    reason: 'the user asked',
+  };
+  const ORIGIN = { runId: 'r-7', groupId: 'T1.C1', conversationId: 'T1.C1.1700000000.000100', userId: 'U1' };
+  const grantedCall = () =>
+    unrequested().given(
+      requested({ requester: 'agent:run-r-7', action: TOOL_ACTION, approvers: ['U2'], required: 1, origin: ORIGIN }),
+      { type: 'approval.vote_cast', data: { approver: 'U2', decision: 'approve', argumentsHash: TOOL_ACTION.argumentsHash, castAt: NOW, by: 'user:U2', reason: null } },
+    );
+  const grantedEvent: GivenEvent = { type: 'approval.granted', data: { approvedBy: ['U2'], grantedAt: NOW } };
+  const executed = (content = 'posted in #sales'): GivenEvent => ({ type: 'approval.action_executed', data: { outcome: 'executed', content, executedAt: NOW } });
+
+  it('is asked to run on the grant, beside the report, keyed by the approval', () => {
+    expect(effectsOf(grantedCall(), grantedEvent)).toEqual([
+      { type: 'reportDecision', params: { approvalId: ID, requester: 'agent:run-r-7', decision: 'granted' } },
+      { type: 'executeAction', params: { approvalId: ID } },
+    ]);
+  });
+
+  it('stays owed until its execution is recorded (a SIGKILL between the grant and the run runs it after the restart)', () => {
+    const after = grantedCall().given(grantedEvent, reported());
+    expect(pendingEffectsOf(after)).toEqual([{ type: 'executeAction', params: { approvalId: ID } }]);
+  });
+
+  it('records its execution once, and is never owed again once recorded; its result is owed to the asking conversation instead', () => {
+    const before = grantedCall().given(grantedEvent, reported());
+    const after = before.when({ type: 'recordExecution', outcome: 'executed', content: 'posted in #sales' }, { issuedAt: NOW, actor: 'runtime' }).thenRecorded([executed()]);
+    expect(effectsOf(before, executed())).toEqual([{ type: 'deliverResult', params: { approvalId: ID, conversationId: ORIGIN.conversationId } }]);
+    expect(pendingEffectsOf(after)).toEqual([{ type: 'deliverResult', params: { approvalId: ID, conversationId: ORIGIN.conversationId } }]);
+    after.when({ type: 'recordExecution', outcome: 'failed', content: 'again' }).thenRejected('the action has run already; a granted action runs once');
+    const delivered = after
+      .when({ type: 'resultDelivered', conversationId: ORIGIN.conversationId })
+      .thenRecorded([{ type: 'approval.result_delivered', data: { conversationId: ORIGIN.conversationId } }]);
+    expect(pendingEffectsOf(delivered)).toEqual([]);
+    delivered.when({ type: 'resultDelivered', conversationId: ORIGIN.conversationId }).thenRejected(/delivered already/);
+  });
+
+  it('records a failed run as failed, and keeps at most 4,000 characters of what it gave, saying it was cut', () => {
+    const before = grantedCall().given(grantedEvent);
+    before.when({ type: 'recordExecution', outcome: 'failed', content: 'HTTP 500' }, { issuedAt: NOW }).thenRecorded([
+      { type: 'approval.action_executed', data: { outcome: 'failed', content: 'HTTP 500', executedAt: NOW } },
+    ]);
+    const long = before.when({ type: 'recordExecution', outcome: 'executed', content: 'x'.repeat(10_000) }, { issuedAt: NOW });
+    if (!long.decision.accepted) throw new Error(long.decision.reason);
+    const content = (long.decision.events[0]!.data as { content: string }).content;
+    expect(content).toHaveLength(4_000);
+    expect(content).toMatch(/cut: the full result is longer\)$/);
+  });
+
+  it('is not delivered before it ran', () => {
+    grantedCall().given(grantedEvent).when({ type: 'resultDelivered', conversationId: ORIGIN.conversationId }).thenRejected('the action has not run yet');
+  });
+
+  it('runs nothing for a request made by hand (no arguments, no origin)', () => {
+    expect(effectsOf(pending().given(voteCast('U2'), voteCast('U3')), { type: 'approval.granted', data: { approvedBy: ['U2', 'U3'], grantedAt: NOW } })).toEqual([
+      { type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'granted' } },
+    ]);
+    expect(pendingEffectsOf(granted().given(reported()))).toEqual([]);
+    granted().when({ type: 'recordExecution', outcome: 'executed', content: 'ok' }).thenRejected('requested by hand');
+  });
+
+  it('runs nothing for a full action without an origin', () => {
+    const noOrigin = unrequested().given(requested({ action: TOOL_ACTION, approvers: ['U2'], required: 1 }), voteCast('U2'));
+    expect(effectsOf(noOrigin, grantedEvent)).toEqual([{ type: 'reportDecision', params: { approvalId: ID, requester: 'U1', decision: 'granted' } }]);
   });
 });

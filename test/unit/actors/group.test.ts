@@ -526,3 +526,29 @@ describe("a scheduled task's result", () => {
     expect(() => idle().when({ ...deliver, text: 'x'.repeat(40_001) })).toThrow(/invalid/);
   });
 });
+
+describe("an approved action's result", () => {
+  const RESULT = 'Approved action `post_message` (ap-9) ran: posted';
+  const deliver = { type: 'deliverApprovalResult', approvalId: 'ap-9', runId: 'r-7', text: RESULT } as const;
+  const owed = { replyId: 'approval-ap-9', runId: 'r-7', text: RESULT, threadTs: null, messageIds: [] };
+
+  it('is owed as a reply keyed by the approval (approval-<id>), answering no message, and asks for it to be posted', () => {
+    idle().when(deliver).thenRecorded([{ type: 'group.reply_requested', data: owed }]);
+    expect(effectsOf(idle(), { type: 'group.reply_requested', data: owed })).toEqual([{ type: 'postReply', params: { groupId: CHANNEL, ...owed } }]);
+  });
+
+  it('lands in the thread that asked, while a turn runs there or not', () => {
+    spec(groupKind, THREAD).given(configured()).when(deliver).thenRecorded([{ type: 'group.reply_requested', data: { ...owed, threadTs: THREAD_TS } }]);
+    expect(running().when(deliver).thenRecorded([{ type: 'group.reply_requested', data: owed }]).state).toBe('configured.running');
+  });
+
+  it('is refused a second time, so a result delivered again after a crash is posted once', () => {
+    const owing = idle().given({ type: 'group.reply_requested', data: owed });
+    owing.when(deliver).thenRejected('the result of approval ap-9 was delivered already');
+    owing.given({ type: 'group.reply_posted', data: { replyId: 'approval-ap-9', refs: ['1712345999.000100'] } }).when(deliver).thenRejected(/delivered already/);
+  });
+
+  it('is refused by a group not configured yet', () => {
+    spec(groupKind, CHANNEL).when(deliver).thenRejected(/not configured/);
+  });
+});

@@ -49,10 +49,28 @@ describe('approvalRequestText', () => {
 });
 
 describe('decisionReportText', () => {
-  it('says who granted, who denied, and that nobody decided an expired approval', () => {
-    expect(decisionReportText('ap-1', request, 'granted', ['U0ALICE', 'U0BOB'])).toBe('**Approved** (ap-1) by U0ALICE, U0BOB: `send_payment`: Pay Acme 1,200 EUR');
-    expect(decisionReportText('ap-1', request, 'denied', ['U0BOB'])).toMatch(/^\*\*Denied\*\* \(ap-1\) by U0BOB: `send_payment`/);
-    expect(decisionReportText('ap-1', request, 'expired', [])).toContain('nobody decided before 2026-12-08T12:00:00.000Z');
+  const vote = (approver: string, decision: 'approve' | 'deny', reason: string | null = null, by = `user:${approver}`) => ({ approver, by, reason, decision, castAt: '2026-12-07T13:00:00.000Z' });
+
+  it('says who granted it', () => {
+    expect(decisionReportText('ap-1', request, 'granted', [vote('U0ALICE', 'approve'), vote('U0BOB', 'approve')])).toBe('**Approved** (ap-1) by U0ALICE, U0BOB: `send_payment`: Pay Acme 1,200 EUR.');
+  });
+
+  it('says a granted tool call runs now and its result follows', () => {
+    const call = { ...request, action: { ...request.action, arguments: '{}', tier: 'critical' as const, reason: null }, origin: { runId: 'r-42', groupId: 'T1.C1', conversationId: 'T1.C1', userId: null } };
+    expect(decisionReportText('ap-1', call, 'granted', [vote('U0ALICE', 'approve')])).toContain('It runs now; its result follows here.');
+  });
+
+  it('tells the requester who denied it and the reason they gave, where before it named only who', () => {
+    const text = decisionReportText('ap-1', request, 'denied', [vote('U0ALICE', 'approve'), vote('U0BOB', 'deny', 'not during\nthe freeze')]);
+    expect(text).toBe('**Denied** (ap-1) by U0BOB, who said: "not during the freeze". Nothing ran: `send_payment`: Pay Acme 1,200 EUR. Ask again with a new approval if it is still needed.');
+    expect(decisionReportText('ap-1', request, 'denied', [vote('U0BOB', 'deny')])).toContain('by U0BOB (no reason given). Nothing ran');
+    expect(decisionReportText('ap-1', request, 'denied', [vote('operator', 'deny', 'no', 'operator:dana')])).toContain('by operator (operator:dana), who said: "no"');
+  });
+
+  it('tells the requester that it expired, when, and how many approvals it had', () => {
+    expect(decisionReportText('ap-1', request, 'expired', [vote('U0ALICE', 'approve')])).toBe(
+      '**Expired** (ap-1) at 2026-12-08T12:00:00.000Z: it had 1 of the 2 approvals it needed, so it is not approved and nothing ran: `send_payment`: Pay Acme 1,200 EUR',
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRequest } from '../../../actors/run.js';
 import { MemoryBackend } from '../../../events/adapters/memory.js';
 import { catalogue } from '../../../events/catalogue/index.js';
-import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupRunFinished } from '../../../events/catalogue/group.js';
+import { groupMessageDeleted, groupMessageEdited, groupMessageReceived, groupReplyRequested, groupRunFinished } from '../../../events/catalogue/group.js';
 import { runCompleted, runQueued } from '../../../events/catalogue/run.js';
 import { createEventStore } from '../../../events/event-store.js';
 import type { EventStore } from '../../../events/port.js';
@@ -87,6 +87,23 @@ describe('the context builder', () => {
       { role: 'user', text: '[U2] what is the plan' },
     ]);
     expect(prompt.answeringUser).toBe('U2');
+  });
+
+  it("shows an approved action's result posted in the conversation (reply approval-<id>), so the next turn knows it ran, but a run's own reply once", async () => {
+    await say('1700000000.000100', 'post the summary in #sales');
+    // The turn's answer (its reply is keyed by the run, shown from the run's end) ...
+    await answer('r0', 'That needs approval (ap-1); I will tell you.');
+    await store.append(`group-${GROUP}`, [groupReplyRequested.create({ replyId: 'r0', runId: 'r0', text: 'That needs approval (ap-1); I will tell you.', threadTs: null, messageIds: ['1700000000.000100'] })], { expectedRevision: 'any' });
+    // ... and, once approved, the action's result under the approval's key.
+    await store.append(`group-${GROUP}`, [groupReplyRequested.create({ replyId: 'approval-ap-1', runId: 'r0', text: 'Approved action `post_message` (ap-1) ran: posted in #sales', threadTs: null, messageIds: [] })], { expectedRevision: 'any' });
+    await say('1700000002.000100', 'did it go out?');
+    const prompt = await buildRunContext(sources(), 'r1', groupRun(['1700000002.000100']));
+    expect(prompt.messages).toEqual([
+      { role: 'user', text: '[U1] post the summary in #sales' },
+      { role: 'assistant', text: 'That needs approval (ap-1); I will tell you.' },
+      { role: 'assistant', text: 'Approved action `post_message` (ap-1) ran: posted in #sales' },
+      { role: 'user', text: '[U1] did it go out?' },
+    ]);
   });
 
   it('names the sender by their display name where the channel knew it', async () => {

@@ -16,7 +16,7 @@ const counter = defineInteraction({
 });
 
 function click(actionId: string, value: string | undefined): BlockActions {
-  return { type: 'block_actions', user: { id: 'U1' }, channel: { id: 'C1' }, message: { ts: '1712345678.000100' }, actions: [{ action_id: actionId, ...(value === undefined ? {} : { value }) }] };
+  return { type: 'block_actions', user: { id: 'U1' }, channel: { id: 'C1' }, message: { ts: '1712345678.000100' }, actions: [{ action_id: actionId, action_ts: '1712345678.123456', ...(value === undefined ? {} : { value }) }] };
 }
 
 describe('buttons', () => {
@@ -35,7 +35,7 @@ describe('buttons', () => {
     const router = new InteractionRouter();
     router.register(counter);
     expect(await router.dispatch(click('lc.counter.up', '{"id":"c1"}'))).toEqual({ status: 'done', text: 'up by <@U1>' });
-    expect(calls.at(-1)).toMatchObject({ action: 'up', value: { id: 'c1' }, userId: 'U1', channel: 'C1', messageTs: '1712345678.000100' });
+    expect(calls.at(-1)).toMatchObject({ action: 'up', value: { id: 'c1' }, userId: 'U1', channel: 'C1', messageTs: '1712345678.000100', actionTs: '1712345678.123456' });
     expect(await router.dispatch(click('lc.counter.down', '{"id":"c1"}'))).toEqual({ status: 'refused', reason: 'cannot go down' });
     expect(await router.dispatch(click('lc.counter.up', '{"id":"boom"}'))).toEqual({ status: 'refused', reason: 'it could not be done: the counter is broken' });
     expect((await router.dispatch(click('lc.counter.up', '{"id":1}'))).status).toBe('refused');
