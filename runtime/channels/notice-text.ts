@@ -18,14 +18,48 @@ export function conflictNoticeText(scope: string, key: string, facts: readonly M
   ].join('\n');
 }
 
-/** An approver's request to vote: who asks, the exact action, how many votes, until when. */
+/** The most of an action's arguments a request shows; the full JSON is in `ledgerclaw approvals show`. */
+const SHOWN_ARGUMENTS_CHARS = 2_500;
+
+/**
+ * An approver's request to vote: who asks, the exact action in full (the tool, its tier,
+ * its arguments, where it came from and for whom, the reason the model gave, the policy that
+ * asked), how many votes, until when.
+ */
 export function approvalRequestText(approvalId: string, request: ApprovalRequest): string {
-  return [
-    `**Approval needed** (${approvalId}): ${requesterName(request.requester)} asks to run \`${request.action.tool}\`:`,
-    `> ${oneLine(request.action.summary)}`,
+  const { action, origin, policy } = request;
+  const lines = [
+    `**Approval needed** (${approvalId}): ${requesterName(request.requester)} asks to run \`${action.tool}\`${'tier' in action ? ` (tier ${action.tier})` : ''}:`,
+    `> ${oneLine(action.summary)}`,
+  ];
+  if ('arguments' in action) {
+    lines.push('Arguments, exactly as they would run:', '```', prettyArguments(action.arguments), '```');
+    if (action.reason !== null) lines.push(`The agent's reason: "${oneLine(action.reason)}"`);
+  }
+  if (origin !== null) {
+    lines.push(`Asked in ${origin.conversationId}${origin.userId === null ? '' : `, answering ${origin.userId}`} (run ${origin.runId}).`);
+  }
+  if (policy !== null) lines.push(`Asked because tier ${policy.tier} is above ${policy.maxTier} (${policy.maxTierFrom}); approvers from ${policy.rule}.`);
+  lines.push(
     `It needs ${request.required} of ${request.approvers.length} approvals (${request.approvers.join(', ')}) before ${request.expiresAt}. ` +
-      `Your vote is for this exact action (arguments sha256 \`${request.action.argumentsHash.slice(0, 12)}…\`).`,
-  ].join('\n');
+      `Your vote is for this exact action (arguments sha256 \`${action.argumentsHash.slice(0, 12)}…\`).`,
+  );
+  return lines.join('\n');
+}
+
+/** Canonical JSON indented for reading, cut where it is too long to show whole. */
+function prettyArguments(canonical: string): string {
+  let pretty: string;
+  try {
+    pretty = JSON.stringify(JSON.parse(canonical), null, 2);
+  } catch {
+    pretty = canonical;
+  }
+  // A fence inside the arguments would end the code block early and let them restyle the notice.
+  pretty = pretty.replaceAll('```', "'''");
+  return pretty.length <= SHOWN_ARGUMENTS_CHARS
+    ? pretty
+    : `${pretty.slice(0, SHOWN_ARGUMENTS_CHARS)}\n… (cut: ${pretty.length} characters; \`ledgerclaw approvals show\` has them all)`;
 }
 
 export type ApprovalDecision = 'granted' | 'denied' | 'expired';

@@ -43,6 +43,28 @@ describe('approvalRequestText', () => {
     expect(text).toContain('`0123456789ab…`');
   });
 
+  it("shows a tool call's action in full: tier, the arguments as they would run, the agent's reason, where it was asked and for whom, and the policy", () => {
+    const argumentsJson = '{"action":"customer_webhook","body":{"customers":["Acme","Initech"]}}';
+    const text = approvalRequestText('ap-2', {
+      ...request,
+      action: { tool: 'http_request', summary: 'POST to customer_webhook', argumentsHash: HASH, arguments: argumentsJson, tier: 'critical', reason: 'the note asks for it' },
+      origin: { runId: 'r-42', groupId: 'T1.C1', conversationId: 'T1.C1.1712345678.000100', userId: 'U0ALICE' },
+      policy: { tier: 'critical', maxTier: 'write', maxTierFrom: 'permissions.defaultMaxTier', rule: 'permissions.tools.http_request' },
+    });
+    expect(text).toContain('asks to run `http_request` (tier critical)');
+    expect(text).toContain('```\n{\n  "action": "customer_webhook",\n  "body": {\n    "customers": [\n      "Acme",\n      "Initech"\n    ]\n  }\n}\n```');
+    expect(text).toContain('The agent\'s reason: "the note asks for it"');
+    expect(text).toContain('Asked in T1.C1.1712345678.000100, answering U0ALICE (run r-42).');
+    expect(text).toContain('tier critical is above write (permissions.defaultMaxTier); approvers from permissions.tools.http_request');
+  });
+
+  it('cuts long arguments and keeps a fence inside them from closing the block', () => {
+    const argumentsJson = JSON.stringify({ text: '```' + 'x'.repeat(5_000) });
+    const text = approvalRequestText('ap-3', { ...request, action: { tool: 'post_message', summary: 's', argumentsHash: HASH, arguments: argumentsJson, tier: 'external', reason: null } });
+    expect(text.match(/```/g)).toHaveLength(2);
+    expect(text).toContain('(cut: ');
+  });
+
   it('names a person who asks by their id', () => {
     expect(approvalRequestText('ap-1', { ...request, requester: 'U0CAROL' })).toContain('(ap-1): U0CAROL asks to run');
   });
