@@ -42,15 +42,23 @@ interface WebhookRequest {
   readonly body: string;
 }
 
-let webhook: { server: Server; url: string; requests: WebhookRequest[] };
+let webhook: { server: Server; url: string; requests: WebhookRequest[]; holdNext: () => Promise<void> };
 
 beforeEach(async () => {
   const requests: WebhookRequest[] = [];
+  // When set, the next request is received and never answered (the caller is killed meanwhile).
+  let hold: (() => void) | null = null;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       requests.push({ method: request.method ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (hold !== null) {
+        const received = hold;
+        hold = null;
+        received();
+        return;
+      }
       response.writeHead(202, { 'content-type': 'application/json' });
       response.end('{"accepted":true}');
     });
@@ -58,10 +66,16 @@ beforeEach(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no webhook port');
-  webhook = { server, url: `http://127.0.0.1:${address.port}/customers`, requests };
+  webhook = {
+    server,
+    url: `http://127.0.0.1:${address.port}/customers`,
+    requests,
+    holdNext: () => new Promise<void>((resolve) => (hold = resolve)),
+  };
 });
 
 afterEach(async () => {
+  webhook.server.closeAllConnections();
   await new Promise<void>((resolve) => webhook.server.close(() => resolve()));
 });
 
@@ -246,5 +260,51 @@ describe('post_message and the group tier', () => {
     await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: '<@U0BOT> tell #ops the deploy window moved' });
     await eventually(() => world.slack.web.topLevel(OPS).find((message) => message.text === 'Deploy window moves to 15:00.'), 'the post in #ops');
     expect((await world.cli('events', 'streams')).stdout).not.toMatch(/approval-/);
+  });
+});
+
+describe('a runtime killed around an approved action', () => {
+  const typesOf = async (stream: string) => (await eventsOf(stream)).map((event) => event.type);
+
+  it('killed while the granted request is in flight, it sends it again after restart with the same idempotency key, and records it once', async () => {
+    scriptToolCall({ name: 'http_request', input: { action: 'customer_webhook', body: { customers: ['Acme'] } } }, 'Asked finance.');
+    const env = await withConfig(financePolicy());
+    const first = await world.start(env);
+    await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: INJECTION });
+    const stream = await approvalStream();
+    const received = webhook.holdNext();
+    await vote(CAROL, 'approve');
+    await vote(DAVE, 'approve');
+    await received;
+    first.kill('SIGKILL');
+    await first.exited;
+    expect(await typesOf(stream)).toContain('approval.granted');
+    expect(await typesOf(stream)).not.toContain('approval.action_executed');
+
+    await world.start(env);
+    await eventually(async () => ((await typesOf(stream)).includes('approval.action_executed') ? true : undefined), 'approval.action_executed after restart');
+    expect(webhook.requests).toHaveLength(2);
+    expect(new Set(webhook.requests.map((request) => request.headers['idempotency-key'])).size).toBe(1);
+    expect((await typesOf(stream)).filter((type) => type === 'approval.action_executed')).toHaveLength(1);
+  });
+
+  it('killed after the execution was recorded, it never sends it again', async () => {
+    scriptToolCall({ name: 'http_request', input: { action: 'customer_webhook', body: { customers: ['Acme'] } } }, 'Asked finance.');
+    const env = await withConfig(financePolicy());
+    const first = await world.start(env);
+    await world.slack.userPosts({ channel: GENERAL, user: ALICE, text: INJECTION });
+    const stream = await approvalStream();
+    await vote(CAROL, 'approve');
+    await vote(DAVE, 'approve');
+    await eventually(async () => ((await typesOf(stream)).includes('approval.action_executed') ? true : undefined), 'approval.action_executed');
+    first.kill('SIGKILL');
+    await first.exited;
+
+    await world.start(env);
+    await world.slack.settle();
+    // Long enough for owed effects to be resumed at start.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(webhook.requests).toHaveLength(1);
+    expect((await typesOf(stream)).filter((type) => type === 'approval.action_executed')).toHaveLength(1);
   });
 });
