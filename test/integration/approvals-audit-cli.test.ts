@@ -22,6 +22,9 @@ import { auditLogProjection } from '../../projections/audit-log.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
 import { openActorRuntime } from '../../runtime/actor-runtime.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
+import { sendControlCommand } from '../../runtime/control/client.js';
+import { openRuntimeControl } from '../../runtime/control/runtime-control.js';
+import { controlSocketPath } from '../../runtime/control/server.js';
 import { openEventStore } from '../../runtime/open-store.js';
 import { builtFile } from '../support/built-dist.js';
 import { runProcess } from '../support/child-process.js';
@@ -204,6 +207,35 @@ describe('ledgerclaw approvals', () => {
 
     expect(await cli('approvals', 'vote', 'a-1', 'maybe')).toMatchObject({ code: 2, stderr: expect.stringContaining('expected approve or deny') });
     expect(await cli('approvals', 'vote', 'missing', 'deny')).toMatchObject({ code: 1, stderr: expect.stringContaining('no approval missing') });
+  });
+});
+
+describe('ledgerclaw approvals vote while the runtime runs', () => {
+  it('goes through the control socket, signed operator:<os user>; the socket takes no other approval command', async () => {
+    await recordActivity([['a-1', request(['U0ALICE', 'operator'], 2)]]);
+    const opened = await openEventStore(config, { mode: 'writer', actor: 'runtime', command: 'ledgerclaw start' });
+    const runtime = await openActorRuntime({ store: opened.store, config, readOnly: false });
+    const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const control = await openRuntimeControl({ dataDir, actors: runtime.host, logger: silent });
+    try {
+      const voted = await cli('approvals', 'vote', 'a-1', 'approve', '--reason', 'fine by me');
+      expect(voted, voted.stderr).toMatchObject({ code: 0, stdout: `${OPERATOR} approved approval a-1; it is now pending\n` });
+      const [, cast] = await opened.store.readStream('approval-a-1');
+      expect(cast).toMatchObject({ type: 'approval.vote_cast', data: { approver: 'operator', by: OPERATOR, reason: 'fine by me' }, metadata: { actor: OPERATOR } });
+
+      // The socket is the operator's: it cannot expire an approval or request one.
+      await expect(sendControlCommand(controlSocketPath(dataDir), { kind: 'approval', actorId: 'a-1', command: { type: 'expire' } })).rejects.toThrow(
+        "the approval command 'expire' is not reachable through the control socket (it takes: vote)",
+      );
+      // Nor can a caller claim to be the operator for someone else's principal.
+      await expect(
+        sendControlCommand(controlSocketPath(dataDir), { kind: 'approval', actorId: 'a-1', command: { type: 'vote' } }, { operator: 'run:r1' }),
+      ).rejects.toThrow('expected an OS user name');
+    } finally {
+      await control.close();
+      await runtime.close();
+      await opened.close();
+    }
   });
 });
 
