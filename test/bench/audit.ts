@@ -44,7 +44,7 @@ const GROUPS = 100;
 const EVENTS_PER_TURN = 10;
 const APPROVAL_EVERY = 50;
 /** Turns appended at once: each its own streams, so the store's group commit batches them. */
-const CONCURRENT_TURNS = 256;
+const CONCURRENT_TURNS = 1_024;
 /** A query, printed rows included in what it returns, must answer within this. */
 const QUERY_TARGET_MS = 1_000;
 
@@ -134,7 +134,7 @@ async function appendEvents(store: EventStore, events: number, log: (line: strin
       batch.push(store.append(stream, list, { expectedRevision: 'any' }).then(() => undefined));
     }
     await Promise.all(batch);
-    if (first % (CONCURRENT_TURNS * 40) === 0) log(`audit: appended ${formatNumber(appended)} events`);
+    if (first % (CONCURRENT_TURNS * 10) === 0) log(`audit: appended ${formatNumber(appended)} events`);
   }
   return { appended, seconds: (performance.now() - started) / 1000 };
 }
