@@ -9,7 +9,7 @@
  * starts at the beginning of `$all`.
  */
 import type { EventBackend } from './backend.js';
-import { verifyHashChains, type VerifyResult } from './verify.js';
+import { verifyHashChains, type VerifyOptions, type VerifyResult } from './verify.js';
 
 export interface SpanVerifyResult {
   /** Where the walk began: `from`, or 1 when the span could only be anchored at the start. */
@@ -18,9 +18,9 @@ export interface SpanVerifyResult {
   readonly result: VerifyResult;
 }
 
-export async function verifySpan(backend: EventBackend, from: bigint, until: bigint): Promise<SpanVerifyResult> {
+export async function verifySpan(backend: EventBackend, from: bigint, until: bigint, options: Pick<VerifyOptions, 'onProgress'> = {}): Promise<SpanVerifyResult> {
   const [before] = from > 1n ? await backend.readAll({ from: from - 1n, direction: 'backwards', maxCount: 1 }) : [];
-  if (!before || before.hashVersion !== 2) return { from: 1n, until, result: await verifyHashChains(backend, { until }) };
+  if (!before || before.hashVersion !== 2) return { from: 1n, until, result: await verifyHashChains(backend, { ...options, until }) };
   const since = { position: before.position, hash: before.hash, chainTip: before.hash };
-  return { from, until, result: await verifyHashChains(backend, { since, until }) };
+  return { from, until, result: await verifyHashChains(backend, { ...options, since, until }) };
 }

@@ -85,7 +85,12 @@ async function audit(context: CommandContext, command: Command, options: AuditOp
     if (!opened) throw new CommandFailedError(`there is no event store in ${config.dataDir} (is --data right?)`);
     const head = await opened.store.headPosition();
     if (applied < head) io.stderr.write(`ledgerclaw: the audit log has applied $all up to position ${applied} of ${head}; newer events are not shown until the runtime catches it up\n`);
-    return first && last ? verifySpan(opened.backend, first.position, last.position) : null;
+    if (!first || !last) return null;
+    // A year of events takes a while to walk: a person watching sees it move; redirected stderr stays clean.
+    const onProgress = io.stderr.isTTY === true ? (checked: number, position: bigint) => io.stderr.write(`\rverifying the hash chain: ${checked} events (position ${position} of ${last.position})`) : undefined;
+    const span = await verifySpan(opened.backend, first.position, last.position, onProgress ? { onProgress } : {});
+    if (onProgress) io.stderr.write('\r\x1b[K');
+    return span;
   });
   if (checked && !checked.result.ok) {
     io.stdout.write(`${verificationLine(checked)}\n`);
