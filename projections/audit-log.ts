@@ -160,7 +160,8 @@ function lookupsFor(known: Known, event: StoredEvent, writes: Statement[]): Audi
     case 'approval.requested': {
       const approvalId = idAfter(event.streamId, 'approval-');
       const groupId = text((data.origin as Record<string, unknown> | null)?.groupId);
-      if (!known.approvalGroups.has(approvalId) || known.approvalGroups.get(approvalId) === null) known.approvalGroups.set(approvalId, groupId);
+      // An approval is requested once (the actor refuses a second request).
+      known.approvalGroups.set(approvalId, groupId);
       return { groupId };
     }
     default:

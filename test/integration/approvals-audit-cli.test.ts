@@ -299,4 +299,23 @@ describe('ledgerclaw audit', () => {
     expect(audit.code).toBe(1);
     expect(audit.stdout).toMatch(new RegExp(`^hash chain broken in stream run-r1 at revision 1 \\(position ${call!.position}\\): .+\\n$`));
   });
+
+  it('verifies the whole span it prints from: an event changed between two printed rows fails it too; a span after the change does not', async () => {
+    await recordActivity([['a-1', request(['U0ALICE', 'operator'], 1)]]);
+    const opened = await openEventStore(config, { mode: 'reader', actor: 'test' });
+    // The reply's request is not audited (its posting is): it lies between printed rows.
+    const [requested] = await opened.store.readStream('group-T0FAKE.C0GENERAL');
+    await opened.close();
+    await sqliteRun(join(dataDir, 'events.db'), 'UPDATE events SET data = ? WHERE position = ?', [
+      JSON.stringify({ ...(requested!.data as object), text: 'Something else entirely.' }),
+      Number(requested!.position),
+    ]);
+
+    const audit = await cli('audit', '--group', GROUP);
+    expect(audit.code).toBe(1);
+    expect(audit.stdout).toMatch(new RegExp(`^hash chain broken in stream group-T0FAKE\\.C0GENERAL at revision 0 \\(position ${requested!.position}\\): `));
+    const later = await cli('audit', '--group', OTHER_GROUP);
+    expect(later, later.stderr).toMatchObject({ code: 0 });
+    expect(later.stdout).toMatch(/^hash chain verified over positions (\d+)\.\.\1 \(1 event\)\n/);
+  });
 });
