@@ -149,12 +149,23 @@ function approvalEntry(event: StoredEvent, data: Data, lookups: AuditLookups): A
     case 'approval.expired':
       return { ...base, kind: event.type, summary: 'expired before enough approvals', detail };
     case 'approval.vote_refused': {
-      const who = text(data.approver) ?? text(data.by) ?? event.metadata.actor;
+      // Who sent it, not whom it was cast as: a forged vote is the forger's.
+      const by = text(data.by) ?? event.metadata.actor;
       const reason = text(data.reason);
-      return { ...base, kind: event.type, summary: `refused a vote by ${who}${reason ? `: ${excerpt(reason)}` : ''}`, detail };
+      return {
+        ...base,
+        kind: event.type,
+        actor: by,
+        summary: `refused a vote to ${text(data.decision) ?? '?'} as ${text(data.approver) ?? '?'}${reason ? `: ${excerpt(reason)}` : ''}`,
+        detail,
+      };
+    }
+    case 'approval.action_executed': {
+      const content = text(data.content);
+      return { ...base, kind: event.type, summary: `ran the approved action: ${text(data.outcome) ?? '?'}${content ? `: ${excerpt(content)}` : ''}`, detail };
     }
     default: {
-      // approval.action_executed, and whatever a later version records: said plainly, kept whole.
+      // Whatever a later version records: said plainly, kept whole.
       const outcome = text(data.outcome) ?? (data.isError === true ? 'failed' : null);
       return { ...base, kind: event.type, summary: `${event.type.slice('approval.'.length).replaceAll('_', ' ')}${outcome ? `: ${outcome}` : ''}`, detail };
     }

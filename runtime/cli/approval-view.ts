@@ -87,6 +87,18 @@ function describePolicy(policy: Data | null): string {
   return `${text(policy.tier) ?? '?'} is above ${text(policy.maxTier) ?? '?'} (${text(policy.maxTierFrom) ?? '?'}); approvers from ${text(policy.rule) ?? '?'}`;
 }
 
+/** A refused vote and the execution in words; any other event as stored. */
+function describeEvent(event: ApprovalEventView): string {
+  const data = (event.data ?? {}) as Data;
+  if (event.type === 'approval.vote_refused') {
+    return `refused vote: ${text(data.approver) ?? '?'} ${text(data.decision) ?? '?'} (sent by ${text(data.by) ?? event.actor}) at ${text(data.refusedAt) ?? event.recordedAt}: ${text(data.reason) ?? ''}`;
+  }
+  if (event.type === 'approval.action_executed') {
+    return `execution: ${text(data.outcome) ?? '?'} at ${text(data.executedAt) ?? event.recordedAt}: ${text(data.content) ?? ''}`;
+  }
+  return `${event.type} at ${event.recordedAt} (${event.actor}): ${JSON.stringify(event.data)}`;
+}
+
 /** The approval as an operator reads it, one fact a line. */
 export function describeApproval(view: ApprovalView): string {
   const request = view.request;
@@ -117,6 +129,6 @@ export function describeApproval(view: ApprovalView): string {
   } else {
     lines.push('decision: none yet');
   }
-  for (const event of view.events) lines.push(`${event.type} at ${event.recordedAt} (${event.actor}): ${JSON.stringify(event.data)}`);
+  for (const event of view.events) lines.push(describeEvent(event));
   return `${lines.join('\n')}\n`;
 }

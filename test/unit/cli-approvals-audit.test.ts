@@ -44,18 +44,21 @@ describe('approvals show', () => {
   it('folds votes and the decision, and keeps events it does not know (a refused vote, the execution) in order', () => {
     const view = foldApproval('a-1', [
       requested,
-      stored('approval.vote_refused', { approver: 'U7', reason: 'not an approver' }, 'user:U7'),
+      stored('approval.vote_refused', { approver: 'U7', by: 'user:U7', decision: 'approve', argumentsHash: 'ab', reason: 'U7 is not one of the approvers', refusedAt: '2026-01-05T10:00:30.000Z' }, 'user:U7'),
       stored('approval.vote_cast', { approver: 'operator', decision: 'approve', by: 'operator:alice', reason: 'ok', castAt: '2026-01-05T10:01:00.000Z' }, 'operator:alice'),
       stored('approval.granted', { approvedBy: ['operator'], grantedAt: '2026-01-05T10:01:00.000Z' }, 'operator:alice'),
-      stored('approval.action_executed', { outcome: 'executed', status: 200 }),
+      stored('approval.action_executed', { outcome: 'executed', content: 'HTTP 200', executedAt: '2026-01-05T10:02:00.000Z' }),
+      stored('approval.result_delivered', { conversationId: 'T1.C1' }),
     ]);
     expect(view).toMatchObject({ status: 'granted', votes: [{ approver: 'operator', by: 'operator:alice', reason: 'ok' }], decision: { outcome: 'granted', by: ['operator'] } });
-    expect(view!.events.map((event) => event.type)).toEqual(['approval.vote_refused', 'approval.action_executed']);
+    expect(view!.events.map((event) => event.type)).toEqual(['approval.vote_refused', 'approval.action_executed', 'approval.result_delivered']);
     const text = describeApproval(view!);
     expect(text).toContain('operator approved (cast by operator:alice): ok');
     expect(text).toContain('decision: granted by operator at 2026-01-05T10:01:00.000Z');
     expect(text).toContain('origin     (made by hand: no run)');
-    expect(text).toContain('approval.action_executed at 2026-01-05T10:00:00.000Z (runtime): {"outcome":"executed","status":200}');
+    expect(text).toContain('refused vote: U7 approve (sent by user:U7) at 2026-01-05T10:00:30.000Z: U7 is not one of the approvers');
+    expect(text).toContain('execution: executed at 2026-01-05T10:02:00.000Z: HTTP 200');
+    expect(text).toContain('approval.result_delivered at 2026-01-05T10:00:00.000Z (runtime): {"conversationId":"T1.C1"}');
   });
 
   it('a stream without a request is no approval', () => {

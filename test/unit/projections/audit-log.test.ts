@@ -66,11 +66,16 @@ describe('audit rows: approvals, memory, tasks', () => {
     expect(vote).toMatchObject({ actor: 'operator:alice', summary: 'operator voted deny: no way' });
   });
 
-  it('approval events it does not know yet get a row that keeps their data whole', () => {
-    const refused = auditEntryOf(stored('approval-a-1', 'approval.vote_refused', { approver: 'U7', reason: 'U7 is not one of the approvers' }, 'user:U7'), { groupId: 'T1.C1' });
-    expect(refused).toMatchObject({ kind: 'approval.vote_refused', actor: 'user:U7', groupId: 'T1.C1', summary: 'refused a vote by U7: U7 is not one of the approvers' });
-    const executed = auditEntryOf(stored('approval-a-1', 'approval.action_executed', { outcome: 'executed', status: 200 }));
-    expect(executed).toMatchObject({ summary: 'action executed: executed', detail: { approvalId: 'a-1', outcome: 'executed', status: 200 } });
+  it('a refused vote is its sender’s, the execution says how it went, and an approval event it does not know gets a row with its data whole', () => {
+    const refused = auditEntryOf(
+      stored('approval-a-1', 'approval.vote_refused', { approver: 'U1', by: 'agent:run-r9', decision: 'approve', argumentsHash: 'h', reason: 'an agent never votes', refusedAt: 'x' }, 'agent:run-r9'),
+      { groupId: 'T1.C1' },
+    );
+    expect(refused).toMatchObject({ kind: 'approval.vote_refused', actor: 'agent:run-r9', groupId: 'T1.C1', summary: 'refused a vote to approve as U1: an agent never votes' });
+    const executed = auditEntryOf(stored('approval-a-1', 'approval.action_executed', { outcome: 'failed', content: 'HTTP 500 from\ncrm_webhook', executedAt: 'x' }));
+    expect(executed).toMatchObject({ summary: 'ran the approved action: failed: HTTP 500 from crm_webhook', detail: { approvalId: 'a-1', outcome: 'failed' } });
+    const later = auditEntryOf(stored('approval-a-1', 'approval.escalated', { to: 'U9' }), { groupId: 'T1.C1' });
+    expect(later).toMatchObject({ kind: 'approval.escalated', groupId: 'T1.C1', summary: 'escalated', detail: { approvalId: 'a-1', to: 'U9' } });
   });
 
   it('memory rows carry the scope’s group (none for a person’s memory) and the writer', () => {
