@@ -40,6 +40,9 @@ import type { SuiteOptions, SuiteReport } from './main.js';
 import { formatMs, formatNumber, formatRate, formatTable, summarize } from './stats.js';
 import { inBenchWorkspace, verdict, type Target } from './suite-workspace.js';
 
+/** The data of the catalogue's newest run.tool_called: the fixtures build the version in force (v1 or v2) and say so by this cast. */
+type ToolCalledData = Parameters<typeof runToolCalled.create>[0];
+
 const GROUPS = 100;
 const EVENTS_PER_TURN = 10;
 const APPROVAL_EVERY = 50;
@@ -66,8 +69,13 @@ const OUTPUT = 'Found 3 results: the Q3 invoice summary (finance), the vendor co
 function turnEvents(turn: number, at: string): [string, NewEvent[]][] {
   const groupId = groupOf(turn);
   const runId = `r${turn}`;
-  const tool = (index: number) =>
-    runToolCalled.create({ callId: `c${index}`, tool: index % 2 === 0 ? 'memory_search' : 'send_message', where: 'host', input: { query: `invoice ${turn}` }, output: OUTPUT, isError: index === 4 && turn % 7 === 0, durationMs: 12, calledAt: at });
+  const tool = (index: number) => {
+    const isError = index === 4 && turn % 7 === 0;
+    const call = { callId: `c${index}`, tool: index % 2 === 0 ? 'memory_search' : 'send_message', where: 'host', input: { query: `invoice ${turn}` }, output: OUTPUT, isError, durationMs: 12, calledAt: at };
+    // v2 (the permission gate's) records the tier and what became of the call.
+    const v2 = { tier: index % 2 === 0 ? 'read' : 'write', outcome: isError ? 'failed' : 'executed', approvalId: null };
+    return runToolCalled.create((runToolCalled.version >= 2 ? { ...call, ...v2 } : call) as ToolCalledData);
+  };
   const streams: [string, NewEvent[]][] = [
     [
       `run-${runId}`,

@@ -30,6 +30,9 @@ import { builtFile } from '../support/built-dist.js';
 import { runProcess } from '../support/child-process.js';
 import { cliEnv } from '../support/cli-env.js';
 
+/** The data of the catalogue's newest run.tool_called: the fixtures build the version in force (v1 or v2) and say so by this cast. */
+type ToolCalledData = Parameters<typeof runToolCalled.create>[0];
+
 const GROUP = 'T0FAKE.C0GENERAL';
 const OTHER_GROUP = 'T0FAKE.C0OTHER';
 const OPERATOR = `operator:${userInfo().username}`;
@@ -71,6 +74,12 @@ function request(approvers: readonly string[], required: number, groupId = GROUP
   };
 }
 
+/** run.tool_called at whichever version the catalogue takes: v2 (the gate's) adds tier, outcome and approvalId. */
+const TOOL_CALLED_V2 = runToolCalled.version >= 2;
+function toolCalledData(v1: Record<string, unknown>, tier: string): Record<string, unknown> {
+  return TOOL_CALLED_V2 ? { ...v1, tier, outcome: v1.isError === true ? 'failed' : 'executed', approvalId: null } : v1;
+}
+
 /**
  * What a day of the assistant leaves in the store: run r1 in GROUP calls http_request (which
  * asks for approval a-1) and posts a reply; an agent records a fact; run r2 in OTHER_GROUP
@@ -84,9 +93,9 @@ async function recordActivity(approvals: readonly [id: string, command: Command]
     const now = new Date().toISOString();
     const queued = (groupId: string, runId: string) =>
       runQueued.create({ groupId, conversationId: groupId, taskId: null, trigger: 'mention', turnRef: runId, contextMode: 'group', queuedAt: now });
-    const toolCall = (tool: string, extra: Record<string, unknown> = {}) =>
-      runToolCalled.create({ callId: `c-${tool}`, tool, where: 'host', input: { q: 'x' }, output: 'ok', isError: false, durationMs: 3, calledAt: now, ...extra } as never);
-    await store.append('run-r1', [queued(GROUP, 'r1'), toolCall('http_request')], { expectedRevision: 'any' });
+    const toolCall = (tool: string, tier: string, isError = false) =>
+      runToolCalled.create(toolCalledData({ callId: `c-${tool}`, tool, where: 'host', input: { q: 'x' }, output: 'ok', isError, durationMs: 3, calledAt: now }, tier) as ToolCalledData);
+    await store.append('run-r1', [queued(GROUP, 'r1'), toolCall('http_request', 'critical')], { expectedRevision: 'any' });
     for (const [id, command] of approvals) {
       const result = await runtime.host.sendUnchecked('approval', id, command, { actor: 'agent:run-r1' });
       expect(result.status === 'rejected' ? result.reason : 'accepted').toBe('accepted');
@@ -98,7 +107,7 @@ async function recordActivity(approvals: readonly [id: string, command: Command]
       [memoryFactRecorded.create({ factId: 'f1', key: 'vendor.acme.terms', statement: 'net 30', confidence: 'agent-observed', category: 'project', source: { kind: 'message', ref: 'm1' }, recordedAt: now }, { metadata: { actor: 'agent:run-r1' } })],
       { expectedRevision: 'any' },
     );
-    await store.append('run-r2', [queued(OTHER_GROUP, 'r2'), toolCall('memory_search', { isError: true })], { expectedRevision: 'any' });
+    await store.append('run-r2', [queued(OTHER_GROUP, 'r2'), toolCall('memory_search', 'read', true)], { expectedRevision: 'any' });
   } finally {
     await runtime.close();
     await opened.close();
@@ -254,10 +263,10 @@ describe('ledgerclaw audit', () => {
       [GROUP, 'agent:run-r1', 'memory.fact_recorded'],
       [OTHER_GROUP, 'agent:run-r2', 'tool_call'],
     ]);
-    expect(rows[0]).toContain('called http_request: executed');
+    expect(rows[0]).toContain(TOOL_CALLED_V2 ? 'called http_request [critical]: executed' : 'called http_request: executed');
     expect(rows[1]).toContain('asked U0ALICE, operator (1 of 2) to approve http_request [critical]: POST the customer list to crm_webhook');
     expect(rows[2]).toContain('posted in T0FAKE.C0GENERAL: Asked for approval a-1.');
-    expect(rows[4]).toContain('called memory_search: failed');
+    expect(rows[4]).toContain(TOOL_CALLED_V2 ? 'called memory_search [read]: failed' : 'called memory_search: failed');
     const positions = rows.map((row) => Number(row.split('  ')[1]!.slice(1)));
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
   });
