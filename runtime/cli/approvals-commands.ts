@@ -8,8 +8,8 @@
  * - `vote` sends the approval actor `vote` for the approver `operator`, signed
  *   `operator:<os user>`, with the request's arguments hash: through the running runtime's
  *   control socket, or an actor host in this process. It counts only where the policy listed
- *   `operator` among the approvers; otherwise the actor refuses, and its reason is printed
- *   (exit 1).
+ *   `operator` among the approvers; otherwise the actor refuses (rejects it, or records
+ *   `approval.vote_refused`), and its reason is printed (exit 1).
  */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
@@ -146,6 +146,12 @@ async function vote(context: CommandContext, command: Command, approvalId: strin
     ),
   );
   if (result.status === 'rejected') throw new CommandFailedError(`the vote of operator:${operator} on approval ${approvalId} was not counted: ${result.reason}`);
+  // The actor may record a refused vote (so the audit shows the attempt) instead of rejecting it.
+  const refused = result.events.find((event) => event.type === 'approval.vote_refused');
+  if (refused) {
+    const reason = (refused.data as { reason?: unknown }).reason;
+    throw new CommandFailedError(`the vote of operator:${operator} on approval ${approvalId} was not counted: ${typeof reason === 'string' ? reason : 'refused'} (the refusal is recorded)`);
+  }
   const decided = result.events.find((event) => event.type === 'approval.granted' || event.type === 'approval.denied');
   const done = decision === 'approve' ? 'approved' : 'denied';
   context.io.stdout.write(

@@ -71,7 +71,7 @@ function turnEvents(turn: number, at: string): [string, NewEvent[]][] {
   const runId = `r${turn}`;
   const tool = (index: number) => {
     const isError = index === 4 && turn % 7 === 0;
-    const call = { callId: `c${index}`, tool: index % 2 === 0 ? 'memory_search' : 'send_message', where: 'host', input: { query: `invoice ${turn}` }, output: OUTPUT, isError, durationMs: 12, calledAt: at };
+    const call: Record<string, unknown> = { callId: `c${index}`, tool: index % 2 === 0 ? 'memory_search' : 'send_message', where: 'host', input: { query: `invoice ${turn}` }, output: OUTPUT, isError, durationMs: 12, calledAt: at };
     // v2 (the permission gate's) records the tier and what became of the call.
     const v2 = { tier: index % 2 === 0 ? 'read' : 'write', outcome: isError ? 'failed' : 'executed', approvalId: null };
     return runToolCalled.create((runToolCalled.version >= 2 ? { ...call, ...v2 } : call) as ToolCalledData);
