@@ -2,6 +2,7 @@
  * Every read model the runtime maintains. A new projection is added here; raising one's
  * version rebuilds it (beside the live one) on the next start.
  */
+import { auditLogProjection } from './audit-log.js';
 import { dailyLogFilesProjection } from './daily-log-files.js';
 import { groupActivityProjection } from './group-activity.js';
 import { memoryFilesProjection } from './memory-files.js';
@@ -19,4 +20,5 @@ export const readModelProjections: readonly Projection[] = [
   runUsageProjection,
   tasksProjection,
   groupActivityProjection,
+  auditLogProjection,
 ];

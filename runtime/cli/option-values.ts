@@ -5,9 +5,11 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { voteDecisionSchema } from '../../events/catalogue/approval.js';
 import { slackUserIdSchema } from '../../events/catalogue/group.js';
 import { factKeySchema } from '../../events/catalogue/memory.js';
 import { eventTypeSchema, streamIdSchema } from '../../events/envelope.js';
+import { durationSchema } from './durations.js';
 
 function parserFor<T>(schema: z.ZodType<T, string>, expectation: string): (value: string) => T {
   return (value) => {
@@ -98,3 +100,37 @@ export const parseGroupOption = parserFor(
 
 /** A file to read text from, or `-` for standard input. */
 export const parseTextSource = parserFor(z.string().min(1).max(4_096).refine((value) => !value.includes('\0')), "expected a file path, or '-' for standard input");
+
+/** An approval id as given (with or without the stream's `approval-` prefix). */
+export const parseApprovalId = parserFor(
+  z
+    .string()
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/)
+    .transform((value) => (value.startsWith('approval-') && value.length > 'approval-'.length ? value.slice('approval-'.length) : value)),
+  'expected an approval id (printable, no spaces, at most 200 characters)',
+);
+
+/** How the operator votes on an approval. */
+export const parseVoteDecision = parserFor(voteDecisionSchema, 'expected approve or deny');
+
+/** Why the operator votes so, as the approval actor keeps it. */
+export const parseVoteReason = parserFor(z.string().trim().min(1).max(500), 'expected a reason of 1 to 500 characters');
+
+/** A principal as events sign them: `user:U1`, `agent:run-R`, `operator:alice`, `cli`, `runtime`. */
+export const parsePrincipal = parserFor(
+  z.string().max(200).regex(/^(user|agent|operator):[\x21-\x7e]+$|^(cli|runtime)$/),
+  'expected a principal such as user:U024BE7LH, agent:run-42, operator:alice, cli or runtime',
+);
+
+/**
+ * A point in time: an ISO 8601 time (`2026-01-05T10:00:00Z`, with a zone), a day
+ * (`2026-01-05`, UTC midnight), or a duration back from now (`7d`, `12h`, `90m`).
+ */
+export function parseTimeBound(value: string, now: () => number = Date.now): Date {
+  const duration = durationSchema.safeParse(value);
+  if (duration.success) return new Date(now() - duration.data);
+  const time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).safeParse(value);
+  if (time.success) return new Date(time.data.length === 10 ? `${time.data}T00:00:00Z` : time.data);
+  throw new InvalidArgumentError('expected an ISO time such as 2026-01-05T10:00:00Z, a day such as 2026-01-05, or a duration back from now such as 7d or 12h');
+}

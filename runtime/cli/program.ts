@@ -8,6 +8,8 @@ import { CONFIG_FILE_ENV, CONFIG_KEYS, DEFAULT_CONFIG_FILE } from '../config.js'
 import { redactCredentials } from '../redaction.js';
 import { ledgerclawVersion } from '../version.js';
 import { registerActorsCommands } from './actors-commands.js';
+import { registerApprovalsCommands } from './approvals-commands.js';
+import { registerAuditCommand } from './audit-command.js';
 import { registerChatCommand } from './chat-command.js';
 import type { CommandContext } from './command-context.js';
 import { registerEventsCommands } from './events-commands.js';
@@ -110,6 +112,8 @@ export function buildProgram(context: CommandContext): Command {
   registerKnowledgeCommands(program, context);
   registerTasksCommands(program, context);
   registerInstructionsCommands(program, context);
+  registerApprovalsCommands(program, context);
+  registerAuditCommand(program, context);
 
   // Subcommands copy their parent's output settings when created; the hint must name each
   // command, so it is set on every command once the tree is complete.

@@ -45,6 +45,8 @@ export interface ActorCommandOptions {
   readonly key?: string;
   /** The Slack user the operator acts for: signed `user:<id>` instead of `cli`. */
   readonly onBehalfOf?: string;
+  /** The operator's OS user name: signed `operator:<name>` (an approval vote from the terminal). */
+  readonly asOperator?: string;
 }
 
 /** The data directory has a writer that is not a runtime answering on its socket. */
@@ -79,7 +81,7 @@ export async function openActorCommands(options: OpenActorCommandsOptions): Prom
       async send(kind, actorId, command, sendOptions = {}) {
         try {
           const result = await actorRuntime.host.sendUnchecked(kind, actorId, command, {
-            actor: sendOptions.onBehalfOf === undefined ? CLI_ACTOR : `user:${sendOptions.onBehalfOf}`,
+            actor: signatureOf(sendOptions),
             commandId: `cli:${sendOptions.key ?? randomUUID()}`,
           });
           if (result.status === 'accepted' && !result.duplicate) wrote = true;
@@ -104,6 +106,12 @@ export async function openActorCommands(options: OpenActorCommandsOptions): Prom
   }
 }
 
+/** `metadata.actor` of a command sent in this process, as the control server would sign it. */
+function signatureOf(options: ActorCommandOptions): string {
+  if (options.asOperator !== undefined) return `operator:${options.asOperator}`;
+  return options.onBehalfOf === undefined ? CLI_ACTOR : `user:${options.onBehalfOf}`;
+}
+
 function throughRuntime(socketPath: string, inUse: DataDirectoryInUseError): ActorCommands {
   return {
     route: 'runtime',
@@ -112,6 +120,7 @@ function throughRuntime(socketPath: string, inUse: DataDirectoryInUseError): Act
         return await sendControlCommand(socketPath, { kind, actorId, command }, {
           ...(sendOptions.key === undefined ? {} : { requestId: sendOptions.key }),
           ...(sendOptions.onBehalfOf === undefined ? {} : { onBehalfOf: sendOptions.onBehalfOf }),
+          ...(sendOptions.asOperator === undefined ? {} : { operator: sendOptions.asOperator }),
         });
       } catch (error) {
         if (!(error instanceof ControlUnavailableError)) throw error;

@@ -42,6 +42,8 @@ export interface ControlClientOptions {
   readonly requestId?: string;
   /** The Slack user the operator acts for: the command is signed `user:<id>`. */
   readonly onBehalfOf?: string;
+  /** The operator's OS user name: the command is signed `operator:<name>`. */
+  readonly operator?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -54,6 +56,7 @@ export function sendControlCommand(socketPath: string, request: ControlCommand, 
     actorId: request.actorId,
     command: { ...request.command },
     ...(options.onBehalfOf === undefined ? {} : { onBehalfOf: options.onBehalfOf }),
+    ...(options.operator === undefined ? {} : { operator: options.operator }),
   };
   return new Promise<WireSendResult>((resolve, reject) => {
     let connected = false;

@@ -15,6 +15,14 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** A line longer than this is not a request: the connection is answered and closed. */
 export const MAX_CONTROL_LINE_BYTES = 1024 * 1024;
 
+/**
+ * The operator's OS user name, for commands signed `operator:<name>` (an approval vote from
+ * the terminal): printable ASCII without spaces or colons, as the approval actor expects.
+ */
+export const operatorNameSchema = z
+  .string()
+  .regex(/^[\x21-\x39\x3b-\x7e]{1,64}$/, 'expected an OS user name of 1 to 64 printable characters, no spaces or colons');
+
 const requestId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits and . _ : -');
 
 export const controlRequestSchema = z
@@ -29,8 +37,14 @@ export const controlRequestSchema = z
      * (`memory confirm --as U123`: only a user can confirm a fact). Absent: signed `cli`.
      */
     onBehalfOf: slackUserIdSchema.optional(),
+    /**
+     * The operator at the terminal, by OS user name: the command is signed `operator:<name>`
+     * (`approvals vote`: counts only where a policy lists the approver `operator`).
+     */
+    operator: operatorNameSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((request) => request.onBehalfOf === undefined || request.operator === undefined, 'a request is signed for a user (onBehalfOf) or as the operator, not both');
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 
 /** Decimal digits, optionally negative: a bigint on the wire. */

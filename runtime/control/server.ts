@@ -62,6 +62,11 @@ export interface ControlServerOptions {
   readonly actors: ControlledActors;
   /** The actor kinds requests may address. */
   readonly kinds: readonly string[];
+  /**
+   * Kinds of which only some commands are reachable (`approval`: `vote` only; the clock
+   * expires approvals, and a request comes from a run). Kinds not named here take any.
+   */
+  readonly commandsOf?: Readonly<Record<string, readonly string[]>>;
   /** `metadata.actor` of the commands it sends. Default `cli`. */
   readonly actor?: string;
   readonly logger?: Logger;
@@ -202,9 +207,14 @@ async function execute(request: ControlRequest, options: ControlServerOptions, l
   if (!options.kinds.includes(request.kind)) {
     return failure(request.id, 'forbidden_kind', `actor kind '${request.kind}' is not reachable through the control socket (it takes: ${options.kinds.join(', ')})`);
   }
+  const reachable = options.commandsOf?.[request.kind];
+  if (reachable && !reachable.includes(request.command.type)) {
+    return failure(request.id, 'forbidden_kind', `the ${request.kind} command '${request.command.type}' is not reachable through the control socket (it takes: ${reachable.join(', ')})`);
+  }
   try {
     // The request id keys the command: a request sent twice is applied once.
-    const actor = request.onBehalfOf === undefined ? (options.actor ?? 'cli') : `user:${request.onBehalfOf}`;
+    const actor =
+      request.operator !== undefined ? `operator:${request.operator}` : request.onBehalfOf !== undefined ? `user:${request.onBehalfOf}` : (options.actor ?? 'cli');
     const result = await options.actors.sendUnchecked(request.kind, request.actorId, request.command, { actor, commandId: `control:${request.id}` });
     logger.info({ kind: request.kind, actorId: request.actorId, command: request.command.type, status: result.status }, 'control command');
     return { v: CONTROL_PROTOCOL_VERSION, id: request.id, ok: true, result: toWire(result) };

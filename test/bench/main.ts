@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
+import { runAuditSuite } from './audit.js';
 import { runEventsSuite } from './events.js';
 import { runMemorySuite } from './memory.js';
 import { runRunsSuite } from './runs.js';
@@ -45,6 +46,7 @@ const SUITES = {
   scheduler: runSchedulerSuite,
   slack: runSlackSuite,
   memory: runMemorySuite,
+  audit: runAuditSuite,
 } satisfies Record<string, Suite>;
 
 type SuiteName = keyof typeof SUITES;
