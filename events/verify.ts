@@ -178,7 +178,8 @@ export async function verifyHashChains(backend: EventBackend, options: VerifyOpt
   return { ok: true, events: checked, streams: tips.size, checkpoint: reached };
 }
 
-function hashMatches(event: RawStoredEvent, allPrevHash: string): boolean {
+/** Whether an event's stored hash is the one its contents, place and links give (v1 or v2). */
+export function hashMatches(event: RawStoredEvent, allPrevHash: string): boolean {
   const expected =
     event.hashVersion === 1
       ? chainHash(event.prevHash, event.streamId, event.revision, event)

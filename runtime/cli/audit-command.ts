@@ -5,14 +5,19 @@
  * changed. It reads the audit log read model (projections/audit-log.ts), so it answers from
  * an index however long the store is.
  *
- * Before it prints a row it verifies the hash chains over the span of `$all` the rows come
- * from (events/verify-span.ts) and says so; a broken link is printed instead of the rows,
+ * Before it prints a row it verifies what it prints and says so: each printed event against
+ * its neighbours in `$all`, anchored at the checkpoint `start` last verified the whole chain
+ * to (events/verify-printed.ts), the events since that checkpoint walked in full; without a
+ * checkpoint, the whole span of `$all` the rows come from is walked (events/verify-span.ts),
+ * which takes seconds per million events. A broken link is printed instead of the rows,
  * naming the stream and position, and the exit status is 1. A read model behind the store
  * is said on stderr: the rows are what it has applied.
  */
 import type { Command } from 'commander';
-import { verifySpan, type SpanVerifyResult } from '../../events/verify-span.js';
-import { describeBrokenLink } from '../../events/verify.js';
+import { verifyPrinted } from '../../events/verify-printed.js';
+import { verifySpan } from '../../events/verify-span.js';
+import { describeBrokenLink, type VerifyResult } from '../../events/verify.js';
+import { readChainCheckpoint } from '../chain-checkpoint.js';
 import { AUDIT_LOG_PROJECTION } from '../../projections/audit-log.js';
 import { queryAuditLog, type AuditFilter, type AuditRow } from '../../projections/audit-queries.js';
 import { openReadModel, readCheckpoint } from '../../projections/read-model-files.js';
@@ -65,9 +70,44 @@ async function readRows(dataDir: string, filter: AuditFilter): Promise<{ rows: A
   }
 }
 
-export function verificationLine(span: SpanVerifyResult): string {
-  if (!span.result.ok) return `hash chain broken ${describeBrokenLink(span.result)}`;
-  return `hash chain verified over positions ${span.from}..${span.until} (${span.result.events} event${span.result.events === 1 ? '' : 's'})`;
+/** How the printed rows were verified, and what came of it. */
+export interface AuditVerification {
+  readonly result: VerifyResult;
+  /** What was checked, for the line that says so. */
+  readonly scope: string;
+}
+
+export function verificationLine(verification: AuditVerification): string {
+  if (!verification.result.ok) return `hash chain broken ${describeBrokenLink(verification.result)}`;
+  return `hash chain verified: ${verification.scope}`;
+}
+
+const plural = (count: number | bigint, noun: string) => `${count} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
+
+/**
+ * Each printed event against its neighbours, anchored at `start`'s last verified checkpoint;
+ * without one (or for events older than the $all chain) the whole span is walked.
+ */
+async function verifyRows(dataDir: string, backend: Parameters<typeof verifySpan>[0], rows: readonly AuditRow[], onProgress: ((checked: number, position: bigint) => void) | undefined): Promise<AuditVerification> {
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  const remembered = await readChainCheckpoint(dataDir);
+  let fallback = 'no chain checkpoint from `ledgerclaw start` to anchor to';
+  if (remembered.kind === 'found') {
+    const { checkpoint, verifiedAt } = remembered.remembered;
+    const printed = await verifyPrinted(backend, rows.map((row) => row.position), checkpoint);
+    if (printed.kind === 'anchored') {
+      return {
+        result: printed.result,
+        scope:
+          `the ${plural(printed.printed, 'printed event')} at or before position ${checkpoint.position} against their neighbours in $all, ` +
+          `anchored at that position (verified by start at ${verifiedAt}), and the ${plural(printed.tail, 'event')} since walked`,
+      };
+    }
+    fallback = printed.reason;
+  }
+  const span = await verifySpan(backend, first.position, last.position, onProgress ? { onProgress } : {});
+  return { result: span.result, scope: `positions ${span.from}..${span.until} walked (${plural(span.result.events, 'event')}; ${fallback})` };
 }
 
 function rowLine(row: AuditRow): string {
@@ -88,9 +128,9 @@ async function audit(context: CommandContext, command: Command, options: AuditOp
     if (!first || !last) return null;
     // A year of events takes a while to walk: a person watching sees it move; redirected stderr stays clean.
     const onProgress = io.stderr.isTTY === true ? (checked: number, position: bigint) => io.stderr.write(`\rverifying the hash chain: ${checked} events (position ${position} of ${last.position})`) : undefined;
-    const span = await verifySpan(opened.backend, first.position, last.position, onProgress ? { onProgress } : {});
+    const verification = await verifyRows(config.dataDir, opened.backend, rows, onProgress);
     if (onProgress) io.stderr.write('\r\x1b[K');
-    return span;
+    return verification;
   });
   if (checked && !checked.result.ok) {
     io.stdout.write(`${verificationLine(checked)}\n`);

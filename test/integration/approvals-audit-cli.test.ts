@@ -26,6 +26,8 @@ import { sendControlCommand } from '../../runtime/control/client.js';
 import { openRuntimeControl } from '../../runtime/control/runtime-control.js';
 import { controlSocketPath } from '../../runtime/control/server.js';
 import { openEventStore } from '../../runtime/open-store.js';
+import { writeChainCheckpoint } from '../../runtime/chain-checkpoint.js';
+import { verifyHashChains } from '../../events/verify.js';
 import { builtFile } from '../support/built-dist.js';
 import { runProcess } from '../support/child-process.js';
 import { cliEnv } from '../support/cli-env.js';
@@ -255,7 +257,7 @@ describe('ledgerclaw audit', () => {
     const audit = await cli('audit');
     expect(audit, audit.stderr).toMatchObject({ code: 0 });
     const [verified, ...rows] = audit.stdout.trim().split('\n');
-    expect(verified).toMatch(/^hash chain verified over positions 2\.\.\d+ \(\d+ events\)$/);
+    expect(verified).toMatch(/^hash chain verified: positions 2\.\.\d+ walked \(\d+ events; no chain checkpoint from `ledgerclaw start` to anchor to\)$/);
     const columns = rows.map((row) => row.split('  ').slice(2, 5));
     expect(columns).toEqual([
       [GROUP, 'agent:run-r1', 'tool_call'],
@@ -278,7 +280,7 @@ describe('ledgerclaw audit', () => {
 
     const other = await cli('audit', '--group', OTHER_GROUP, '--json');
     expect(other, other.stderr).toMatchObject({ code: 0 });
-    expect(other.stderr).toMatch(/^hash chain verified over positions (\d+)\.\.\1 \(1 event\)\n$/);
+    expect(other.stderr).toMatch(/^hash chain verified: positions (\d+)\.\.\1 walked \(1 event; .+\)\n$/);
     expect(other.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind)).toEqual(['tool_call']);
 
     const byOperator = await cli('audit', '--actor', OPERATOR);
@@ -326,6 +328,69 @@ describe('ledgerclaw audit', () => {
     expect(audit.stdout).toMatch(new RegExp(`^hash chain broken in stream group-T0FAKE\\.C0GENERAL at revision 0 \\(position ${requested!.position}\\): `));
     const later = await cli('audit', '--group', OTHER_GROUP);
     expect(later, later.stderr).toMatchObject({ code: 0 });
-    expect(later.stdout).toMatch(/^hash chain verified over positions (\d+)\.\.\1 \(1 event\)\n/);
+    expect(later.stdout).toMatch(/^hash chain verified: positions (\d+)\.\.\1 walked \(1 event; .+\)\n/);
+  });
+
+  describe('anchored at the checkpoint start verified the chain to', () => {
+    /** What `ledgerclaw start` leaves after verifying the whole chain: chain-verified.json at the head. */
+    async function rememberVerifiedChain(): Promise<bigint> {
+      const opened = await openEventStore(config, { mode: 'reader', actor: 'test' });
+      try {
+        const verified = await verifyHashChains(opened.backend);
+        if (!verified.ok) throw new Error('the chain should verify before the test changes it');
+        await writeChainCheckpoint(dataDir, { checkpoint: verified.checkpoint, verifiedAt: '2026-12-08T00:00:00.000Z' });
+        return verified.checkpoint.position;
+      } finally {
+        await opened.close();
+      }
+    }
+
+    it('checks each printed event against its neighbours instead of walking the span, and walks what came after the checkpoint', async () => {
+      await recordActivity([['a-1', request(['U0ALICE', 'operator'], 1)]]);
+      const anchor = await rememberVerifiedChain();
+      expect(await cli('approvals', 'vote', 'a-1', 'deny', '--reason', 'not to a webhook')).toMatchObject({ code: 0 });
+      const audit = await cli('audit');
+      expect(audit, audit.stderr).toMatchObject({ code: 0 });
+      expect(audit.stdout.split('\n')[0]).toMatch(
+        new RegExp(`^hash chain verified: the \\d+ printed events at or before position ${anchor} against their neighbours in \\$all, anchored at that position \\(verified by start at 2026-12-08T00:00:00.000Z\\), and the [1-9]\\d* events? since walked$`),
+      );
+    });
+
+    it('fails on a printed event changed behind the store, naming it', async () => {
+      await recordActivity([['a-1', request(['U0ALICE', 'operator'], 1)]]);
+      await rememberVerifiedChain();
+      const opened = await openEventStore(config, { mode: 'reader', actor: 'test' });
+      const [, call] = await opened.store.readStream('run-r1');
+      await opened.close();
+      await sqliteRun(join(dataDir, 'events.db'), 'UPDATE events SET data = ? WHERE position = ?', [
+        JSON.stringify({ ...(call!.data as object), tool: 'memory_search' }),
+        Number(call!.position),
+      ]);
+      const audit = await cli('audit', '--group', GROUP);
+      expect(audit.code).toBe(1);
+      expect(audit.stdout).toMatch(new RegExp(`^hash chain broken in stream run-r1 at revision 1 \\(position ${call!.position}\\): `));
+    });
+
+    it('fails when the event after a printed one no longer links to it, naming that event', async () => {
+      await recordActivity([['a-1', request(['U0ALICE', 'operator'], 1)]]);
+      await rememberVerifiedChain();
+      const opened = await openEventStore(config, { mode: 'reader', actor: 'test' });
+      const [, call] = await opened.store.readStream('run-r1');
+      await opened.close();
+      const next = call!.position + 1n;
+      await sqliteRun(join(dataDir, 'events.db'), 'UPDATE events SET recorded_at = ? WHERE position = ?', ['2020-01-01T00:00:00.000Z', Number(next)]);
+      const broken = await cli('audit', '--group', GROUP);
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toMatch(new RegExp(`^hash chain broken in stream \\S+ at revision \\d+ \\(position ${next}\\): `));
+    });
+
+    it('fails when the event at the checkpoint is no longer the one verified there (history rewritten with every hash recomputed)', async () => {
+      await recordActivity([['a-1', request(['U0ALICE', 'operator'], 1)]]);
+      const anchor = await rememberVerifiedChain();
+      await sqliteRun(join(dataDir, 'events.db'), 'UPDATE events SET hash = ? WHERE position = ?', ['f'.repeat(64), Number(anchor)]);
+      const audit = await cli('audit');
+      expect(audit.code).toBe(1);
+      expect(audit.stdout).toContain(`is not the one verified there before`);
+    });
   });
 });
