@@ -7,11 +7,10 @@
  * changed event makes it fail naming the event.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Command } from '../../actors/actor-kind.js';
 import { canonicalJson } from '../../events/canonical-json.js';
 import { groupReplyPosted, groupReplyRequested } from '../../events/catalogue/group.js';
@@ -21,16 +20,14 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { auditLogProjection } from '../../projections/audit-log.js';
 import { ProjectionHost } from '../../projections/projection-host.js';
 import { openActorRuntime } from '../../runtime/actor-runtime.js';
-import { loadConfig, type Config } from '../../runtime/config.js';
+import type { Config } from '../../runtime/config.js';
 import { sendControlCommand } from '../../runtime/control/client.js';
 import { openRuntimeControl } from '../../runtime/control/runtime-control.js';
 import { controlSocketPath } from '../../runtime/control/server.js';
 import { openEventStore } from '../../runtime/open-store.js';
 import { writeChainCheckpoint } from '../../runtime/chain-checkpoint.js';
 import { verifyHashChains } from '../../events/verify.js';
-import { builtFile } from '../support/built-dist.js';
-import { runProcess } from '../support/child-process.js';
-import { cliEnv } from '../support/cli-env.js';
+import { freshCliDataDirPerTest, type CliDataDir } from '../support/cli-data-dir.js';
 
 /** The data of the catalogue's newest run.tool_called: the fixtures build the version in force (v1 or v2) and say so by this cast. */
 type ToolCalledData = Parameters<typeof runToolCalled.create>[0];
@@ -39,25 +36,16 @@ const GROUP = 'T0FAKE.C0GENERAL';
 const OTHER_GROUP = 'T0FAKE.C0OTHER';
 const OPERATOR = `operator:${userInfo().username}`;
 
-let cliPath: string;
 let dataDir: string;
 let config: Config;
+let run: CliDataDir['cli'];
 
-beforeAll(() => {
-  cliPath = builtFile('runtime/cli/main.js');
-});
-
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'ledgerclaw-audit-cli-'));
-  config = loadConfig({ flags: { data: dataDir }, env: {}, cwd: dataDir }).config;
-});
-
-afterEach(() => {
-  rmSync(dataDir, { recursive: true, force: true });
+freshCliDataDirPerTest('ledgerclaw-audit-cli-', (fresh) => {
+  ({ dataDir, config, cli: run } = fresh);
 });
 
 function cli(...args: string[]) {
-  return runProcess(process.execPath, [cliPath, ...args, '--data', dataDir], { cwd: dataDir, env: cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn' }) });
+  return run(...args);
 }
 
 const ARGUMENTS = canonicalJson({ action: 'crm_webhook', body: { customers: 'all' } });

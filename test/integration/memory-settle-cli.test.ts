@@ -4,45 +4,31 @@
  * sends the memory actor's commands, signed `cli` (or `user:<id>` with --as), says what
  * changed, and names what was wrong when nothing could be.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Command } from '../../actors/actor-kind.js';
 import type { StoredEvent } from '../../events/envelope.js';
 import { openActorRuntime } from '../../runtime/actor-runtime.js';
-import { loadConfig, type Config } from '../../runtime/config.js';
+import type { Config } from '../../runtime/config.js';
 import { startControlServer } from '../../runtime/control/server.js';
 import { CONTROLLED_KINDS } from '../../runtime/control/runtime-control.js';
 import { openEventStore } from '../../runtime/open-store.js';
-import { builtFile } from '../support/built-dist.js';
-import { runProcess } from '../support/child-process.js';
-import { cliEnv } from '../support/cli-env.js';
+import { freshCliDataDirPerTest, type CliDataDir } from '../support/cli-data-dir.js';
 import { runCliCaptured } from '../support/in-process-cli.js';
 
 const GROUP = 'T0FAKE.C0GENERAL';
 const SCOPE = `group.${GROUP}`;
 const KEY = 'vendor.acme.payment_terms';
 
-let cliPath: string;
 let dataDir: string;
 let config: Config;
+let run: CliDataDir['cli'];
 
-beforeAll(() => {
-  cliPath = builtFile('runtime/cli/main.js');
-});
-
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'ledgerclaw-memory-settle-'));
-  config = loadConfig({ flags: { data: dataDir }, env: {}, cwd: dataDir }).config;
-});
-
-afterEach(() => {
-  rmSync(dataDir, { recursive: true, force: true });
+freshCliDataDirPerTest('ledgerclaw-memory-settle-', (fresh) => {
+  ({ dataDir, config, cli: run } = fresh);
 });
 
 function cli(...args: string[]) {
-  return runProcess(process.execPath, [cliPath, 'memory', ...args, '--data', dataDir], { cwd: dataDir, env: cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn' }) });
+  return run('memory', ...args);
 }
 
 function fact(id: string, statement: string, key = KEY): Command {
