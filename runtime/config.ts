@@ -291,6 +291,11 @@ export const configSchema = z
       .object({
         /** Host names (`docs.example.com`), or `*.example.com` for its subdomains. Redirects are followed only within them. */
         allowHosts: z.array(allowedHostSchema).max(500).default([]),
+        /**
+         * Whether an allowed name may resolve to a loopback, private, link-local or other
+         * non-public address. Off: such a fetch is refused, unless the entry is the address itself.
+         */
+        allowPrivateAddresses: z.boolean().default(false),
         maxBytes: z.number().int().min(1_024).max(20 * 1024 * 1024).default(2 * 1024 * 1024),
         timeoutMs: z.number().int().min(500).max(120_000).default(15_000),
         maxRedirects: z.number().int().min(0).max(20).default(5),

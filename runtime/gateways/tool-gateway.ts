@@ -54,7 +54,7 @@ export interface ToolGatewayDeps {
 /** No actions and no hosts: what a gateway without settings may reach outside. */
 export const NO_OUTSIDE_REACH: HostToolSettings = {
   actions: { http: [] },
-  webFetch: { allowHosts: [], maxBytes: 2 * 1024 * 1024, timeoutMs: 15_000, maxRedirects: 5 },
+  webFetch: { allowHosts: [], allowPrivateAddresses: false, maxBytes: 2 * 1024 * 1024, timeoutMs: 15_000, maxRedirects: 5 },
 };
 
 const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

@@ -61,7 +61,7 @@ describe('defaults', () => {
         tools: {},
       },
       actions: { http: [] },
-      webFetch: { allowHosts: [], maxBytes: 2_097_152, timeoutMs: 15_000, maxRedirects: 5 },
+      webFetch: { allowHosts: [], allowPrivateAddresses: false, maxBytes: 2_097_152, timeoutMs: 15_000, maxRedirects: 5 },
       actors: { snapshotEvery: 100, maxLiveActors: 20_000, idleAfterMs: 600_000 },
     });
   });

@@ -8,9 +8,14 @@
  * scheme's default port only (80 for http, 443 for https), so `docs.example.com` does not
  * open `docs.example.com:8080`. The config schema has checked each entry's shape.
  *
+ * An allowed name still has to resolve to a public address (resolve-pinned.ts); `namedByAddress`
+ * says the entry that matched is an IP address itself, which the operator meant to reach.
+ *
  * The URL is compared as the WHATWG parser normalises it (host lower-cased, an IDN in
  * punycode, `0x7f.1` read as `127.0.0.1`), so one host spelled two ways is one host.
  */
+
+import { isIP } from 'node:net';
 
 /** The config key the refusals name, so an operator knows where to look. */
 export const ALLOW_HOSTS_KEY = 'webFetch.allowHosts';
@@ -22,7 +27,7 @@ export const ALLOW_HOSTS_KEY = 'webFetch.allowHosts';
 const LISTED_ENTRIES = 20;
 const LISTED_CHARS = 1_000;
 
-export type UrlCheck = { readonly allowed: true; readonly url: URL } | { readonly allowed: false; readonly reason: string };
+export type UrlCheck = { readonly allowed: true; readonly url: URL; readonly namedByAddress: boolean } | { readonly allowed: false; readonly reason: string };
 
 interface HostRule {
   /** `docs.example.com`, or `.example.com` for a `*.example.com` entry. */
@@ -53,10 +58,11 @@ export function checkUrl(target: string | URL, allowHosts: readonly string[]): U
   if (allowHosts.length === 0) {
     return { allowed: false, reason: `no host is allowed: ${ALLOW_HOSTS_KEY} is empty, and an operator must add hosts to ${ALLOW_HOSTS_KEY} in the config file before anything can be fetched` };
   }
-  if (!allowHosts.some((entry) => matches(url, parseEntry(entry)))) {
+  const matched = allowHosts.map(parseEntry).filter((rule) => matches(url, rule));
+  if (matched.length === 0) {
     return { allowed: false, reason: `${url.host} is not on ${ALLOW_HOSTS_KEY} (allowed: ${describeAllowHosts(allowHosts)})` };
   }
-  return { allowed: true, url };
+  return { allowed: true, url, namedByAddress: matched.some((rule) => !rule.subdomainsOnly && isIP(rule.host) !== 0) };
 }
 
 /** The allowlist as the model and the approvers read it: its first entries, then how many more. */

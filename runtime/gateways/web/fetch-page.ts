@@ -1,28 +1,37 @@
 /**
  * Fetches one page from the host, within the operator's allowlist and limits
- * (`webFetch`: allowHosts, maxBytes, timeoutMs, maxRedirects).
+ * (`webFetch`: allowHosts, allowPrivateAddresses, maxBytes, timeoutMs, maxRedirects).
  *
  * - Every URL, the first and each redirect's, is checked against the allowlist
  *   (allowed-hosts.ts) before it is requested. Redirects are followed here, by hand, so one
  *   that leaves the allowlist is refused before anything is sent to where it points.
- * - One time limit covers the whole fetch: every redirect and the body.
- * - The body is read as a stream and cut at maxBytes (counted after decompression, so a
- *   compressed bomb is cut too); the page says it was cut.
+ * - Every URL's host is then resolved once and each address checked (resolve-pinned.ts): an
+ *   allowed name that resolves into the host's own network (loopback, private, link-local,
+ *   cloud metadata) is refused, and the connection goes to the addresses checked, never to a
+ *   second DNS answer (page-request.ts).
+ * - One time limit covers the whole fetch: every lookup, every redirect and the body.
+ * - The body is cut at maxBytes (counted after decompression, so a compressed bomb is cut
+ *   too); the page says it was cut.
  * - Only readable text types are accepted (page-text.ts), others refused by name.
- * - No cookies, no credentials, no Referer: Node's fetch keeps no cookie jar, and a URL
- *   with userinfo is refused. The User-Agent says who is asking.
+ * - No cookies, no credentials, no Referer: nothing keeps a cookie jar, and a URL with
+ *   userinfo is refused. The User-Agent says who is asking.
  *
  * It never throws: every failure is a refusal whose reason names the URL and what went wrong.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../config.js';
-import { checkUrl } from './allowed-hosts.js';
+import { checkUrl, type UrlCheck } from './allowed-hosts.js';
+import { ACCEPT_ENCODING, readCapped, requestPinned } from './page-request.js';
 import { isReadableMediaType, READABLE_MEDIA_TYPES, type ReadableMediaType } from './page-text.js';
+import { resolvePinned, systemResolver, type Resolver } from './resolve-pinned.js';
 
 export type WebFetchSettings = Config['webFetch'];
 
 export const USER_AGENT = 'ledgerclaw-web-fetch';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+const HEADERS = { 'user-agent': USER_AGENT, accept: READABLE_MEDIA_TYPES.join(', '), 'accept-encoding': ACCEPT_ENCODING };
 
 export interface FetchedPage {
   /** The URL asked for, as parsed. */
@@ -43,42 +52,49 @@ export interface FetchedPage {
 
 export type FetchOutcome = { readonly ok: true; readonly page: FetchedPage } | { readonly ok: false; readonly reason: string };
 
-export async function fetchPage(target: string, settings: WebFetchSettings): Promise<FetchOutcome> {
+export interface FetchPageOptions {
+  /** How host names are resolved; the system's resolver unless a test stands in for DNS. */
+  readonly resolve?: Resolver;
+}
+
+export async function fetchPage(target: string, settings: WebFetchSettings, options: FetchPageOptions = {}): Promise<FetchOutcome> {
   const first = checkUrl(target, settings.allowHosts);
   if (!first.allowed) return refusal(first.reason);
+  const resolve = options.resolve ?? systemResolver;
   const signal = AbortSignal.timeout(settings.timeoutMs);
-  let current = first.url;
+  let current: Extract<UrlCheck, { allowed: true }> = first;
   try {
     for (let redirects = 0; ; redirects += 1) {
-      const response = await fetch(current, {
-        method: 'GET',
-        redirect: 'manual',
-        credentials: 'omit',
-        referrerPolicy: 'no-referrer',
+      const pinned = await untilAborted(
+        resolvePinned(current.url, { resolve, namedByAddress: current.namedByAddress, allowPrivateAddresses: settings.allowPrivateAddresses }),
         signal,
-        headers: { 'user-agent': USER_AGENT, accept: READABLE_MEDIA_TYPES.join(', ') },
-      });
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await discard(response);
-        const next = nextHop(current, response, redirects, settings);
+      );
+      if (!pinned.ok) {
+        const reason = `${pinned.reason}; ${current.url.href} was not fetched`;
+        return refusal(redirects === 0 ? reason : `redirected to ${current.url.href}, which is refused and was not fetched: ${pinned.reason}`);
+      }
+      const response = await requestPinned(current.url, pinned.addresses, HEADERS, signal);
+      if (REDIRECT_STATUSES.has(response.statusCode ?? 0)) {
+        response.destroy();
+        const next = nextHop(current.url, response, redirects, settings);
         if (!next.ok) return next;
-        current = next.url;
+        current = next.check;
         continue;
       }
-      return await readPage(first.url, current, redirects, response, settings, signal);
+      return await readPage(first.url, current.url, redirects, response, settings, signal);
     }
   } catch (error) {
-    if (signal.aborted) return refusal(`${current.href} did not finish within webFetch.timeoutMs (${settings.timeoutMs} ms, redirects and body included)`);
-    return refusal(`${current.href} could not be fetched: ${describeNetworkError(error)}`);
+    if (signal.aborted) return refusal(`${current.url.href} did not finish within webFetch.timeoutMs (${settings.timeoutMs} ms, redirects and body included)`);
+    return refusal(`${current.url.href} could not be fetched: ${describeNetworkError(error)}`);
   }
 }
 
-type Hop = { readonly ok: true; readonly url: URL } | { readonly ok: false; readonly reason: string };
+type Hop = { readonly ok: true; readonly check: Extract<UrlCheck, { allowed: true }> } | { readonly ok: false; readonly reason: string };
 
-/** Where a redirect points, if it may be followed. */
-function nextHop(current: URL, response: Response, redirectsSoFar: number, settings: WebFetchSettings): Hop {
-  const location = response.headers.get('location');
-  if (location === null) return refusal(`${current.href} answered ${response.status} (a redirect) without a Location`);
+/** Where a redirect points, if the allowlist lets it be followed (its address is checked next, as the first URL's was). */
+function nextHop(current: URL, response: IncomingMessage, redirectsSoFar: number, settings: WebFetchSettings): Hop {
+  const location = response.headers.location;
+  if (location === undefined) return refusal(`${current.href} answered ${response.statusCode} (a redirect) without a Location`);
   if (redirectsSoFar >= settings.maxRedirects) {
     return refusal(`${current.href} redirected again, past webFetch.maxRedirects (${settings.maxRedirects} redirects); not followed`);
   }
@@ -90,30 +106,32 @@ function nextHop(current: URL, response: Response, redirectsSoFar: number, setti
   }
   const check = checkUrl(next, settings.allowHosts);
   if (!check.allowed) return refusal(`${current.href} redirected to ${next.href}, which is refused and was not fetched: ${check.reason}`);
-  return { ok: true, url: next };
+  return { ok: true, check };
 }
 
 async function readPage(
   requested: URL,
   final: URL,
   redirects: number,
-  response: Response,
+  response: IncomingMessage,
   settings: WebFetchSettings,
   signal: AbortSignal,
 ): Promise<FetchOutcome> {
   const fetchedAt = new Date();
-  if (!response.ok) {
-    await discard(response);
-    return refusal(`${final.href} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) {
+    response.destroy();
+    return refusal(`${final.href} answered ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}`);
   }
-  const contentType = response.headers.get('content-type');
+  const contentType = response.headers['content-type'];
   const mediaType = contentType?.split(';')[0]!.trim().toLowerCase() ?? '';
   if (!isReadableMediaType(mediaType)) {
-    await discard(response);
+    response.destroy();
     const named = mediaType === '' ? 'no content type' : `content type ${mediaType}`;
     return refusal(`${final.href} has ${named}; web_fetch reads only ${READABLE_MEDIA_TYPES.join(', ')}`);
   }
-  const { bytes, cut } = await readCapped(response, settings.maxBytes, signal);
+  const body = await readCapped(response, settings.maxBytes, signal);
+  if (!body.ok) return refusal(`${final.href} has content encoding ${body.encoding}; web_fetch decodes only ${ACCEPT_ENCODING}`);
   return {
     ok: true,
     page: {
@@ -122,46 +140,21 @@ async function readPage(
       redirects,
       fetchedAt,
       mediaType,
-      body: decoded(bytes, contentType ?? ''),
-      bytesRead: bytes.byteLength,
-      cut,
+      body: decoded(body.bytes, contentType ?? ''),
+      bytesRead: body.bytes.byteLength,
+      cut: body.cut,
     },
   };
 }
 
-/** The body's first `maxBytes` bytes; the rest is never read (the stream is cancelled). */
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<{ bytes: Uint8Array; cut: boolean }> {
-  if (response.body === null) return { bytes: new Uint8Array(0), cut: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let cut = false;
-  try {
-    for (;;) {
-      signal.throwIfAborted();
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = maxBytes - total;
-      if (value.byteLength > room) {
-        chunks.push(value.subarray(0, room));
-        total += room;
-        cut = true;
-        break;
-      }
-      chunks.push(value);
-      total += value.byteLength;
-    }
-  } finally {
-    if (cut) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { bytes, cut };
+/** `work`, or a rejection as soon as `signal` aborts: a DNS lookup takes no signal of its own. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The body decoded with the charset the Content-Type names; UTF-8 when it names none, or one TextDecoder does not know. */
@@ -176,20 +169,11 @@ function decoded(bytes: Uint8Array, contentType: string): string {
   return decoder.decode(bytes);
 }
 
-/** undici's `fetch failed` says nothing; its cause (ECONNREFUSED, ENOTFOUND, a TLS error) does. */
+/** A network error's message, with its code (ECONNREFUSED, ENOTFOUND, a TLS code) when the message does not already say it. */
 function describeNetworkError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
-  }
-  return error.message;
-}
-
-/** Lets go of a body that will not be read, so its connection is freed; a body already broken has nothing left to free. */
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => {});
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }
 
 function refusal(reason: string): { readonly ok: false; readonly reason: string } {

@@ -95,7 +95,7 @@ function allowedRoutes(request: IncomingMessage, response: ServerResponse): void
 
 const settings = (): HostToolSettings => ({
   actions: { http: [] },
-  webFetch: { allowHosts: [allowed.origin.replace('http://', '')], maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS, maxRedirects: MAX_REDIRECTS },
+  webFetch: { allowHosts: [allowed.origin.replace('http://', '')], allowPrivateAddresses: false, maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS, maxRedirects: MAX_REDIRECTS },
 });
 
 /** web_fetch needs neither actors nor the event store; touching either is a failure. */
