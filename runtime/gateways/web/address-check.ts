@@ -45,5 +45,6 @@ export function nonPublicClass(address: string): AddressClass | null {
 
 /** "a loopback address", "an unspecified address": how a refusal names the class. */
 export function describeClass(addressClass: AddressClass): string {
-  return `${/^[aeiou]/.test(addressClass) ? 'an' : 'a'} ${addressClass} address`;
+  // "unique" starts with a consonant sound: the article is written out, not guessed from the letter.
+  return `${addressClass === 'unspecified' ? 'an' : 'a'} ${addressClass} address`;
 }

@@ -52,6 +52,8 @@ export interface FetchedPage {
 
 export type FetchOutcome = { readonly ok: true; readonly page: FetchedPage } | { readonly ok: false; readonly reason: string };
 
+type AllowedUrl = Extract<UrlCheck, { allowed: true }>;
+
 export interface FetchPageOptions {
   /** How host names are resolved; the system's resolver unless a test stands in for DNS. */
   readonly resolve?: Resolver;
@@ -62,7 +64,8 @@ export async function fetchPage(target: string, settings: WebFetchSettings, opti
   if (!first.allowed) return refusal(first.reason);
   const resolve = options.resolve ?? systemResolver;
   const signal = AbortSignal.timeout(settings.timeoutMs);
-  let current: Extract<UrlCheck, { allowed: true }> = first;
+  let current: AllowedUrl = first;
+  let redirectedFrom: URL | null = null;
   try {
     for (let redirects = 0; ; redirects += 1) {
       const pinned = await untilAborted(
@@ -70,14 +73,18 @@ export async function fetchPage(target: string, settings: WebFetchSettings, opti
         signal,
       );
       if (!pinned.ok) {
-        const reason = `${pinned.reason}; ${current.url.href} was not fetched`;
-        return refusal(redirects === 0 ? reason : `redirected to ${current.url.href}, which is refused and was not fetched: ${pinned.reason}`);
+        return refusal(
+          redirectedFrom === null
+            ? `${pinned.reason}; ${current.url.href} was not fetched`
+            : `${redirectedFrom.href} redirected to ${current.url.href}, which is refused and was not fetched: ${pinned.reason}`,
+        );
       }
       const response = await requestPinned(current.url, pinned.addresses, HEADERS, signal);
       if (REDIRECT_STATUSES.has(response.statusCode ?? 0)) {
         response.destroy();
         const next = nextHop(current.url, response, redirects, settings);
         if (!next.ok) return next;
+        redirectedFrom = current.url;
         current = next.check;
         continue;
       }
@@ -89,7 +96,7 @@ export async function fetchPage(target: string, settings: WebFetchSettings, opti
   }
 }
 
-type Hop = { readonly ok: true; readonly check: Extract<UrlCheck, { allowed: true }> } | { readonly ok: false; readonly reason: string };
+type Hop = { readonly ok: true; readonly check: AllowedUrl } | { readonly ok: false; readonly reason: string };
 
 /** Where a redirect points, if the allowlist lets it be followed (its address is checked next, as the first URL's was). */
 function nextHop(current: URL, response: IncomingMessage, redirectsSoFar: number, settings: WebFetchSettings): Hop {

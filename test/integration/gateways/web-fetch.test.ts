@@ -20,6 +20,7 @@ import { webFetchTool } from '../../../runtime/gateways/host-tools/web-fetch.js'
 import { permissionsAllowing } from './gateway-world.js';
 import { ToolGateway, type HostToolOutcome } from '../../../runtime/gateways/tool-gateway.js';
 import { fetchPage, USER_AGENT } from '../../../runtime/gateways/web/fetch-page.js';
+import type { ResolvedAddress, Resolver } from '../../../runtime/gateways/web/resolve-pinned.js';
 import { nextCallId, runContext } from './gateway-world.js';
 
 const MAX_BYTES = 4 * 1024;
@@ -235,6 +236,118 @@ describe('web_fetch refuses', () => {
   it('everything when no host is allowed, saying an operator must add hosts', async () => {
     const outcome = await fetchPage(`${allowed.origin}/page`, { ...settings().webFetch, allowHosts: [] });
     expect(outcome).toEqual({ ok: false, reason: expect.stringContaining('an operator must add hosts to webFetch.allowHosts') });
+  });
+});
+
+describe('web_fetch and the address an allowed name resolves to', () => {
+  const port = () => (allowed.server.address() as AddressInfo).port;
+  const literal = () => allowed.origin.replace('http://', '');
+  /** The settings with `allowHosts` (and whatever else) replaced. */
+  const withHosts = (allowHosts: string[], extra: Partial<HostToolSettings['webFetch']> = {}) => ({ ...settings().webFetch, allowHosts, ...extra });
+  /** A stand-in for DNS that gives its answers in turn (the last one again once they run out) and counts the questions. */
+  const scriptedResolver = (...answers: (readonly ResolvedAddress[])[]) => {
+    const asked: string[] = [];
+    const resolve: Resolver = async (hostname) => {
+      asked.push(hostname);
+      return answers[Math.min(asked.length, answers.length) - 1]!;
+    };
+    return { resolve, asked };
+  };
+  const LOOPBACK = [{ address: '127.0.0.1', family: 4 }];
+  /** TEST-NET-3: public as far as the check goes, and nothing answers there. */
+  const PUBLIC = [{ address: '203.0.113.7', family: 4 }];
+
+  it('refuses an allowed name that resolves to loopback (SSRF), naming the host, the address and its class, and sends nothing', async () => {
+    const requestsBefore = allowed.requests.length;
+    const outcome = await fetchPage(`http://localhost:${port()}/page`, withHosts([`localhost:${port()}`]));
+    expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/^localhost resolves to (127\.0\.0\.1|::1), which is a loopback address, inside the host's own network; /) });
+    expect(outcome.ok || outcome.reason).toContain(`lists the address itself or an operator sets webFetch.allowPrivateAddresses; http://localhost:${port()}/page was not fetched`);
+    expect(allowed.requests.length).toBe(requestsBefore);
+  });
+
+  it('fetches that name when webFetch.allowPrivateAddresses is true', async () => {
+    const outcome = await fetchPage(`http://localhost:${port()}/page`, withHosts([`localhost:${port()}`], { allowPrivateAddresses: true }));
+    expect(outcome).toMatchObject({ ok: true, page: { finalUrl: `http://localhost:${port()}/page` } });
+    expect(outcome.ok && outcome.page.body).toContain('Acme pays net 30.');
+  });
+
+  it('fetches from an allowlist entry that is the loopback address itself: the operator named it', async () => {
+    const { resolve, asked } = scriptedResolver(PUBLIC);
+    const outcome = await fetchPage(`${allowed.origin}/page`, withHosts([literal()]), { resolve });
+    expect(outcome).toMatchObject({ ok: true, page: { finalUrl: `${allowed.origin}/page` } });
+    expect(asked).toEqual([]);
+  });
+
+  it('refuses a redirect from an allowed address to an allowed name that resolves to loopback, and never follows it', async () => {
+    const requestsBefore = allowed.requests.length;
+    const outcome = await fetchPage(`${allowed.origin}/to-localhost`, withHosts([literal(), `localhost:${port()}`]));
+    expect(outcome).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        new RegExp(`^${allowed.origin}/to-localhost redirected to http://localhost:${port()}/page, which is refused and was not fetched: localhost resolves to (127\\.0\\.0\\.1|::1), which is a loopback address`),
+      ),
+    });
+    expect(allowed.requests.slice(requestsBefore).map((request) => request.path)).toEqual(['/to-localhost']);
+  });
+
+  it('checks every address a name resolves to, not only the first, and sees through IPv4-mapped IPv6 and the metadata address', async () => {
+    const reasonFor = async (answer: readonly ResolvedAddress[]) => {
+      const outcome = await fetchPage(`http://intranet.test:${port()}/page`, withHosts([`intranet.test:${port()}`]), { resolve: scriptedResolver(answer).resolve });
+      return outcome.ok ? 'fetched' : outcome.reason;
+    };
+    const requestsBefore = allowed.requests.length;
+    expect(await reasonFor([...PUBLIC, ...LOOPBACK])).toMatch(/^intranet\.test resolves to 127\.0\.0\.1, which is a loopback address/);
+    expect(await reasonFor([{ address: '::ffff:127.0.0.1', family: 6 }])).toMatch(/^intranet\.test resolves to ::ffff:127\.0\.0\.1, which is a loopback address/);
+    expect(await reasonFor([{ address: '169.254.169.254', family: 4 }])).toMatch(/^intranet\.test resolves to 169\.254\.169\.254, which is a link-local address/);
+    expect(await reasonFor([{ address: '10.0.0.5', family: 4 }])).toMatch(/which is a private address/);
+    expect(await reasonFor([{ address: 'fd00::5', family: 6 }])).toMatch(/which is a unique-local address/);
+    expect(allowed.requests.length).toBe(requestsBefore);
+  });
+
+  it('pins the connection to the answer it checked: a rebinding second answer (loopback after a public one) is never asked for or connected to', async () => {
+    const requestsBefore = allowed.requests.length;
+    const { resolve, asked } = scriptedResolver(PUBLIC, LOOPBACK);
+    const outcome = await fetchPage(`http://rebind.test:${port()}/page`, withHosts([`rebind.test:${port()}`]), { resolve });
+    // Nothing listens at 203.0.113.7: the fetch fails there (unreachable, or out of time) rather than reaching 127.0.0.1.
+    expect(outcome.ok).toBe(false);
+    expect(asked).toEqual(['rebind.test']);
+    expect(allowed.requests.length).toBe(requestsBefore);
+  });
+
+  it('connects to the checked answer, not to a later one: with private addresses allowed, a loopback first answer is where the page comes from', async () => {
+    const { resolve, asked } = scriptedResolver(LOOPBACK, PUBLIC);
+    const outcome = await fetchPage(`http://pinned.test:${port()}/echo-headers`, withHosts([`pinned.test:${port()}`], { allowPrivateAddresses: true }), { resolve });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(asked).toEqual(['pinned.test']);
+    // The name, not the address, is what the server is asked for.
+    expect(JSON.parse(outcome.ok ? outcome.page.body : '{}')).toMatchObject({ host: `pinned.test:${port()}` });
+  });
+
+  it("resolves each redirect hop anew and connects it by its own answer, never by an earlier hop's", async () => {
+    const requestsBefore = allowed.requests.length;
+    const { resolve, asked } = scriptedResolver(LOOPBACK, PUBLIC);
+    const outcome = await fetchPage(`http://first.test:${port()}/moved`, withHosts([`first.test:${port()}`], { allowPrivateAddresses: true }), { resolve });
+    // /moved (first.test at 127.0.0.1) redirects to /hop on first.test, which now answers 203.0.113.7, where nothing listens.
+    expect(outcome.ok).toBe(false);
+    expect(asked).toEqual(['first.test', 'first.test']);
+    expect(allowed.requests.slice(requestsBefore).map((request) => request.path)).toEqual(['/moved']);
+  });
+
+  it('names a name that does not resolve, and counts a lookup that never answers against webFetch.timeoutMs', async () => {
+    const notFound: Resolver = async (hostname) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    };
+    expect(await fetchPage(`http://nowhere.test:${port()}/`, withHosts([`nowhere.test:${port()}`]), { resolve: notFound })).toEqual({
+      ok: false,
+      reason: `http://nowhere.test:${port()}/ could not be fetched: getaddrinfo ENOTFOUND nowhere.test`,
+    });
+    const started = Date.now();
+    const silent: Resolver = () => new Promise(() => {});
+    expect(await fetchPage(`http://slow-dns.test:${port()}/`, withHosts([`slow-dns.test:${port()}`]), { resolve: silent })).toEqual({
+      ok: false,
+      reason: `http://slow-dns.test:${port()}/ did not finish within webFetch.timeoutMs (${TIMEOUT_MS} ms, redirects and body included)`,
+    });
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 2_000);
   });
 });
 

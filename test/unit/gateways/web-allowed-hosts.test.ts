@@ -85,4 +85,18 @@ describe('web_fetch allowlist', () => {
       expect(parse([bad]), bad).toBe(false);
     }
   });
+
+  it('says when the entry that matched is the address itself, which the address check then trusts, and not for a name or a *. entry', () => {
+    const namedByAddress = (url: string, allowHosts: readonly string[]) => {
+      const check = checkUrl(url, allowHosts);
+      if (!check.allowed) throw new Error(check.reason);
+      return check.namedByAddress;
+    };
+    expect(namedByAddress('http://127.0.0.1:8080/', ['127.0.0.1:8080'])).toBe(true);
+    expect(namedByAddress('http://10.0.0.5/', ['10.0.0.5'])).toBe(true);
+    expect(namedByAddress('http://localhost:8080/', ['localhost:8080'])).toBe(false);
+    expect(namedByAddress('https://a.example.com/', ['*.example.com'])).toBe(false);
+    // A `*.` entry whose tail looks like an address is still a pattern, not the operator naming 127.0.0.1.
+    expect(namedByAddress('http://127.0.0.1/', ['*.0.0.1'])).toBe(false);
+  });
 });
