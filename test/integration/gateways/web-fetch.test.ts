@@ -10,7 +10,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TOOL_OUTPUT_CHARS, toolDefinitionSchema } from '../../../container/protocol/messages.js';
 import type { EventStore } from '../../../events/port.js';
@@ -89,6 +89,9 @@ function allowedRoutes(request: IncomingMessage, response: ServerResponse): void
   else if (path === '/binary') response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from([0, 1, 2, 255]));
   else if (path === '/untyped') response.writeHead(200).end('what is this');
   else if (path === '/latin1') response.writeHead(200, { 'content-type': 'text/plain; charset=iso-8859-1' }).end(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  else if (path === '/br') response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'br' }).end(brotliCompressSync('brotli terms'));
+  else if (path === '/deflate') response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'deflate' }).end(deflateSync('deflated terms'));
+  else if (path === '/zstd') response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('not really zstd');
   else if (path === '/json') response.writeHead(200, { 'content-type': 'application/json' }).end('{"terms":"net 30"}');
   else if (path === '/echo-headers') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(request.headers));
   else response.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
@@ -169,6 +172,12 @@ describe('web_fetch on an allowed host', () => {
   it('reads JSON and a declared charset as text', async () => {
     expect((await webFetch(`${allowed.origin}/json`)).content).toMatch(/\{"terms":"net 30"\}$/);
     expect((await webFetch(`${allowed.origin}/latin1`)).content).toMatch(/café$/);
+  });
+
+  it('decodes a br or deflate body, and refuses an encoding it did not ask for by name', async () => {
+    expect((await webFetch(`${allowed.origin}/br`)).content).toMatch(/brotli terms$/);
+    expect((await webFetch(`${allowed.origin}/deflate`)).content).toMatch(/deflated terms$/);
+    expect((await webFetch(`${allowed.origin}/zstd`)).content).toBe(`web_fetch: ${allowed.origin}/zstd has content encoding zstd; web_fetch decodes only gzip, deflate, br`);
   });
 });
 
