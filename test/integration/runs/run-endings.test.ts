@@ -29,10 +29,10 @@ import { ProcessSandbox } from '../../../runtime/sandbox/process-sandbox.js';
 import type { Sandbox } from '../../../runtime/sandbox/sandbox.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-messages.js';
 import { builtFile } from '../../support/built-dist.js';
+import { RUN_ENDINGS, runEnded, sayToGroup } from '../../support/group-turns.js';
 
 const KEY = 'sk-endings';
 const GROUP = 'T1.C1';
-const TERMINAL = ['run.completed', 'run.failed', 'run.timed_out', 'run.interrupted'];
 
 /** A store whose appends can be refused for a while, as a full disk refuses them. */
 interface RefusingStore {
@@ -92,7 +92,6 @@ let refusal: RefusingStore;
 let closeStore: () => Promise<void>;
 /** The next run's sandbox command instead of the runner, when set (then cleared). */
 let nextCommand: string[] | null = null;
-let messageNumber = 0;
 
 beforeEach(async () => {
   fake = await startFakeAnthropic({ apiKey: KEY });
@@ -143,29 +142,11 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** A message to the group; the id of the run it asked for. */
-async function say(text: string): Promise<string> {
-  messageNumber += 1;
-  const result = await host.send('group', GROUP, { type: 'receiveMessage', messageId: `${1_800_000_000 + messageNumber}.000100`, sender: 'U1', text, mentionsBot: true });
-  if (result.status !== 'accepted') throw new Error(`the message was refused: ${result.reason}`);
-  const requested = result.events.find((event) => event.type === 'group.turn_requested');
-  if (!requested) throw new Error('the message asked for no turn');
-  return (requested.data as { runId: string }).runId;
-}
-
-/** The run's events once it has ended (or the test's clock runs out). */
-async function ended(runId: string, timeoutMs = 30_000): Promise<StoredEvent[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const events = await refusal.store.readStream(`run-${runId}`);
-    if (events.some((event) => TERMINAL.includes(event.type))) return events;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${events.map((event) => event.type).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const say = (text: string) => sayToGroup(host, GROUP, 'U1', text);
+const ended = (runId: string, timeoutMs?: number) => runEnded(refusal.store, runId, timeoutMs);
 
 function terminal(events: readonly StoredEvent[]): StoredEvent[] {
-  return events.filter((event) => TERMINAL.includes(event.type));
+  return events.filter((event) => RUN_ENDINGS.includes(event.type));
 }
 
 /** The group is not stuck: the next message gets its answer. */

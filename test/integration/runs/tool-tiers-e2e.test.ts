@@ -28,10 +28,10 @@ import { openAgentRuns, type AgentRuns } from '../../../runtime/runs/agent-runs.
 import { ProcessSandbox } from '../../../runtime/sandbox/process-sandbox.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-messages.js';
 import { builtFile } from '../../support/built-dist.js';
+import { RUN_ENDINGS, runEnded, sayToGroup } from '../../support/group-turns.js';
 
 const KEY = 'sk-tiers';
 const GROUP = 'T1.C1';
-const TERMINAL = ['run.completed', 'run.failed', 'run.timed_out', 'run.interrupted'];
 
 let fake: FakeAnthropic;
 let root: string;
@@ -39,7 +39,6 @@ let config: Config;
 let store: EventStore;
 let host: ActorHost;
 let runs: AgentRuns;
-let messageNumber = 0;
 
 beforeEach(async () => {
   fake = await startFakeAnthropic({ apiKey: KEY });
@@ -72,24 +71,8 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function say(text: string): Promise<string> {
-  messageNumber += 1;
-  const result = await host.send('group', GROUP, { type: 'receiveMessage', messageId: `${1_800_000_000 + messageNumber}.000100`, sender: 'U011', text, mentionsBot: true });
-  if (result.status !== 'accepted') throw new Error(`the message was refused: ${result.reason}`);
-  const requested = result.events.find((event) => event.type === 'group.turn_requested');
-  if (!requested) throw new Error('the message asked for no turn');
-  return (requested.data as { runId: string }).runId;
-}
-
-async function ended(runId: string, timeoutMs = 30_000): Promise<StoredEvent[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const events = await store.readStream(`run-${runId}`);
-    if (events.some((event) => TERMINAL.includes(event.type))) return events;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end: ${events.map((event) => event.type).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const say = (text: string) => sayToGroup(host, GROUP, 'U011', text);
+const ended = (runId: string, timeoutMs?: number) => runEnded(store, runId, timeoutMs);
 
 const toolCalls = (events: readonly StoredEvent[]) => events.filter((event) => event.type === 'run.tool_called').map((event) => event.data as Record<string, unknown>);
 const offeredTools = (request: number) => ((fake.requests[request]!.body as { tools?: { name: string }[] }).tools ?? []).map((tool) => tool.name);
@@ -98,7 +81,7 @@ describe('issue 19: a read-only group', () => {
   it("is offered no workspace tool that writes; a write_file the model sends anyway is refused in the sandbox, recorded refused at tier write, and nothing is written", async () => {
     fake.enqueue({ content: [{ type: 'tool_use', name: 'write_file', input: { path: 'notes.md', content: 'written anyway' } }] }, { content: [{ type: 'text', text: 'I may not write here.' }] });
     const events = await ended(await say('Write notes.md for me.'));
-    expect(events.filter((event) => TERMINAL.includes(event.type)).map((event) => event.type)).toEqual(['run.completed']);
+    expect(events.filter((event) => RUN_ENDINGS.includes(event.type)).map((event) => event.type)).toEqual(['run.completed']);
     const offered = offeredTools(0);
     expect(offered).toEqual(expect.arrayContaining(['read_file', 'list_files', 'grep']));
     for (const tool of ['write_file', 'edit_file', 'bash']) expect(offered).not.toContain(tool);
