@@ -21,7 +21,7 @@ import { MAX_TOOL_OUTPUT_CHARS } from '../../container/protocol/messages.js';
 import { canonicalJson } from '../../events/canonical-json.js';
 import type { EventStore } from '../../events/port.js';
 import type { ActorHost, Logger } from '../actor-host/actor-host.js';
-import { decidePermission } from '../permissions/policy.js';
+import { decidePermission, effectiveTier } from '../permissions/policy.js';
 import { permissionsConfigSchema, type PermissionsConfig } from '../permissions/policy-config.js';
 import type { ToolTier } from '../permissions/tiers.js';
 import { requestApproval } from './approval-request.js';
@@ -126,7 +126,7 @@ export class ToolGateway {
   async runApproved(approvalId: string, name: string, argumentsJson: string, context: ToolCallContext): Promise<HostToolOutcome> {
     const tool = this.tools.get(name);
     if (!tool) return this.notAHostTool(name);
-    const tier = this.permissions.tools[name]?.tier ?? tool.tier;
+    const tier = effectiveTier(name, tool.tier, this.permissions);
     let input: unknown;
     try {
       input = JSON.parse(argumentsJson);

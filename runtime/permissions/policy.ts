@@ -46,9 +46,14 @@ export type PermissionDecision =
     }
   | { readonly kind: 'refuse'; readonly policy: AppliedPolicy; readonly reason: string };
 
+/** The tier a tool is judged at: `permissions.tools.<tool>.tier` where the config sets one, else the one it declares. */
+export function effectiveTier(tool: string, declaredTier: ToolTier, permissions: PermissionsConfig): ToolTier {
+  return permissions.tools[tool]?.tier ?? declaredTier;
+}
+
 export function decidePermission(question: PermissionQuestion, permissions: PermissionsConfig): PermissionDecision {
   const toolRule = permissions.tools[question.tool];
-  const tier = toolRule?.tier ?? question.declaredTier;
+  const tier = effectiveTier(question.tool, question.declaredTier, permissions);
   const ceiling = groupCeiling(question.groupId, permissions);
   const base = { tier, maxTier: ceiling.maxTier, maxTierFrom: ceiling.from };
   if (!isAbove(tier, ceiling.maxTier)) return { kind: 'allow', policy: { ...base, rule: null } };

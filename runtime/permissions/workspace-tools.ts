@@ -6,7 +6,7 @@
  * (runtime/runs/tool-use-ledger.ts).
  */
 import type { PermissionsConfig } from './policy-config.js';
-import { decidePermission } from './policy.js';
+import { decidePermission, effectiveTier } from './policy.js';
 import { WORKSPACE_TOOL_TIERS, type ToolTier } from './tiers.js';
 
 /** The workspace tools the group may use, in WORKSPACE_TOOL_TIERS order. */
@@ -20,5 +20,5 @@ export function allowedWorkspaceTools(groupId: string, permissions: PermissionsC
 export function workspaceToolTier(tool: string, permissions: PermissionsConfig): ToolTier | null {
   const declared = Object.hasOwn(WORKSPACE_TOOL_TIERS, tool) ? WORKSPACE_TOOL_TIERS[tool]! : null;
   if (declared === null) return null;
-  return permissions.tools[tool]?.tier ?? declared;
+  return effectiveTier(tool, declared, permissions);
 }
