@@ -66,7 +66,7 @@ const DIRECTORY_ONLY = constants.O_DIRECTORY ?? 0;
 /** A regular file's text: the first `maxBytes` bytes as UTF-8 (a character cut at the bound is dropped). */
 export async function readWorkspaceFile(root: WorkspaceRoot, relativePath: string, options: { readonly maxBytes: number }): Promise<WorkspaceFileRead> {
   if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) throw new RangeError(`maxBytes must be a non-negative integer, got ${options.maxBytes}`);
-  const opened = await openConfined(root, relativePath, 'file');
+  const opened = await openConfinedSettled(root, relativePath, 'file');
   if (opened.kind !== 'opened') return opened;
   try {
     const { bytes, truncated } = await readAtMost(opened.handle, options.maxBytes);
@@ -78,7 +78,7 @@ export async function readWorkspaceFile(root: WorkspaceRoot, relativePath: strin
 
 /** The names of the real directories (not symlinks) directly inside a directory of the root, sorted. */
 export async function listWorkspaceSubdirectories(root: WorkspaceRoot, relativePath: string): Promise<WorkspaceDirectoryList> {
-  const opened = await openConfined(root, relativePath, 'directory');
+  const opened = await openConfinedSettled(root, relativePath, 'directory');
   if (opened.kind !== 'opened') return opened;
   try {
     // Listed through the open handle where /proc has it: the directory vetted, whatever was renamed since.
@@ -101,6 +101,21 @@ type Opened =
   | WorkspaceRefusal;
 
 type Expected = 'file' | 'directory';
+
+/** How many times a path that changed while it was opened is resolved and opened again. */
+const OPEN_ATTEMPTS = 3;
+
+/**
+ * openConfined, again when the path changed under it: a file replaced by an atomic rename
+ * (a projection rewriting WORK_CONTEXT.md) between the check and the open is a new file,
+ * not an attack, and the next attempt opens it. A swap that persists is refused as before.
+ */
+async function openConfinedSettled(root: WorkspaceRoot, relativePath: string, expected: Expected): Promise<Opened> {
+  for (let attempt = 1; ; attempt += 1) {
+    const opened = await openConfined(root, relativePath, expected);
+    if (opened.kind !== 'refused' || opened.reason !== 'changed_while_opening' || attempt >= OPEN_ATTEMPTS) return opened;
+  }
+}
 
 async function openConfined(root: WorkspaceRoot, relativePath: string, expected: Expected): Promise<Opened> {
   checkRelativePath(relativePath);
