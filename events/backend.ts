@@ -80,3 +80,14 @@ export function matchesFilter(filter: EventFilter | undefined, streamId: string,
   if (filter.streamPrefixes && !filter.streamPrefixes.some((prefix) => streamId.startsWith(prefix))) return false;
   return true;
 }
+
+/**
+ * A backend that can take events exactly as another store holds them (ids, revisions,
+ * positions, recording times, hashes): what `events migrate` and `events import` write to.
+ * The caller verifies the chains it copies; the backend checks that the events continue
+ * what it holds (positions after its newest, each stream's next revision and link) and
+ * writes all of a call or none.
+ */
+export interface VerbatimImport {
+  importVerbatim(events: readonly RawStoredEvent[]): Promise<void>;
+}

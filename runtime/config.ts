@@ -12,10 +12,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { permissionsConfigSchema } from './permissions/policy-config.js';
 import { redactCredentials } from './redaction.js';
+import { EVENTSTOREDB_URL_ENV } from './eventstoredb-url.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const SQLITE_SYNCHRONOUS_LEVELS = ['FULL', 'NORMAL', 'EXTRA'] as const;
-export const EVENT_STORE_BACKENDS = ['sqlite'] as const;
+export const EVENT_STORE_BACKENDS = ['sqlite', 'eventstoredb'] as const;
 export const DEFAULT_CONFIG_FILE = 'ledgerclaw.config.json';
 export const SANDBOX_CHOICES = ['auto', 'docker', 'process'] as const;
 
@@ -125,7 +126,6 @@ export const configSchema = z
       .prefault({}),
     eventStore: z
       .object({
-        // 'eventstoredb' joins this list with the EventStoreDB issue.
         backend: z.enum(EVENT_STORE_BACKENDS).default('sqlite'),
         sqlite: z
           .object({
@@ -134,6 +134,29 @@ export const configSchema = z
             maxBatchEvents: z.number().int().min(1).default(2_000),
           })
           .strict()
+          .prefault({}),
+        eventstoredb: z
+          .object({
+            // The connection string can hold credentials, so it has no place in a file
+            // that gets copied around: it is read only from LEDGERCLAW_EVENTSTOREDB_URL.
+            url: z
+              .unknown()
+              .refine(() => false, {
+                error: `the EventStoreDB connection string is read only from the environment variable ${EVENTSTOREDB_URL_ENV}, never from the config file`,
+              })
+              .optional(),
+            /** How long a runtime's lease on the store lasts unless it is renewed. */
+            leaseTtlMs: z.number().int().min(1_000).max(600_000).default(10_000),
+            /** How often the active runtime renews its lease; well under leaseTtlMs. */
+            leaseRenewEveryMs: z.number().int().min(100).max(300_000).default(2_000),
+            /** How long a call to the server may take before it fails as deadline exceeded. */
+            requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+          })
+          .strict()
+          .refine((section) => section.leaseRenewEveryMs * 2 <= section.leaseTtlMs, {
+            message: 'leaseRenewEveryMs must be at most half of leaseTtlMs, so that one late renewal does not lose the lease',
+            path: ['leaseRenewEveryMs'],
+          })
           .prefault({}),
       })
       .strict()
@@ -342,6 +365,24 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: 'LEDGERCLAW_EVENT_STORE',
     envKind: 'string',
     description: `which event store: ${EVENT_STORE_BACKENDS.join(', ')}`,
+  },
+  {
+    key: 'eventStore.eventstoredb.leaseTtlMs',
+    env: 'LEDGERCLAW_EVENTSTOREDB_LEASE_TTL_MS',
+    envKind: 'integer',
+    description: "how long the active runtime's lease on an EventStoreDB store lasts unless renewed; a standby takes over this long after the active one stops renewing",
+  },
+  {
+    key: 'eventStore.eventstoredb.leaseRenewEveryMs',
+    env: 'LEDGERCLAW_EVENTSTOREDB_LEASE_RENEW_MS',
+    envKind: 'integer',
+    description: 'how often the active runtime renews its lease (at most half of leaseTtlMs)',
+  },
+  {
+    key: 'eventStore.eventstoredb.requestTimeoutMs',
+    env: 'LEDGERCLAW_EVENTSTOREDB_REQUEST_TIMEOUT_MS',
+    envKind: 'integer',
+    description: 'the deadline of each call to EventStoreDB',
   },
   {
     key: 'eventStore.sqlite.synchronous',

@@ -45,10 +45,12 @@ export function eventsDbPath(config: Config): string {
 }
 
 export async function openEventStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {
-  // Only 'sqlite' exists today; the switch is where 'eventstoredb' will go.
   switch (config.eventStore.backend) {
     case 'sqlite':
       return openSqliteStore(config, options);
+    case 'eventstoredb':
+      // Replaced by the adapter in events/adapters/eventstoredb/ as it lands.
+      throw new Error('the eventstoredb backend is not wired into open-store.ts yet');
   }
 }
 

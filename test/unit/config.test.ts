@@ -41,7 +41,11 @@ describe('defaults', () => {
     expect(config).toEqual({
       dataDir: join(cwd, 'data'),
       log: { level: 'info' },
-      eventStore: { backend: 'sqlite', sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 } },
+      eventStore: {
+        backend: 'sqlite',
+        sqlite: { synchronous: 'FULL', busyTimeoutMs: 5_000, maxBatchEvents: 2_000 },
+        eventstoredb: { leaseTtlMs: 10_000, leaseRenewEveryMs: 2_000, requestTimeoutMs: 10_000 },
+      },
       memory: { consolidationBudgetTokens: 8_000, consolidationMaxAttempts: 3, consolidationRetryDelayMs: 5_000 },
       knowledge: { sources: [], syncEveryMs: 900_000 },
       agent: expect.objectContaining({ model: 'claude-sonnet-5-5', maxIterations: 20 }),
@@ -160,7 +164,10 @@ describe('precedence: defaults < file < env < flag', () => {
       env: {
         LEDGERCLAW_DATA: '/d',
         LEDGERCLAW_LOG_LEVEL: 'warn',
-        LEDGERCLAW_EVENT_STORE: 'sqlite',
+        LEDGERCLAW_EVENT_STORE: 'eventstoredb',
+        LEDGERCLAW_EVENTSTOREDB_LEASE_TTL_MS: '6000',
+        LEDGERCLAW_EVENTSTOREDB_LEASE_RENEW_MS: '1500',
+        LEDGERCLAW_EVENTSTOREDB_REQUEST_TIMEOUT_MS: '4000',
         LEDGERCLAW_SQLITE_SYNCHRONOUS: 'NORMAL',
         LEDGERCLAW_SQLITE_BUSY_TIMEOUT_MS: '250',
         LEDGERCLAW_SQLITE_MAX_BATCH_EVENTS: '10',
@@ -208,7 +215,11 @@ describe('precedence: defaults < file < env < flag', () => {
     expect(fromEnvironment).toEqual({
       dataDir: '/d',
       log: { level: 'warn' },
-      eventStore: { backend: 'sqlite', sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 } },
+      eventStore: {
+        backend: 'eventstoredb',
+        sqlite: { synchronous: 'NORMAL', busyTimeoutMs: 250, maxBatchEvents: 10 },
+        eventstoredb: { leaseTtlMs: 6_000, leaseRenewEveryMs: 1_500, requestTimeoutMs: 4_000 },
+      },
       memory: { consolidationBudgetTokens: 4_000, consolidationMaxAttempts: 5, consolidationRetryDelayMs: 250 },
       knowledge: { sources: [], syncEveryMs: 60_000 },
       actors: { snapshotEvery: 25, maxLiveActors: 500, idleAfterMs: 60_000 },
@@ -310,9 +321,23 @@ describe('errors name the key and where the value came from', () => {
     expect(loadError().message).toContain('expected an integer');
   });
 
-  it('refuses an event store backend that does not exist yet', () => {
-    expect(loadError({ env: { LEDGERCLAW_EVENT_STORE: 'eventstoredb' } }).message).toBe(
-      'invalid config: eventStore.backend = "eventstoredb" (from LEDGERCLAW_EVENT_STORE): expected one of sqlite',
+  it('refuses an event store backend that does not exist, naming the ones that do', () => {
+    expect(loadError({ env: { LEDGERCLAW_EVENT_STORE: 'postgres' } }).message).toBe(
+      'invalid config: eventStore.backend = "postgres" (from LEDGERCLAW_EVENT_STORE): expected one of sqlite, eventstoredb',
+    );
+  });
+
+  it('refuses an EventStoreDB connection string in the file, pointing at the environment variable, without echoing it', () => {
+    writeConfigFile({ eventStore: { backend: 'eventstoredb', eventstoredb: { url: 'esdb://admin:changeit@db:2113' } } });
+    const message = loadError().message;
+    expect(message).toContain('eventStore.eventstoredb.url');
+    expect(message).toContain('LEDGERCLAW_EVENTSTOREDB_URL');
+    expect(message).not.toContain('changeit');
+  });
+
+  it('refuses a lease renewed less often than twice per lease', () => {
+    expect(loadError({ env: { LEDGERCLAW_EVENTSTOREDB_LEASE_TTL_MS: '3000', LEDGERCLAW_EVENTSTOREDB_LEASE_RENEW_MS: '2000' } }).message).toContain(
+      'leaseRenewEveryMs must be at most half of leaseTtlMs',
     );
   });
 
