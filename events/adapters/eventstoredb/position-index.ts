@@ -111,7 +111,7 @@ export class PositionIndex {
     const format = await index.meta('format');
     const location = await index.meta('store');
     if (format !== INDEX_FORMAT || location !== storeLocation) await index.reset();
-    else await index.loadTail();
+    else await index.loadTail().catch(() => index.reset());
     return index;
   }
 
