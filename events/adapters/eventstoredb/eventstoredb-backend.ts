@@ -80,6 +80,12 @@ function samePosition(a: EsdbPosition, b: EsdbPosition): boolean {
 
 export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   readonly readOnly: boolean;
+  /**
+   * What an acknowledged append survives, for the start banner beside SQLite's synchronous
+   * level: EventStoreDB acknowledges a write once a majority of the cluster's nodes has
+   * written and flushed it (one node on a single-node server).
+   */
+  readonly durability = 'quorum';
   readonly changes: Observable<void>;
   /** The `runtime-lease` stream, for the lease (runtime/lease). */
   readonly leaseStream: LeaseStream;
