@@ -34,7 +34,7 @@ import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata }
 import { EsdbGateway, type EsdbPosition, type EsdbRecordAt } from './client.js';
 import { WriteRefusedError } from './errors.js';
 import { EsdbLeaseStream, type LeaseStream } from './lease-stream.js';
-import { PositionIndex, type IndexEntry } from './position-index.js';
+import { PositionIndex, type IndexEntry, type StaleFenceWrite } from './position-index.js';
 import { decodeEvent, encodeEvent, RUNTIME_LEASE_STREAM, StreamNames, type EsdbRecord } from './stored-form.js';
 
 /**
@@ -410,6 +410,18 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     });
   }
 
+  /**
+   * Events a runtime wrote after it had lost its lease (a fencing token older than one
+   * already in $all), in position order: what `events verify` reports for this backend.
+   * The guard stops a runtime before its lease ends, so this is empty unless a clock or a
+   * frozen process beat it.
+   */
+  async staleFenceWrites(): Promise<StaleFenceWrite[]> {
+    this.assertOpen();
+    await this.refresh();
+    return this.index.staleFenceWrites();
+  }
+
   /** Where EventStoreDB keeps the event at this logical position, as far as the index knows. */
   async esdbPositionOf(position: bigint): Promise<EsdbPosition | undefined> {
     this.assertOpen();
@@ -450,8 +462,10 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       if (!last) return;
       const entries: IndexEntry[] = [];
       for (const record of fresh) {
-        const event = this.decodeOurs(record);
-        if (event) entries.push({ event, esdbPosition: record.esdbPosition });
+        const streamId = this.names.ours(record.streamId, record.type);
+        if (streamId === undefined) continue;
+        const { event, fence } = decodeEvent({ ...record, streamId });
+        entries.push({ event, esdbPosition: record.esdbPosition, fence });
       }
       await this.index.apply(entries, { esdbPosition: last.esdbPosition, eventId: last.id });
       if (page.length < PAGE) return;
