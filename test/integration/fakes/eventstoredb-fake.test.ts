@@ -360,6 +360,28 @@ describe('failures a real server produces', () => {
   });
 });
 
+describe('connection strings', () => {
+  it('discovers a single node through gossip (esdb+discover)', async () => {
+    const discovering = EventStoreDBClient.connectionString(`esdb+discover://${fake.host}:${fake.port}?tls=false`);
+    try {
+      await discovering.appendToStream('s', events('a'));
+      expect(fake.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
+    } finally {
+      await discovering.dispose();
+    }
+  });
+
+  it('accepts a connection string with credentials (insecure mode: the client does not send them)', async () => {
+    const withCredentials = EventStoreDBClient.connectionString(`esdb://admin:changeit@${fake.host}:${fake.port}?tls=false`);
+    try {
+      await withCredentials.appendToStream('s', events('a'));
+      expect(await readTypes('s')).toEqual(['a']);
+    } finally {
+      await withCredentials.dispose();
+    }
+  });
+});
+
 describe('the backdoor', () => {
   it('replaces, deletes and moves records, and what clients read follows', async () => {
     await client.appendToStream('s', events('a', 'b', 'c'));
