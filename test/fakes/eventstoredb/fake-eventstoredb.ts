@@ -298,7 +298,12 @@ function proposed(event: RawEvent): ProposedEvent {
 function backdoorOf(log: EventLog): FakeEventStoreDbBackdoor {
   return {
     records: () => log.all().map(copyOf),
-    streamRecords: (stream) => log.all().filter((record) => record.stream === stream).sort((a, b) => (a.revision < b.revision ? -1 : 1)).map(copyOf),
+    streamRecords: (stream) =>
+      log
+        .all()
+        .filter((record) => record.stream === stream)
+        .sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0))
+        .map(copyOf),
     recordAt: (position) => {
       const found = log.all().find((record) => record.position === position);
       return found === undefined ? undefined : copyOf(found);
