@@ -59,6 +59,8 @@ describe('append and read a stream', () => {
     const proposed = events('a', 'b', 'c');
     const result = await client.appendToStream('order-1', proposed, { expectedRevision: 'no_stream' });
     expect(result.success).toBe(true);
+    // A 23.10 server advertises BatchAppend, and then the client appends through it.
+    expect(fake.callsReceived()).toMatchObject({ 'ServerFeatures.GetSupportedMethods': 1, 'Streams.BatchAppend': 1, 'Streams.Append': 0 });
     expect(result.nextExpectedRevision).toBe(2n);
     const read = await collect<ResolvedEvent>(client.readStream('order-1'));
     expect(read.map((resolved) => resolved.event?.id)).toEqual(proposed.map((event) => event.id));
@@ -138,6 +140,7 @@ describe('expected revisions', () => {
       expect((error as WrongExpectedVersionError).actualVersion).toBe(1n);
       const ok = await plainClient.appendToStream('s', events('c'), { expectedRevision: 1n });
       expect(ok.nextExpectedRevision).toBe(2n);
+      expect(plain.callsReceived()).toMatchObject({ 'Streams.Append': 3, 'Streams.BatchAppend': 0 });
     } finally {
       await plainClient.dispose();
       await plain.close();
@@ -296,7 +299,10 @@ describe('failures a real server produces', () => {
     await fake.dropConnections();
     const error = await failed;
     expect(error).toBeInstanceOf(UnavailableError);
+    expect(fake.openCalls()).toBe(0);
     await client.appendToStream('s', events('b'));
+    // The client opened a new connection: it asked for the server's features again.
+    expect(fake.callsReceived()['ServerFeatures.GetSupportedMethods']).toBe(2);
     expect(await readTypes('s')).toEqual(['a', 'b']);
   });
 
