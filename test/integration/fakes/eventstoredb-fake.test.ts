@@ -23,6 +23,7 @@ import {
   type AllStreamResolvedEvent,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../../fakes/eventstoredb/index.js';
 
@@ -502,5 +503,20 @@ describe('more documented server behaviours', () => {
     expect(read?.event?.id).toBe(event.id);
     expect(read?.event?.created.getTime()).toBeGreaterThanOrEqual(before - 1);
     expect(read?.event?.created.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('a node that goes down and comes back', () => {
+  it('refuses calls with UnavailableError while offline and serves the same log on the same port after', async () => {
+    await client.appendToStream('s', events('a'));
+    await fake.goOffline();
+    const whileDown = await client.appendToStream('s', events('b'), { deadline: 2_000 }).catch((caught: unknown) => caught);
+    // The client asks a new connection for the server's features first, and passes that
+    // call's failure on as the raw gRPC error (not its UnavailableError): code 14 either way.
+    expect(whileDown).toMatchObject({ code: status.UNAVAILABLE });
+    expect(fake.backdoor.streamRecords('s')).toHaveLength(1);
+    await fake.comeBack();
+    await client.appendToStream('s', events('c'));
+    expect(await readTypes('s')).toEqual(['a', 'c']);
   });
 });
