@@ -507,7 +507,7 @@ describe('more documented server behaviours', () => {
 });
 
 describe('a node that goes down and comes back', () => {
-  it('refuses calls with UnavailableError while offline and serves the same log on the same port after', async () => {
+  it('refuses calls with UNAVAILABLE while offline and serves the same log on the same port after', async () => {
     await client.appendToStream('s', events('a'));
     await fake.goOffline();
     const whileDown = await client.appendToStream('s', events('b'), { deadline: 2_000 }).catch((caught: unknown) => caught);
@@ -518,5 +518,14 @@ describe('a node that goes down and comes back', () => {
     await fake.comeBack();
     await client.appendToStream('s', events('c'));
     expect(await readTypes('s')).toEqual(['a', 'c']);
+  });
+
+  it('closes cleanly while offline, and frees its port', async () => {
+    const offline = await startFakeEventStoreDb();
+    await offline.goOffline();
+    await offline.close();
+    const again = await startFakeEventStoreDb({ port: offline.port });
+    expect(again.port).toBe(offline.port);
+    await again.close();
   });
 });
