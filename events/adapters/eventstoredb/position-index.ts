@@ -126,7 +126,7 @@ export class PositionIndex {
       connection = await PositionIndex.connect(path);
     } catch {
       // Unreadable (corrupt, or not a database): it is a cache, so start it again.
-      if (path !== ':memory:') await rm(path, { force: true });
+      if (path !== ':memory:') for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(`${path}${suffix}`, { force: true });
       connection = await PositionIndex.connect(path);
     }
     const index = new PositionIndex(connection, storeLocation);
