@@ -8,7 +8,7 @@
  *   exact bytes (a change that keeps the value but not the bytes must be seen);
  * - custom metadata = JSON `{"$correlationId", "$causationId", "ledgerclaw": {format, position,
  *   version, recordedAt, prevHash, hashVersion, hash, metadata, fence?}}`. The `$` keys follow
- *   EventStoreDB's own convention so its `$by_correlation_id` projection works for operators.
+ *   EventStoreDB's own convention, which its `$by_correlation_id` projection reads.
  *
  * `position` is ledgerclaw's logical $all position (see eventstoredb-backend.ts), a decimal
  * string because it is a bigint. On read the envelope is validated; a malformed one is an
