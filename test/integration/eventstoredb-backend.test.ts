@@ -338,6 +338,15 @@ describe('errors', () => {
     expect((error as Error).message).toMatch(/catch up with \$all|append to order-1/);
   });
 
+  it('gives up on a read the server does not answer within the request timeout', async () => {
+    const store = storeOf(await open({ requestTimeoutMs: 300 }));
+    fake.setDelay(3_000);
+    const error = await store.readStream('order-1').catch((caught: unknown) => caught);
+    fake.setDelay(0);
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect((error as Error).message).toContain('no answer from the server for 300 ms');
+  });
+
   it('reaches the leader when given a follower', async () => {
     const follower = await startFakeEventStoreDb({ joinClusterOf: fake });
     try {
