@@ -172,6 +172,9 @@ describe('a reader beside the writer', () => {
     await writer.append('order-1', [happened(2)], { expectedRevision: 0n });
     await ticked;
     expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([0n, 1n]);
+    await writer.setStreamMetadata('order-1', { truncateBefore: 1n });
+    expect(await reader.getStreamMetadata('order-1')).toEqual({ truncateBefore: 1n });
+    expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([1n]);
     await expect(reader.append('order-1', [happened(3)], { expectedRevision: 1n })).rejects.toThrow(ReadOnlyStoreError);
     await expect(reader.setStreamMetadata('order-1', { maxCount: 1 })).rejects.toThrow(ReadOnlyStoreError);
   });

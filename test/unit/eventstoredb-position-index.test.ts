@@ -220,6 +220,17 @@ describe('the EventStoreDB position index', () => {
     expect(index.head).toBe(0n);
   });
 
+  it('keeps the newest limits of each stream, and never puts older ones back', async () => {
+    const entries = await seed();
+    const at = (offset: bigint) => ({ commit: 10_000n + offset, prepare: 10_000n + offset });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { truncateBefore: 2n, maxCount: 3 }, esdbPosition: at(2n) }]);
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { maxCount: 1 }, esdbPosition: at(1n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({ truncateBefore: 2n, maxCount: 3 });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: {}, esdbPosition: at(3n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({});
+    expect(await index.streamMetadata('order-9')).toEqual({});
+  });
+
   it('forgets everything on reset', async () => {
     await seed();
     await index.reset();
