@@ -213,6 +213,16 @@ describe('the EventStoreDB position index', () => {
     expect(index.head).toBe(5n);
   });
 
+  it('sets up a new file even for a reader, so the writer opening it later keeps what the reader indexed', async () => {
+    await index.close();
+    await rm(join(dir, 'index.db'));
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE, { onMismatch: 'memory' });
+    await seed();
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    expect(index.head).toBe(5n);
+  });
+
   it('starts again when the event it read last is no longer where it was', async () => {
     await seed();
     await index.close();

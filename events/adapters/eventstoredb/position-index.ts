@@ -196,6 +196,11 @@ export class PositionIndex {
       connection = await PositionIndex.connect(path);
     }
     const index = new PositionIndex(connection, storeLocation);
+    // A file nobody has set up yet is anyone's to set up.
+    if ((await index.meta('format')) === undefined) {
+      await index.reset();
+      return index;
+    }
     const matches =
       (await index.meta('format')) === INDEX_FORMAT &&
       (await index.meta('store')) === storeLocation &&
