@@ -110,6 +110,14 @@ export interface FakeEventStoreDb {
    * The node keeps listening on the same port with the same log.
    */
   dropConnections(): Promise<void>;
+  /**
+   * A node that is down for a while and comes back with its data: `goOffline()` drops the
+   * connections as `dropConnections()` does and stops listening, so clients get
+   * UNAVAILABLE (connection refused) until `comeBack()` listens again on the same port with
+   * the same log. Gossip reports the node as not alive meanwhile.
+   */
+  goOffline(): Promise<void>;
+  comeBack(): Promise<void>;
   /** Makes every call wait `ms` before the node acts on it (0 to stop). See {@link DelaySetting}. */
   setDelay(ms: number, options?: { readonly applyBeforeDelay?: boolean }): void;
   /** Makes this node the leader (the others of its cluster become followers) or a follower. */
@@ -204,6 +212,14 @@ export async function startFakeEventStoreDb(options: FakeEventStoreDbOptions = {
     openCalls.clear();
   };
   let closed = false;
+  let offline = false;
+  const dropAll = async (): Promise<void> => {
+    endOpenCalls();
+    // Let the statuses reach the wire before the connections go.
+    await new Promise((resolve) => setImmediate(resolve));
+    server.drain(`${host}:${port}`, 0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   const handle: FakeEventStoreDb = {
     url: `esdb://${host}:${port}?tls=false`,
     host,
@@ -226,12 +242,27 @@ export async function startFakeEventStoreDb(options: FakeEventStoreDbOptions = {
         });
       });
     },
-    dropConnections: async () => {
-      endOpenCalls();
-      // Let the statuses reach the wire before the connections go.
-      await new Promise((resolve) => setImmediate(resolve));
-      server.drain(`${host}:${port}`, 0);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    dropConnections: () => dropAll(),
+    goOffline: async () => {
+      if (closed) throw new Error('goOffline: the fake EventStoreDB is closed');
+      if (offline) return;
+      offline = true;
+      member.alive = false;
+      await dropAll();
+      server.unbind(`${host}:${port}`);
+    },
+    comeBack: async () => {
+      if (closed) throw new Error('comeBack: the fake EventStoreDB is closed');
+      if (!offline) return;
+      await new Promise<void>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
+          if (error !== null) reject(new Error(`comeBack: could not listen on ${host}:${port} again: ${error.message}`));
+          else if (boundPort !== port) reject(new Error(`comeBack: listened on ${boundPort} instead of ${port}`));
+          else resolve();
+        });
+      });
+      offline = false;
+      member.alive = true;
     },
     setDelay: (ms, delayOptions) => {
       if (!Number.isFinite(ms) || ms < 0) throw new Error(`setDelay: ${ms} is not a non-negative number of milliseconds`);

@@ -23,6 +23,7 @@ import {
   type AllStreamResolvedEvent,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../../fakes/eventstoredb/index.js';
 
@@ -319,8 +320,10 @@ describe('failures a real server produces', () => {
     const plain = await startFakeEventStoreDb({ advertiseBatchAppend: false });
     const plainClient = EventStoreDBClient.connectionString(plain.url);
     try {
-      plain.setDelay(400, { applyBeforeDelay: true });
-      const error = await plainClient.appendToStream('s', events('a'), { deadline: 100 }).catch((caught: unknown) => caught);
+      // The deadline leaves a loaded machine ample time to deliver the request (which is
+      // applied on arrival); only the answer, held back 3 s, misses it.
+      plain.setDelay(3_000, { applyBeforeDelay: true });
+      const error = await plainClient.appendToStream('s', events('a'), { deadline: 1_000 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DeadlineExceededError);
       expect(plain.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
     } finally {
@@ -502,5 +505,29 @@ describe('more documented server behaviours', () => {
     expect(read?.event?.id).toBe(event.id);
     expect(read?.event?.created.getTime()).toBeGreaterThanOrEqual(before - 1);
     expect(read?.event?.created.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('a node that goes down and comes back', () => {
+  it('refuses calls with UNAVAILABLE while offline and serves the same log on the same port after', async () => {
+    await client.appendToStream('s', events('a'));
+    await fake.goOffline();
+    const whileDown = await client.appendToStream('s', events('b'), { deadline: 2_000 }).catch((caught: unknown) => caught);
+    // The client asks a new connection for the server's features first, and passes that
+    // call's failure on as the raw gRPC error (not its UnavailableError): code 14 either way.
+    expect(whileDown).toMatchObject({ code: status.UNAVAILABLE });
+    expect(fake.backdoor.streamRecords('s')).toHaveLength(1);
+    await fake.comeBack();
+    await client.appendToStream('s', events('c'));
+    expect(await readTypes('s')).toEqual(['a', 'c']);
+  });
+
+  it('closes cleanly while offline, and frees its port', async () => {
+    const offline = await startFakeEventStoreDb();
+    await offline.goOffline();
+    await offline.close();
+    const again = await startFakeEventStoreDb({ port: offline.port });
+    expect(again.port).toBe(offline.port);
+    await again.close();
   });
 });
