@@ -172,6 +172,9 @@ describe('a reader beside the writer', () => {
     await writer.append('order-1', [happened(2)], { expectedRevision: 0n });
     await ticked;
     expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([0n, 1n]);
+    await writer.setStreamMetadata('order-1', { truncateBefore: 1n });
+    expect(await reader.getStreamMetadata('order-1')).toEqual({ truncateBefore: 1n });
+    expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([1n]);
     await expect(reader.append('order-1', [happened(3)], { expectedRevision: 1n })).rejects.toThrow(ReadOnlyStoreError);
     await expect(reader.setStreamMetadata('order-1', { maxCount: 1 })).rejects.toThrow(ReadOnlyStoreError);
   });
@@ -200,6 +203,46 @@ describe('a reader beside the writer', () => {
       return delivery.event;
     });
     expect(events.map((event) => event.position)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+  });
+});
+
+describe('a server that is down for a while', () => {
+  it('fails calls meanwhile with EventStoreUnavailableError naming the store, then works again, and a subscription resumes', async () => {
+    const writer = storeOf(await open({ requestTimeoutMs: 1_000 }));
+    const reader = storeOf(await open({ mode: 'reader', indexPath: join(dir, 'reader-index.db'), requestTimeoutMs: 1_000 }));
+    await writer.append('order-1', [happened(0)], { expectedRevision: 'no_stream' });
+    const delivered = firstValueFrom(reader.subscribe({ fromPosition: 'start' }).pipe(take(3), toArray(), timeout(30_000)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await fake.goOffline();
+    const refused = await writer.append('order-1', [happened(1)], { expectedRevision: 0n }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(EventStoreUnavailableError);
+    expect((refused as Error).message).toContain(fake.url);
+    await fake.comeBack();
+    // The first call after the server returns may still meet the old connection's failure.
+    let revision = 0n;
+    let failures = 0;
+    for (let count = 1; count < 3; ) {
+      const result = await writer.append('order-1', [happened(count)], { expectedRevision: revision }).catch((error: unknown) => {
+        failures += 1;
+        if (failures > 3) throw error;
+        return undefined;
+      });
+      if (result) {
+        revision = result.nextExpectedRevision;
+        count += 1;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const events = (await delivered).map((delivery) => {
+      delivery.ack();
+      return delivery.event;
+    });
+    expect(events.map((event) => [event.revision, event.position])).toEqual([
+      [0n, 1n],
+      [1n, 2n],
+      [2n, 3n],
+    ]);
   });
 });
 
@@ -336,6 +379,36 @@ describe('errors', () => {
     fake.setDelay(0);
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     expect((error as Error).message).toMatch(/catch up with \$all|append to order-1/);
+  });
+
+  it('recognises the retry of an append whose answer was lost although the server wrote it, and stores it once', async () => {
+    const backend = await open({ requestTimeoutMs: 300 });
+    const store = storeOf(backend);
+    const events = [happened(1, { id: uuidv4() }), happened(2, { id: uuidv4() })];
+    // Slows the server down just before the append is sent: it writes, then answers too late.
+    backend.setWriteGuard(() => {
+      fake.setDelay(1_000, { applyBeforeDelay: true });
+      return 1n;
+    });
+    const lost = await store.append('order-1', events, { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
+    fake.setDelay(0);
+    backend.setWriteGuard(undefined);
+    expect(lost).toBeInstanceOf(EventStoreUnavailableError);
+    expect((lost as Error).message).toContain('append to order-1');
+    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+    const retried = await store.append('order-1', events, { expectedRevision: 'no_stream' });
+    expect(retried).toMatchObject({ nextExpectedRevision: 1n, position: 2n });
+    expect(retried.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+  });
+
+  it('gives up on a read the server does not answer within the request timeout', async () => {
+    const store = storeOf(await open({ requestTimeoutMs: 300 }));
+    fake.setDelay(3_000);
+    const error = await store.readStream('order-1').catch((caught: unknown) => caught);
+    fake.setDelay(0);
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect((error as Error).message).toContain('no answer from the server for 300 ms');
   });
 
   it('reaches the leader when given a follower', async () => {
