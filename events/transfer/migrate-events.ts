@@ -15,6 +15,8 @@ export interface MigrateOptions {
   /** Before copying: where the target starts and the source ends. */
   readonly onStart?: (targetHead: bigint, sourceHead: bigint) => void;
   readonly onProgress?: (progress: CopyProgress) => void;
+  /** When the final walk over the target begins, with the target's head. */
+  readonly onVerifyStart?: (head: bigint) => void;
   /** While the target is verified at the end. */
   readonly onVerifyProgress?: (checked: number, position: bigint, head: bigint) => void;
 }
@@ -38,6 +40,7 @@ export async function migrateEvents(source: EventBackend, target: TransferTarget
     ...(options.batchEvents ? { batchEvents: options.batchEvents } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+  options.onVerifyStart?.(await target.headPosition());
   const verified = await verifyHashChains(target, options.onVerifyProgress ? { onProgress: options.onVerifyProgress } : {});
   return { copy, sourceHead, verified };
 }
