@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EventBackend } from '../../events/backend.js';
+import { StoreNotFoundError } from '../../events/errors.js';
 import { TransferRefusedError, type TransferTarget } from '../../events/transfer/copy-verbatim.js';
 import { exportEvents } from '../../events/transfer/export-events.js';
 import { importExportFile } from '../../events/transfer/import-events.js';
@@ -24,7 +25,6 @@ import { eventsDbPath, openEventStore, type OpenedEventStore } from '../open-sto
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { CommandFailedError, ExitCode, UsageError } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { withReader } from './reader.js';
 import { transferProgress } from './transfer-progress.js';
 
 const CLI_ACTOR = 'cli';
@@ -77,8 +77,7 @@ async function exportCommand(io: CliIo, command: Command, options: ExportOptions
   const path = toStdout ? undefined : resolve(io.cwd, options.out);
   if (path && existsSync(path)) throw new CommandFailedError(`${path} exists already: export to a new file (an export never overwrites one)`);
   const progress = transferProgress(io.stderr);
-  const result = await withReader(config, async (opened) => {
-    if (!opened) throw new CommandFailedError(`there is no event store at ${eventsDbPath(config)}: nothing to export (is --data right?)`);
+  const result = await withSource(config, io.env, 'export', async (opened) => {
     const head = await opened.backend.headPosition();
     progress.phase('exporting', Number(head - (options.since ?? 0n)));
     const onProgress = (position: bigint) => progress.update(Number(position - (options.since ?? 0n)));
@@ -127,7 +126,7 @@ async function importCommand(io: CliIo, command: Command, file: string): Promise
   const path = resolve(io.cwd, file);
   if (!existsSync(path)) throw new CommandFailedError(`${path} does not exist`);
   const progress = transferProgress(io.stderr);
-  return withWriter(config, 'events import', async (target) => {
+  return withWriter(config, io.env, 'events import', async (target) => {
     const start = await target.headPosition();
     const result = await importExportFile(path, target, {
       onChecked: (checked) => progress.phase('importing', Number(checked.position - start)),
@@ -146,9 +145,8 @@ async function migrateCommand(io: CliIo, command: Command, options: MigrateOptio
   if (options.into !== undefined && options.to !== 'sqlite') throw new UsageError('--into names a SQLite data directory: use it with --to sqlite');
   const targetConfig = migrationTargetConfig(config, options, io.cwd);
   const progress = transferProgress(io.stderr);
-  const outcome = await withReader(config, async (source) => {
-    if (!source) throw new CommandFailedError(`there is no event store at ${eventsDbPath(config)}: nothing to migrate (is --data right?)`);
-    return withWriter(targetConfig, 'events migrate', async (target) => {
+  const outcome = await withSource(config, io.env, 'migrate', async (source) => {
+    return withWriter(targetConfig, io.env, 'events migrate', async (target) => {
       io.stderr.write(`migrating from ${source.backend.location} to ${target.location}\n`);
       let base = 0n;
       const migrated = await migrateEvents(source.backend, target, {
@@ -201,9 +199,33 @@ function isTransferTarget(backend: EventBackend): backend is TransferTarget {
   return typeof (backend as Partial<TransferTarget>).importVerbatim === 'function';
 }
 
-/** Opens `config`'s store as its writer (taking its lock), runs `use` on its backend, closes it. */
-async function withWriter<T>(config: Config, command: string, use: (target: TransferTarget) => Promise<T>): Promise<T> {
-  const opened: OpenedEventStore = await openEventStore(config, { mode: 'writer', actor: CLI_ACTOR, command: `ledgerclaw ${command}` });
+type Env = CliIo['env'];
+
+/** The configured store, read-only (it may be running), for `use`; refuses a store that does not exist. */
+async function withSource<T>(config: Config, env: Env, what: string, use: (source: OpenedEventStore) => Promise<T>): Promise<T> {
+  let opened: OpenedEventStore;
+  try {
+    opened = await openEventStore(config, { mode: 'reader', actor: CLI_ACTOR, env });
+  } catch (error) {
+    if (error instanceof StoreNotFoundError) {
+      throw new CommandFailedError(`there is no event store at ${eventsDbPath(config)}: nothing to ${what} (is --data right?)`);
+    }
+    throw error;
+  }
+  try {
+    return await use(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * Opens `config`'s store as its writer, runs `use` on its backend, closes it. SQLite: this
+ * takes the data directory's writer lock, which a running runtime holds. EventStoreDB has
+ * no file lock; its one-writer rule is the runtime lease (stop the runtime first).
+ */
+async function withWriter<T>(config: Config, env: Env, command: string, use: (target: TransferTarget) => Promise<T>): Promise<T> {
+  const opened: OpenedEventStore = await openEventStore(config, { mode: 'writer', actor: CLI_ACTOR, command: `ledgerclaw ${command}`, env });
   try {
     const backend: EventBackend = opened.backend;
     if (!isTransferTarget(backend)) throw new TransferRefusedError(`the ${config.eventStore.backend} backend cannot take events verbatim`);

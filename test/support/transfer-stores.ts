@@ -11,7 +11,7 @@ import type { RawStoredEvent } from '../../events/envelope.js';
 import { createEventStore } from '../../events/event-store.js';
 import type { StreamInfo } from '../../events/port.js';
 import { builtFile } from './built-dist.js';
-import { runProcess } from './child-process.js';
+import { runProcess, startProcess, type RunningProcess } from './child-process.js';
 import { cliEnv } from './cli-env.js';
 import { happened, testCatalogue } from './test-catalogue.js';
 
@@ -58,5 +58,15 @@ export async function storeContents(dataDir: string): Promise<{ events: RawStore
 
 /** `ledgerclaw <args>` (the built CLI) from `cwd`, logging warnings only. */
 export function ledgerclaw(cwd: string, ...args: string[]): ReturnType<typeof runProcess> {
-  return runProcess(process.execPath, [builtFile('runtime/cli/main.js'), ...args], { cwd, env: cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn' }) });
+  return ledgerclawWith({}, cwd, ...args);
+}
+
+/** `ledgerclaw <args>` with these settings in its environment (LEDGERCLAW_EVENTSTOREDB_URL, …). */
+export function ledgerclawWith(env: Record<string, string>, cwd: string, ...args: string[]): ReturnType<typeof runProcess> {
+  return runProcess(process.execPath, [builtFile('runtime/cli/main.js'), ...args], { cwd, env: cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ...env }) });
+}
+
+/** The same, left running: for a test that interrupts it. */
+export function startLedgerclawWith(env: Record<string, string>, cwd: string, ...args: string[]): RunningProcess {
+  return startProcess(process.execPath, [builtFile('runtime/cli/main.js'), ...args], { cwd, env: cliEnv({ LEDGERCLAW_LOG_LEVEL: 'warn', ...env }) });
 }
