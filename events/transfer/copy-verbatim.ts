@@ -177,6 +177,7 @@ class HeldEvents {
 class ChainContinuation {
   private readonly tips = new Map<string, { revision: bigint; hash: string } | null>();
   private seenV2: boolean;
+  private readonly targetWasEmpty: boolean;
 
   constructor(
     private readonly target: EventBackend,
@@ -184,6 +185,7 @@ class ChainContinuation {
     targetHeadVersion: number | undefined,
   ) {
     this.seenV2 = targetHeadVersion === 2;
+    this.targetWasEmpty = reached.position === 0n;
   }
 
   get checkpoint(): ChainCheckpoint {
@@ -202,7 +204,8 @@ class ChainContinuation {
     }
     let tip = this.tips.get(event.streamId);
     if (tip === undefined) {
-      tip = (await targetStreamHead(this.target, event.streamId)) ?? null;
+      // An empty target holds no stream: no need to ask it (one read a stream, on a remote store).
+      tip = this.targetWasEmpty ? null : ((await targetStreamHead(this.target, event.streamId)) ?? null);
       this.tips.set(event.streamId, tip);
     }
     const expectedRevision = tip ? tip.revision + 1n : 0n;
