@@ -8,9 +8,8 @@
  * and migrate write, so they take the target's writer: for SQLite the data directory's
  * writer lock, which a running runtime holds.
  */
-import { createWriteStream, existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EventBackend } from '../../events/backend.js';
@@ -83,24 +82,21 @@ async function exportCommand(io: CliIo, command: Command, options: ExportOptions
     const onProgress = (position: bigint) => progress.update(Number(position - (options.since ?? 0n)));
     const since = options.since === undefined ? {} : { since: options.since };
     if (!path) return exportEvents(opened.backend, { ...since, onProgress, write: (text) => writeTo(io.stdout, text) });
-    // Written beside the target name and renamed at the end: a file with the name is a whole export.
+    // Written beside the target name, flushed to disk and renamed at the end: a file with
+    // the name is a whole export (a backup that may be all there is left must be complete).
     const partial = `${path}.partial`;
-    const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
-    await once(file, 'open');
+    const file = await open(partial, 'wx', 0o600).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      throw new CommandFailedError(`${partial} exists: an export to ${path} is under way, or one was cut off (then remove it)`);
+    });
     try {
-      const exported = await exportEvents(opened.backend, {
-        ...since,
-        onProgress,
-        write: async (text) => {
-          if (!file.write(text)) await once(file, 'drain');
-        },
-      });
-      file.end();
-      await once(file, 'finish');
+      const exported = await exportEvents(opened.backend, { ...since, onProgress, write: (text) => file.write(text).then(() => undefined) });
+      await file.sync();
+      await file.close();
       await rename(partial, path);
       return exported;
     } catch (error) {
-      file.destroy();
+      await file.close().catch(() => undefined);
       await rm(partial, { force: true });
       throw error;
     }

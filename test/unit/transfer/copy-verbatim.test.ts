@@ -3,10 +3,12 @@
  * resumes after an interruption without copying anything twice, and refuses a target that
  * is not a copy of the source or a source whose chain is broken.
  */
+import { v4 as uuidv4 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../events/adapters/memory.js';
 import type { RawStoredEvent } from '../../../events/envelope.js';
 import { createEventStore } from '../../../events/event-store.js';
+import { chainHash, GENESIS_HASH } from '../../../events/hash-chain.js';
 import { TransferRefusedError } from '../../../events/transfer/copy-verbatim.js';
 import { migrateEvents } from '../../../events/transfer/migrate-events.js';
 import { verifyHashChains } from '../../../events/verify.js';
@@ -109,5 +111,49 @@ describe('migrateEvents', () => {
     source.removeForTest(4n);
     const error = await migrateEvents(source, new MemoryBackend()).catch((caught: unknown) => caught);
     expect((error as Error).message).toMatch(/position 5\)/);
+  });
+});
+
+describe('migrateEvents on a store written before the $all chain', () => {
+  /** Three v1 events (hashed without position, time or $all link), then three v2 ones appended after them. */
+  async function upgradedStore(): Promise<MemoryBackend> {
+    const backend = new MemoryBackend();
+    const v1: RawStoredEvent[] = [];
+    let prevHash = GENESIS_HASH;
+    for (let revision = 0n; revision < 3n; revision += 1n) {
+      const prepared = { id: uuidv4(), type: 'test.happened', version: 1, dataJson: `{"count":${revision},"label":"old"}`, metadataJson: metadataJson() };
+      const hash = chainHash(prevHash, 'task-old', revision, prepared);
+      v1.push({ ...prepared, streamId: 'task-old', revision, position: revision + 1n, recordedAt: '2025-01-01T00:00:00.000Z', prevHash, hashVersion: 1, hash });
+      prevHash = hash;
+    }
+    backend.importForTest(v1);
+    const store = createEventStore(backend, testCatalogue);
+    for (let index = 0; index < 3; index += 1) await store.append('task-old', [happened(10 + index)], { expectedRevision: 'any' });
+    return backend;
+  }
+
+  function metadataJson(): string {
+    return JSON.stringify({ actor: 'system', causationId: null, correlationId: 'c-1', occurredAt: '2025-01-01T00:00:00.000Z' });
+  }
+
+  it('copies v1 and v2 events alike, and resumes on a target whose newest event is v1', async () => {
+    const source = await upgradedStore();
+    expect((await verifyHashChains(source)).ok).toBe(true);
+    const target = new FailingAfter(1);
+    await expect(migrateEvents(source, target, { batchEvents: 3 })).rejects.toThrow('connection lost');
+    expect((await everything(target)).map((event) => event.hashVersion)).toEqual([1, 1, 1]);
+    target.batches = Number.POSITIVE_INFINITY;
+    const resumed = await migrateEvents(source, target, { batchEvents: 3 });
+    expect(resumed.copy.copied).toBe(3);
+    expect(resumed.verified).toMatchObject({ ok: true, events: 6 });
+    expect(await everything(target)).toEqual(await everything(source));
+  });
+
+  it('refuses a v1 event after v2 ones (a downgrade forged into the source)', async () => {
+    const source = await upgradedStore();
+    const [newest] = await source.readAll({ from: 'end', direction: 'backwards', maxCount: 1 });
+    const forged = { ...newest!, id: uuidv4(), revision: newest!.revision + 1n, position: newest!.position + 1n, prevHash: newest!.hash, hashVersion: 1 as const };
+    source.importForTest([{ ...forged, hash: chainHash(forged.prevHash, forged.streamId, forged.revision, forged) }]);
+    await expect(migrateEvents(source, new MemoryBackend())).rejects.toThrow('it claims the old v1 hash rule');
   });
 });
