@@ -86,6 +86,24 @@ describe('events migrate with eventstoredb', () => {
     expect(await storeContents(target)).toEqual(await storeContents(first));
   });
 
+  it('imports an export into eventstoredb, and never shows the password of the connection string', async () => {
+    const first = tempDir();
+    await seedStore(first, 30);
+    const file = join(tempDir(), 'backup.jsonl');
+    expect((await ledgerclawWith({}, first, 'events', 'export', '--out', file, '--data', first)).code).toBe(0);
+    const withPassword = { LEDGERCLAW_EVENTSTOREDB_URL: fake.url.replace('esdb://', 'esdb://admin:hunter2-secret@'), LEDGERCLAW_EVENT_STORE: 'eventstoredb' };
+    const target = tempDir();
+    const imported = await ledgerclawWith(withPassword, target, 'events', 'import', file, '--data', target);
+    expect(imported.stdout).toContain('imported 30 events');
+    expect(imported.code).toBe(0);
+    expect(await esdbEvents()).toEqual((await storeContents(first)).events);
+
+    const migrated = await ledgerclawWith(withPassword, target, 'events', 'migrate', '--to', 'sqlite', '--into', tempDir(), '--data', target);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stderr).toContain('migrating from esdb://[redacted]@');
+    expect(`${imported.stdout}${imported.stderr}${migrated.stdout}${migrated.stderr}`).not.toContain('hunter2');
+  });
+
   it('resumes a migration killed part way: the second run copies only the rest, and nothing is stored twice', async () => {
     const first = tempDir();
     await seedStore(first, 2_500, { streams: ['task-a'] });
