@@ -115,3 +115,14 @@ describe('SqliteBackend.importVerbatim', () => {
     await expect(reader.importVerbatim([])).rejects.toThrow('importVerbatim needs a writable event store');
   });
 });
+
+describe('SqliteBackend.importVerbatim limits', () => {
+  it('refuses a position beyond what SQLite keeps exactly, instead of storing it rounded', async () => {
+    const source = new MemoryBackend();
+    await appendTo(source, 'task-a', 1);
+    const [event] = await all(source);
+    const target = await open();
+    await expect(target.importVerbatim([{ ...event!, position: 2n ** 53n + 1n }])).rejects.toThrow('exactly only up to 9007199254740991');
+    expect(await target.headPosition()).toBe(0n);
+  });
+});

@@ -15,7 +15,7 @@ import type { ExpectedRevision } from '../../port.js';
 import type { SqlValue, SqliteConnection, SqliteStatement } from './connection.js';
 import { readChainTip } from './chain-tip.js';
 import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
-import { planVerbatimImport } from '../../verbatim-import.js';
+import { planVerbatimImport, VerbatimImportRefusedError } from '../../verbatim-import.js';
 
 export interface WriterOptions {
   /** Most events one transaction takes from the queue (an append is never split). */
@@ -85,6 +85,7 @@ const INSERT_EVENTS =
   'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash) VALUES ';
 /** Rows per multi-row INSERT; prepared statements are cached for every count up to this. */
 const ROWS_PER_STATEMENT = 64;
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 /** Stream heads kept in memory; a miss costs one indexed read. */
 const HEAD_CACHE_LIMIT = 50_000;
 
@@ -219,6 +220,11 @@ export class GroupCommitWriter {
       const heads = await this.loadHeads(events.map((event) => event.streamId));
       const stored = await this.findStoredIdsOf(events.map((event) => event.id));
       plan = planVerbatimImport(events, { headPosition: this.headPosition, streamHeads: heads, storedId: (id) => stored.get(id) });
+      // The driver binds JavaScript numbers: beyond 2^53 a position or revision would be stored rounded.
+      const beyond = events.find((event) => event.position > MAX_EXACT || event.revision > MAX_EXACT);
+      if (beyond) {
+        throw new VerbatimImportRefusedError(beyond.position, beyond.streamId, beyond.revision, `SQLite stores positions and revisions exactly only up to ${MAX_EXACT}`);
+      }
       const rows: SqlValue[] = [];
       for (const event of events) {
         rows.push(
