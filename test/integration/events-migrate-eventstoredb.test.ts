@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventStoreDbBackend } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
+import { RUNTIME_LEASE_STREAM } from '../../events/adapters/eventstoredb/stored-form.js';
 import type { RawStoredEvent } from '../../events/envelope.js';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../fakes/eventstoredb/index.js';
 import { killLeftoverProcesses } from '../support/child-process.js';
@@ -43,9 +44,11 @@ async function esdbEvents(): Promise<RawStoredEvent[]> {
   }
 }
 
-/** The fake's records that are ledgerclaw events (not EventStoreDB's own `$` records). */
+/** The fake's records that are ledgerclaw events (not EventStoreDB's own `$` records, nor the runtime lease's). */
 function ledgerclawRecords(): number {
-  return fake.backdoor.records().filter((record) => !record.stream.startsWith('$') && !record.type.startsWith('$')).length;
+  return fake.backdoor
+    .records()
+    .filter((record) => !record.stream.startsWith('$') && !record.type.startsWith('$') && record.stream !== RUNTIME_LEASE_STREAM).length;
 }
 
 describe('events migrate with eventstoredb', () => {
