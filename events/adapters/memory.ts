@@ -11,13 +11,15 @@ import {
   type BackendReadAll,
   type BackendReadStream,
   type EventBackend,
+  type VerbatimImport,
 } from '../backend.js';
 import type { PreparedEvent, RawStoredEvent } from '../envelope.js';
 import { StoreClosedError } from '../errors.js';
 import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH, nextChainTip } from '../hash-chain.js';
 import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../port.js';
+import { planVerbatimImport } from '../verbatim-import.js';
 
-export class MemoryBackend implements EventBackend {
+export class MemoryBackend implements EventBackend, VerbatimImport {
   readonly location = 'memory';
   readonly readOnly = false;
   /** Every event in position order. Positions are values, not indexes: a removed event leaves a gap. */
@@ -82,6 +84,15 @@ export class MemoryBackend implements EventBackend {
     this.changed.next();
     const last = written[written.length - 1]!;
     return { nextExpectedRevision: last.revision, position: last.position, events: written };
+  }
+
+  /** Checked whole by the shared rule (events/verbatim-import.ts) before anything is stored: all or none. */
+  async importVerbatim(events: readonly RawStoredEvent[]): Promise<void> {
+    this.assertOpen();
+    if (events.length === 0) return;
+    planVerbatimImport(events, { headPosition: this.lastPosition, streamHeads: this.heads, storedId: (id) => this.ids.get(id) });
+    this.storeAsGiven(events);
+    this.changed.next();
   }
 
   async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {
@@ -178,8 +189,16 @@ export class MemoryBackend implements EventBackend {
    * version of ledgerclaw or a forger with disk access would have; the stream index follows.
    */
   importForTest(events: readonly RawStoredEvent[]): void {
+    let last = this.lastPosition;
     for (const event of events) {
-      if (event.position <= this.lastPosition) throw new Error(`position ${event.position} is not after the newest (${this.lastPosition})`);
+      if (event.position <= last) throw new Error(`position ${event.position} is not after the newest (${last})`);
+      last = event.position;
+    }
+    this.storeAsGiven(events);
+  }
+
+  private storeAsGiven(events: readonly RawStoredEvent[]): void {
+    for (const event of events) {
       this.all.push(event);
       const stream = this.streams.get(event.streamId) ?? [];
       stream.push(event);

@@ -1,5 +1,6 @@
 /**
- * `ledgerclaw events …`: read-only views of the event store. Events are shown as stored
+ * `ledgerclaw events …`: read-only views of the event store (export, import and migrate,
+ * which move its contents, are in events-transfer-commands.ts). Events are shown as stored
  * (no upcasting, `type vN` is the stored version): this is the audit view, and what the
  * hash chain covers.
  */
@@ -13,6 +14,7 @@ import type { Config } from '../config.js';
 import { eventsDbPath } from '../open-store.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
 import { eventAsJsonLine, eventLine, streamAsJsonLine, streamEventsTable, streamsTable } from './event-format.js';
+import { registerEventsTransferCommands } from './events-transfer-commands.js';
 import { CommandFailedError, ExitCode } from './exit-codes.js';
 import type { CliIo, ShutdownSignal } from './io.js';
 import { collect, parseCount, parseEventType, parseRevision, parseStreamId, parseStreamPrefix } from './option-values.js';
@@ -42,7 +44,7 @@ interface TailOptions {
 export function registerEventsCommands(program: Command, context: CommandContext): void {
   const events = program
     .command('events')
-    .description('inspect the event store (read-only: works while `ledgerclaw start` runs)');
+    .description('inspect the event store (read-only: works while `ledgerclaw start` runs), and export, import or migrate it');
 
   events
     .command('streams')
@@ -77,6 +79,8 @@ export function registerEventsCommands(program: Command, context: CommandContext
     .command('verify')
     .description('walk every hash chain over the whole store; exit 1 naming the first broken link, or when there is no store')
     .action(action(context, (_options: unknown, command: Command) => verify(context.io, command)));
+
+  registerEventsTransferCommands(events, context);
 }
 
 async function streams(io: CliIo, command: Command, options: StreamsOptions): Promise<ExitCode> {

@@ -9,12 +9,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decideAppend, type AppendDecision, type StoredIdLocation } from '../../append-decision.js';
 import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { StoreClosedError } from '../../errors.js';
-import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH } from '../../hash-chain.js';
+import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH, nextChainTip } from '../../hash-chain.js';
 import type { BackendAppendResult } from '../../backend.js';
 import type { ExpectedRevision } from '../../port.js';
 import type { SqlValue, SqliteConnection, SqliteStatement } from './connection.js';
 import { readChainTip } from './chain-tip.js';
 import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
+import { planVerbatimImport, VerbatimImportRefusedError } from '../../verbatim-import.js';
 
 export interface WriterOptions {
   /** Most events one transaction takes from the queue (an append is never split). */
@@ -43,7 +44,15 @@ interface QueuedJob {
   readonly reject: (error: unknown) => void;
 }
 
-type Queued = QueuedAppend | QueuedJob;
+/** Events taken as another store holds them (`importVerbatim`): written alone, all or none. */
+interface QueuedImport {
+  readonly kind: 'import';
+  readonly events: readonly RawStoredEvent[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Queued = QueuedAppend | QueuedJob | QueuedImport;
 
 /** What the writer has done since it started: how well group commit is batching. */
 export interface WriterStats {
@@ -76,6 +85,7 @@ const INSERT_EVENTS =
   'INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata, recorded_at, prev_hash, hash_version, hash) VALUES ';
 /** Rows per multi-row INSERT; prepared statements are cached for every count up to this. */
 const ROWS_PER_STATEMENT = 64;
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 /** Stream heads kept in memory; a miss costs one indexed read. */
 const HEAD_CACHE_LIMIT = 50_000;
 
@@ -125,6 +135,16 @@ export class GroupCommitWriter {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'job', run, resolve, reject }));
   }
 
+  /**
+   * Stores events exactly as given, in the queue like every other write, so the cached
+   * stream heads, head position and chain tip stay the writer's own truth. All or none.
+   */
+  importVerbatim(events: readonly RawStoredEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    if (events.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'import', events, resolve, reject }));
+  }
+
   /** Lets queued writes finish, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
@@ -152,6 +172,9 @@ export class GroupCommitWriter {
         if (first.kind === 'job') {
           this.queue.shift();
           await this.runJob(first);
+        } else if (first.kind === 'import') {
+          this.queue.shift();
+          await this.runImport(first);
         } else {
           await this.commitBatch(this.takeAppends());
         }
@@ -190,6 +213,61 @@ export class GroupCommitWriter {
     }
   }
 
+  private async runImport(item: QueuedImport): Promise<void> {
+    const { events } = item;
+    let plan: ReturnType<typeof planVerbatimImport>;
+    try {
+      const heads = await this.loadHeads(events.map((event) => event.streamId));
+      const stored = await this.findStoredIdsOf(events.map((event) => event.id));
+      plan = planVerbatimImport(events, { headPosition: this.headPosition, streamHeads: heads, storedId: (id) => stored.get(id) });
+      // The driver binds JavaScript numbers: beyond 2^53 a position or revision would be stored rounded.
+      const beyond = events.find((event) => event.position > MAX_EXACT || event.revision > MAX_EXACT);
+      if (beyond) {
+        throw new VerbatimImportRefusedError(beyond.position, beyond.streamId, beyond.revision, `SQLite stores positions and revisions exactly only up to ${MAX_EXACT}`);
+      }
+      const rows: SqlValue[] = [];
+      for (const event of events) {
+        rows.push(
+          Number(event.position), event.streamId, Number(event.revision), event.id, event.type, event.version,
+          event.dataJson, event.metadataJson, event.recordedAt, event.prevHash, event.hashVersion, event.hash,
+        );
+      }
+      // Always one explicit transaction: an import is all of the call or none of it.
+      await this.connection.exec('BEGIN IMMEDIATE');
+      try {
+        for (let row = 0; row < events.length; row += ROWS_PER_STATEMENT) {
+          await this.insertEvents(rows, row, Math.min(ROWS_PER_STATEMENT, events.length - row));
+        }
+        await this.connection.exec('COMMIT');
+      } catch (error) {
+        await this.rollback();
+        throw error;
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT') {
+        // Rows this writer did not know of: what it cached is no longer the disk's truth.
+        await this.reloadFromDisk().catch(() => undefined);
+      }
+      item.reject(error);
+      return;
+    }
+    let chainTip = this.chainTip;
+    for (const event of events) chainTip = nextChainTip(chainTip, event);
+    this.chainTip = chainTip;
+    this.headPosition = plan.headPosition;
+    for (const [streamId, head] of plan.streamHeads) this.rememberHead(streamId, head);
+    this.counters.transactions += 1;
+    this.counters.events += events.length;
+    this.options.onCommit(plan.headPosition);
+    item.resolve();
+  }
+
+  private async reloadFromDisk(): Promise<void> {
+    this.heads.clear();
+    this.headPosition = await this.readHeadPosition();
+    this.chainTip = await readChainTip(this.connection);
+  }
+
   private async commitBatch(batch: readonly QueuedAppend[]): Promise<void> {
     let plan: BatchPlan | undefined;
     try {
@@ -200,9 +278,7 @@ export class GroupCommitWriter {
         if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT') throw error;
         // A stored event id that no decision expected (a retry sent with 'any'), or rows
         // from a writer this one did not know of: plan again from what is on disk.
-        this.heads.clear();
-        this.headPosition = await this.readHeadPosition();
-        this.chainTip = await readChainTip(this.connection);
+        await this.reloadFromDisk();
         plan = await this.planBatch(batch, 'checked');
         await this.writePlan(plan);
       }
@@ -259,7 +335,7 @@ export class GroupCommitWriter {
    * unique index on event ids catches the rest. `checked` looks up every id first.
    */
   private async planBatch(batch: readonly QueuedAppend[], mode: 'optimistic' | 'checked'): Promise<BatchPlan> {
-    const heads = await this.loadHeads(batch);
+    const heads = await this.loadHeads(batch.map((append) => append.streamId));
     const stored = mode === 'checked' ? await this.findStoredIds(batch) : new Map<string, StoredIdLocation>();
     const plan: BatchPlan = { decisions: [], rows: [], written: new Map(), newHeads: new Map(), headPosition: this.headPosition, chainTip: this.chainTip, stored };
     const recordedAt = new Date().toISOString();
@@ -347,16 +423,18 @@ export class GroupCommitWriter {
     return BigInt(row?.head ?? 0);
   }
 
-  private async loadHeads(batch: readonly QueuedAppend[]): Promise<Map<string, StreamHead>> {
+  private async loadHeads(streamIds: readonly string[]): Promise<Map<string, StreamHead>> {
     const heads = new Map<string, StreamHead>();
     const missing = new Set<string>();
-    for (const { streamId } of batch) {
+    for (const streamId of streamIds) {
       const cached = this.heads.get(streamId);
       if (cached) heads.set(streamId, cached);
       else missing.add(streamId);
     }
-    if (missing.size > 0) {
-      const ids = [...missing];
+    const all = [...missing];
+    // SQLite binds at most 32,766 parameters a statement; an import batch may name many streams.
+    for (let start = 0; start < all.length; start += 500) {
+      const ids = all.slice(start, start + 500);
       const rows = await this.connection.all<{ stream_id: string; revision: number; last_hash: string }>(
         `SELECT stream_id, revision, last_hash FROM streams WHERE stream_id IN (${ids.map(() => '?').join(', ')})`,
         ids,
@@ -370,8 +448,11 @@ export class GroupCommitWriter {
     return heads;
   }
 
-  private async findStoredIds(batch: readonly QueuedAppend[]): Promise<Map<string, StoredIdLocation>> {
-    const ids = batch.flatMap((append) => append.events.map((event) => event.id));
+  private findStoredIds(batch: readonly QueuedAppend[]): Promise<Map<string, StoredIdLocation>> {
+    return this.findStoredIdsOf(batch.flatMap((append) => append.events.map((event) => event.id)));
+  }
+
+  private async findStoredIdsOf(ids: readonly string[]): Promise<Map<string, StoredIdLocation>> {
     const stored = new Map<string, StoredIdLocation>();
     for (let start = 0; start < ids.length; start += 500) {
       const chunk = ids.slice(start, start + 500);

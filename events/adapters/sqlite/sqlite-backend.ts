@@ -13,6 +13,7 @@ import {
   type BackendReadAll,
   type BackendReadStream,
   type EventBackend,
+  type VerbatimImport,
 } from '../../backend.js';
 import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { ReadOnlyStoreError, StoreClosedError, StoreNotFoundError } from '../../errors.js';
@@ -60,7 +61,7 @@ function filterClause(filter: EventFilter | undefined): { sql: string; params: S
   return { sql: parts.map((part) => ` AND ${part}`).join(''), params };
 }
 
-export class SqliteBackend implements EventBackend {
+export class SqliteBackend implements EventBackend, VerbatimImport {
   readonly readOnly: boolean;
   /** The synchronous level SQLite reports it is using, read back after setting it. */
   durability: SqliteSynchronous | 'unknown' = 'unknown';
@@ -125,6 +126,13 @@ export class SqliteBackend implements EventBackend {
     if (this.closed) return Promise.reject(new StoreClosedError());
     if (!this.writer) return Promise.reject(new ReadOnlyStoreError('append'));
     return this.writer.commits.append(streamId, events, expectedRevision);
+  }
+
+  /** Through the group-commit writer's queue, in one transaction (events/verbatim-import.ts says what is refused). */
+  importVerbatim(events: readonly RawStoredEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    if (!this.writer) return Promise.reject(new ReadOnlyStoreError('importVerbatim'));
+    return this.writer.commits.importVerbatim(events);
   }
 
   async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {
