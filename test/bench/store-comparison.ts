@@ -156,9 +156,9 @@ async function measureRound(target: ComparedStore, dir: string, prefix: string, 
     const { store } = opened;
     const head = await store.headPosition();
     const warmup = buildWorkload(`${prefix}-warmup`, 1, plan.warmupEvents);
-    const single = buildWorkload(`${prefix}-l1`, 1, plan.singleAppenderEvents);
+    const single = buildWorkload(`${prefix}-single`, 1, plan.singleAppenderEvents);
     const perAppender = Math.max(1, Math.round(plan.concurrentEvents / plan.concurrentAppenders));
-    const concurrent = buildWorkload(`${prefix}-l${plan.concurrentAppenders}`, plan.concurrentAppenders, perAppender);
+    const concurrent = buildWorkload(`${prefix}-concurrent`, plan.concurrentAppenders, perAppender);
 
     await runAppenders(store, warmup);
     let began = performance.now();

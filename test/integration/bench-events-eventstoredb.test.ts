@@ -75,4 +75,17 @@ describe('bench: events --backend eventstoredb', () => {
       await server.close();
     }
   });
+
+  it('fails on an unreachable server with its address redacted, never its password', async () => {
+    const fakes = fakePerRound();
+    const env = { [EVENTSTOREDB_URL_ENV]: 'esdb://bench:hunter2-secret@127.0.0.1:1?tls=false&maxDiscoverAttempts=1' };
+    // One appender in both phases: their streams must still be distinct.
+    const plan: ComparisonPlan = { ...TINY, rounds: 1, concurrentAppenders: 1, concurrentEvents: 3 };
+    const failure = await runEventStoreDbEventsSuite({ quick: true, log: () => undefined }, { startFake: fakes.start, env, plan }).then(
+      () => new Error('the suite did not fail'),
+      (error: unknown) => error as Error,
+    );
+    expect(failure.message).toContain('esdb://[redacted]@127.0.0.1:1');
+    expect(failure.message).not.toContain('hunter2');
+  });
 });
