@@ -281,7 +281,7 @@ export function clusterProblems(file: ComposeFile): string[] {
     const seeds = (env['EVENTSTORE_GOSSIP_SEED'] ?? '').split(',').filter((seed) => seed !== '').map((seed) => seed.replace(/:\d+$/, '')).sort();
     const others = nodes.filter((other) => other !== name).sort();
     if (JSON.stringify(seeds) !== JSON.stringify(others)) problems.push(`${name}: gossip seeds ${seeds.join(',') || '(none)'}, expected ${others.join(',')}`);
-    for (const key of ['EVENTSTORE_INT_HOST_ADVERTISE_AS', 'EVENTSTORE_ADVERTISE_HOST_TO_CLIENT_AS']) {
+    for (const key of ['EVENTSTORE_REPLICATION_HOST_ADVERTISE_AS', 'EVENTSTORE_ADVERTISE_HOST_TO_CLIENT_AS']) {
       if (env[key] !== name) problems.push(`${name}: ${key} is ${String(env[key])}, not ${name}`);
     }
   }
