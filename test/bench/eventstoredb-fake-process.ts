@@ -1,14 +1,15 @@
 /**
  * The fake EventStoreDB in a process of its own, for the bench: in the bench's own process
  * the fake's gRPC server would share one event loop with the client it serves, and the
- * figures would mix both. The child imports the built fake (dist/test/fakes/eventstoredb/),
- * starts it on a free port of 127.0.0.1, prints `listening <url>`, and closes it on SIGTERM.
+ * figures would mix both. It is the built test/fakes/eventstoredb/main.ts: `--port 0` prints
+ * `listening <url>` once it accepts connections, SIGTERM stops it, and with
+ * `--exit-on-stdin-close` it also stops when the bench dies without closing it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 export interface FakeEndpoint {
   readonly url: string;
@@ -17,25 +18,16 @@ export interface FakeEndpoint {
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** The built fake, next to this module's place in dist/test/. */
-export function builtFakeModule(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', 'fakes', 'eventstoredb', 'fake-eventstoredb.js');
-}
-
-/** The child's whole program: the fake's own API, nothing of its own. */
-function childProgram(moduleUrl: string): string {
-  return [
-    `const { startFakeEventStoreDb } = await import(${JSON.stringify(moduleUrl)});`,
-    `const fake = await startFakeEventStoreDb({ host: '127.0.0.1', port: 0 });`,
-    `process.on('SIGTERM', () => { fake.close().then(() => process.exit(0), () => process.exit(1)); });`,
-    'process.stdout.write(`listening ${fake.url}\\n`);',
-  ].join('\n');
+/** The built fake's entry point, next to this module's place in dist/test/. */
+export function builtFakeMain(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'fakes', 'eventstoredb', 'main.js');
 }
 
 export async function startFakeProcess(): Promise<FakeEndpoint> {
-  const module = builtFakeModule();
-  if (!existsSync(module)) throw new Error(`the fake EventStoreDB is not built at ${module}: run the bench with npm run bench, which builds first`);
-  const child = spawn(process.execPath, ['--input-type=module', '--eval', childProgram(pathToFileURL(module).href)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const main = builtFakeMain();
+  if (!existsSync(main)) throw new Error(`the fake EventStoreDB is not built at ${main}: run the bench with npm run bench, which builds first`);
+  // stdin stays open while the bench lives: its end tells the fake to stop.
+  const child = spawn(process.execPath, [main, '--port', '0', '--exit-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4_000);
