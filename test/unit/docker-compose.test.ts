@@ -207,6 +207,27 @@ describe('.env.example', () => {
   });
 });
 
+/** The packages a source text imports (static and dynamic), by package name; node: built-ins left out. */
+function importedPackages(source: string): Set<string> {
+  const packages = new Set<string>();
+  for (const match of source.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)'([^'.][^']*)'/g)) {
+    const specifier = match[1]!;
+    if (specifier.startsWith('node:')) continue;
+    const parts = specifier.split('/');
+    packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+  }
+  return packages;
+}
+
+/** Packages the runtime's source imports that are not production dependencies, with a file that does. */
+function nonProductionImports(files: readonly { path: string; source: string }[], dependencies: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  for (const { path, source } of files) {
+    for (const name of importedPackages(source)) if (!dependencies.has(name)) problems.push(`${path} imports ${name}`);
+  }
+  return problems;
+}
+
 describe('container/runtime/Dockerfile', () => {
   const dockerfile = readFileSync(join(root, 'container', 'runtime', 'Dockerfile'), 'utf8');
 
@@ -217,6 +238,26 @@ describe('container/runtime/Dockerfile', () => {
     expect(dockerfile).toMatch(/^COPY --from=build \/app\/node_modules\/ node_modules\/$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/runtime\/cli\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^CMD \["start"\]$/m);
+  });
+
+  it('keeps every package the runtime imports: the image prunes dev dependencies, so runtime code may import production ones only', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const dependencies = new Set(Object.keys(manifest.dependencies));
+    const files: { path: string; source: string }[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) files.push({ path: path.slice(root.length + 1), source: readFileSync(path, 'utf8') });
+      }
+    };
+    const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    for (const folder of tsconfig.include.filter((folder) => folder !== 'test')) walk(join(root, folder));
+    expect(files.length).toBeGreaterThan(100);
+    expect(nonProductionImports(files, dependencies)).toEqual([]);
+    expect(
+      nonProductionImports([{ path: 'runtime/x.ts', source: "import { parse } from 'yaml';\nimport { z } from 'zod';\nconst grpc = await import('@grpc/grpc-js/build/src');\nimport './local.js';\n" }], dependencies),
+    ).toEqual(['runtime/x.ts imports yaml', 'runtime/x.ts imports @grpc/grpc-js']);
   });
 
   it('copies every folder tsconfig.json builds', () => {
