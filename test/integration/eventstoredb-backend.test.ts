@@ -338,6 +338,36 @@ describe('errors', () => {
     expect((error as Error).message).toMatch(/catch up with \$all|append to order-1/);
   });
 
+  it('recognises the retry of an append whose answer was lost although the server wrote it, and stores it once', async () => {
+    const backend = await open({ requestTimeoutMs: 300 });
+    const store = storeOf(backend);
+    const events = [happened(1, { id: uuidv4() }), happened(2, { id: uuidv4() })];
+    // Slows the server down just before the append is sent: it writes, then answers too late.
+    backend.setWriteGuard(() => {
+      fake.setDelay(1_000, { applyBeforeDelay: true });
+      return 1n;
+    });
+    const lost = await store.append('order-1', events, { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
+    fake.setDelay(0);
+    backend.setWriteGuard(undefined);
+    expect(lost).toBeInstanceOf(EventStoreUnavailableError);
+    expect((lost as Error).message).toContain('append to order-1');
+    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+    const retried = await store.append('order-1', events, { expectedRevision: 'no_stream' });
+    expect(retried).toMatchObject({ nextExpectedRevision: 1n, position: 2n });
+    expect(retried.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+  });
+
+  it('gives up on a read the server does not answer within the request timeout', async () => {
+    const store = storeOf(await open({ requestTimeoutMs: 300 }));
+    fake.setDelay(3_000);
+    const error = await store.readStream('order-1').catch((caught: unknown) => caught);
+    fake.setDelay(0);
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect((error as Error).message).toContain('no answer from the server for 300 ms');
+  });
+
   it('reaches the leader when given a follower', async () => {
     const follower = await startFakeEventStoreDb({ joinClusterOf: fake });
     try {

@@ -49,6 +49,17 @@ describe('openEventStore with the eventstoredb backend', () => {
       try {
         expect((await reader.store.readStream('order-1')).map((event) => event.data)).toEqual([{ count: 1, label: 'event 1', tags: [] }]);
         expect(reader.backend.readOnly).toBe(true);
+        // Both share the index file; each catches it up from where it read last.
+        await writer.store.append('order-1', [happened(2)], { expectedRevision: 0n });
+        await writer.store.append('order-2', [happened(3)], { expectedRevision: 'no_stream' });
+        expect((await reader.store.listStreams()).map((stream) => [stream.streamId, stream.revision])).toEqual([
+          ['order-1', 1n],
+          ['order-2', 0n],
+        ]);
+        await writer.store.append('order-1', [happened(4)], { expectedRevision: 1n });
+        expect(await writer.store.headPosition()).toBe(4n);
+        expect(await reader.store.headPosition()).toBe(4n);
+        expect(await reader.store.streamRevision('order-1')).toBe(2n);
       } finally {
         await reader.close();
       }

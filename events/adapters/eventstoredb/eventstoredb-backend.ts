@@ -34,7 +34,7 @@ import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata }
 import { EsdbGateway, type EsdbPosition, type EsdbRecordAt } from './client.js';
 import { WriteRefusedError } from './errors.js';
 import { EsdbLeaseStream, type LeaseStream } from './lease-stream.js';
-import { PositionIndex, type IndexEntry, type StaleFenceWrite } from './position-index.js';
+import { isAfter, PositionIndex, type IndexedTail, type IndexEntry, type StaleFenceWrite } from './position-index.js';
 import { decodeEvent, encodeEvent, RUNTIME_LEASE_STREAM, StreamNames, type EsdbRecord } from './stored-form.js';
 
 /**
@@ -70,11 +70,6 @@ const storedStreamMetadataSchema = z
     maxCount: z.number().int().positive().optional(),
   })
   .strict();
-
-/** Whether EventStoreDB position `a` comes after `b` in its $all. */
-function isAfter(a: EsdbPosition, b: EsdbPosition): boolean {
-  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
-}
 
 function samePosition(a: EsdbPosition, b: EsdbPosition): boolean {
   return a.commit === b.commit && a.prepare === b.prepare;
@@ -114,12 +109,12 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     const gateway = new EsdbGateway({ connectionString: options.connectionString, requestTimeoutMs: options.requestTimeoutMs });
     let index: PositionIndex | undefined;
     try {
-      index = await PositionIndex.open(options.indexPath, `${gateway.location} ${names.namespace}`.trim());
-      const backend = new EventStoreDbBackend(gateway, index, names, options.now ?? (() => new Date()), options.mode);
-      await backend.exclusive(async () => {
-        await backend.checkIndexBelongs();
-        await backend.catchUp();
+      index = await PositionIndex.open(options.indexPath, `${gateway.location} ${names.namespace}`.trim(), {
+        onMismatch: options.mode === 'reader' ? 'memory' : 'reset',
+        belongs: (tail) => indexedTailIsThere(gateway, tail),
       });
+      const backend = new EventStoreDbBackend(gateway, index, names, options.now ?? (() => new Date()), options.mode);
+      await backend.exclusive(() => backend.catchUp());
       return backend;
     } catch (error) {
       await index?.close().catch(() => undefined);
@@ -472,14 +467,6 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     }
   }
 
-  /** An index whose last event is not in this store at the place it noted belongs to another store (or a wiped one): rebuilt. */
-  private async checkIndexBelongs(): Promise<void> {
-    const tail = this.index.tail;
-    if (!tail) return;
-    const [record] = await this.gateway.readAll('check the local index', { from: tail.esdbPosition, direction: 'forwards', maxCount: 1 });
-    if (!record || record.id !== tail.eventId || !samePosition(record.esdbPosition, tail.esdbPosition)) await this.index.reset();
-  }
-
   /**
    * Ticks when another process may have written: a live subscription to $all from its end,
    * used as a doorbell only (readers re-read from their own positions), so after a dropped
@@ -534,6 +521,15 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   private assertOpen(): void {
     if (this.closed) throw new StoreClosedError();
   }
+}
+
+/**
+ * Whether the event an index read last is still at that place in the store: if not, the
+ * index belongs to another store at the same address, or to one wiped since.
+ */
+async function indexedTailIsThere(gateway: EsdbGateway, tail: IndexedTail): Promise<boolean> {
+  const [record] = await gateway.readAll('check the local index', { from: tail.esdbPosition, direction: 'forwards', maxCount: 1 });
+  return record !== undefined && record.id === tail.eventId && samePosition(record.esdbPosition, tail.esdbPosition);
 }
 
 export const openEventStoreDbBackend = (options: EventStoreDbBackendOptions): Promise<EventStoreDbBackend> => EventStoreDbBackend.open(options);

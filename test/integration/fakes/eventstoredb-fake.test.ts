@@ -23,6 +23,7 @@ import {
   type AllStreamResolvedEvent,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../../fakes/eventstoredb/index.js';
 
@@ -59,6 +60,8 @@ describe('append and read a stream', () => {
     const proposed = events('a', 'b', 'c');
     const result = await client.appendToStream('order-1', proposed, { expectedRevision: 'no_stream' });
     expect(result.success).toBe(true);
+    // A 23.10 server advertises BatchAppend, and then the client appends through it.
+    expect(fake.callsReceived()).toMatchObject({ 'ServerFeatures.GetSupportedMethods': 1, 'Streams.BatchAppend': 1, 'Streams.Append': 0 });
     expect(result.nextExpectedRevision).toBe(2n);
     const read = await collect<ResolvedEvent>(client.readStream('order-1'));
     expect(read.map((resolved) => resolved.event?.id)).toEqual(proposed.map((event) => event.id));
@@ -138,6 +141,7 @@ describe('expected revisions', () => {
       expect((error as WrongExpectedVersionError).actualVersion).toBe(1n);
       const ok = await plainClient.appendToStream('s', events('c'), { expectedRevision: 1n });
       expect(ok.nextExpectedRevision).toBe(2n);
+      expect(plain.callsReceived()).toMatchObject({ 'Streams.Append': 3, 'Streams.BatchAppend': 0 });
     } finally {
       await plainClient.dispose();
       await plain.close();
@@ -296,7 +300,10 @@ describe('failures a real server produces', () => {
     await fake.dropConnections();
     const error = await failed;
     expect(error).toBeInstanceOf(UnavailableError);
+    expect(fake.openCalls()).toBe(0);
     await client.appendToStream('s', events('b'));
+    // The client opened a new connection: it asked for the server's features again.
+    expect(fake.callsReceived()['ServerFeatures.GetSupportedMethods']).toBe(2);
     expect(await readTypes('s')).toEqual(['a', 'b']);
   });
 
@@ -356,6 +363,28 @@ describe('failures a real server produces', () => {
     } finally {
       await clusterClient.dispose();
       await follower.close();
+    }
+  });
+});
+
+describe('connection strings', () => {
+  it('discovers a single node through gossip (esdb+discover)', async () => {
+    const discovering = EventStoreDBClient.connectionString(`esdb+discover://${fake.host}:${fake.port}?tls=false`);
+    try {
+      await discovering.appendToStream('s', events('a'));
+      expect(fake.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
+    } finally {
+      await discovering.dispose();
+    }
+  });
+
+  it('accepts a connection string with credentials (insecure mode: the client does not send them)', async () => {
+    const withCredentials = EventStoreDBClient.connectionString(`esdb://admin:changeit@${fake.host}:${fake.port}?tls=false`);
+    try {
+      await withCredentials.appendToStream('s', events('a'));
+      expect(await readTypes('s')).toEqual(['a']);
+    } finally {
+      await withCredentials.dispose();
     }
   });
 });
@@ -474,5 +503,29 @@ describe('more documented server behaviours', () => {
     expect(read?.event?.id).toBe(event.id);
     expect(read?.event?.created.getTime()).toBeGreaterThanOrEqual(before - 1);
     expect(read?.event?.created.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('a node that goes down and comes back', () => {
+  it('refuses calls with UNAVAILABLE while offline and serves the same log on the same port after', async () => {
+    await client.appendToStream('s', events('a'));
+    await fake.goOffline();
+    const whileDown = await client.appendToStream('s', events('b'), { deadline: 2_000 }).catch((caught: unknown) => caught);
+    // The client asks a new connection for the server's features first, and passes that
+    // call's failure on as the raw gRPC error (not its UnavailableError): code 14 either way.
+    expect(whileDown).toMatchObject({ code: status.UNAVAILABLE });
+    expect(fake.backdoor.streamRecords('s')).toHaveLength(1);
+    await fake.comeBack();
+    await client.appendToStream('s', events('c'));
+    expect(await readTypes('s')).toEqual(['a', 'c']);
+  });
+
+  it('closes cleanly while offline, and frees its port', async () => {
+    const offline = await startFakeEventStoreDb();
+    await offline.goOffline();
+    await offline.close();
+    const again = await startFakeEventStoreDb({ port: offline.port });
+    expect(again.port).toBe(offline.port);
+    await again.close();
   });
 });
