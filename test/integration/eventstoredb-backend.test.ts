@@ -172,6 +172,9 @@ describe('a reader beside the writer', () => {
     await writer.append('order-1', [happened(2)], { expectedRevision: 0n });
     await ticked;
     expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([0n, 1n]);
+    await writer.setStreamMetadata('order-1', { truncateBefore: 1n });
+    expect(await reader.getStreamMetadata('order-1')).toEqual({ truncateBefore: 1n });
+    expect((await reader.readStream('order-1')).map((event) => event.revision)).toEqual([1n]);
     await expect(reader.append('order-1', [happened(3)], { expectedRevision: 1n })).rejects.toThrow(ReadOnlyStoreError);
     await expect(reader.setStreamMetadata('order-1', { maxCount: 1 })).rejects.toThrow(ReadOnlyStoreError);
   });
@@ -200,6 +203,46 @@ describe('a reader beside the writer', () => {
       return delivery.event;
     });
     expect(events.map((event) => event.position)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+  });
+});
+
+describe('a server that is down for a while', () => {
+  it('fails calls meanwhile with EventStoreUnavailableError naming the store, then works again, and a subscription resumes', async () => {
+    const writer = storeOf(await open({ requestTimeoutMs: 1_000 }));
+    const reader = storeOf(await open({ mode: 'reader', indexPath: join(dir, 'reader-index.db'), requestTimeoutMs: 1_000 }));
+    await writer.append('order-1', [happened(0)], { expectedRevision: 'no_stream' });
+    const delivered = firstValueFrom(reader.subscribe({ fromPosition: 'start' }).pipe(take(3), toArray(), timeout(30_000)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await fake.goOffline();
+    const refused = await writer.append('order-1', [happened(1)], { expectedRevision: 0n }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(EventStoreUnavailableError);
+    expect((refused as Error).message).toContain(fake.url);
+    await fake.comeBack();
+    // The first call after the server returns may still meet the old connection's failure.
+    let revision = 0n;
+    let failures = 0;
+    for (let count = 1; count < 3; ) {
+      const result = await writer.append('order-1', [happened(count)], { expectedRevision: revision }).catch((error: unknown) => {
+        failures += 1;
+        if (failures > 3) throw error;
+        return undefined;
+      });
+      if (result) {
+        revision = result.nextExpectedRevision;
+        count += 1;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const events = (await delivered).map((delivery) => {
+      delivery.ack();
+      return delivery.event;
+    });
+    expect(events.map((event) => [event.revision, event.position])).toEqual([
+      [0n, 1n],
+      [1n, 2n],
+      [2n, 3n],
+    ]);
   });
 });
 

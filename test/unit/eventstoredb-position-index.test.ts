@@ -213,11 +213,32 @@ describe('the EventStoreDB position index', () => {
     expect(index.head).toBe(5n);
   });
 
+  it('sets up a new file even for a reader, so the writer opening it later keeps what the reader indexed', async () => {
+    await index.close();
+    await rm(join(dir, 'index.db'));
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE, { onMismatch: 'memory' });
+    await seed();
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    expect(index.head).toBe(5n);
+  });
+
   it('starts again when the event it read last is no longer where it was', async () => {
     await seed();
     await index.close();
     index = await PositionIndex.open(join(dir, 'index.db'), STORE, { belongs: async () => false });
     expect(index.head).toBe(0n);
+  });
+
+  it('keeps the newest limits of each stream, and never puts older ones back', async () => {
+    const entries = await seed();
+    const at = (offset: bigint) => ({ commit: 10_000n + offset, prepare: 10_000n + offset });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { truncateBefore: 2n, maxCount: 3 }, esdbPosition: at(2n) }]);
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { maxCount: 1 }, esdbPosition: at(1n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({ truncateBefore: 2n, maxCount: 3 });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: {}, esdbPosition: at(3n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({});
+    expect(await index.streamMetadata('order-9')).toEqual({});
   });
 
   it('forgets everything on reset', async () => {

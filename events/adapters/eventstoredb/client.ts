@@ -157,7 +157,7 @@ export class EsdbGateway {
     const drop = (error: Error) => {
       if (stopped || dropped) return;
       dropped = true;
-      onDrop(new EventStoreUnavailableError('the live subscription to $all', this.location, this.redact(error.message), { cause: error }));
+      onDrop(new EventStoreUnavailableError('the live subscription to $all', this.location, this.redact(messageOf(error))));
     };
     subscription.on('data', () => {
       if (!stopped) onEvent();
@@ -248,8 +248,12 @@ export class EsdbGateway {
     }
   }
 
+  /**
+   * The client's error, redacted, becomes the message; it is not kept as the cause, which a
+   * logger would print unredacted (and the client's error keeps the raw gRPC one in turn).
+   */
   private failure(operation: string, error: unknown): EventStoreUnavailableError {
-    return new EventStoreUnavailableError(operation, this.location, this.redact(messageOf(error)), { cause: error });
+    return new EventStoreUnavailableError(operation, this.location, this.redact(messageOf(error)));
   }
 
   private redact(text: string): string {

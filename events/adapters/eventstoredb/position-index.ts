@@ -17,13 +17,13 @@ import { z } from 'zod';
 import type { StoredIdLocation } from '../../append-decision.js';
 import type { RawStoredEvent } from '../../envelope.js';
 import { GENESIS_HASH, nextChainTip } from '../../hash-chain.js';
-import type { ListStreamsOptions, StreamInfo } from '../../port.js';
+import type { ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
 import { SqliteConnection, type SqlValue } from '../sqlite/connection.js';
 import type { EsdbPosition } from './client.js';
 import { SplitWriterError } from './errors.js';
 
 /** Bumped whenever the tables change: an index of another format is dropped and rebuilt. */
-const INDEX_FORMAT = '3';
+const INDEX_FORMAT = '4';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
@@ -47,6 +47,15 @@ const SCHEMA = `
     fence       TEXT    NOT NULL,
     newer_fence TEXT    NOT NULL
   ) STRICT;
+  -- ledgerclaw's limits of each stream (read from its $metadata events in $all), with where
+  -- that event is, so a process that lags behind never puts older limits back.
+  CREATE TABLE IF NOT EXISTS stream_metadata (
+    stream_id       TEXT PRIMARY KEY,
+    truncate_before TEXT,
+    max_count       INTEGER,
+    esdb_commit     TEXT NOT NULL,
+    esdb_prepare    TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS streams (
     stream_id        TEXT    PRIMARY KEY,
     revision         INTEGER NOT NULL,
@@ -80,6 +89,13 @@ export interface StreamHead {
 export interface IndexedTail {
   readonly esdbPosition: EsdbPosition;
   readonly eventId: string;
+}
+
+/** New limits for a stream, from a `$metadata` event of $all. */
+export interface MetadataEntry {
+  readonly streamId: string;
+  readonly metadata: StreamMetadata;
+  readonly esdbPosition: EsdbPosition;
 }
 
 export interface IndexEntry {
@@ -180,6 +196,11 @@ export class PositionIndex {
       connection = await PositionIndex.connect(path);
     }
     const index = new PositionIndex(connection, storeLocation);
+    // A file nobody has set up yet is anyone's to set up.
+    if ((await index.meta('format')) === undefined) {
+      await index.reset();
+      return index;
+    }
     const matches =
       (await index.meta('format')) === INDEX_FORMAT &&
       (await index.meta('store')) === storeLocation &&
@@ -223,7 +244,7 @@ export class PositionIndex {
 
   /** Forgets everything: the next catch-up reads $all from its start. */
   async reset(): Promise<void> {
-    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM stale_fences; DELETE FROM meta; COMMIT;');
+    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM stale_fences; DELETE FROM stream_metadata; DELETE FROM meta; COMMIT;');
     await this.setMeta('format', INDEX_FORMAT);
     await this.setMeta('store', this.storeLocation);
     this.headValue = 0n;
@@ -242,7 +263,7 @@ export class PositionIndex {
    * same event, the stream index and the stored progress only ever move forwards, and a
    * different event at a position already indexed is a second writer.
    */
-  async apply(entries: readonly IndexEntry[], tail: IndexedTail): Promise<void> {
+  async apply(entries: readonly IndexEntry[], tail: IndexedTail, metadata: readonly MetadataEntry[] = []): Promise<void> {
     let head = this.headValue;
     let chainTip = this.chainTipValue;
     let maxFence = this.maxFence;
@@ -294,6 +315,25 @@ export class PositionIndex {
           [event.streamId, Number(event.revision), Number(event.position), event.recordedAt, event.hash],
         );
       }
+      for (const entry of metadata) {
+        const held = await this.connection.get<{ esdb_commit: string; esdb_prepare: string }>(
+          'SELECT esdb_commit, esdb_prepare FROM stream_metadata WHERE stream_id = ?',
+          [entry.streamId],
+        );
+        if (held && !isAfter(entry.esdbPosition, { commit: BigInt(held.esdb_commit), prepare: BigInt(held.esdb_prepare) })) continue;
+        await this.connection.runPrepared(
+          `INSERT INTO stream_metadata (stream_id, truncate_before, max_count, esdb_commit, esdb_prepare) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (stream_id) DO UPDATE SET truncate_before = excluded.truncate_before, max_count = excluded.max_count,
+             esdb_commit = excluded.esdb_commit, esdb_prepare = excluded.esdb_prepare`,
+          [
+            entry.streamId,
+            entry.metadata.truncateBefore === undefined ? null : entry.metadata.truncateBefore.toString(),
+            entry.metadata.maxCount ?? null,
+            entry.esdbPosition.commit.toString(),
+            entry.esdbPosition.prepare.toString(),
+          ],
+        );
+      }
       for (const write of stale) {
         await this.connection.runPrepared(
           'INSERT OR REPLACE INTO stale_fences (position, stream_id, revision, fence, newer_fence) VALUES (?, ?, ?, ?, ?)',
@@ -335,6 +375,18 @@ export class PositionIndex {
     return row
       ? { revision: BigInt(row.revision), lastPosition: BigInt(row.last_position), lastRecordedAt: row.last_recorded_at, hash: row.last_hash }
       : undefined;
+  }
+
+  /** A stream's limits, as its newest `$metadata` event read from $all sets them. */
+  async streamMetadata(streamId: string): Promise<StreamMetadata> {
+    const row = await this.connection.get<{ truncate_before: string | null; max_count: number | null }>(
+      'SELECT truncate_before, max_count FROM stream_metadata WHERE stream_id = ?',
+      [streamId],
+    );
+    return {
+      ...(row?.truncate_before == null ? {} : { truncateBefore: BigInt(row.truncate_before) }),
+      ...(row?.max_count == null ? {} : { maxCount: row.max_count }),
+    };
   }
 
   /** Where each of these event ids is stored, if anywhere. */

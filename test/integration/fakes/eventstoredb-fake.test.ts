@@ -320,8 +320,10 @@ describe('failures a real server produces', () => {
     const plain = await startFakeEventStoreDb({ advertiseBatchAppend: false });
     const plainClient = EventStoreDBClient.connectionString(plain.url);
     try {
-      plain.setDelay(400, { applyBeforeDelay: true });
-      const error = await plainClient.appendToStream('s', events('a'), { deadline: 100 }).catch((caught: unknown) => caught);
+      // The deadline leaves a loaded machine ample time to deliver the request (which is
+      // applied on arrival); only the answer, held back 3 s, misses it.
+      plain.setDelay(3_000, { applyBeforeDelay: true });
+      const error = await plainClient.appendToStream('s', events('a'), { deadline: 1_000 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DeadlineExceededError);
       expect(plain.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
     } finally {
