@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <suite> [--json] [--dir <path>] [--quick]`.
+ * The benchmark runner: `npm run bench -- <suite> [--json] [--dir <path>] [--quick] [--backend <b>]`.
  *
  * Each suite measures ledgerclaw beside a baseline run in the same process, so the ratio
  * means something on a noisy machine. The readable table goes to stdout, progress to
@@ -8,10 +8,10 @@
  * with 2, a crash with 1.
  */
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { runActorsSuite } from './actors.js';
 import { runAuditSuite } from './audit.js';
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchArgs, type SuiteName } from './bench-args.js';
+import { runEventStoreDbEventsSuite } from './events-eventstoredb.js';
 import { runEventsSuite } from './events.js';
 import { runMemorySuite } from './memory.js';
 import { runRunsSuite } from './runs.js';
@@ -47,92 +47,33 @@ const SUITES = {
   slack: runSlackSuite,
   memory: runMemorySuite,
   audit: runAuditSuite,
-} satisfies Record<string, Suite>;
+} satisfies Record<SuiteName, Suite>;
 
-type SuiteName = keyof typeof SUITES;
-const SUITE_NAMES = Object.keys(SUITES) as [SuiteName, ...SuiteName[]];
-
-const USAGE = `usage: npm run bench -- <suite> [--json] [--dir <path>] [--quick]
-
-  <suite>       one of: ${SUITE_NAMES.join(', ')}
-  --json        also print every figure as one JSON object on the last line of stdout
-  --dir <path>  create the temporary working directory inside <path> (default: the OS temp dir);
-                put it on the filesystem that holds the data directory
-  --quick       about a tenth of the work, for a smoke run
-  -h, --help    show this help`;
-
-class UsageError extends Error {}
-
-const argsSchema = z.object({
-  positionals: z
-    .array(
-      z.enum(SUITE_NAMES, {
-        error: (issue) => `unknown suite ${JSON.stringify(issue.input)} (known: ${SUITE_NAMES.join(', ')})`,
-      }),
-    )
-    .min(1, { error: 'missing <suite>' })
-    .max(1, { error: (issue) => `expected one suite, got ${(issue.input as string[]).map((name) => JSON.stringify(name)).join(' ')}` }),
-  json: z.boolean(),
-  quick: z.boolean(),
-  dir: z.string().min(1, { error: '--dir must not be empty' }).optional(),
-});
-
-interface BenchArgs {
-  readonly suite: SuiteName;
-  readonly json: boolean;
-  readonly quick: boolean;
-  readonly dir?: string;
-}
-
-function parseCommandLine(argv: readonly string[]): BenchArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        quick: { type: 'boolean', default: false },
-        dir: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    // parseArgs names the offending flag: "Unknown option '--jsn'", "Option '--dir <value>' argument missing".
-    throw new UsageError((error instanceof Error ? error.message : String(error)).replace(/\. To specify a positional argument.*$/s, ''));
-  }
-  if (parsed.values.help) return 'help';
-  const result = argsSchema.safeParse({
-    positionals: parsed.positionals,
-    json: parsed.values.json,
-    quick: parsed.values.quick,
-    dir: parsed.values.dir,
-  });
-  if (!result.success) throw new UsageError(result.error.issues.map((issue) => issue.message).join('; '));
-  const { positionals, json, quick, dir } = result.data;
-  return { suite: positionals[0]!, json, quick, ...(dir !== undefined ? { dir } : {}) };
+/** The suite the arguments name: `events --backend eventstoredb` is the EventStoreDB comparison. */
+function suiteFor(args: BenchArgs): Suite {
+  if (args.suite === 'events' && args.backend === 'eventstoredb') return runEventStoreDbEventsSuite;
+  return SUITES[args.suite];
 }
 
 async function requireDirectory(path: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UsageError(`--dir ${path}: no such directory`);
-  if (!info.isDirectory()) throw new UsageError(`--dir ${path}: not a directory`);
+  if (!info) throw new BenchUsageError(`--dir ${path}: no such directory`);
+  if (!info.isDirectory()) throw new BenchUsageError(`--dir ${path}: not a directory`);
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: BenchArgs;
   try {
-    const parsed = parseCommandLine(argv);
+    const parsed = parseBenchArgs(argv);
     if (parsed === 'help') {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${BENCH_USAGE}\n`);
       return 0;
     }
     args = parsed;
     if (args.dir !== undefined) await requireDirectory(args.dir);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n\n${BENCH_USAGE}\n`);
     return 2;
   }
 
@@ -141,7 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  const report = await SUITES[args.suite]({ quick: args.quick, log, ...(args.dir !== undefined ? { dir: args.dir } : {}) });
+  const report = await suiteFor(args)({ quick: args.quick, log, ...(args.dir !== undefined ? { dir: args.dir } : {}) });
   process.stdout.write(`${report.table}\n`);
   if (args.json) process.stdout.write(`${JSON.stringify(report.figures)}\n`);
   return 0;
