@@ -139,6 +139,7 @@ export class HeldLease {
   private expiryTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private stopped = false;
+  private released = false;
 
   constructor(
     private readonly options: LeaseOptions,
@@ -165,8 +166,14 @@ export class HeldLease {
     return this.fence;
   };
 
+  /** Lost, as opposed to released by this runtime. */
   get isLost(): boolean {
-    return this.loss !== undefined;
+    return this.loss !== undefined && !this.released;
+  }
+
+  /** The error the guard throws once the lease is lost; undefined while it is held (or was released). */
+  lostError(): LeaseLostError | undefined {
+    return this.isLost && this.loss ? new LeaseLostError(this.fence, this.loss) : undefined;
   }
 
   /**
@@ -179,6 +186,7 @@ export class HeldLease {
     await this.renewing;
     if (this.loss !== undefined) return;
     // No append may pass the guard while the release is on its way, or after it.
+    this.released = true;
     this.loss = { reason: 'taken', holder: null, fence: this.fence };
     try {
       const { revision, state } = await this.readState();
