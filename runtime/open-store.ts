@@ -1,10 +1,17 @@
 /**
- * Opens the configured event store for the runtime or for a CLI command. A writer takes
- * the data directory's writer lock before it touches the database, so a second writer is
- * refused with a clear message instead of interleaving with the first; a reader takes no
- * lock and works beside a running writer.
+ * Opens the configured event store for the runtime or for a CLI command.
+ *
+ * SQLite: a writer takes the data directory's writer lock before it touches the database,
+ * so a second writer is refused with a clear message instead of interleaving with the
+ * first; a reader takes no lock and works beside a running writer.
+ *
+ * EventStoreDB: the connection string comes from LEDGERCLAW_EVENTSTOREDB_URL only, and the
+ * adapter's local index (a cache) lives in the data directory. No file lock: the store is
+ * shared between machines, so the one-writer rule is the lease on the `runtime-lease`
+ * stream (runtime/lease), which sets the backend's write guard.
  */
 import { join } from 'node:path';
+import { openEventStoreDbBackend, type EventStoreDbBackend } from '../events/adapters/eventstoredb/eventstoredb-backend.js';
 import { openSqliteBackend, type SqliteBackend } from '../events/adapters/sqlite/sqlite-backend.js';
 import type { EventCatalogue } from '../events/catalogue.js';
 import { catalogue as registeredCatalogue } from '../events/catalogue/index.js';
@@ -14,8 +21,11 @@ import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { ensurePrivateDataDir, modeText } from './data-dir-permissions.js';
+import { readEventStoreDbUrl } from './eventstoredb-url.js';
 
 export const EVENTS_DB_FILE = 'events.db';
+/** The EventStoreDB adapter's local index: a cache, rebuilt from $all when missing. */
+export const EVENTSTOREDB_INDEX_FILE = 'eventstoredb-index.db';
 
 export type StoreMode = 'writer' | 'reader';
 
@@ -29,12 +39,14 @@ export interface OpenStoreOptions {
   readonly catalogue?: EventCatalogue;
   /** Told when the writer found the data directory open to others (and tightened it). */
   readonly logger?: Logger;
+  /** Where LEDGERCLAW_EVENTSTOREDB_URL is read from: process.env unless given (tests). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface OpenedEventStore {
   readonly store: EventStore;
-  readonly backend: SqliteBackend;
-  /** The writer lock; undefined for a reader. */
+  readonly backend: SqliteBackend | EventStoreDbBackend;
+  /** The writer lock; undefined for a reader, and for EventStoreDB (the lease is its one-writer rule). */
   readonly lock: DataDirLock | undefined;
   /** Closes the store, then releases the lock. */
   close(): Promise<void>;
@@ -49,9 +61,35 @@ export async function openEventStore(config: Config, options: OpenStoreOptions):
     case 'sqlite':
       return openSqliteStore(config, options);
     case 'eventstoredb':
-      // Replaced by the adapter in events/adapters/eventstoredb/ as it lands.
-      throw new Error('the eventstoredb backend is not wired into open-store.ts yet');
+      return openEventStoreDbStore(config, options);
   }
+}
+
+export function eventStoreDbIndexPath(config: Config): string {
+  return join(config.dataDir, EVENTSTOREDB_INDEX_FILE);
+}
+
+async function openEventStoreDbStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {
+  const connectionString = readEventStoreDbUrl(options.env ?? process.env);
+  // The index names every stream and correlation id: private like the SQLite store.
+  if (options.mode === 'writer') await makeDataDirPrivate(config.dataDir, options.logger);
+  const backend = await openEventStoreDbBackend({
+    connectionString,
+    mode: options.mode,
+    indexPath: eventStoreDbIndexPath(config),
+    requestTimeoutMs: config.eventStore.eventstoredb.requestTimeoutMs,
+  });
+  const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    backend,
+    lock: undefined,
+    close: () => {
+      closing ??= store.close();
+      return closing;
+    },
+  };
 }
 
 async function openSqliteStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {

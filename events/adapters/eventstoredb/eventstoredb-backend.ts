@@ -1,0 +1,511 @@
+/**
+ * The EventStoreDB backend: ledgerclaw's events in a (possibly clustered) EventStoreDB,
+ * through @eventstore/db-client.
+ *
+ * Positions. The hash chain covers each event's $all position, and the writer must hash
+ * before it writes, but EventStoreDB assigns its commit/prepare position only at commit.
+ * So `position` here is a logical $all sequence (1, 2, 3…) that the one writer (the lease
+ * holder) assigns and stores in each event's metadata (stored-form.ts): the same meaning as
+ * SQLite's, so a migration keeps positions and hashes byte for byte. The local index
+ * (position-index.ts, a cache rebuilt from $all) maps it to EventStoreDB's position.
+ *
+ * One writer. Appends run one at a time. Each first catches the index up with $all, decides
+ * with the shared rule (append-decision.ts), asks the write guard (the lease) for its fencing
+ * token, hashes, and sends the events with the exact expected revision it decided, so the
+ * server enforces it too. A server WrongExpectedVersion means someone else wrote: catch up
+ * and decide once more.
+ */
+import { merge, Observable, share, Subject, takeUntil } from 'rxjs';
+import { z } from 'zod';
+import { decideAppend } from '../../append-decision.js';
+import {
+  firstReadableRevision,
+  matchesFilter,
+  type BackendAppendResult,
+  type BackendReadAll,
+  type BackendReadStream,
+  type EventBackend,
+  type VerbatimImport,
+} from '../../backend.js';
+import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
+import { EventIdConflictError, InvalidArgumentError, ReadOnlyStoreError, StoreClosedError, WrongExpectedRevisionError } from '../../errors.js';
+import { chainHashV2, CURRENT_HASH_VERSION, GENESIS_HASH } from '../../hash-chain.js';
+import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
+import { EsdbGateway, type EsdbPosition, type EsdbRecordAt } from './client.js';
+import { WriteRefusedError } from './errors.js';
+import { EsdbLeaseStream, type LeaseStream } from './lease-stream.js';
+import { PositionIndex, type IndexEntry } from './position-index.js';
+import { decodeEvent, encodeEvent, isLedgerclawRecord, RUNTIME_LEASE_STREAM } from './stored-form.js';
+
+/**
+ * Called before every append (and import); returns the fencing token the event metadata
+ * records as `fence`, or throws to refuse the append (the lease is lost or about to expire).
+ */
+export type WriteGuard = () => bigint | Promise<bigint>;
+
+export interface EventStoreDbBackendOptions {
+  /** From LEDGERCLAW_EVENTSTOREDB_URL; may hold credentials, never shown unredacted. */
+  readonly connectionString: string;
+  /** A reader never appends; it follows the writer through the index and the live subscription. */
+  readonly mode: 'writer' | 'reader';
+  /** The index file (a cache), for example `<dataDir>/eventstoredb-index.db`; `:memory:` for none. */
+  readonly indexPath: string;
+  /** The deadline of each call to EventStoreDB. */
+  readonly requestTimeoutMs: number;
+  readonly now?: () => Date;
+}
+
+/** $all is read in pages this long when catching up or scanning. */
+const PAGE = 1_000;
+/** Backoff of the live subscription's resubscribe after a drop. */
+const RESUBSCRIBE_FIRST_MS = 100;
+const RESUBSCRIBE_MAX_MS = 5_000;
+
+/** ledgerclaw's stream metadata, kept under its own key of EventStoreDB's stream metadata. */
+const storedStreamMetadataSchema = z
+  .object({
+    truncateBefore: z.string().regex(/^(0|[1-9][0-9]*)$/).optional(),
+    maxCount: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/** Whether EventStoreDB position `a` comes after `b` in its $all. */
+function isAfter(a: EsdbPosition, b: EsdbPosition): boolean {
+  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
+}
+
+function samePosition(a: EsdbPosition, b: EsdbPosition): boolean {
+  return a.commit === b.commit && a.prepare === b.prepare;
+}
+
+export class EventStoreDbBackend implements EventBackend, VerbatimImport {
+  readonly readOnly: boolean;
+  /**
+   * What an acknowledged append survives, for the start banner beside SQLite's synchronous
+   * level: EventStoreDB acknowledges a write once a majority of the cluster's nodes has
+   * written and flushed it (one node on a single-node server).
+   */
+  readonly durability = 'quorum';
+  readonly changes: Observable<void>;
+  /** The `runtime-lease` stream, for the lease (runtime/lease). */
+  readonly leaseStream: LeaseStream;
+  private readonly ownCommits = new Subject<void>();
+  private readonly closing = new Subject<void>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private guard: WriteGuard | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly gateway: EsdbGateway,
+    private readonly index: PositionIndex,
+    private readonly now: () => Date,
+    mode: 'writer' | 'reader',
+  ) {
+    this.readOnly = mode === 'reader';
+    this.leaseStream = new EsdbLeaseStream(gateway, () => this.assertOpen());
+    this.changes = merge(this.ownCommits, this.foreignCommits()).pipe(takeUntil(this.closing), share());
+  }
+
+  static async open(options: EventStoreDbBackendOptions): Promise<EventStoreDbBackend> {
+    const gateway = new EsdbGateway({ connectionString: options.connectionString, requestTimeoutMs: options.requestTimeoutMs });
+    let index: PositionIndex | undefined;
+    try {
+      index = await PositionIndex.open(options.indexPath, gateway.location);
+      const backend = new EventStoreDbBackend(gateway, index, options.now ?? (() => new Date()), options.mode);
+      await backend.exclusive(async () => {
+        await backend.checkIndexBelongs();
+        await backend.catchUp();
+      });
+      return backend;
+    } catch (error) {
+      await index?.close().catch(() => undefined);
+      await gateway.close();
+      throw error;
+    }
+  }
+
+  /** The connection string without credentials. */
+  get location(): string {
+    return this.gateway.location;
+  }
+
+  /**
+   * Sets (or with undefined, removes) the guard every append asks first. The lease sets it
+   * before the runtime writes anything; see runtime/lease.
+   */
+  setWriteGuard(guard: WriteGuard | undefined): void {
+    this.guard = guard;
+  }
+
+  append(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    if (this.readOnly) return Promise.reject(new ReadOnlyStoreError('append'));
+    if (streamId === RUNTIME_LEASE_STREAM) {
+      return Promise.reject(new WriteRefusedError(`${RUNTIME_LEASE_STREAM} belongs to the lease; the event store does not append to it`));
+    }
+    return this.exclusive(() => this.appendNow(streamId, events, expectedRevision));
+  }
+
+  private async appendNow(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      this.assertOpen();
+      await this.catchUp();
+      const head = await this.index.streamHead(streamId);
+      const located = await this.index.locate(events.map((event) => event.id));
+      const decision = decideAppend({
+        streamId,
+        expectedRevision,
+        currentRevision: head ? head.revision : null,
+        eventIds: events.map((event) => event.id),
+        storedAt: (id) => located.get(id),
+      });
+      if (decision.kind === 'refused') throw decision.error;
+      if (decision.kind === 'already_appended') {
+        const first = decision.result.nextExpectedRevision - BigInt(events.length - 1);
+        const stored = await this.gateway.readStream(`read the original of a retried append to ${streamId}`, streamId, {
+          from: first,
+          direction: 'forwards',
+          maxCount: events.length,
+        });
+        return { ...decision.result, events: stored.map((record) => decodeEvent(record).event) };
+      }
+
+      const fence = this.guard ? await this.guard() : undefined;
+      const written = this.chain(streamId, events, decision.firstRevision, head?.hash ?? GENESIS_HASH);
+      const outcome = await this.gateway.appendBinary(
+        `append to ${streamId}`,
+        streamId,
+        written.map((event) => encodeEvent(event, fence)),
+        head ? head.revision : 'no_stream',
+      );
+      if (!outcome.ok) {
+        // Someone else wrote to the stream: learn what, and decide once more.
+        if (attempt < 2) continue;
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, outcome.actual);
+      }
+      // Indexes what was written at the places EventStoreDB gave it.
+      await this.catchUp();
+      this.ownCommits.next();
+      const last = written[written.length - 1]!;
+      return { nextExpectedRevision: last.revision, position: last.position, events: written };
+    }
+  }
+
+  /** The events hashed at the places after the index's head. */
+  private chain(streamId: string, events: readonly PreparedEvent[], firstRevision: bigint, streamPrevHash: string): RawStoredEvent[] {
+    const recordedAt = this.now().toISOString();
+    let prevHash = streamPrevHash;
+    let allPrevHash = this.index.chainTip;
+    let position = this.index.head;
+    let revision = firstRevision;
+    return events.map((event) => {
+      position += 1n;
+      const hash = chainHashV2({ allPrevHash, prevHash, streamId, revision, position, recordedAt }, event);
+      const stored: RawStoredEvent = { ...event, streamId, revision, position, recordedAt, prevHash, hashVersion: CURRENT_HASH_VERSION, hash };
+      prevHash = hash;
+      allPrevHash = hash;
+      revision += 1n;
+      return stored;
+    });
+  }
+
+  async importVerbatim(events: readonly RawStoredEvent[]): Promise<void> {
+    this.assertOpen();
+    if (this.readOnly) throw new ReadOnlyStoreError('importVerbatim');
+    if (events.length === 0) return;
+    await this.exclusive(async () => {
+      await this.catchUp();
+      await this.checkContinues(events);
+      if (this.guard) await this.guard();
+      // EventStoreDB has no transaction across streams: each run of one stream's events is one atomic append.
+      for (let start = 0; start < events.length; ) {
+        const streamId = events[start]!.streamId;
+        let end = start + 1;
+        while (end < events.length && events[end]!.streamId === streamId) end += 1;
+        const run = events.slice(start, end);
+        const first = run[0]!;
+        const outcome = await this.gateway.appendBinary(
+          `import into ${streamId}`,
+          streamId,
+          run.map((event) => encodeEvent(event)),
+          first.revision === 0n ? 'no_stream' : first.revision - 1n,
+        );
+        if (!outcome.ok) throw new WrongExpectedRevisionError(streamId, first.revision === 0n ? 'no_stream' : first.revision - 1n, outcome.actual);
+        start = end;
+      }
+      await this.catchUp();
+      this.ownCommits.next();
+    });
+  }
+
+  /** Imported events must come after the head, in order, each continuing its stream's revisions and links. */
+  private async checkContinues(events: readonly RawStoredEvent[]): Promise<void> {
+    let position = this.index.head;
+    const heads = new Map<string, { revision: bigint; hash: string } | null>();
+    const ids = await this.index.locate(events.map((event) => event.id));
+    const seen = new Set<string>();
+    for (const event of events) {
+      const where = `import of ${event.streamId}@${event.revision} (position ${event.position})`;
+      if (event.streamId === RUNTIME_LEASE_STREAM || event.streamId.startsWith('$')) throw new InvalidArgumentError(`${where}: not a ledgerclaw stream`);
+      if (event.position <= position) throw new InvalidArgumentError(`${where}: positions must grow past ${position}, the store's newest or the previous event's`);
+      position = event.position;
+      const stored = ids.get(event.id);
+      if (stored || seen.has(event.id)) {
+        throw new EventIdConflictError(event.streamId, event.id, stored ? { streamId: stored.streamId, revision: stored.revision } : 'same_append');
+      }
+      seen.add(event.id);
+      if (!heads.has(event.streamId)) {
+        const head = await this.index.streamHead(event.streamId);
+        heads.set(event.streamId, head ? { revision: head.revision, hash: head.hash } : null);
+      }
+      const head = heads.get(event.streamId) ?? null;
+      const revision = head ? head.revision + 1n : 0n;
+      if (event.revision !== revision) throw new InvalidArgumentError(`${where}: the stream's next revision is ${revision}`);
+      if (event.prevHash !== (head ? head.hash : GENESIS_HASH)) throw new InvalidArgumentError(`${where}: its link does not match the stream's newest event`);
+      heads.set(event.streamId, { revision: event.revision, hash: event.hash });
+    }
+  }
+
+  async readStream(streamId: string, options: BackendReadStream): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    await this.refresh();
+    const head = await this.index.streamHead(streamId);
+    if (!head) return [];
+    const floor = firstReadableRevision(await this.getStreamMetadata(streamId), head.revision);
+    if (options.direction === 'forwards') {
+      const wanted = options.from === 'end' ? head.revision : options.from;
+      const from = wanted > floor ? wanted : floor;
+      if (from > head.revision) return [];
+      const records = await this.gateway.readStream(`read ${streamId}`, streamId, { from, direction: 'forwards', maxCount: options.maxCount });
+      return records.map((record) => decodeEvent(record).event);
+    }
+    const from = options.from === 'end' || options.from > head.revision ? head.revision : options.from;
+    if (from < floor) return [];
+    const records = await this.gateway.readStream(`read ${streamId}`, streamId, { from, direction: 'backwards', maxCount: options.maxCount });
+    return records.filter((record) => record.revision >= floor).map((record) => decodeEvent(record).event);
+  }
+
+  async readAll(options: BackendReadAll): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    await this.refresh();
+    return options.direction === 'forwards' ? this.readAllForwards(options) : this.readAllBackwards(options);
+  }
+
+  private async readAllForwards(options: BackendReadAll): Promise<RawStoredEvent[]> {
+    const from = options.from === 'end' ? this.index.head : options.from;
+    const result: RawStoredEvent[] = [];
+    if (options.until !== undefined && from > options.until) return result;
+    // Start where the index puts the nearest event at or before `from`: $all is in position order.
+    const start = await this.index.placeAtOrBefore(from);
+    let cursor: EsdbPosition | 'start' = start ? start.esdbPosition : 'start';
+    let skipAtCursor = false;
+    const pageSize = options.filter ? PAGE : Math.min(options.maxCount + 1, PAGE);
+    for (;;) {
+      const page = await this.gateway.readAll('read $all', { from: cursor, direction: 'forwards', maxCount: pageSize });
+      for (const record of page) {
+        if (skipAtCursor && cursor !== 'start' && !isAfter(record.esdbPosition, cursor)) continue;
+        if (!isLedgerclawRecord(record.streamId, record.type)) continue;
+        const { event } = decodeEvent(record);
+        if (event.position < from) continue;
+        if (options.until !== undefined && event.position > options.until) return result;
+        if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
+        result.push(event);
+        if (result.length >= options.maxCount) return result;
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < pageSize) return result;
+      cursor = last.esdbPosition;
+      skipAtCursor = true;
+    }
+  }
+
+  private async readAllBackwards(options: BackendReadAll): Promise<RawStoredEvent[]> {
+    const from = options.from;
+    const result: RawStoredEvent[] = [];
+    // Start at the nearest indexed event after `from` (or the end): whether EventStoreDB
+    // includes the event at its start position or not, the position check below decides.
+    const start = from === 'end' ? undefined : await this.index.placeAfter(from);
+    let cursor: EsdbPosition | 'end' = start ? start.esdbPosition : 'end';
+    let skipAtCursor = false;
+    const pageSize = options.filter ? PAGE : Math.min(options.maxCount + 1, PAGE);
+    for (;;) {
+      const page = await this.gateway.readAll('read $all backwards', { from: cursor, direction: 'backwards', maxCount: pageSize });
+      for (const record of page) {
+        if (skipAtCursor && cursor !== 'end' && !isAfter(cursor, record.esdbPosition)) continue;
+        if (!isLedgerclawRecord(record.streamId, record.type)) continue;
+        const { event } = decodeEvent(record);
+        if (from !== 'end' && event.position > from) continue;
+        if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
+        result.push(event);
+        if (result.length >= options.maxCount) return result;
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < pageSize) return result;
+      cursor = last.esdbPosition;
+      skipAtCursor = true;
+    }
+  }
+
+  async readByCorrelation(correlationId: string, maxCount: number): Promise<RawStoredEvent[]> {
+    this.assertOpen();
+    await this.refresh();
+    const places = await this.index.correlated(correlationId, maxCount);
+    const events: RawStoredEvent[] = [];
+    for (const place of places) {
+      const [record] = await this.gateway.readAll('read by correlation', { from: place.esdbPosition, direction: 'forwards', maxCount: 1 });
+      if (record && samePosition(record.esdbPosition, place.esdbPosition) && isLedgerclawRecord(record.streamId, record.type)) {
+        events.push(decodeEvent(record).event);
+      }
+    }
+    return events;
+  }
+
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    await this.refresh();
+    return this.index.head;
+  }
+
+  async streamRevision(streamId: string): Promise<bigint | null> {
+    this.assertOpen();
+    await this.refresh();
+    return (await this.index.streamHead(streamId))?.revision ?? null;
+  }
+
+  async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
+    this.assertOpen();
+    await this.refresh();
+    return this.index.listStreams(options);
+  }
+
+  /**
+   * Kept under the `ledgerclaw` key of EventStoreDB's stream metadata, not as `$tb` and
+   * `$maxCount`: those tell a scavenge to delete events, and the hash chain over $all needs
+   * every event. The limits apply to `readStream` only, as the port says.
+   */
+  async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
+    this.assertOpen();
+    const metadata = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, streamId);
+    const parsed = storedStreamMetadataSchema.safeParse(metadata['ledgerclaw'] ?? {});
+    if (!parsed.success) {
+      throw new InvalidArgumentError(`the stream metadata of ${streamId} in EventStoreDB has a malformed ledgerclaw entry: ${parsed.error.issues[0]!.message}`);
+    }
+    return {
+      ...(parsed.data.truncateBefore === undefined ? {} : { truncateBefore: BigInt(parsed.data.truncateBefore) }),
+      ...(parsed.data.maxCount === undefined ? {} : { maxCount: parsed.data.maxCount }),
+    };
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    this.assertOpen();
+    if (this.readOnly) throw new ReadOnlyStoreError('setStreamMetadata');
+    const current = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, streamId);
+    await this.gateway.setStreamMetadata(`set the metadata of ${streamId}`, streamId, {
+      ...current,
+      ledgerclaw: {
+        ...(metadata.truncateBefore === undefined ? {} : { truncateBefore: metadata.truncateBefore.toString() }),
+        ...(metadata.maxCount === undefined ? {} : { maxCount: metadata.maxCount }),
+      },
+    });
+  }
+
+  /** Where EventStoreDB keeps the event at this logical position, as far as the index knows. */
+  async esdbPositionOf(position: bigint): Promise<EsdbPosition | undefined> {
+    this.assertOpen();
+    await this.refresh();
+    const place = await this.index.placeAtOrBefore(position);
+    return place && place.position === position ? place.esdbPosition : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    this.closing.next();
+    this.ownCommits.complete();
+    await this.index.close().catch(() => undefined);
+    await this.gateway.close();
+  }
+
+  /** Catches the index up, after whatever append or catch-up is running. */
+  private refresh(): Promise<void> {
+    return this.exclusive(() => this.catchUp());
+  }
+
+  /** Runs one index-changing operation at a time, in call order. */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads $all after the index's tail and indexes every ledgerclaw event in it. Inside `exclusive` only. */
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const tail = this.index.tail;
+      const page = await this.gateway.readAll('catch up with $all', { from: tail ? tail.esdbPosition : 'start', direction: 'forwards', maxCount: PAGE });
+      const fresh = tail ? page.filter((record) => isAfter(record.esdbPosition, tail.esdbPosition)) : page;
+      const last = fresh[fresh.length - 1];
+      if (!last) return;
+      const entries: IndexEntry[] = fresh
+        .filter((record) => isLedgerclawRecord(record.streamId, record.type))
+        .map((record: EsdbRecordAt) => ({ event: decodeEvent(record).event, esdbPosition: record.esdbPosition }));
+      await this.index.apply(entries, { esdbPosition: last.esdbPosition, eventId: last.id });
+      if (page.length < PAGE) return;
+    }
+  }
+
+  /** An index whose last event is not in this store at the place it noted belongs to another store (or a wiped one): rebuilt. */
+  private async checkIndexBelongs(): Promise<void> {
+    const tail = this.index.tail;
+    if (!tail) return;
+    const [record] = await this.gateway.readAll('check the local index', { from: tail.esdbPosition, direction: 'forwards', maxCount: 1 });
+    if (!record || record.id !== tail.eventId || !samePosition(record.esdbPosition, tail.esdbPosition)) await this.index.reset();
+  }
+
+  /**
+   * Ticks when another process may have written: a live subscription to $all from its end,
+   * used as a doorbell only (readers re-read from their own positions), so after a dropped
+   * connection it resubscribes from the end with backoff and rings once, which loses nothing.
+   */
+  private foreignCommits(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      let live: { stop(): void } | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let delay = RESUBSCRIBE_FIRST_MS;
+      let stopped = false;
+      const connect = () => {
+        if (stopped || this.closed) return;
+        live = this.gateway.subscribeToAllFromEnd(
+          () => {
+            delay = RESUBSCRIBE_FIRST_MS;
+            subscriber.next();
+          },
+          () => {
+            live = undefined;
+            if (stopped || this.closed) return;
+            timer = setTimeout(() => {
+              connect();
+              // Whatever was committed while it was down is found by the readers' re-read.
+              subscriber.next();
+            }, delay);
+            timer.unref();
+            delay = Math.min(delay * 2, RESUBSCRIBE_MAX_MS);
+          },
+        );
+      };
+      connect();
+      return () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        live?.stop();
+      };
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+export const openEventStoreDbBackend = (options: EventStoreDbBackendOptions): Promise<EventStoreDbBackend> => EventStoreDbBackend.open(options);

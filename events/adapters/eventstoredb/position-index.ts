@@ -1,0 +1,312 @@
+/**
+ * The local index of an EventStoreDB store: from ledgerclaw's logical $all position to
+ * where EventStoreDB keeps the event (its commit/prepare position), and by stream, event id
+ * and correlation id. EventStoreDB cannot answer those questions about our positions
+ * itself, so `readAll({ fromPosition })`, `listStreams`, `streamRevision`, `headPosition`,
+ * `readByCorrelation` and the id lookups that make appends idempotent are answered here.
+ *
+ * It is a cache. It holds no event data, is filled only from what EventStoreDB's $all
+ * returns, and is rebuilt from $all when it is missing, unreadable, of another format, or
+ * belongs to another store (the backend checks the event it last indexed is still there).
+ * So it is kept with `synchronous = OFF`: a crash can lose its tail, which the next
+ * catch-up reads again.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { StoredIdLocation } from '../../append-decision.js';
+import type { RawStoredEvent } from '../../envelope.js';
+import { GENESIS_HASH, nextChainTip } from '../../hash-chain.js';
+import type { ListStreamsOptions, StreamInfo } from '../../port.js';
+import { SqliteConnection, type SqlValue } from '../sqlite/connection.js';
+import type { EsdbPosition } from './client.js';
+import { SplitWriterError } from './errors.js';
+
+/** Bumped whenever the tables change: an index of another format is dropped and rebuilt. */
+const INDEX_FORMAT = '1';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS events (
+    position       INTEGER PRIMARY KEY,
+    esdb_commit    TEXT    NOT NULL,
+    esdb_prepare   TEXT    NOT NULL,
+    stream_id      TEXT    NOT NULL,
+    revision       INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    correlation_id TEXT
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS events_by_id ON events (event_id);
+  CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id, position);
+  CREATE TABLE IF NOT EXISTS streams (
+    stream_id        TEXT    PRIMARY KEY,
+    revision         INTEGER NOT NULL,
+    last_position    INTEGER NOT NULL,
+    last_recorded_at TEXT    NOT NULL,
+    last_hash        TEXT    NOT NULL
+  ) STRICT, WITHOUT ROWID;
+`;
+
+/** Where an indexed event sits: its logical position and its EventStoreDB position. */
+export interface IndexedPlace {
+  readonly position: bigint;
+  readonly esdbPosition: EsdbPosition;
+}
+
+export interface StreamHead {
+  readonly revision: bigint;
+  readonly lastPosition: bigint;
+  readonly lastRecordedAt: string;
+  readonly hash: string;
+}
+
+/** The newest event read from $all (a ledgerclaw event or not): where the next catch-up starts. */
+export interface IndexedTail {
+  readonly esdbPosition: EsdbPosition;
+  readonly eventId: string;
+}
+
+export interface IndexEntry {
+  readonly event: RawStoredEvent;
+  readonly esdbPosition: EsdbPosition;
+}
+
+interface PlaceRow {
+  position: number;
+  esdb_commit: string;
+  esdb_prepare: string;
+}
+
+function placeOf(row: PlaceRow): IndexedPlace {
+  return { position: BigInt(row.position), esdbPosition: { commit: BigInt(row.esdb_commit), prepare: BigInt(row.esdb_prepare) } };
+}
+
+function correlationOf(metadataJson: string): string | null {
+  const value = (JSON.parse(metadataJson) as { correlationId?: unknown }).correlationId;
+  return typeof value === 'string' ? value : null;
+}
+
+export class PositionIndex {
+  private headValue = 0n;
+  private chainTipValue = GENESIS_HASH;
+  private tailValue: IndexedTail | undefined;
+
+  private constructor(
+    private readonly connection: SqliteConnection,
+    /** The store the index belongs to (its redacted location), kept to notice a change of store. */
+    private readonly storeLocation: string,
+  ) {}
+
+  /** Opens (or creates) the index file; `:memory:` keeps it in memory only. */
+  static async open(path: string, storeLocation: string): Promise<PositionIndex> {
+    if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+    let connection: SqliteConnection;
+    try {
+      connection = await PositionIndex.connect(path);
+    } catch {
+      // Unreadable (corrupt, or not a database): it is a cache, so start it again.
+      if (path !== ':memory:') await rm(path, { force: true });
+      connection = await PositionIndex.connect(path);
+    }
+    const index = new PositionIndex(connection, storeLocation);
+    const format = await index.meta('format');
+    const location = await index.meta('store');
+    if (format !== INDEX_FORMAT || location !== storeLocation) await index.reset();
+    else await index.loadTail().catch(() => index.reset());
+    return index;
+  }
+
+  private static async connect(path: string): Promise<SqliteConnection> {
+    const connection = await SqliteConnection.open(path, { create: true });
+    try {
+      // Readers and the writer may share the file; every row they write is the same fact read from $all.
+      await connection.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA busy_timeout = 5000;');
+      await connection.exec(SCHEMA);
+      return connection;
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The highest logical position indexed; 0 when none. */
+  get head(): bigint {
+    return this.headValue;
+  }
+
+  /** The $all chain value after the newest indexed event: what the next event links to. */
+  get chainTip(): string {
+    return this.chainTipValue;
+  }
+
+  get tail(): IndexedTail | undefined {
+    return this.tailValue;
+  }
+
+  /** Forgets everything: the next catch-up reads $all from its start. */
+  async reset(): Promise<void> {
+    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM meta; COMMIT;');
+    await this.setMeta('format', INDEX_FORMAT);
+    await this.setMeta('store', this.storeLocation);
+    this.headValue = 0n;
+    this.chainTipValue = GENESIS_HASH;
+    this.tailValue = undefined;
+  }
+
+  /**
+   * Adds events read from $all, in $all order, and moves the tail to `tail` (the last record
+   * read, whether ledgerclaw's or not), all in one transaction. A logical position at or
+   * below the head means two writers assigned positions: refused, nothing is added.
+   */
+  async apply(entries: readonly IndexEntry[], tail: IndexedTail): Promise<void> {
+    let head = this.headValue;
+    let chainTip = this.chainTipValue;
+    for (const { event } of entries) {
+      if (event.position <= head) {
+        throw new SplitWriterError(
+          `${event.streamId}@${event.revision} (event ${event.id}) claims position ${event.position}, but position ${head} was already written before it in $all`,
+        );
+      }
+      head = event.position;
+      chainTip = nextChainTip(chainTip, event);
+    }
+    await this.connection.exec('BEGIN IMMEDIATE');
+    try {
+      for (const { event, esdbPosition } of entries) {
+        await this.connection.runPrepared(
+          'INSERT INTO events (position, esdb_commit, esdb_prepare, stream_id, revision, event_id, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [
+            Number(event.position),
+            esdbPosition.commit.toString(),
+            esdbPosition.prepare.toString(),
+            event.streamId,
+            Number(event.revision),
+            event.id,
+            correlationOf(event.metadataJson),
+          ],
+        );
+        await this.connection.runPrepared(
+          `INSERT INTO streams (stream_id, revision, last_position, last_recorded_at, last_hash) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, last_position = excluded.last_position,
+             last_recorded_at = excluded.last_recorded_at, last_hash = excluded.last_hash`,
+          [event.streamId, Number(event.revision), Number(event.position), event.recordedAt, event.hash],
+        );
+      }
+      await this.setMeta('tail', JSON.stringify({ commit: tail.esdbPosition.commit.toString(), prepare: tail.esdbPosition.prepare.toString(), eventId: tail.eventId }));
+      await this.setMeta('chain_tip', chainTip);
+      await this.connection.exec('COMMIT');
+    } catch (error) {
+      await this.connection.exec('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    this.headValue = head;
+    this.chainTipValue = chainTip;
+    this.tailValue = tail;
+  }
+
+  async streamHead(streamId: string): Promise<StreamHead | undefined> {
+    const row = await this.connection.get<{ revision: number; last_position: number; last_recorded_at: string; last_hash: string }>(
+      'SELECT revision, last_position, last_recorded_at, last_hash FROM streams WHERE stream_id = ?',
+      [streamId],
+    );
+    return row
+      ? { revision: BigInt(row.revision), lastPosition: BigInt(row.last_position), lastRecordedAt: row.last_recorded_at, hash: row.last_hash }
+      : undefined;
+  }
+
+  /** Where each of these event ids is stored, if anywhere. */
+  async locate(eventIds: readonly string[]): Promise<Map<string, StoredIdLocation>> {
+    const found = new Map<string, StoredIdLocation>();
+    for (let start = 0; start < eventIds.length; start += 500) {
+      const ids = eventIds.slice(start, start + 500);
+      const rows = await this.connection.all<{ event_id: string; stream_id: string; revision: number; position: number }>(
+        `SELECT event_id, stream_id, revision, position FROM events WHERE event_id IN (${ids.map(() => '?').join(', ')}) ORDER BY position`,
+        ids,
+      );
+      for (const row of rows) {
+        if (!found.has(row.event_id)) {
+          found.set(row.event_id, { streamId: row.stream_id, revision: BigInt(row.revision), position: BigInt(row.position) });
+        }
+      }
+    }
+    return found;
+  }
+
+  /** The indexed event with the highest position at or below this one. */
+  async placeAtOrBefore(position: bigint): Promise<IndexedPlace | undefined> {
+    const row = await this.connection.get<PlaceRow>(
+      'SELECT position, esdb_commit, esdb_prepare FROM events WHERE position <= ? ORDER BY position DESC LIMIT 1',
+      [Number(position)],
+    );
+    return row ? placeOf(row) : undefined;
+  }
+
+  /** The indexed event with the lowest position above this one. */
+  async placeAfter(position: bigint): Promise<IndexedPlace | undefined> {
+    const row = await this.connection.get<PlaceRow>(
+      'SELECT position, esdb_commit, esdb_prepare FROM events WHERE position > ? ORDER BY position ASC LIMIT 1',
+      [Number(position)],
+    );
+    return row ? placeOf(row) : undefined;
+  }
+
+  /** Where the events carrying this correlation id are, in position order. */
+  async correlated(correlationId: string, maxCount: number): Promise<IndexedPlace[]> {
+    const rows = await this.connection.all<PlaceRow>(
+      'SELECT position, esdb_commit, esdb_prepare FROM events WHERE correlation_id = ? ORDER BY position LIMIT ?',
+      [correlationId, maxCount >= Number.MAX_SAFE_INTEGER ? -1 : maxCount],
+    );
+    return rows.map(placeOf);
+  }
+
+  async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
+    const conditions: string[] = [];
+    const params: SqlValue[] = [];
+    if (options.prefix !== undefined) {
+      // substr, not LIKE: a prefix is matched literally, with no wildcard characters.
+      conditions.push('substr(stream_id, 1, ?) = ?');
+      params.push(options.prefix.length, options.prefix);
+    }
+    if (options.after !== undefined) {
+      conditions.push('stream_id > ?');
+      params.push(options.after);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const limit = options.limit === undefined || options.limit >= Number.MAX_SAFE_INTEGER ? -1 : options.limit;
+    const rows = await this.connection.all<{ stream_id: string; revision: number; last_position: number; last_recorded_at: string }>(
+      `SELECT stream_id, revision, last_position, last_recorded_at FROM streams ${where} ORDER BY stream_id LIMIT ?`,
+      [...params, limit],
+    );
+    return rows.map((row) => ({
+      streamId: row.stream_id,
+      revision: BigInt(row.revision),
+      lastPosition: BigInt(row.last_position),
+      lastRecordedAt: row.last_recorded_at,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  private async loadTail(): Promise<void> {
+    const head = await this.connection.get<{ head: number | null }>('SELECT max(position) AS head FROM events');
+    this.headValue = BigInt(head?.head ?? 0);
+    this.chainTipValue = (await this.meta('chain_tip')) ?? GENESIS_HASH;
+    const tail = await this.meta('tail');
+    if (tail === undefined) {
+      this.tailValue = undefined;
+      return;
+    }
+    const parsed = JSON.parse(tail) as { commit: string; prepare: string; eventId: string };
+    this.tailValue = { esdbPosition: { commit: BigInt(parsed.commit), prepare: BigInt(parsed.prepare) }, eventId: parsed.eventId };
+  }
+
+  private async meta(key: string): Promise<string | undefined> {
+    const row = await this.connection.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+    return row?.value;
+  }
+
+  private async setMeta(key: string, value: string): Promise<void> {
+    await this.connection.runPrepared('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+}

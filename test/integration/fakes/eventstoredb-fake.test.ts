@@ -1,0 +1,232 @@
+/**
+ * The fake EventStoreDB, driven by the real `@eventstore/db-client` 6.2.1, pins the behaviours
+ * documented for a real server (and that the ledgerclaw adapter relies on): append/read round
+ * trips, expected revisions and idempotency, missing streams, `$all` in both directions from a
+ * position, catch-up subscriptions that go live, stream metadata, deletion.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  START,
+  StreamDeletedError,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeEventStoreDb, type FakeEventStoreDb } from '../../fakes/eventstoredb/index.js';
+
+let fake: FakeEventStoreDb;
+let client: EventStoreDBClient;
+
+beforeEach(async () => {
+  fake = await startFakeEventStoreDb();
+  client = EventStoreDBClient.connectionString(fake.url);
+});
+
+afterEach(async () => {
+  await client.dispose();
+  await fake.close();
+});
+
+function events(...types: string[]): ReturnType<typeof jsonEvent>[] {
+  return types.map((type, index) => jsonEvent({ id: randomUUID(), type, data: { index, type }, metadata: { by: 'test' } }));
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+async function readTypes(stream: string, options: Parameters<EventStoreDBClient['readStream']>[1] = {}): Promise<string[]> {
+  const read = await collect<ResolvedEvent>(client.readStream(stream, options));
+  return read.map((resolved) => resolved.event?.type ?? '?');
+}
+
+describe('append and read a stream', () => {
+  it('reads back what was appended, with ids, revisions, data, metadata and increasing non-contiguous positions', async () => {
+    const proposed = events('a', 'b', 'c');
+    const result = await client.appendToStream('order-1', proposed, { expectedRevision: 'no_stream' });
+    expect(result.success).toBe(true);
+    expect(result.nextExpectedRevision).toBe(2n);
+    const read = await collect<ResolvedEvent>(client.readStream('order-1'));
+    expect(read.map((resolved) => resolved.event?.id)).toEqual(proposed.map((event) => event.id));
+    expect(read.map((resolved) => resolved.event?.revision)).toEqual([0n, 1n, 2n]);
+    expect(read[1]?.event?.data).toEqual({ index: 1, type: 'b' });
+    expect(read[1]?.event?.metadata).toEqual({ by: 'test' });
+    expect(read[1]?.event?.streamId).toBe('order-1');
+    const positions = read.map((resolved) => resolved.event?.position?.commit ?? -1n);
+    expect(positions[0]).toBeGreaterThan(0n);
+    expect(positions[1]).toBeGreaterThan((positions[0] ?? 0n) + 1n);
+    expect(result.position?.commit).toBe(positions[2]);
+  });
+
+  it('reads backwards from the end, and from a revision with a count', async () => {
+    await client.appendToStream('s', events('a', 'b', 'c', 'd'));
+    expect(await readTypes('s', { direction: BACKWARDS, fromRevision: END })).toEqual(['d', 'c', 'b', 'a']);
+    expect(await readTypes('s', { direction: BACKWARDS, fromRevision: 2n, maxCount: 2 })).toEqual(['c', 'b']);
+    expect(await readTypes('s', { direction: FORWARDS, fromRevision: 1n, maxCount: 2 })).toEqual(['b', 'c']);
+    expect(await readTypes('s', { direction: FORWARDS, fromRevision: END })).toEqual([]);
+  });
+
+  it('fails a read of a stream that does not exist with StreamNotFoundError naming it', async () => {
+    const error = await collect(client.readStream('nowhere')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StreamNotFoundError);
+    expect((error as StreamNotFoundError).streamName).toBe('nowhere');
+  });
+});
+
+describe('expected revisions', () => {
+  it('refuses an append at a stale revision with WrongExpectedVersionError carrying expected and actual', async () => {
+    await client.appendToStream('s', events('a', 'b'));
+    const error = await client.appendToStream('s', events('c'), { expectedRevision: 0n }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    expect((error as WrongExpectedVersionError).expectedVersion).toBe(0n);
+    expect((error as WrongExpectedVersionError).actualVersion).toBe(1n);
+    expect((error as WrongExpectedVersionError).streamName).toBe('s');
+    expect(await readTypes('s')).toEqual(['a', 'b']);
+  });
+
+  it('refuses no_stream on an existing stream and stream_exists on a missing one', async () => {
+    await client.appendToStream('s', events('a'));
+    const noStream = await client.appendToStream('s', events('b'), { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
+    expect(noStream).toBeInstanceOf(WrongExpectedVersionError);
+    expect((noStream as WrongExpectedVersionError).actualVersion).toBe(0n);
+    const exists = await client.appendToStream('missing', events('b'), { expectedRevision: 'stream_exists' }).catch((caught: unknown) => caught);
+    expect(exists).toBeInstanceOf(WrongExpectedVersionError);
+    expect((exists as WrongExpectedVersionError).actualVersion).toBe('no_stream');
+  });
+
+  it('accepts the same event ids at the same expected revision again without writing them twice', async () => {
+    const proposed = events('a', 'b');
+    const first = await client.appendToStream('s', proposed, { expectedRevision: 'no_stream' });
+    const again = await client.appendToStream('s', proposed, { expectedRevision: 'no_stream' });
+    expect(again.success).toBe(true);
+    expect(again.nextExpectedRevision).toBe(first.nextExpectedRevision);
+    const anyAgain = await client.appendToStream('s', proposed, { expectedRevision: 'any' });
+    expect(anyAgain.nextExpectedRevision).toBe(1n);
+    expect(await readTypes('s')).toEqual(['a', 'b']);
+  });
+
+  it('refuses a batch whose first event was written but not the rest (corrupted idempotency)', async () => {
+    const [a, b] = events('a', 'b');
+    if (a === undefined || b === undefined) throw new Error('two events expected');
+    await client.appendToStream('s', [a], { expectedRevision: 'no_stream' });
+    const error = await client.appendToStream('s', [a, b], { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+  });
+
+  it('answers the same way through plain Append when BatchAppend is not advertised', async () => {
+    const plain = await startFakeEventStoreDb({ advertiseBatchAppend: false });
+    const plainClient = EventStoreDBClient.connectionString(plain.url);
+    try {
+      await plainClient.appendToStream('s', events('a', 'b'));
+      const error = await plainClient.appendToStream('s', events('c'), { expectedRevision: 5n }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(WrongExpectedVersionError);
+      expect((error as WrongExpectedVersionError).expectedVersion).toBe(5n);
+      expect((error as WrongExpectedVersionError).actualVersion).toBe(1n);
+      const ok = await plainClient.appendToStream('s', events('c'), { expectedRevision: 1n });
+      expect(ok.nextExpectedRevision).toBe(2n);
+    } finally {
+      await plainClient.dispose();
+      await plain.close();
+    }
+  });
+});
+
+describe('$all', () => {
+  it('reads forwards from a position including the event there, and backwards from it excluding it', async () => {
+    await client.appendToStream('a', events('a1', 'a2'));
+    await client.appendToStream('b', events('b1', 'b2'));
+    const all = await collect<AllStreamResolvedEvent>(client.readAll());
+    const mine = all.filter((resolved) => !(resolved.event?.streamId ?? '$').startsWith('$'));
+    expect(mine.map((resolved) => resolved.event?.type)).toEqual(['a1', 'a2', 'b1', 'b2']);
+    expect(all[0]?.event?.streamId).toBe('$epoch-information');
+    const b1 = mine[2]?.event?.position;
+    if (b1 === undefined) throw new Error('b1 has no position');
+    const forwards = await collect<AllStreamResolvedEvent>(client.readAll({ fromPosition: b1, maxCount: 10 }));
+    expect(forwards.map((resolved) => resolved.event?.type)).toEqual(['b1', 'b2']);
+    const backwards = await collect<AllStreamResolvedEvent>(client.readAll({ fromPosition: b1, direction: BACKWARDS, maxCount: 2 }));
+    expect(backwards.map((resolved) => resolved.event?.type)).toEqual(['a2', 'a1']);
+    const fromEnd = await collect<AllStreamResolvedEvent>(client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }));
+    expect(fromEnd.map((resolved) => resolved.event?.type)).toEqual(['b2']);
+  });
+});
+
+describe('subscriptions', () => {
+  it('catches up on a stream, says caught up, then delivers live events', async () => {
+    await client.appendToStream('s', events('a', 'b'));
+    const subscription = client.subscribeToStream('s', { fromRevision: START });
+    const seen: string[] = [];
+    const caughtUp = new Promise<void>((resolve) => subscription.once('caughtUp', () => resolve()));
+    const done = (async () => {
+      for await (const resolved of subscription) {
+        seen.push(resolved.event?.type ?? '?');
+        if (seen.length === 4) break;
+      }
+    })();
+    await caughtUp;
+    expect(seen).toEqual(['a', 'b']);
+    await client.appendToStream('s', events('c'));
+    await client.appendToStream('other', events('x'));
+    await client.appendToStream('s', events('d'));
+    await done;
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('subscribes to $all after a position, exclusive of the event there', async () => {
+    await client.appendToStream('a', events('a1', 'a2', 'a3'));
+    const read = await collect<AllStreamResolvedEvent>(client.readAll());
+    const a1 = read.find((resolved) => resolved.event?.type === 'a1')?.event?.position;
+    if (a1 === undefined) throw new Error('a1 has no position');
+    const subscription = client.subscribeToAll({ fromPosition: a1 });
+    const seen: string[] = [];
+    for await (const resolved of subscription) {
+      seen.push(resolved.event?.type ?? '?');
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['a2', 'a3']);
+  });
+});
+
+describe('stream metadata', () => {
+  it('hides events before $tb and beyond $maxCount from stream reads, but not from $all', async () => {
+    await client.appendToStream('s', events('a', 'b', 'c', 'd', 'e'));
+    await client.setStreamMetadata('s', { truncateBefore: 1 });
+    expect(await readTypes('s')).toEqual(['b', 'c', 'd', 'e']);
+    await client.setStreamMetadata('s', { maxCount: 2 });
+    expect(await readTypes('s')).toEqual(['d', 'e']);
+    const metadata = await client.getStreamMetadata('s');
+    expect(metadata.metadata?.maxCount).toBe(2);
+    const all = await collect<AllStreamResolvedEvent>(client.readAll());
+    expect(all.filter((resolved) => resolved.event?.streamId === 's')).toHaveLength(5);
+    expect(all.filter((resolved) => resolved.event?.streamId === '$$s').map((resolved) => resolved.event?.type)).toEqual(['$metadata', '$metadata']);
+  });
+});
+
+describe('deletion', () => {
+  it('fails reads and appends of a tombstoned stream with StreamDeletedError', async () => {
+    await client.appendToStream('s', events('a'));
+    await client.tombstoneStream('s');
+    const read = await collect(client.readStream('s')).catch((caught: unknown) => caught);
+    expect(read).toBeInstanceOf(StreamDeletedError);
+    const append = await client.appendToStream('s', events('b')).catch((caught: unknown) => caught);
+    expect(append).toBeInstanceOf(StreamDeletedError);
+  });
+
+  it('makes a soft-deleted stream not found, and writing it again keeps revisions going', async () => {
+    await client.appendToStream('s', events('a', 'b'));
+    await client.deleteStream('s');
+    const read = await collect(client.readStream('s')).catch((caught: unknown) => caught);
+    expect(read).toBeInstanceOf(StreamNotFoundError);
+    const again = await client.appendToStream('s', events('c'), { expectedRevision: 'no_stream' });
+    expect(again.nextExpectedRevision).toBe(2n);
+    expect(await readTypes('s')).toEqual(['c']);
+  });
+});
