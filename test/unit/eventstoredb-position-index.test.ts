@@ -113,6 +113,28 @@ describe('the EventStoreDB position index', () => {
     expect(await index.streamHead('order-3')).toBeUndefined();
   });
 
+  it('notes an event written under an older fencing token than one before it, and keeps it across a reopen', async () => {
+    const entries = [
+      { ...entry('order-1', 0n, 1n), fence: 4n },
+      { ...entry('order-1', 1n, 2n), fence: 5n },
+      { ...entry('order-2', 0n, 3n) },
+      { ...entry('order-2', 1n, 4n), fence: 4n },
+      { ...entry('order-2', 2n, 5n), fence: 5n },
+    ];
+    await index.apply(entries, tailOf(entries));
+    const expected = [{ position: 4n, streamId: 'order-2', revision: 1n, fence: 4n, newerFence: 5n }];
+    expect(await index.staleFenceWrites()).toEqual(expected);
+    expect(index.head).toBe(5n);
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    const later = [{ ...entry('order-3', 0n, 6n), fence: 3n }];
+    await index.apply(later, tailOf(later));
+    expect((await index.staleFenceWrites()).map((write) => [write.position, write.newerFence])).toEqual([
+      [4n, 5n],
+      [6n, 5n],
+    ]);
+  });
+
   it('folds v1 events into the chain value as the verifier does', async () => {
     const legacy = entry('old-1', 0n, 1n, { hashVersion: 1 });
     const v1 = { ...legacy, event: { ...legacy.event, hash: chainHash(GENESIS_HASH, 'old-1', 0n, legacy.event) } };

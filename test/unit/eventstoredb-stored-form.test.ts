@@ -9,8 +9,8 @@ import { StoredFormError } from '../../events/adapters/eventstoredb/errors.js';
 import {
   decodeEvent,
   encodeEvent,
-  isLedgerclawRecord,
   RUNTIME_LEASE_STREAM,
+  StreamNames,
   type EsdbEventToWrite,
   type EsdbRecord,
 } from '../../events/adapters/eventstoredb/stored-form.js';
@@ -133,11 +133,29 @@ describe('the EventStoreDB stored form', () => {
   });
 
   it("counts system streams, system event types and the lease stream out of ledgerclaw's $all", () => {
-    expect(isLedgerclawRecord('order-1', 'test.happened')).toBe(true);
-    expect(isLedgerclawRecord('$$order-1', '$metadata')).toBe(false);
-    expect(isLedgerclawRecord('$settings', 'anything')).toBe(false);
-    expect(isLedgerclawRecord('order-1', '$>')).toBe(false);
-    expect(isLedgerclawRecord(RUNTIME_LEASE_STREAM, 'lease.acquired')).toBe(false);
+    const names = new StreamNames();
+    expect(names.ours('order-1', 'test.happened')).toBe('order-1');
+    expect(names.ours('$$order-1', '$metadata')).toBeUndefined();
+    expect(names.ours('$settings', 'anything')).toBeUndefined();
+    expect(names.ours('order-1', '$>')).toBeUndefined();
+    expect(names.ours(RUNTIME_LEASE_STREAM, 'lease.acquired')).toBeUndefined();
+    expect(names.esdb('order-1')).toBe('order-1');
+    expect(names.lease).toBe(RUNTIME_LEASE_STREAM);
+  });
+
+  it('keeps a namespaced store to its own streams, and strips the namespace from their ids', () => {
+    const names = new StreamNames('staging.');
+    expect(names.esdb('order-1')).toBe('staging.order-1');
+    expect(names.lease).toBe('staging.runtime-lease');
+    expect(names.ours('staging.order-1', 'test.happened')).toBe('order-1');
+    expect(names.ours('order-1', 'test.happened')).toBeUndefined();
+    expect(names.ours('prod.order-1', 'test.happened')).toBeUndefined();
+    expect(names.ours('staging.runtime-lease', 'lease.renewed')).toBeUndefined();
+    expect(names.ours('$$staging.order-1', '$metadata')).toBeUndefined();
+  });
+
+  it.each(['Upper.', 'no-dot', '.', 'a b.'])('refuses the namespace %j', (namespace) => {
+    expect(() => new StreamNames(namespace)).toThrow(RangeError);
   });
 });
 

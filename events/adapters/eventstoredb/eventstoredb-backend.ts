@@ -34,8 +34,8 @@ import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata }
 import { EsdbGateway, type EsdbPosition, type EsdbRecordAt } from './client.js';
 import { WriteRefusedError } from './errors.js';
 import { EsdbLeaseStream, type LeaseStream } from './lease-stream.js';
-import { PositionIndex, type IndexEntry } from './position-index.js';
-import { decodeEvent, encodeEvent, isLedgerclawRecord, RUNTIME_LEASE_STREAM } from './stored-form.js';
+import { PositionIndex, type IndexEntry, type StaleFenceWrite } from './position-index.js';
+import { decodeEvent, encodeEvent, RUNTIME_LEASE_STREAM, StreamNames, type EsdbRecord } from './stored-form.js';
 
 /**
  * Called before every append (and import); returns the fencing token the event metadata
@@ -52,6 +52,8 @@ export interface EventStoreDbBackendOptions {
   readonly indexPath: string;
   /** The deadline of each call to EventStoreDB. */
   readonly requestTimeoutMs: number;
+  /** Stores every stream as `<namespace><stream id>`, so several stores can share a server; none by default. */
+  readonly namespace?: string;
   readonly now?: () => Date;
 }
 
@@ -98,20 +100,22 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   private constructor(
     private readonly gateway: EsdbGateway,
     private readonly index: PositionIndex,
+    private readonly names: StreamNames,
     private readonly now: () => Date,
     mode: 'writer' | 'reader',
   ) {
     this.readOnly = mode === 'reader';
-    this.leaseStream = new EsdbLeaseStream(gateway, () => this.assertOpen());
+    this.leaseStream = new EsdbLeaseStream(gateway, names.lease, () => this.assertOpen());
     this.changes = merge(this.ownCommits, this.foreignCommits()).pipe(takeUntil(this.closing), share());
   }
 
   static async open(options: EventStoreDbBackendOptions): Promise<EventStoreDbBackend> {
+    const names = new StreamNames(options.namespace);
     const gateway = new EsdbGateway({ connectionString: options.connectionString, requestTimeoutMs: options.requestTimeoutMs });
     let index: PositionIndex | undefined;
     try {
-      index = await PositionIndex.open(options.indexPath, gateway.location);
-      const backend = new EventStoreDbBackend(gateway, index, options.now ?? (() => new Date()), options.mode);
+      index = await PositionIndex.open(options.indexPath, `${gateway.location} ${names.namespace}`.trim());
+      const backend = new EventStoreDbBackend(gateway, index, names, options.now ?? (() => new Date()), options.mode);
       await backend.exclusive(async () => {
         await backend.checkIndexBelongs();
         await backend.catchUp();
@@ -162,19 +166,19 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       if (decision.kind === 'refused') throw decision.error;
       if (decision.kind === 'already_appended') {
         const first = decision.result.nextExpectedRevision - BigInt(events.length - 1);
-        const stored = await this.gateway.readStream(`read the original of a retried append to ${streamId}`, streamId, {
+        const stored = await this.gateway.readStream(`read the original of a retried append to ${streamId}`, this.names.esdb(streamId), {
           from: first,
           direction: 'forwards',
           maxCount: events.length,
         });
-        return { ...decision.result, events: stored.map((record) => decodeEvent(record).event) };
+        return { ...decision.result, events: stored.map((record) => this.decodeIn(streamId, record)) };
       }
 
       const fence = this.guard ? await this.guard() : undefined;
       const written = this.chain(streamId, events, decision.firstRevision, head?.hash ?? GENESIS_HASH);
       const outcome = await this.gateway.appendBinary(
         `append to ${streamId}`,
-        streamId,
+        this.names.esdb(streamId),
         written.map((event) => encodeEvent(event, fence)),
         head ? head.revision : 'no_stream',
       );
@@ -226,7 +230,7 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
         const first = run[0]!;
         const outcome = await this.gateway.appendBinary(
           `import into ${streamId}`,
-          streamId,
+          this.names.esdb(streamId),
           run.map((event) => encodeEvent(event)),
           first.revision === 0n ? 'no_stream' : first.revision - 1n,
         );
@@ -276,13 +280,13 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       const wanted = options.from === 'end' ? head.revision : options.from;
       const from = wanted > floor ? wanted : floor;
       if (from > head.revision) return [];
-      const records = await this.gateway.readStream(`read ${streamId}`, streamId, { from, direction: 'forwards', maxCount: options.maxCount });
-      return records.map((record) => decodeEvent(record).event);
+      const records = await this.gateway.readStream(`read ${streamId}`, this.names.esdb(streamId), { from, direction: 'forwards', maxCount: options.maxCount });
+      return records.map((record) => this.decodeIn(streamId, record));
     }
     const from = options.from === 'end' || options.from > head.revision ? head.revision : options.from;
     if (from < floor) return [];
-    const records = await this.gateway.readStream(`read ${streamId}`, streamId, { from, direction: 'backwards', maxCount: options.maxCount });
-    return records.filter((record) => record.revision >= floor).map((record) => decodeEvent(record).event);
+    const records = await this.gateway.readStream(`read ${streamId}`, this.names.esdb(streamId), { from, direction: 'backwards', maxCount: options.maxCount });
+    return records.filter((record) => record.revision >= floor).map((record) => this.decodeIn(streamId, record));
   }
 
   async readAll(options: BackendReadAll): Promise<RawStoredEvent[]> {
@@ -304,9 +308,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       const page = await this.gateway.readAll('read $all', { from: cursor, direction: 'forwards', maxCount: pageSize });
       for (const record of page) {
         if (skipAtCursor && cursor !== 'start' && !isAfter(record.esdbPosition, cursor)) continue;
-        if (!isLedgerclawRecord(record.streamId, record.type)) continue;
-        const { event } = decodeEvent(record);
-        if (event.position < from) continue;
+        const event = this.decodeOurs(record);
+        if (!event || event.position < from) continue;
         if (options.until !== undefined && event.position > options.until) return result;
         if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
         result.push(event);
@@ -332,9 +335,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       const page = await this.gateway.readAll('read $all backwards', { from: cursor, direction: 'backwards', maxCount: pageSize });
       for (const record of page) {
         if (skipAtCursor && cursor !== 'end' && !isAfter(cursor, record.esdbPosition)) continue;
-        if (!isLedgerclawRecord(record.streamId, record.type)) continue;
-        const { event } = decodeEvent(record);
-        if (from !== 'end' && event.position > from) continue;
+        const event = this.decodeOurs(record);
+        if (!event || (from !== 'end' && event.position > from)) continue;
         if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
         result.push(event);
         if (result.length >= options.maxCount) return result;
@@ -353,9 +355,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     const events: RawStoredEvent[] = [];
     for (const place of places) {
       const [record] = await this.gateway.readAll('read by correlation', { from: place.esdbPosition, direction: 'forwards', maxCount: 1 });
-      if (record && samePosition(record.esdbPosition, place.esdbPosition) && isLedgerclawRecord(record.streamId, record.type)) {
-        events.push(decodeEvent(record).event);
-      }
+      const event = record && samePosition(record.esdbPosition, place.esdbPosition) ? this.decodeOurs(record) : undefined;
+      if (event) events.push(event);
     }
     return events;
   }
@@ -385,7 +386,7 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
    */
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
     this.assertOpen();
-    const metadata = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, streamId);
+    const metadata = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, this.names.esdb(streamId));
     const parsed = storedStreamMetadataSchema.safeParse(metadata['ledgerclaw'] ?? {});
     if (!parsed.success) {
       throw new InvalidArgumentError(`the stream metadata of ${streamId} in EventStoreDB has a malformed ledgerclaw entry: ${parsed.error.issues[0]!.message}`);
@@ -399,14 +400,26 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
     this.assertOpen();
     if (this.readOnly) throw new ReadOnlyStoreError('setStreamMetadata');
-    const current = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, streamId);
-    await this.gateway.setStreamMetadata(`set the metadata of ${streamId}`, streamId, {
+    const current = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, this.names.esdb(streamId));
+    await this.gateway.setStreamMetadata(`set the metadata of ${streamId}`, this.names.esdb(streamId), {
       ...current,
       ledgerclaw: {
         ...(metadata.truncateBefore === undefined ? {} : { truncateBefore: metadata.truncateBefore.toString() }),
         ...(metadata.maxCount === undefined ? {} : { maxCount: metadata.maxCount }),
       },
     });
+  }
+
+  /**
+   * Events a runtime wrote after it had lost its lease (a fencing token older than one
+   * already in $all), in position order: what `events verify` reports for this backend.
+   * The guard stops a runtime before its lease ends, so this is empty unless a clock or a
+   * frozen process beat it.
+   */
+  async staleFenceWrites(): Promise<StaleFenceWrite[]> {
+    this.assertOpen();
+    await this.refresh();
+    return this.index.staleFenceWrites();
   }
 
   /** Where EventStoreDB keeps the event at this logical position, as far as the index knows. */
@@ -447,9 +460,13 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       const fresh = tail ? page.filter((record) => isAfter(record.esdbPosition, tail.esdbPosition)) : page;
       const last = fresh[fresh.length - 1];
       if (!last) return;
-      const entries: IndexEntry[] = fresh
-        .filter((record) => isLedgerclawRecord(record.streamId, record.type))
-        .map((record: EsdbRecordAt) => ({ event: decodeEvent(record).event, esdbPosition: record.esdbPosition }));
+      const entries: IndexEntry[] = [];
+      for (const record of fresh) {
+        const streamId = this.names.ours(record.streamId, record.type);
+        if (streamId === undefined) continue;
+        const { event, fence } = decodeEvent({ ...record, streamId });
+        entries.push({ event, esdbPosition: record.esdbPosition, fence });
+      }
       await this.index.apply(entries, { esdbPosition: last.esdbPosition, eventId: last.id });
       if (page.length < PAGE) return;
     }
@@ -501,6 +518,17 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
         live?.stop();
       };
     });
+  }
+
+  /** A record of $all as a ledgerclaw event, or undefined when it is not one of this store's. */
+  private decodeOurs(record: EsdbRecordAt): RawStoredEvent | undefined {
+    const streamId = this.names.ours(record.streamId, record.type);
+    return streamId === undefined ? undefined : this.decodeIn(streamId, record);
+  }
+
+  /** A record read from the EventStoreDB stream of `streamId`. */
+  private decodeIn(streamId: string, record: EsdbRecord): RawStoredEvent {
+    return decodeEvent({ ...record, streamId }).event;
   }
 
   private assertOpen(): void {

@@ -50,7 +50,8 @@ export class LeaseStreamMalformedError extends EventStoreError {
 }
 
 export interface LeaseStream {
-  readonly streamId: typeof RUNTIME_LEASE_STREAM;
+  /** The EventStoreDB stream name (`runtime-lease`, after the store's namespace if it has one). */
+  readonly streamId: string;
   /** The newest `last` events (1 by default) and the stream's revision. */
   read(options?: { readonly last?: number }): Promise<LeaseStreamSnapshot>;
   /** Appends one event if the stream is still at `expected`; else LeaseStreamConflictError. */
@@ -60,10 +61,9 @@ export interface LeaseStream {
 const jsonObject = z.record(z.string(), z.unknown());
 
 export class EsdbLeaseStream implements LeaseStream {
-  readonly streamId = RUNTIME_LEASE_STREAM;
-
   constructor(
     private readonly gateway: EsdbGateway,
+    readonly streamId: string,
     private readonly assertOpen: () => void,
   ) {}
 
@@ -71,7 +71,7 @@ export class EsdbLeaseStream implements LeaseStream {
     this.assertOpen();
     const last = options.last ?? 1;
     if (!Number.isInteger(last) || last < 1) throw new RangeError(`read ${RUNTIME_LEASE_STREAM}: last must be a positive integer, got ${last}`);
-    const records = await this.gateway.readStream(`read ${RUNTIME_LEASE_STREAM}`, RUNTIME_LEASE_STREAM, { from: 'end', direction: 'backwards', maxCount: last });
+    const records = await this.gateway.readStream(`read ${RUNTIME_LEASE_STREAM}`, this.streamId, { from: 'end', direction: 'backwards', maxCount: last });
     const events = records.reverse().map((record) => {
       const data = jsonObject.safeParse(record.isJson ? record.data : undefined);
       if (!data.success) {
@@ -84,11 +84,11 @@ export class EsdbLeaseStream implements LeaseStream {
 
   async append(expected: bigint | 'no_stream', event: LeaseEventToWrite): Promise<{ readonly revision: bigint }> {
     this.assertOpen();
-    const outcome = await this.gateway.appendJson(`append to ${RUNTIME_LEASE_STREAM}`, RUNTIME_LEASE_STREAM, [event], expected);
+    const outcome = await this.gateway.appendJson(`append to ${RUNTIME_LEASE_STREAM}`, this.streamId, [event], expected);
     if (!outcome.ok) throw new LeaseStreamConflictError(expected, outcome.actual);
     if (expected === 'no_stream') {
       // Old lease events have no use once a newer one exists: let the server scavenge them.
-      await this.gateway.setStreamMetadata(`limit ${RUNTIME_LEASE_STREAM}`, RUNTIME_LEASE_STREAM, { maxCount: LEASE_STREAM_MAX_COUNT });
+      await this.gateway.setStreamMetadata(`limit ${RUNTIME_LEASE_STREAM}`, this.streamId, { maxCount: LEASE_STREAM_MAX_COUNT });
     }
     return { revision: outcome.nextExpectedRevision };
   }

@@ -22,7 +22,7 @@ import type { EsdbPosition } from './client.js';
 import { SplitWriterError } from './errors.js';
 
 /** Bumped whenever the tables change: an index of another format is dropped and rebuilt. */
-const INDEX_FORMAT = '1';
+const INDEX_FORMAT = '2';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
@@ -37,6 +37,15 @@ const SCHEMA = `
   ) STRICT;
   CREATE INDEX IF NOT EXISTS events_by_id ON events (event_id);
   CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id, position);
+  -- Events written under a fencing token lower than one already in $all: a runtime that had
+  -- lost its lease wrote them. Reported (stale fence), not refused: the chain may be whole.
+  CREATE TABLE IF NOT EXISTS stale_fences (
+    position    INTEGER PRIMARY KEY,
+    stream_id   TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    fence       TEXT    NOT NULL,
+    newer_fence TEXT    NOT NULL
+  ) STRICT;
   CREATE TABLE IF NOT EXISTS streams (
     stream_id        TEXT    PRIMARY KEY,
     revision         INTEGER NOT NULL,
@@ -68,6 +77,18 @@ export interface IndexedTail {
 export interface IndexEntry {
   readonly event: RawStoredEvent;
   readonly esdbPosition: EsdbPosition;
+  /** The fencing token the writer held, if it wrote under a lease. */
+  readonly fence?: bigint | undefined;
+}
+
+/** An event written under an older fencing token than one seen before it in $all. */
+export interface StaleFenceWrite {
+  readonly position: bigint;
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly fence: bigint;
+  /** The highest token seen before it. */
+  readonly newerFence: bigint;
 }
 
 interface PlaceRow {
@@ -88,6 +109,7 @@ function correlationOf(metadataJson: string): string | null {
 export class PositionIndex {
   private headValue = 0n;
   private chainTipValue = GENESIS_HASH;
+  private maxFence: bigint | undefined;
   private tailValue: IndexedTail | undefined;
 
   private constructor(
@@ -144,12 +166,13 @@ export class PositionIndex {
 
   /** Forgets everything: the next catch-up reads $all from its start. */
   async reset(): Promise<void> {
-    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM meta; COMMIT;');
+    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM stale_fences; DELETE FROM meta; COMMIT;');
     await this.setMeta('format', INDEX_FORMAT);
     await this.setMeta('store', this.storeLocation);
     this.headValue = 0n;
     this.chainTipValue = GENESIS_HASH;
     this.tailValue = undefined;
+    this.maxFence = undefined;
   }
 
   /**
@@ -160,7 +183,16 @@ export class PositionIndex {
   async apply(entries: readonly IndexEntry[], tail: IndexedTail): Promise<void> {
     let head = this.headValue;
     let chainTip = this.chainTipValue;
-    for (const { event } of entries) {
+    let maxFence = this.maxFence;
+    const stale: StaleFenceWrite[] = [];
+    for (const { event, fence } of entries) {
+      if (fence !== undefined) {
+        if (maxFence !== undefined && fence < maxFence) {
+          stale.push({ position: event.position, streamId: event.streamId, revision: event.revision, fence, newerFence: maxFence });
+        } else {
+          maxFence = fence;
+        }
+      }
       if (event.position <= head) {
         throw new SplitWriterError(
           `${event.streamId}@${event.revision} (event ${event.id}) claims position ${event.position}, but position ${head} was already written before it in $all`,
@@ -192,7 +224,14 @@ export class PositionIndex {
         );
       }
       await this.setMeta('tail', JSON.stringify({ commit: tail.esdbPosition.commit.toString(), prepare: tail.esdbPosition.prepare.toString(), eventId: tail.eventId }));
+      for (const write of stale) {
+        await this.connection.runPrepared(
+          'INSERT OR REPLACE INTO stale_fences (position, stream_id, revision, fence, newer_fence) VALUES (?, ?, ?, ?, ?)',
+          [Number(write.position), write.streamId, Number(write.revision), write.fence.toString(), write.newerFence.toString()],
+        );
+      }
       await this.setMeta('chain_tip', chainTip);
+      if (maxFence !== undefined) await this.setMeta('max_fence', maxFence.toString());
       await this.connection.exec('COMMIT');
     } catch (error) {
       await this.connection.exec('ROLLBACK').catch(() => undefined);
@@ -201,6 +240,21 @@ export class PositionIndex {
     this.headValue = head;
     this.chainTipValue = chainTip;
     this.tailValue = tail;
+    this.maxFence = maxFence;
+  }
+
+  /** Every event written under a fencing token older than one before it, in position order. */
+  async staleFenceWrites(): Promise<StaleFenceWrite[]> {
+    const rows = await this.connection.all<{ position: number; stream_id: string; revision: number; fence: string; newer_fence: string }>(
+      'SELECT position, stream_id, revision, fence, newer_fence FROM stale_fences ORDER BY position',
+    );
+    return rows.map((row) => ({
+      position: BigInt(row.position),
+      streamId: row.stream_id,
+      revision: BigInt(row.revision),
+      fence: BigInt(row.fence),
+      newerFence: BigInt(row.newer_fence),
+    }));
   }
 
   async streamHead(streamId: string): Promise<StreamHead | undefined> {
@@ -292,6 +346,8 @@ export class PositionIndex {
     const head = await this.connection.get<{ head: number | null }>('SELECT max(position) AS head FROM events');
     this.headValue = BigInt(head?.head ?? 0);
     this.chainTipValue = (await this.meta('chain_tip')) ?? GENESIS_HASH;
+    const maxFence = await this.meta('max_fence');
+    this.maxFence = maxFence === undefined ? undefined : BigInt(maxFence);
     const tail = await this.meta('tail');
     if (tail === undefined) {
       this.tailValue = undefined;

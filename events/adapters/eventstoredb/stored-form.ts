@@ -77,9 +77,40 @@ export interface DecodedEvent {
   readonly fence: bigint | undefined;
 }
 
-/** Whether a record belongs to ledgerclaw's $all at all: system streams and types, and the lease, do not. */
-export function isLedgerclawRecord(streamId: string, type: string): boolean {
-  return !streamId.startsWith('$') && !type.startsWith('$') && streamId !== RUNTIME_LEASE_STREAM;
+/**
+ * How ledgerclaw's stream ids are named in EventStoreDB. With a namespace (say `staging.`)
+ * every stream is stored as `<namespace><stream id>`, so several ledgerclaw stores can share
+ * one server (the contract suite gives each test its own against a real server); without
+ * one, the server belongs to one ledgerclaw, and every stream but system streams and the
+ * lease is its.
+ */
+export class StreamNames {
+  constructor(readonly namespace = '') {
+    if (namespace !== '' && !/^[a-z0-9][a-z0-9_-]*\.$/.test(namespace)) {
+      throw new RangeError(`an EventStoreDB namespace is lower-case letters, digits, _ and -, ending with a dot (got ${JSON.stringify(namespace)})`);
+    }
+  }
+
+  /** The EventStoreDB stream that holds a ledgerclaw stream. */
+  esdb(streamId: string): string {
+    return this.namespace + streamId;
+  }
+
+  /** The EventStoreDB stream the lease lives in. */
+  get lease(): string {
+    return this.namespace + RUNTIME_LEASE_STREAM;
+  }
+
+  /**
+   * The ledgerclaw stream id of a record in EventStoreDB's $all, or undefined when the
+   * record is not a ledgerclaw event of this store: system streams and event types (`$…`,
+   * stream metadata in `$$…`), the lease, another namespace's streams.
+   */
+  ours(esdbStream: string, type: string): string | undefined {
+    if (type.startsWith('$') || !esdbStream.startsWith(this.namespace)) return undefined;
+    const streamId = esdbStream.slice(this.namespace.length);
+    return streamId.startsWith('$') || streamId === RUNTIME_LEASE_STREAM ? undefined : streamId;
+  }
 }
 
 const encoder = new TextEncoder();

@@ -7,14 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import {
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
+  NotLeaderError,
   START,
   StreamDeletedError,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
+  excludeSystemEvents,
   jsonEvent,
+  streamNameFilter,
   type AllStreamResolvedEvent,
   type ResolvedEvent,
 } from '@eventstore/db-client';
@@ -228,5 +233,148 @@ describe('deletion', () => {
     const again = await client.appendToStream('s', events('c'), { expectedRevision: 'no_stream' });
     expect(again.nextExpectedRevision).toBe(2n);
     expect(await readTypes('s')).toEqual(['c']);
+  });
+});
+
+describe('filtered $all subscriptions', () => {
+  it('delivers only matching events and checkpoints every interval of considered events, at the end of the catch-up, and live', async () => {
+    // 40 events in other streams and 3 in "keep-": with a search window of 10 and a
+    // multiplier of 2, a checkpoint is due every 20 considered records.
+    for (let index = 0; index < 4; index += 1) await client.appendToStream(`noise-${index}`, events(...Array.from({ length: 10 }, (_, n) => `n${n}`)));
+    await client.appendToStream('keep-1', events('k1', 'k2', 'k3'));
+    const checkpoints: bigint[] = [];
+    const subscription = client.subscribeToAll({
+      fromPosition: START,
+      filter: streamNameFilter({
+        prefixes: ['keep-'],
+        maxSearchWindow: 10,
+        checkpointInterval: 2,
+        checkpointReached: (_subscription, position) => {
+          checkpoints.push(position.commit);
+        },
+      }),
+    });
+    const seen: string[] = [];
+    const caughtUp = new Promise<void>((resolve) => subscription.once('caughtUp', () => resolve()));
+    subscription.on('data', (resolved: AllStreamResolvedEvent) => seen.push(resolved.event?.type ?? '?'));
+    await caughtUp;
+    expect(seen).toEqual(['k1', 'k2', 'k3']);
+    const all = fake.backdoor.records();
+    // 44 records (the epoch record and 43 events): checkpoints after 20 and 40 records, and one at the end.
+    expect(checkpoints).toEqual([all[19]?.position, all[39]?.position, all.at(-1)?.position]);
+    // Live: 19 more records, then the 20th (a match) brings the next checkpoint, at its position.
+    for (let index = 0; index < 19; index += 1) await client.appendToStream('noise-live', events(`l${index}`));
+    await client.appendToStream('keep-2', events('k4'));
+    const keep2 = fake.backdoor.streamRecords('keep-2')[0]?.position;
+    await expect.poll(() => checkpoints.at(-1)).toBe(keep2);
+    expect(checkpoints).toHaveLength(4);
+    expect(seen).toEqual(['k1', 'k2', 'k3', 'k4']);
+    await subscription.unsubscribe();
+  });
+
+  it('filters on event type by regex, as excludeSystemEvents does', async () => {
+    await client.appendToStream('s', events('a'));
+    await client.setStreamMetadata('s', { maxCount: 5 });
+    await client.appendToStream('s', events('b'));
+    const subscription = client.subscribeToAll({ fromPosition: START, filter: excludeSystemEvents() });
+    const seen: string[] = [];
+    for await (const resolved of subscription) {
+      seen.push(resolved.event?.type ?? '?');
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['a', 'b']);
+  });
+});
+
+describe('failures a real server produces', () => {
+  it('ends an open subscription with an error when the node drops its connections, and serves again after', async () => {
+    await client.appendToStream('s', events('a'));
+    const subscription = client.subscribeToStream('s');
+    const failed = new Promise<unknown>((resolve) => subscription.on('error', resolve));
+    await new Promise<void>((resolve) => subscription.once('caughtUp', () => resolve()));
+    expect(fake.openCalls()).toBeGreaterThan(0);
+    await fake.dropConnections();
+    const error = await failed;
+    expect(error).toBeInstanceOf(UnavailableError);
+    await client.appendToStream('s', events('b'));
+    expect(await readTypes('s')).toEqual(['a', 'b']);
+  });
+
+  it('fails an append with DeadlineExceededError when the node is slower than the deadline, and writes nothing', async () => {
+    fake.setDelay(400);
+    const batch = await client.appendToStream('s', events('a'), { deadline: 100 }).catch((caught: unknown) => caught);
+    expect(batch).toBeInstanceOf(DeadlineExceededError);
+    fake.setDelay(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fake.backdoor.streamRecords('s')).toEqual([]);
+  });
+
+  it('fails a plain Append with DeadlineExceededError too, and with applyBeforeDelay the write lands anyway', async () => {
+    const plain = await startFakeEventStoreDb({ advertiseBatchAppend: false });
+    const plainClient = EventStoreDBClient.connectionString(plain.url);
+    try {
+      plain.setDelay(400, { applyBeforeDelay: true });
+      const error = await plainClient.appendToStream('s', events('a'), { deadline: 100 }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect(plain.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
+    } finally {
+      plain.setDelay(0);
+      await plainClient.dispose();
+      await plain.close();
+    }
+  });
+
+  it('answers NotLeaderError from a follower when the leader is required, and the client then reaches the leader', async () => {
+    const follower = await startFakeEventStoreDb({ joinClusterOf: fake });
+    const followerClient = EventStoreDBClient.connectionString(follower.url);
+    try {
+      const error = await followerClient.appendToStream('s', events('a'), { requiresLeader: true }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NotLeaderError);
+      expect((error as NotLeaderError).leader).toEqual({ address: fake.host, port: fake.port });
+      // The client reconnects to the leader it was told about; the retry lands there.
+      await followerClient.appendToStream('s', events('b'), { requiresLeader: true });
+      expect(fake.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['b']);
+      // A follower serves reads of the shared log when the leader is not required.
+      const onFollower = EventStoreDBClient.connectionString(follower.url);
+      expect((await collect<ResolvedEvent>(onFollower.readStream('s'))).map((resolved) => resolved.event?.type)).toEqual(['b']);
+      await onFollower.dispose();
+    } finally {
+      await followerClient.dispose();
+      await follower.close();
+    }
+  });
+
+  it('is found through gossip: a multi-node connection string with nodePreference=leader reaches the leader', async () => {
+    const follower = await startFakeEventStoreDb({ joinClusterOf: fake });
+    const clusterClient = EventStoreDBClient.connectionString(`esdb://${follower.host}:${follower.port},${fake.host}:${fake.port}?tls=false&nodePreference=leader`);
+    try {
+      fake.setLeader(false);
+      follower.setLeader(true);
+      expect(fake.isLeader()).toBe(false);
+      await clusterClient.appendToStream('s', events('a'), { requiresLeader: true });
+      expect(follower.backdoor.streamRecords('s')).toHaveLength(1);
+    } finally {
+      await clusterClient.dispose();
+      await follower.close();
+    }
+  });
+});
+
+describe('the backdoor', () => {
+  it('replaces, deletes and moves records, and what clients read follows', async () => {
+    await client.appendToStream('s', events('a', 'b', 'c'));
+    const [a, b, c] = fake.backdoor.streamRecords('s');
+    if (a === undefined || b === undefined || c === undefined) throw new Error('three records expected');
+    fake.backdoor.replaceData(a.position, Buffer.from('{"tampered":true}'));
+    const read = await collect<ResolvedEvent>(client.readStream('s'));
+    expect(read[0]?.event?.data).toEqual({ tampered: true });
+    fake.backdoor.deleteRecord(b.position);
+    expect(await readTypes('s')).toEqual(['a', 'c']);
+    const moved = fake.backdoor.moveRecord(c.position, b.position);
+    expect(moved.position).toBe(b.position);
+    expect(() => fake.backdoor.moveRecord(a.position, b.position)).toThrow(/taken/);
+    const raw = fake.backdoor.appendRaw('raw', [{ id: randomUUID(), type: 'r', data: Buffer.from('{}') }]);
+    expect(raw[0]?.position).toBeGreaterThanOrEqual(c.position);
+    expect(await readTypes('raw')).toEqual(['r']);
   });
 });
