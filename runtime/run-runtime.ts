@@ -79,6 +79,8 @@ export async function runRuntime(options: RuntimeOptions): Promise<void> {
       actor: 'runtime',
       command: 'ledgerclaw start',
       catalogue: options.catalogue,
+      // The EventStoreDB connection string is read from it.
+      env: options.env,
       // Says so when the data directory was open to other users (it is tightened).
       logger,
     });
@@ -99,6 +101,8 @@ export async function runRuntime(options: RuntimeOptions): Promise<void> {
         // Whatever failed once the lease was gone failed for that reason: say so, not the symptom.
         throw lease?.lostError() ?? error;
       }
+      const lost = lease?.lostError();
+      if (lost) throw lost;
       await lease?.release();
     } finally {
       await opened.close();
