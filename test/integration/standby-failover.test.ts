@@ -11,11 +11,15 @@
  * Runs use the process sandbox, so no Docker daemon is needed: the failover does not depend
  * on where runs execute.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../runtime/cli/exit-codes.js';
+import { scheduleCommandOf } from '../../runtime/cli/task-options.js';
+import { CONTROL_PROTOCOL_VERSION } from '../../runtime/control/protocol.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-messages.js';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../fakes/eventstoredb/index.js';
 import { FakeSlack } from '../fakes/slack.js';
@@ -156,6 +160,23 @@ async function addTask(activeDir: string, inMs: number, ...extra: string[]): Pro
   return { taskId: added.stdout.trim(), dueAt };
 }
 
+/**
+ * Queues a task's `schedule` command on a runtime's control socket, as `tasks add` would:
+ * resolves once the request is in the socket (a frozen runtime's kernel takes it), with
+ * whatever the runtime answers later.
+ */
+async function queueScheduleCommand(dir: string, taskId: string): Promise<{ answer: Promise<string> }> {
+  const socket: Socket = createConnection(join(dir, 'control.sock'));
+  let text = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(text)).on('error', () => undefined));
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const command = scheduleCommandOf({ group: GROUP, prompt: TASK_PROMPT, at: new Date(Date.now() + 3_600_000).toISOString(), deliver: 'silent' });
+  const line = `${JSON.stringify({ v: CONTROL_PROTOCOL_VERSION, id: 'frozen-1', kind: 'task', actorId: taskId, command })}\n`;
+  await new Promise<void>((resolve, reject) => socket.write(line, (error) => (error ? reject(error) : resolve())));
+  return { answer };
+}
+
 const leaseAcquisitions = () => esdb.backdoor.streamRecords('runtime-lease').filter((record) => record.type === 'lease.acquired');
 
 describe('a standby runtime on a shared EventStoreDB', () => {
@@ -209,11 +230,17 @@ describe('a standby runtime on a shared EventStoreDB', () => {
     // has it overdue the moment it resumes.
     const task = await addTask(active.dir, 10_000, '--deliver', 'silent');
 
+    const lateTaskId = `t-${randomBytes(6).toString('hex')}`;
+    let frozenCommand: { answer: Promise<string> } | undefined;
     process.kill(active.child.pid, 'SIGSTOP');
     try {
       await standby.child.waitForOutput(/^ledgerclaw active: took the store's lease .* with fence 2/m, { timeoutMs: 30_000 });
       await until('the task to fire under the new holder', () => of(`task-${task.taskId}`, 'task.fired').length > 0, 60_000);
       await until('the task to fall due by a margin', () => Date.now() > task.dueAt + 1_000);
+      // A command reaches the frozen runtime's control socket: it is the first thing it
+      // handles when it resumes, so it would append to a fresh stream (no revision conflict
+      // to stop it) unless the lease's guard refused.
+      frozenCommand = await queueScheduleCommand(active.dir, lateTaskId);
     } finally {
       process.kill(active.child.pid, 'SIGCONT');
     }
@@ -221,6 +248,9 @@ describe('a standby runtime on a shared EventStoreDB', () => {
 
     const exit = await active.child.exited;
     expect(exit.code).toBe(ExitCode.leaseLost);
+    // The command it took after resuming was not carried out: nothing of that task was written.
+    expect(await frozenCommand!.answer).not.toMatch(/"status":"accepted"/);
+    expect(stored().filter((record) => record.stream === `task-${lateTaskId}`)).toEqual([]);
     expect(active.child.stderr()).toMatch(/ledgerclaw: stopped: this runtime no longer holds the store's lease \(fence 1\)/);
     // Nothing written under the old fence landed after the new holder took the lease.
     const late = stored().filter((record) => record.fence === 1n && record.position > takenAt);
