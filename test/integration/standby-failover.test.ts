@@ -263,4 +263,24 @@ describe('a standby runtime on a shared EventStoreDB', () => {
     const afterTakeover = leaseEvents.slice(leaseEvents.findIndex((event) => event.fence === '2'));
     expect(afterTakeover.every((event) => event.fence === '2')).toBe(true);
   });
+
+  it('takes over at once when the active one stops cleanly, since a clean stop releases the lease', async () => {
+    const active = await start('active');
+    const standby = await start('standby');
+    active.child.kill('SIGTERM');
+    const stoppedAt = Date.now();
+    expect((await active.child.exited).code).toBe(ExitCode.ok);
+    await standby.child.waitForOutput(/^ledgerclaw active: took the store's lease with fence 2 after/m, { timeoutMs: 30_000 });
+    const tookOverMs = Date.now() - stoppedAt;
+    process.stdout.write(`standby takeover after a clean stop (lease ${LEASE_TTL_MS} ms): ${tookOverMs} ms after SIGTERM\n`);
+    // Not a lapse: the standby did not wait out the lease.
+    expect(standby.child.stdout()).not.toMatch(/whose lease lapsed/);
+    const leaseTypes = esdb.backdoor.streamRecords('runtime-lease').map((record) => record.type);
+    expect(leaseTypes.filter((type) => type === 'lease.released')).toHaveLength(1);
+    expect(leaseTypes[leaseTypes.indexOf('lease.released') + 1]).toBe('lease.acquired');
+    await standby.child.waitForOutput(/slack +connected/, { timeoutMs: 30_000 });
+    // The runtime recorded its stop before it let go; the new one sees a clean previous run.
+    const runtimeTypes = of('runtime', 'runtime.started').map((record) => record.data.previousShutdown);
+    expect(runtimeTypes).toEqual(['first_start', 'clean']);
+  });
 });
