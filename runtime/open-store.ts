@@ -23,6 +23,9 @@ import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { ensurePrivateDataDir, modeText } from './data-dir-permissions.js';
 import { readEventStoreDbUrl } from './eventstoredb-url.js';
+import { leaseAccessOfBackend } from './lease/lease-access.js';
+import type { HeldLease } from './lease/runtime-lease.js';
+import { takeLeaseForCommand } from './lease/store-lease.js';
 
 export const EVENTS_DB_FILE = 'events.db';
 /** The EventStoreDB adapter's local index: a cache, rebuilt from $all when missing. */
@@ -40,6 +43,11 @@ export interface OpenStoreOptions {
   readonly catalogue?: EventCatalogue;
   /** Told when the writer found the data directory open to others (and tightened it). */
   readonly logger?: Logger;
+  /**
+   * EventStoreDB: the caller takes the store's lease itself (the runtime, which stands by
+   * for it). Any other writer takes it here, or is refused while a live runtime holds it.
+   */
+  readonly leaseByCaller?: boolean;
   /** Where LEDGERCLAW_EVENTSTOREDB_URL is read from: process.env unless given (tests). */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -93,6 +101,16 @@ async function openEventStoreDbStore(config: Config, options: OpenStoreOptions):
     lock?.release();
     throw error;
   }
+  let lease: HeldLease | undefined;
+  if (options.mode === 'writer' && options.leaseByCaller !== true) {
+    try {
+      lease = await takeLeaseForCommand(leaseAccessOfBackend(backend), { config, ...(options.logger ? { logger: options.logger } : {}) });
+    } catch (error) {
+      await backend.close();
+      lock?.release();
+      throw error;
+    }
+  }
   const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
   let closing: Promise<void> | undefined;
   return {
@@ -100,7 +118,7 @@ async function openEventStoreDbStore(config: Config, options: OpenStoreOptions):
     backend,
     lock,
     close: () => {
-      closing ??= store.close().finally(() => lock?.release());
+      closing ??= (lease ? lease.release() : Promise.resolve()).then(() => store.close()).finally(() => lock?.release());
       return closing;
     },
   };

@@ -81,6 +81,8 @@ export async function runRuntime(options: RuntimeOptions): Promise<void> {
       catalogue: options.catalogue,
       // The EventStoreDB connection string is read from it.
       env: options.env,
+      // On a shared store the runtime stands by for the lease itself (below).
+      leaseByCaller: true,
       // Says so when the data directory was open to other users (it is tightened).
       logger,
     });

@@ -9,6 +9,9 @@ import type { LeaseAccess } from './store-lease.js';
 
 export function leaseAccessOf(opened: OpenedEventStore): LeaseAccess | undefined {
   const { backend } = opened;
-  if (!(backend instanceof EventStoreDbBackend)) return undefined;
+  return backend instanceof EventStoreDbBackend ? leaseAccessOfBackend(backend) : undefined;
+}
+
+export function leaseAccessOfBackend(backend: EventStoreDbBackend): LeaseAccess {
   return { stream: new EventStoreDbLeaseStream(backend.leaseStream), setWriteGuard: (guard) => backend.setWriteGuard(guard) };
 }

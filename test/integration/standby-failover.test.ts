@@ -283,4 +283,13 @@ describe('a standby runtime on a shared EventStoreDB', () => {
     const runtimeTypes = of('runtime', 'runtime.started').map((record) => record.data.previousShutdown);
     expect(runtimeTypes).toEqual(['first_start', 'clean']);
   });
+
+  it("refuses a CLI command that would write from another data directory while a live runtime holds the lease", async () => {
+    await start('active');
+    const elsewhere = await dataDir('elsewhere');
+    const refused = await cli(elsewhere, 'tasks', 'add', '--group', GROUP, '--prompt', TASK_PROMPT, '--at', new Date(Date.now() + 3_600_000).toISOString());
+    expect(refused.code, refused.stderr).toBe(ExitCode.failure);
+    expect(refused.stderr).toMatch(/ledgerclaw: runtime \S+ \(pid \d+ on .+\) holds the store's lease and writes to it: run this command with that runtime's data directory/);
+    expect(stored().filter((record) => record.stream.startsWith('task-'))).toEqual([]);
+  });
 });
