@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
-import { getCurrentTest } from 'vitest/suite';
+import { TestRunner } from 'vitest';
 import { openEventStoreDbBackend, type EventStoreDbBackend } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
 import { encodeEvent } from '../../events/adapters/eventstoredb/stored-form.js';
 import { createEventStore } from '../../events/event-store.js';
@@ -106,7 +106,7 @@ describeEventStoreContract('eventstoredb (fake)', async (): Promise<ContractHarn
 const realServerUrl = process.env[EVENTSTOREDB_URL_ENV];
 if (realServerUrl) {
   const cannotTamper = (): never => {
-    getCurrentTest()?.context.skip('a real EventStoreDB has no way to change, move or forge a stored event, which this test simulates');
+    TestRunner.getCurrentTest()?.context.skip('a real EventStoreDB has no way to change, move or forge a stored event, which this test simulates');
     throw new Error('tampering is not possible on a real EventStoreDB');
   };
   describeEventStoreContract('eventstoredb (real server)', async (): Promise<ContractHarness> => {

@@ -170,6 +170,77 @@ describe('the EventStoreDB position index', () => {
     expect(index.head).toBe(5n);
   });
 
+  it('shares its file with another process: rows it finds already added are skipped, and progress only moves forwards', async () => {
+    const other = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    try {
+      const entries = await seed();
+      await other.apply(entries.slice(0, 2), tailOf(entries.slice(0, 2)));
+      expect(other.head).toBe(2n);
+      await other.apply(entries.slice(2), tailOf(entries));
+      const later = [entry('order-2', 1n, 6n)];
+      await index.apply(later, tailOf(later));
+      // The other process lags behind: what it adds now must not move the file back.
+      await other.apply([], tailOf(entries));
+      expect((await other.streamHead('order-2'))?.revision).toBe(1n);
+      await index.close();
+      index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+      expect(index.head).toBe(6n);
+      expect(index.tail).toEqual(tailOf(later));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses another event at a position the shared file already holds', async () => {
+    const other = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    try {
+      await seed();
+      const rival = [entry('order-7', 0n, 1n)];
+      await expect(other.apply(rival, tailOf(rival))).rejects.toThrow(SplitWriterError);
+      expect(other.head).toBe(0n);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('leaves a file of another store alone when asked to, and indexes in memory instead', async () => {
+    await seed();
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), 'esdb://elsewhere:2113?tls=false', { onMismatch: 'memory' });
+    expect(index.head).toBe(0n);
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    expect(index.head).toBe(5n);
+  });
+
+  it('sets up a new file even for a reader, so the writer opening it later keeps what the reader indexed', async () => {
+    await index.close();
+    await rm(join(dir, 'index.db'));
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE, { onMismatch: 'memory' });
+    await seed();
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE);
+    expect(index.head).toBe(5n);
+  });
+
+  it('starts again when the event it read last is no longer where it was', async () => {
+    await seed();
+    await index.close();
+    index = await PositionIndex.open(join(dir, 'index.db'), STORE, { belongs: async () => false });
+    expect(index.head).toBe(0n);
+  });
+
+  it('keeps the newest limits of each stream, and never puts older ones back', async () => {
+    const entries = await seed();
+    const at = (offset: bigint) => ({ commit: 10_000n + offset, prepare: 10_000n + offset });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { truncateBefore: 2n, maxCount: 3 }, esdbPosition: at(2n) }]);
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: { maxCount: 1 }, esdbPosition: at(1n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({ truncateBefore: 2n, maxCount: 3 });
+    await index.apply([], tailOf(entries), [{ streamId: 'order-1', metadata: {}, esdbPosition: at(3n) }]);
+    expect(await index.streamMetadata('order-1')).toEqual({});
+    expect(await index.streamMetadata('order-9')).toEqual({});
+  });
+
   it('forgets everything on reset', async () => {
     await seed();
     await index.reset();

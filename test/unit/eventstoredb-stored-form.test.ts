@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { StoredFormError } from '../../events/adapters/eventstoredb/errors.js';
 import {
   decodeEvent,
+  decodeStreamMetadata,
   encodeEvent,
+  encodeStreamMetadata,
   RUNTIME_LEASE_STREAM,
   StreamNames,
   type EsdbEventToWrite,
@@ -152,6 +154,28 @@ describe('the EventStoreDB stored form', () => {
     expect(names.ours('prod.order-1', 'test.happened')).toBeUndefined();
     expect(names.ours('staging.runtime-lease', 'lease.renewed')).toBeUndefined();
     expect(names.ours('$$staging.order-1', '$metadata')).toBeUndefined();
+  });
+
+  it('finds the ledgerclaw stream a $metadata record sets the limits of, in its namespace only', () => {
+    expect(new StreamNames().metadataOf('$$order-1', '$metadata')).toBe('order-1');
+    expect(new StreamNames().metadataOf('$$order-1', 'test.happened')).toBeUndefined();
+    expect(new StreamNames().metadataOf(`$$${RUNTIME_LEASE_STREAM}`, '$metadata')).toBeUndefined();
+    expect(new StreamNames().metadataOf('$$$settings', '$metadata')).toBeUndefined();
+    expect(new StreamNames('staging.').metadataOf('$$staging.order-1', '$metadata')).toBe('order-1');
+    expect(new StreamNames('staging.').metadataOf('$$order-1', '$metadata')).toBeUndefined();
+  });
+
+  it("round-trips stream limits under ledgerclaw's own key, and reads none where there are none", () => {
+    const metadata = { truncateBefore: 3n, maxCount: 10 };
+    expect(decodeStreamMetadata('order-1', 0n, { ledgerclaw: encodeStreamMetadata(metadata), $acl: { $r: 'x' } })).toEqual(metadata);
+    expect(decodeStreamMetadata('order-1', 0n, { $maxCount: 5 })).toEqual({});
+    expect(decodeStreamMetadata('order-1', 0n, undefined)).toEqual({});
+    expect(encodeStreamMetadata({})).toEqual({});
+  });
+
+  it('refuses malformed stream limits, naming the stream', () => {
+    expect(() => decodeStreamMetadata('order-1', 2n, { ledgerclaw: { maxCount: 0 } })).toThrow(StoredFormError);
+    expect(() => decodeStreamMetadata('order-1', 2n, { ledgerclaw: { truncateBefore: 3 } })).toThrow('stream metadata of order-1: truncateBefore');
   });
 
   it.each(['Upper.', 'no-dot', '.', 'a b.'])('refuses the namespace %j', (namespace) => {

@@ -22,6 +22,7 @@ import {
   type AppendExpectedRevision,
   type Position,
   type ResolvedEvent,
+  type StreamingRead,
 } from '@eventstore/db-client';
 import { redactConnectionString, redactConnectionStringIn } from '../../../runtime/eventstoredb-url.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -112,18 +113,12 @@ export class EsdbGateway {
     const fromRevision = options.from === 'start' ? START : options.from === 'end' ? END : options.from;
     try {
       return await this.withLeader(async () => {
-        const records: EsdbRecord[] = [];
         const read = this.client.readStream(streamId, {
           fromRevision,
           direction: options.direction === 'forwards' ? FORWARDS : BACKWARDS,
           maxCount: options.maxCount,
-          deadline: this.deadline,
         });
-        for await (const resolved of read) {
-          const record = recordOf(resolved);
-          if (record) records.push(record);
-        }
-        return records;
+        return this.collect(read, recordOf);
       });
     } catch (error) {
       if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return [];
@@ -139,18 +134,12 @@ export class EsdbGateway {
     const fromPosition = options.from === 'start' ? START : options.from === 'end' ? END : options.from;
     try {
       return await this.withLeader(async () => {
-        const records: EsdbRecordAt[] = [];
         const read = this.client.readAll({
           fromPosition,
           direction: options.direction === 'forwards' ? FORWARDS : BACKWARDS,
           maxCount: options.maxCount,
-          deadline: this.deadline,
         });
-        for await (const resolved of read) {
-          const record = recordAtOf(resolved);
-          if (record) records.push(record);
-        }
-        return records;
+        return this.collect(read, recordAtOf);
       });
     } catch (error) {
       throw this.failure(operation, error);
@@ -168,7 +157,7 @@ export class EsdbGateway {
     const drop = (error: Error) => {
       if (stopped || dropped) return;
       dropped = true;
-      onDrop(new EventStoreUnavailableError('the live subscription to $all', this.location, this.redact(error.message), { cause: error }));
+      onDrop(new EventStoreUnavailableError('the live subscription to $all', this.location, this.redact(messageOf(error))));
     };
     subscription.on('data', () => {
       if (!stopped) onEvent();
@@ -206,6 +195,47 @@ export class EsdbGateway {
   }
 
   /**
+   * Reads a streaming read to its end. Client 6.2.1 opens reads with no deadline at all, so
+   * a server that stops answering would hang the read for ever: the read is cancelled when
+   * nothing arrives for the request timeout (an idle limit, so a long read that keeps
+   * arriving is not cut short).
+   */
+  private collect<T, R>(read: StreamingRead<T>, convert: (item: T) => R | undefined): Promise<R[]> {
+    return new Promise<R[]>((resolve, reject) => {
+      const items: R[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error === undefined) resolve(items);
+        else reject(error);
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          void read.cancel().catch(() => undefined);
+          finish(new ReadIdleError(this.deadline));
+        }, this.deadline);
+      };
+      arm();
+      read.on('data', (item: T) => {
+        arm();
+        try {
+          const converted = convert(item);
+          if (converted !== undefined) items.push(converted);
+        } catch (error) {
+          void read.cancel().catch(() => undefined);
+          finish(error);
+        }
+      });
+      read.on('error', (error: Error) => finish(error));
+      read.on('end', () => finish());
+    });
+  }
+
+  /**
    * The client reconnects to the leader a NotLeader answer names, but fails the call that
    * got it; nothing was written, so the call is made once more.
    */
@@ -218,12 +248,24 @@ export class EsdbGateway {
     }
   }
 
+  /**
+   * The client's error, redacted, becomes the message; it is not kept as the cause, which a
+   * logger would print unredacted (and the client's error keeps the raw gRPC one in turn).
+   */
   private failure(operation: string, error: unknown): EventStoreUnavailableError {
-    return new EventStoreUnavailableError(operation, this.location, this.redact(messageOf(error)), { cause: error });
+    return new EventStoreUnavailableError(operation, this.location, this.redact(messageOf(error)));
   }
 
   private redact(text: string): string {
     return redactConnectionString(redactConnectionStringIn(text, this.connectionString));
+  }
+}
+
+/** A read that got nothing from the server for the request timeout. */
+class ReadIdleError extends Error {
+  constructor(idleMs: number) {
+    super(`no answer from the server for ${idleMs} ms`);
+    this.name = 'ReadIdleError';
   }
 }
 

@@ -16,7 +16,6 @@
  * and decide once more.
  */
 import { merge, Observable, share, Subject, takeUntil } from 'rxjs';
-import { z } from 'zod';
 import { decideAppend } from '../../append-decision.js';
 import {
   firstReadableRevision,
@@ -34,8 +33,17 @@ import type { ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata }
 import { EsdbGateway, type EsdbPosition, type EsdbRecordAt } from './client.js';
 import { WriteRefusedError } from './errors.js';
 import { EsdbLeaseStream, type LeaseStream } from './lease-stream.js';
-import { PositionIndex, type IndexEntry, type StaleFenceWrite } from './position-index.js';
-import { decodeEvent, encodeEvent, RUNTIME_LEASE_STREAM, StreamNames, type EsdbRecord } from './stored-form.js';
+import { isAfter, PositionIndex, type IndexedTail, type IndexEntry, type MetadataEntry, type StaleFenceWrite } from './position-index.js';
+import {
+  decodeEvent,
+  decodeStreamMetadata,
+  encodeEvent,
+  encodeStreamMetadata,
+  RUNTIME_LEASE_STREAM,
+  STREAM_METADATA_KEY,
+  StreamNames,
+  type EsdbRecord,
+} from './stored-form.js';
 
 /**
  * Called before every append (and import); returns the fencing token the event metadata
@@ -62,19 +70,6 @@ const PAGE = 1_000;
 /** Backoff of the live subscription's resubscribe after a drop. */
 const RESUBSCRIBE_FIRST_MS = 100;
 const RESUBSCRIBE_MAX_MS = 5_000;
-
-/** ledgerclaw's stream metadata, kept under its own key of EventStoreDB's stream metadata. */
-const storedStreamMetadataSchema = z
-  .object({
-    truncateBefore: z.string().regex(/^(0|[1-9][0-9]*)$/).optional(),
-    maxCount: z.number().int().positive().optional(),
-  })
-  .strict();
-
-/** Whether EventStoreDB position `a` comes after `b` in its $all. */
-function isAfter(a: EsdbPosition, b: EsdbPosition): boolean {
-  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
-}
 
 function samePosition(a: EsdbPosition, b: EsdbPosition): boolean {
   return a.commit === b.commit && a.prepare === b.prepare;
@@ -114,12 +109,12 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     const gateway = new EsdbGateway({ connectionString: options.connectionString, requestTimeoutMs: options.requestTimeoutMs });
     let index: PositionIndex | undefined;
     try {
-      index = await PositionIndex.open(options.indexPath, `${gateway.location} ${names.namespace}`.trim());
-      const backend = new EventStoreDbBackend(gateway, index, names, options.now ?? (() => new Date()), options.mode);
-      await backend.exclusive(async () => {
-        await backend.checkIndexBelongs();
-        await backend.catchUp();
+      index = await PositionIndex.open(options.indexPath, `${gateway.location} ${names.namespace}`.trim(), {
+        onMismatch: options.mode === 'reader' ? 'memory' : 'reset',
+        belongs: (tail) => indexedTailIsThere(gateway, tail),
       });
+      const backend = new EventStoreDbBackend(gateway, index, names, options.now ?? (() => new Date()), options.mode);
+      await backend.exclusive(() => backend.catchUp());
       return backend;
     } catch (error) {
       await index?.close().catch(() => undefined);
@@ -275,7 +270,7 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     await this.refresh();
     const head = await this.index.streamHead(streamId);
     if (!head) return [];
-    const floor = firstReadableRevision(await this.getStreamMetadata(streamId), head.revision);
+    const floor = firstReadableRevision(await this.index.streamMetadata(streamId), head.revision);
     if (options.direction === 'forwards') {
       const wanted = options.from === 'end' ? head.revision : options.from;
       const from = wanted > floor ? wanted : floor;
@@ -379,34 +374,21 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     return this.index.listStreams(options);
   }
 
-  /**
-   * Kept under the `ledgerclaw` key of EventStoreDB's stream metadata, not as `$tb` and
-   * `$maxCount`: those tell a scavenge to delete events, and the hash chain over $all needs
-   * every event. The limits apply to `readStream` only, as the port says.
-   */
+  /** Kept under the `ledgerclaw` key of EventStoreDB's stream metadata (stored-form.ts says why), and read from the index. */
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
     this.assertOpen();
-    const metadata = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, this.names.esdb(streamId));
-    const parsed = storedStreamMetadataSchema.safeParse(metadata['ledgerclaw'] ?? {});
-    if (!parsed.success) {
-      throw new InvalidArgumentError(`the stream metadata of ${streamId} in EventStoreDB has a malformed ledgerclaw entry: ${parsed.error.issues[0]!.message}`);
-    }
-    return {
-      ...(parsed.data.truncateBefore === undefined ? {} : { truncateBefore: BigInt(parsed.data.truncateBefore) }),
-      ...(parsed.data.maxCount === undefined ? {} : { maxCount: parsed.data.maxCount }),
-    };
+    await this.refresh();
+    return this.index.streamMetadata(streamId);
   }
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
     this.assertOpen();
     if (this.readOnly) throw new ReadOnlyStoreError('setStreamMetadata');
     const current = await this.gateway.getStreamMetadata(`read the metadata of ${streamId}`, this.names.esdb(streamId));
+    // Whatever else an operator put in the stream's metadata (an ACL) stays.
     await this.gateway.setStreamMetadata(`set the metadata of ${streamId}`, this.names.esdb(streamId), {
       ...current,
-      ledgerclaw: {
-        ...(metadata.truncateBefore === undefined ? {} : { truncateBefore: metadata.truncateBefore.toString() }),
-        ...(metadata.maxCount === undefined ? {} : { maxCount: metadata.maxCount }),
-      },
+      [STREAM_METADATA_KEY]: encodeStreamMetadata(metadata),
     });
   }
 
@@ -461,23 +443,22 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
       const last = fresh[fresh.length - 1];
       if (!last) return;
       const entries: IndexEntry[] = [];
+      const limits: MetadataEntry[] = [];
       for (const record of fresh) {
         const streamId = this.names.ours(record.streamId, record.type);
-        if (streamId === undefined) continue;
-        const { event, fence } = decodeEvent({ ...record, streamId });
-        entries.push({ event, esdbPosition: record.esdbPosition, fence });
+        if (streamId !== undefined) {
+          const { event, fence } = decodeEvent({ ...record, streamId });
+          entries.push({ event, esdbPosition: record.esdbPosition, fence });
+          continue;
+        }
+        const limited = this.names.metadataOf(record.streamId, record.type);
+        if (limited !== undefined && record.isJson) {
+          limits.push({ streamId: limited, metadata: decodeStreamMetadata(limited, record.revision, record.data), esdbPosition: record.esdbPosition });
+        }
       }
-      await this.index.apply(entries, { esdbPosition: last.esdbPosition, eventId: last.id });
+      await this.index.apply(entries, { esdbPosition: last.esdbPosition, eventId: last.id }, limits);
       if (page.length < PAGE) return;
     }
-  }
-
-  /** An index whose last event is not in this store at the place it noted belongs to another store (or a wiped one): rebuilt. */
-  private async checkIndexBelongs(): Promise<void> {
-    const tail = this.index.tail;
-    if (!tail) return;
-    const [record] = await this.gateway.readAll('check the local index', { from: tail.esdbPosition, direction: 'forwards', maxCount: 1 });
-    if (!record || record.id !== tail.eventId || !samePosition(record.esdbPosition, tail.esdbPosition)) await this.index.reset();
   }
 
   /**
@@ -534,6 +515,15 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   private assertOpen(): void {
     if (this.closed) throw new StoreClosedError();
   }
+}
+
+/**
+ * Whether the event an index read last is still at that place in the store: if not, the
+ * index belongs to another store at the same address, or to one wiped since.
+ */
+async function indexedTailIsThere(gateway: EsdbGateway, tail: IndexedTail): Promise<boolean> {
+  const [record] = await gateway.readAll('check the local index', { from: tail.esdbPosition, direction: 'forwards', maxCount: 1 });
+  return record !== undefined && record.id === tail.eventId && samePosition(record.esdbPosition, tail.esdbPosition);
 }
 
 export const openEventStoreDbBackend = (options: EventStoreDbBackendOptions): Promise<EventStoreDbBackend> => EventStoreDbBackend.open(options);

@@ -13,16 +13,17 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { StoredIdLocation } from '../../append-decision.js';
 import type { RawStoredEvent } from '../../envelope.js';
 import { GENESIS_HASH, nextChainTip } from '../../hash-chain.js';
-import type { ListStreamsOptions, StreamInfo } from '../../port.js';
+import type { ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
 import { SqliteConnection, type SqlValue } from '../sqlite/connection.js';
 import type { EsdbPosition } from './client.js';
 import { SplitWriterError } from './errors.js';
 
 /** Bumped whenever the tables change: an index of another format is dropped and rebuilt. */
-const INDEX_FORMAT = '2';
+const INDEX_FORMAT = '4';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
@@ -46,6 +47,15 @@ const SCHEMA = `
     fence       TEXT    NOT NULL,
     newer_fence TEXT    NOT NULL
   ) STRICT;
+  -- ledgerclaw's limits of each stream (read from its $metadata events in $all), with where
+  -- that event is, so a process that lags behind never puts older limits back.
+  CREATE TABLE IF NOT EXISTS stream_metadata (
+    stream_id       TEXT PRIMARY KEY,
+    truncate_before TEXT,
+    max_count       INTEGER,
+    esdb_commit     TEXT NOT NULL,
+    esdb_prepare    TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS streams (
     stream_id        TEXT    PRIMARY KEY,
     revision         INTEGER NOT NULL,
@@ -54,6 +64,13 @@ const SCHEMA = `
     last_hash        TEXT    NOT NULL
   ) STRICT, WITHOUT ROWID;
 `;
+
+export interface OpenIndexOptions {
+  /** What to do with a file that does not match this store: start it again (the default) or leave it and use memory. */
+  readonly onMismatch?: 'reset' | 'memory';
+  /** Whether the event the index read last is still at that place in the store. */
+  readonly belongs?: (tail: IndexedTail) => Promise<boolean>;
+}
 
 /** Where an indexed event sits: its logical position and its EventStoreDB position. */
 export interface IndexedPlace {
@@ -72,6 +89,13 @@ export interface StreamHead {
 export interface IndexedTail {
   readonly esdbPosition: EsdbPosition;
   readonly eventId: string;
+}
+
+/** New limits for a stream, from a `$metadata` event of $all. */
+export interface MetadataEntry {
+  readonly streamId: string;
+  readonly metadata: StreamMetadata;
+  readonly esdbPosition: EsdbPosition;
 }
 
 export interface IndexEntry {
@@ -101,6 +125,42 @@ function placeOf(row: PlaceRow): IndexedPlace {
   return { position: BigInt(row.position), esdbPosition: { commit: BigInt(row.esdb_commit), prepare: BigInt(row.esdb_prepare) } };
 }
 
+/** How far the index has read $all, and what that gave: one value, so it never half-moves. */
+interface Progress {
+  readonly tail: IndexedTail;
+  readonly head: bigint;
+  readonly chainTip: string;
+  readonly maxFence: bigint | undefined;
+}
+
+const decimalText = z.string().regex(/^(0|[1-9][0-9]*)$/);
+const progressSchema = z
+  .object({
+    commit: decimalText,
+    prepare: decimalText,
+    eventId: z.string(),
+    head: decimalText,
+    chainTip: z.string().regex(/^[0-9a-f]{64}$/),
+    maxFence: decimalText.optional(),
+  })
+  .strict();
+
+function progressText(progress: Progress): string {
+  return JSON.stringify({
+    commit: progress.tail.esdbPosition.commit.toString(),
+    prepare: progress.tail.esdbPosition.prepare.toString(),
+    eventId: progress.tail.eventId,
+    head: progress.head.toString(),
+    chainTip: progress.chainTip,
+    ...(progress.maxFence === undefined ? {} : { maxFence: progress.maxFence.toString() }),
+  });
+}
+
+/** Whether EventStoreDB position `a` comes after `b` in its $all. */
+export function isAfter(a: EsdbPosition, b: EsdbPosition): boolean {
+  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
+}
+
 function correlationOf(metadataJson: string): string | null {
   const value = (JSON.parse(metadataJson) as { correlationId?: unknown }).correlationId;
   return typeof value === 'string' ? value : null;
@@ -118,22 +178,40 @@ export class PositionIndex {
     private readonly storeLocation: string,
   ) {}
 
-  /** Opens (or creates) the index file; `:memory:` keeps it in memory only. */
-  static async open(path: string, storeLocation: string): Promise<PositionIndex> {
+  /**
+   * Opens (or creates) the index file; `:memory:` keeps it in memory only. An index of
+   * another format or store, or whose last event `belongs` denies, is started again, unless
+   * `onMismatch` is 'memory': then the file is left as it is (a reader must not empty the
+   * index a running writer uses) and an index in memory is built instead.
+   */
+  static async open(path: string, storeLocation: string, options: OpenIndexOptions = {}): Promise<PositionIndex> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     let connection: SqliteConnection;
     try {
       connection = await PositionIndex.connect(path);
     } catch {
       // Unreadable (corrupt, or not a database): it is a cache, so start it again.
-      if (path !== ':memory:') await rm(path, { force: true });
+      if (options.onMismatch === 'memory') return PositionIndex.open(':memory:', storeLocation);
+      if (path !== ':memory:') for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(`${path}${suffix}`, { force: true });
       connection = await PositionIndex.connect(path);
     }
     const index = new PositionIndex(connection, storeLocation);
-    const format = await index.meta('format');
-    const location = await index.meta('store');
-    if (format !== INDEX_FORMAT || location !== storeLocation) await index.reset();
-    else await index.loadTail().catch(() => index.reset());
+    // A file nobody has set up yet is anyone's to set up.
+    if ((await index.meta('format')) === undefined) {
+      await index.reset();
+      return index;
+    }
+    const matches =
+      (await index.meta('format')) === INDEX_FORMAT &&
+      (await index.meta('store')) === storeLocation &&
+      (await index.loadTail().then(() => true, () => false)) &&
+      (index.tail === undefined || options.belongs === undefined || (await options.belongs(index.tail)));
+    if (matches) return index;
+    if (options.onMismatch === 'memory' && path !== ':memory:') {
+      await index.close();
+      return PositionIndex.open(':memory:', storeLocation);
+    }
+    await index.reset();
     return index;
   }
 
@@ -166,7 +244,7 @@ export class PositionIndex {
 
   /** Forgets everything: the next catch-up reads $all from its start. */
   async reset(): Promise<void> {
-    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM stale_fences; DELETE FROM meta; COMMIT;');
+    await this.connection.exec('BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM streams; DELETE FROM stale_fences; DELETE FROM stream_metadata; DELETE FROM meta; COMMIT;');
     await this.setMeta('format', INDEX_FORMAT);
     await this.setMeta('store', this.storeLocation);
     this.headValue = 0n;
@@ -179,8 +257,13 @@ export class PositionIndex {
    * Adds events read from $all, in $all order, and moves the tail to `tail` (the last record
    * read, whether ledgerclaw's or not), all in one transaction. A logical position at or
    * below the head means two writers assigned positions: refused, nothing is added.
+   *
+   * Several processes may share the file (the runtime and a CLI reader): each catches up
+   * from its own tail, so rows another process added already are skipped when they are the
+   * same event, the stream index and the stored progress only ever move forwards, and a
+   * different event at a position already indexed is a second writer.
    */
-  async apply(entries: readonly IndexEntry[], tail: IndexedTail): Promise<void> {
+  async apply(entries: readonly IndexEntry[], tail: IndexedTail, metadata: readonly MetadataEntry[] = []): Promise<void> {
     let head = this.headValue;
     let chainTip = this.chainTipValue;
     let maxFence = this.maxFence;
@@ -201,11 +284,13 @@ export class PositionIndex {
       head = event.position;
       chainTip = nextChainTip(chainTip, event);
     }
+    const progress: Progress = { tail, head, chainTip, maxFence };
     await this.connection.exec('BEGIN IMMEDIATE');
     try {
       for (const { event, esdbPosition } of entries) {
-        await this.connection.runPrepared(
-          'INSERT INTO events (position, esdb_commit, esdb_prepare, stream_id, revision, event_id, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        const inserted = await this.connection.runPrepared(
+          `INSERT INTO events (position, esdb_commit, esdb_prepare, stream_id, revision, event_id, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (position) DO NOTHING`,
           [
             Number(event.position),
             esdbPosition.commit.toString(),
@@ -216,22 +301,47 @@ export class PositionIndex {
             correlationOf(event.metadataJson),
           ],
         );
+        if (inserted.changes === 0) {
+          const held = await this.connection.get<{ event_id: string }>('SELECT event_id FROM events WHERE position = ?', [Number(event.position)]);
+          if (held?.event_id !== event.id) {
+            throw new SplitWriterError(`${event.streamId}@${event.revision} (event ${event.id}) claims position ${event.position}, already held by event ${held?.event_id}`);
+          }
+        }
         await this.connection.runPrepared(
           `INSERT INTO streams (stream_id, revision, last_position, last_recorded_at, last_hash) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, last_position = excluded.last_position,
-             last_recorded_at = excluded.last_recorded_at, last_hash = excluded.last_hash`,
+             last_recorded_at = excluded.last_recorded_at, last_hash = excluded.last_hash
+           WHERE excluded.last_position > streams.last_position`,
           [event.streamId, Number(event.revision), Number(event.position), event.recordedAt, event.hash],
         );
       }
-      await this.setMeta('tail', JSON.stringify({ commit: tail.esdbPosition.commit.toString(), prepare: tail.esdbPosition.prepare.toString(), eventId: tail.eventId }));
+      for (const entry of metadata) {
+        const held = await this.connection.get<{ esdb_commit: string; esdb_prepare: string }>(
+          'SELECT esdb_commit, esdb_prepare FROM stream_metadata WHERE stream_id = ?',
+          [entry.streamId],
+        );
+        if (held && !isAfter(entry.esdbPosition, { commit: BigInt(held.esdb_commit), prepare: BigInt(held.esdb_prepare) })) continue;
+        await this.connection.runPrepared(
+          `INSERT INTO stream_metadata (stream_id, truncate_before, max_count, esdb_commit, esdb_prepare) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (stream_id) DO UPDATE SET truncate_before = excluded.truncate_before, max_count = excluded.max_count,
+             esdb_commit = excluded.esdb_commit, esdb_prepare = excluded.esdb_prepare`,
+          [
+            entry.streamId,
+            entry.metadata.truncateBefore === undefined ? null : entry.metadata.truncateBefore.toString(),
+            entry.metadata.maxCount ?? null,
+            entry.esdbPosition.commit.toString(),
+            entry.esdbPosition.prepare.toString(),
+          ],
+        );
+      }
       for (const write of stale) {
         await this.connection.runPrepared(
           'INSERT OR REPLACE INTO stale_fences (position, stream_id, revision, fence, newer_fence) VALUES (?, ?, ?, ?, ?)',
           [Number(write.position), write.streamId, Number(write.revision), write.fence.toString(), write.newerFence.toString()],
         );
       }
-      await this.setMeta('chain_tip', chainTip);
-      if (maxFence !== undefined) await this.setMeta('max_fence', maxFence.toString());
+      const stored = await this.readProgress();
+      if (!stored || isAfter(progress.tail.esdbPosition, stored.tail.esdbPosition)) await this.setMeta('progress', progressText(progress));
       await this.connection.exec('COMMIT');
     } catch (error) {
       await this.connection.exec('ROLLBACK').catch(() => undefined);
@@ -265,6 +375,18 @@ export class PositionIndex {
     return row
       ? { revision: BigInt(row.revision), lastPosition: BigInt(row.last_position), lastRecordedAt: row.last_recorded_at, hash: row.last_hash }
       : undefined;
+  }
+
+  /** A stream's limits, as its newest `$metadata` event read from $all sets them. */
+  async streamMetadata(streamId: string): Promise<StreamMetadata> {
+    const row = await this.connection.get<{ truncate_before: string | null; max_count: number | null }>(
+      'SELECT truncate_before, max_count FROM stream_metadata WHERE stream_id = ?',
+      [streamId],
+    );
+    return {
+      ...(row?.truncate_before == null ? {} : { truncateBefore: BigInt(row.truncate_before) }),
+      ...(row?.max_count == null ? {} : { maxCount: row.max_count }),
+    };
   }
 
   /** Where each of these event ids is stored, if anywhere. */
@@ -343,18 +465,23 @@ export class PositionIndex {
   }
 
   private async loadTail(): Promise<void> {
-    const head = await this.connection.get<{ head: number | null }>('SELECT max(position) AS head FROM events');
-    this.headValue = BigInt(head?.head ?? 0);
-    this.chainTipValue = (await this.meta('chain_tip')) ?? GENESIS_HASH;
-    const maxFence = await this.meta('max_fence');
-    this.maxFence = maxFence === undefined ? undefined : BigInt(maxFence);
-    const tail = await this.meta('tail');
-    if (tail === undefined) {
-      this.tailValue = undefined;
-      return;
-    }
-    const parsed = JSON.parse(tail) as { commit: string; prepare: string; eventId: string };
-    this.tailValue = { esdbPosition: { commit: BigInt(parsed.commit), prepare: BigInt(parsed.prepare) }, eventId: parsed.eventId };
+    const progress = await this.readProgress();
+    this.headValue = progress?.head ?? 0n;
+    this.chainTipValue = progress?.chainTip ?? GENESIS_HASH;
+    this.maxFence = progress?.maxFence;
+    this.tailValue = progress?.tail;
+  }
+
+  private async readProgress(): Promise<Progress | undefined> {
+    const text = await this.meta('progress');
+    if (text === undefined) return undefined;
+    const parsed = progressSchema.parse(JSON.parse(text));
+    return {
+      tail: { esdbPosition: { commit: BigInt(parsed.commit), prepare: BigInt(parsed.prepare) }, eventId: parsed.eventId },
+      head: BigInt(parsed.head),
+      chainTip: parsed.chainTip,
+      maxFence: parsed.maxFence === undefined ? undefined : BigInt(parsed.maxFence),
+    };
   }
 
   private async meta(key: string): Promise<string | undefined> {

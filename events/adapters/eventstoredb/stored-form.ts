@@ -8,7 +8,7 @@
  *   exact bytes (a change that keeps the value but not the bytes must be seen);
  * - custom metadata = JSON `{"$correlationId", "$causationId", "ledgerclaw": {format, position,
  *   version, recordedAt, prevHash, hashVersion, hash, metadata, fence?}}`. The `$` keys follow
- *   EventStoreDB's own convention so its `$by_correlation_id` projection works for operators.
+ *   EventStoreDB's own convention, which its `$by_correlation_id` projection reads.
  *
  * `position` is ledgerclaw's logical $all position (see eventstoredb-backend.ts), a decimal
  * string because it is a bigint. On read the envelope is validated; a malformed one is an
@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../../canonical-json.js';
 import type { RawStoredEvent } from '../../envelope.js';
 import type { HashVersion } from '../../hash-chain.js';
+import type { StreamMetadata } from '../../port.js';
 import { StoredFormError } from './errors.js';
 
 export const STORED_FORM_VERSION = 1;
@@ -111,6 +112,46 @@ export class StreamNames {
     const streamId = esdbStream.slice(this.namespace.length);
     return streamId.startsWith('$') || streamId === RUNTIME_LEASE_STREAM ? undefined : streamId;
   }
+
+  /** The ledgerclaw stream whose metadata a `$metadata` record of $all sets, if it is one of ours. */
+  metadataOf(esdbStream: string, type: string): string | undefined {
+    return type === '$metadata' && esdbStream.startsWith('$$') ? this.ours(esdbStream.slice(2), '') : undefined;
+  }
+}
+
+/**
+ * ledgerclaw's stream metadata, kept under its own key of EventStoreDB's stream metadata
+ * rather than as `$tb` and `$maxCount`: those tell a scavenge to delete events, and the hash
+ * chain over $all needs every event. The limits apply to `readStream` only, as the port says.
+ */
+const storedStreamMetadataSchema = z
+  .object({
+    truncateBefore: decimal.optional(),
+    maxCount: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const STREAM_METADATA_KEY = 'ledgerclaw';
+
+/** ledgerclaw's limits out of a stream's EventStoreDB metadata (its custom properties as the client reads them). */
+export function decodeStreamMetadata(streamId: string, revision: bigint, metadata: unknown): StreamMetadata {
+  const own = metadata !== null && typeof metadata === 'object' ? (metadata as Record<string, unknown>)[STREAM_METADATA_KEY] : undefined;
+  const parsed = storedStreamMetadataSchema.safeParse(own ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new StoredFormError(`$$${streamId}`, revision, `the ${STREAM_METADATA_KEY} entry of the stream metadata of ${streamId}: ${[...issue.path].join('.') || 'value'}: ${issue.message}`);
+  }
+  return {
+    ...(parsed.data.truncateBefore === undefined ? {} : { truncateBefore: BigInt(parsed.data.truncateBefore) }),
+    ...(parsed.data.maxCount === undefined ? {} : { maxCount: parsed.data.maxCount }),
+  };
+}
+
+export function encodeStreamMetadata(metadata: StreamMetadata): Record<string, unknown> {
+  return {
+    ...(metadata.truncateBefore === undefined ? {} : { truncateBefore: metadata.truncateBefore.toString() }),
+    ...(metadata.maxCount === undefined ? {} : { maxCount: metadata.maxCount }),
+  };
 }
 
 const encoder = new TextEncoder();

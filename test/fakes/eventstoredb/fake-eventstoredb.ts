@@ -110,6 +110,14 @@ export interface FakeEventStoreDb {
    * The node keeps listening on the same port with the same log.
    */
   dropConnections(): Promise<void>;
+  /**
+   * A node that is down for a while and comes back with its data: `goOffline()` drops the
+   * connections as `dropConnections()` does and stops listening, so clients get
+   * UNAVAILABLE (connection refused) until `comeBack()` listens again on the same port with
+   * the same log. Gossip reports the node as not alive meanwhile.
+   */
+  goOffline(): Promise<void>;
+  comeBack(): Promise<void>;
   /** Makes every call wait `ms` before the node acts on it (0 to stop). See {@link DelaySetting}. */
   setDelay(ms: number, options?: { readonly applyBeforeDelay?: boolean }): void;
   /** Makes this node the leader (the others of its cluster become followers) or a follower. */
@@ -117,7 +125,23 @@ export interface FakeEventStoreDb {
   isLeader(): boolean;
   /** How many calls (reads, subscriptions, appends) are open right now. */
   openCalls(): number;
+  /**
+   * How many calls this node has received, by method (`Streams.Read`, `Streams.Append`,
+   * `Streams.BatchAppend`, `Streams.Delete`, `Streams.Tombstone`, `Gossip.Read`,
+   * `ServerFeatures.GetSupportedMethods`): a test can see that a client resubscribed or which
+   * append method it used. A BatchAppend stream carrying many appends counts once.
+   */
+  callsReceived(): Readonly<Record<FakeMethod, number>>;
 }
+
+export type FakeMethod =
+  | 'Streams.Read'
+  | 'Streams.Append'
+  | 'Streams.BatchAppend'
+  | 'Streams.Delete'
+  | 'Streams.Tombstone'
+  | 'Gossip.Read'
+  | 'ServerFeatures.GetSupportedMethods';
 
 interface ClusterMember {
   readonly instanceId: string;
@@ -170,13 +194,32 @@ export async function startFakeEventStoreDb(options: FakeEventStoreDbOptions = {
     },
   };
 
-  addServices(server, node, cluster, options.advertiseBatchAppend ?? true);
+  const received: Record<FakeMethod, number> = {
+    'Streams.Read': 0,
+    'Streams.Append': 0,
+    'Streams.BatchAppend': 0,
+    'Streams.Delete': 0,
+    'Streams.Tombstone': 0,
+    'Gossip.Read': 0,
+    'ServerFeatures.GetSupportedMethods': 0,
+  };
+  addServices(server, node, cluster, options.advertiseBatchAppend ?? true, (method) => {
+    received[method] += 1;
+  });
 
   const endOpenCalls = (): void => {
     for (const end of [...openCalls]) end();
     openCalls.clear();
   };
   let closed = false;
+  let offline = false;
+  const dropAll = async (): Promise<void> => {
+    endOpenCalls();
+    // Let the statuses reach the wire before the connections go.
+    await new Promise((resolve) => setImmediate(resolve));
+    server.drain(`${host}:${port}`, 0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   const handle: FakeEventStoreDb = {
     url: `esdb://${host}:${port}?tls=false`,
     host,
@@ -199,12 +242,27 @@ export async function startFakeEventStoreDb(options: FakeEventStoreDbOptions = {
         });
       });
     },
-    dropConnections: async () => {
-      endOpenCalls();
-      // Let the statuses reach the wire before the connections go.
-      await new Promise((resolve) => setImmediate(resolve));
-      server.drain(`${host}:${port}`, 0);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    dropConnections: () => dropAll(),
+    goOffline: async () => {
+      if (closed) throw new Error('goOffline: the fake EventStoreDB is closed');
+      if (offline) return;
+      offline = true;
+      member.alive = false;
+      await dropAll();
+      server.unbind(`${host}:${port}`);
+    },
+    comeBack: async () => {
+      if (closed) throw new Error('comeBack: the fake EventStoreDB is closed');
+      if (!offline) return;
+      await new Promise<void>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
+          if (error !== null) reject(new Error(`comeBack: could not listen on ${host}:${port} again: ${error.message}`));
+          else if (boundPort !== port) reject(new Error(`comeBack: listened on ${boundPort} instead of ${port}`));
+          else resolve();
+        });
+      });
+      offline = false;
+      member.alive = true;
     },
     setDelay: (ms, delayOptions) => {
       if (!Number.isFinite(ms) || ms < 0) throw new Error(`setDelay: ${ms} is not a non-negative number of milliseconds`);
@@ -216,25 +274,42 @@ export async function startFakeEventStoreDb(options: FakeEventStoreDbOptions = {
     },
     isLeader: () => member.leader,
     openCalls: () => openCalls.size,
+    callsReceived: () => ({ ...received }),
   };
   clusters.set(handle, cluster);
   return handle;
 }
 
-function addServices(server: Server, node: NodeContext, cluster: Cluster, advertiseBatchAppend: boolean): void {
+function addServices(server: Server, node: NodeContext, cluster: Cluster, advertiseBatchAppend: boolean, count: (method: FakeMethod) => void): void {
   // The generated service definitions type their handlers loosely; each handler below is
   // typed by the request and response classes of its method.
   const streams: UntypedServiceImplementation = {
-    read: (call: Parameters<typeof handleRead>[1]) => handleRead(node, call),
-    append: (call: Parameters<typeof handleAppend>[1], callback: Parameters<typeof handleAppend>[2]) => handleAppend(node, call, callback),
-    batchAppend: (call: Parameters<typeof handleBatchAppend>[1]) => handleBatchAppend(node, call),
-    delete: (call: Parameters<typeof handleDelete>[1], callback: Parameters<typeof handleDelete>[2]) => handleDelete(node, call, callback),
-    tombstone: (call: Parameters<typeof handleTombstone>[1], callback: Parameters<typeof handleTombstone>[2]) => handleTombstone(node, call, callback),
+    read: (call: Parameters<typeof handleRead>[1]) => {
+      count('Streams.Read');
+      handleRead(node, call);
+    },
+    append: (call: Parameters<typeof handleAppend>[1], callback: Parameters<typeof handleAppend>[2]) => {
+      count('Streams.Append');
+      handleAppend(node, call, callback);
+    },
+    batchAppend: (call: Parameters<typeof handleBatchAppend>[1]) => {
+      count('Streams.BatchAppend');
+      handleBatchAppend(node, call);
+    },
+    delete: (call: Parameters<typeof handleDelete>[1], callback: Parameters<typeof handleDelete>[2]) => {
+      count('Streams.Delete');
+      handleDelete(node, call, callback);
+    },
+    tombstone: (call: Parameters<typeof handleTombstone>[1], callback: Parameters<typeof handleTombstone>[2]) => {
+      count('Streams.Tombstone');
+      handleTombstone(node, call, callback);
+    },
   };
   server.addService(streamsGrpc.StreamsService, streams);
 
   server.addService(featuresGrpc.ServerFeaturesService, {
     getSupportedMethods: (_call: unknown, callback: (error: null, response: InstanceType<typeof featuresPb.SupportedMethods>) => void) => {
+      count('ServerFeatures.GetSupportedMethods');
       const response = new featuresPb.SupportedMethods();
       response.setEventStoreServerVersion(node.serverVersion);
       const method = (service: string, name: string, features: string[] = []): InstanceType<typeof featuresPb.SupportedMethod> => {
@@ -260,6 +335,7 @@ function addServices(server: Server, node: NodeContext, cluster: Cluster, advert
 
   server.addService(gossipGrpc.GossipService, {
     read: (_call: unknown, callback: (error: null, response: InstanceType<typeof gossipPb.ClusterInfo>) => void) => {
+      count('Gossip.Read');
       const info = new gossipPb.ClusterInfo();
       const now = ticksSinceEpoch(new Date());
       info.setMembersList(
@@ -298,7 +374,12 @@ function proposed(event: RawEvent): ProposedEvent {
 function backdoorOf(log: EventLog): FakeEventStoreDbBackdoor {
   return {
     records: () => log.all().map(copyOf),
-    streamRecords: (stream) => log.all().filter((record) => record.stream === stream).sort((a, b) => (a.revision < b.revision ? -1 : 1)).map(copyOf),
+    streamRecords: (stream) =>
+      log
+        .all()
+        .filter((record) => record.stream === stream)
+        .sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0))
+        .map(copyOf),
     recordAt: (position) => {
       const found = log.all().find((record) => record.position === position);
       return found === undefined ? undefined : copyOf(found);

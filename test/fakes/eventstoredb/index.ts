@@ -6,6 +6,7 @@ export {
   type FakeEventStoreDb,
   type FakeEventStoreDbBackdoor,
   type FakeEventStoreDbOptions,
+  type FakeMethod,
   type RawEvent,
 } from './fake-eventstoredb.js';
 export { DEFAULT_MAX_SEARCH_WINDOW } from './event-filter.js';

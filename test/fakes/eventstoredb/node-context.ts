@@ -3,7 +3,6 @@
  * role, the leader to point a client to, the injected slowness, and the set of open calls
  * (so that `dropConnections()` and `close()` can end them).
  */
-import { once } from 'node:events';
 import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import type { EventLog } from './event-log.js';
 import { noLeaderInfo, notLeader } from './errors.js';
@@ -51,7 +50,14 @@ export function sleep(ms: number): Promise<void> {
 /** Writes a message and waits for the stream to drain when its buffer is full (backpressure). */
 export async function writeWithBackpressure<T>(call: ServerWritableStream<unknown, T>, message: T): Promise<void> {
   if (call.write(message)) return;
-  await Promise.race([once(call, 'drain'), once(call, 'close'), once(call, 'cancelled')]);
+  await new Promise<void>((resolve) => {
+    const events = ['drain', 'close', 'cancelled', 'error'] as const;
+    const done = (): void => {
+      for (const event of events) call.off(event, done);
+      resolve();
+    };
+    for (const event of events) call.on(event, done);
+  });
 }
 
 /** Ticks (100 ns) since the Unix epoch, as the server stamps `created`. */

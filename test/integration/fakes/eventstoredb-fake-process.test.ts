@@ -36,3 +36,10 @@ it('refuses a bad port with a message naming the argument', async () => {
   expect(exit.code).toBe(2);
   expect(fake.stderr()).toContain('--port: must be a port number');
 });
+
+it('stops when its parent closes its stdin, with --exit-on-stdin-close', async () => {
+  const fake = startProcess(process.execPath, [builtFile('test/fakes/eventstoredb/main.js'), '--exit-on-stdin-close'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await fake.waitForOutput('listening esdb://');
+  fake.stdin?.end();
+  expect(await fake.exited).toEqual({ code: 0, signal: null });
+});

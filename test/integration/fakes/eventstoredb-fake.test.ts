@@ -23,6 +23,7 @@ import {
   type AllStreamResolvedEvent,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEventStoreDb, type FakeEventStoreDb } from '../../fakes/eventstoredb/index.js';
 
@@ -59,6 +60,8 @@ describe('append and read a stream', () => {
     const proposed = events('a', 'b', 'c');
     const result = await client.appendToStream('order-1', proposed, { expectedRevision: 'no_stream' });
     expect(result.success).toBe(true);
+    // A 23.10 server advertises BatchAppend, and then the client appends through it.
+    expect(fake.callsReceived()).toMatchObject({ 'ServerFeatures.GetSupportedMethods': 1, 'Streams.BatchAppend': 1, 'Streams.Append': 0 });
     expect(result.nextExpectedRevision).toBe(2n);
     const read = await collect<ResolvedEvent>(client.readStream('order-1'));
     expect(read.map((resolved) => resolved.event?.id)).toEqual(proposed.map((event) => event.id));
@@ -138,6 +141,7 @@ describe('expected revisions', () => {
       expect((error as WrongExpectedVersionError).actualVersion).toBe(1n);
       const ok = await plainClient.appendToStream('s', events('c'), { expectedRevision: 1n });
       expect(ok.nextExpectedRevision).toBe(2n);
+      expect(plain.callsReceived()).toMatchObject({ 'Streams.Append': 3, 'Streams.BatchAppend': 0 });
     } finally {
       await plainClient.dispose();
       await plain.close();
@@ -296,7 +300,10 @@ describe('failures a real server produces', () => {
     await fake.dropConnections();
     const error = await failed;
     expect(error).toBeInstanceOf(UnavailableError);
+    expect(fake.openCalls()).toBe(0);
     await client.appendToStream('s', events('b'));
+    // The client opened a new connection: it asked for the server's features again.
+    expect(fake.callsReceived()['ServerFeatures.GetSupportedMethods']).toBe(2);
     expect(await readTypes('s')).toEqual(['a', 'b']);
   });
 
@@ -313,8 +320,10 @@ describe('failures a real server produces', () => {
     const plain = await startFakeEventStoreDb({ advertiseBatchAppend: false });
     const plainClient = EventStoreDBClient.connectionString(plain.url);
     try {
-      plain.setDelay(400, { applyBeforeDelay: true });
-      const error = await plainClient.appendToStream('s', events('a'), { deadline: 100 }).catch((caught: unknown) => caught);
+      // The deadline leaves a loaded machine ample time to deliver the request (which is
+      // applied on arrival); only the answer, held back 3 s, misses it.
+      plain.setDelay(3_000, { applyBeforeDelay: true });
+      const error = await plainClient.appendToStream('s', events('a'), { deadline: 1_000 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DeadlineExceededError);
       expect(plain.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
     } finally {
@@ -360,6 +369,28 @@ describe('failures a real server produces', () => {
   });
 });
 
+describe('connection strings', () => {
+  it('discovers a single node through gossip (esdb+discover)', async () => {
+    const discovering = EventStoreDBClient.connectionString(`esdb+discover://${fake.host}:${fake.port}?tls=false`);
+    try {
+      await discovering.appendToStream('s', events('a'));
+      expect(fake.backdoor.streamRecords('s').map((record) => record.type)).toEqual(['a']);
+    } finally {
+      await discovering.dispose();
+    }
+  });
+
+  it('accepts a connection string with credentials (insecure mode: the client does not send them)', async () => {
+    const withCredentials = EventStoreDBClient.connectionString(`esdb://admin:changeit@${fake.host}:${fake.port}?tls=false`);
+    try {
+      await withCredentials.appendToStream('s', events('a'));
+      expect(await readTypes('s')).toEqual(['a']);
+    } finally {
+      await withCredentials.dispose();
+    }
+  });
+});
+
 describe('the backdoor', () => {
   it('replaces, deletes and moves records, and what clients read follows', async () => {
     await client.appendToStream('s', events('a', 'b', 'c'));
@@ -376,5 +407,127 @@ describe('the backdoor', () => {
     const raw = fake.backdoor.appendRaw('raw', [{ id: randomUUID(), type: 'r', data: Buffer.from('{}') }]);
     expect(raw[0]?.position).toBeGreaterThanOrEqual(c.position);
     expect(await readTypes('raw')).toEqual(['r']);
+  });
+});
+
+describe('more documented server behaviours', () => {
+  it('ends a stream subscription with StreamDeletedError when the stream is tombstoned, live or before', async () => {
+    await client.appendToStream('s', events('a'));
+    const live = client.subscribeToStream('s');
+    const liveError = new Promise<unknown>((resolve) => live.on('error', resolve));
+    live.on('data', () => undefined);
+    await new Promise<void>((resolve) => live.once('caughtUp', () => resolve()));
+    await client.tombstoneStream('s');
+    expect(await liveError).toBeInstanceOf(StreamDeletedError);
+    const late = client.subscribeToStream('s');
+    const lateError = await new Promise<unknown>((resolve) => late.on('error', resolve));
+    expect(lateError).toBeInstanceOf(StreamDeletedError);
+  });
+
+  it('subscribes to $all from the end: only events written afterwards arrive', async () => {
+    await client.appendToStream('old', events('o'));
+    const subscription = client.subscribeToAll({ fromPosition: END });
+    await new Promise<void>((resolve) => subscription.once('caughtUp', () => resolve()));
+    await client.appendToStream('new', events('n'));
+    for await (const resolved of subscription) {
+      expect(resolved.event?.type).toBe('n');
+      break;
+    }
+  });
+
+  it('resumes a filtered subscription from a checkpoint without repeating anything', async () => {
+    await client.appendToStream('keep-1', events('k1'));
+    await client.appendToStream('noise', events('n1', 'n2'));
+    const checkpoints: { commit: bigint; prepare: bigint }[] = [];
+    const first = client.subscribeToAll({
+      fromPosition: START,
+      filter: streamNameFilter({ prefixes: ['keep-'], checkpointReached: (_subscription, position) => {
+        checkpoints.push(position);
+      } }),
+    });
+    first.on('data', () => undefined);
+    await new Promise<void>((resolve) => first.once('caughtUp', () => resolve()));
+    await first.unsubscribe();
+    const resumeFrom = checkpoints.at(-1);
+    if (resumeFrom === undefined) throw new Error('no checkpoint at the end of the catch-up');
+    await client.appendToStream('keep-2', events('k2'));
+    const second = client.subscribeToAll({ fromPosition: resumeFrom, filter: streamNameFilter({ prefixes: ['keep-'] }) });
+    for await (const resolved of second) {
+      expect(resolved.event?.type).toBe('k2');
+      break;
+    }
+  });
+
+  it('hides events older than $maxAge by the server clock', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const clocked = await startFakeEventStoreDb({ now: () => now });
+    const clockedClient = EventStoreDBClient.connectionString(clocked.url);
+    try {
+      await clockedClient.appendToStream('s', events('old'));
+      now = new Date('2026-01-01T00:10:00Z');
+      await clockedClient.appendToStream('s', events('new'));
+      await clockedClient.setStreamMetadata('s', { maxAge: 60 });
+      const read = await collect<ResolvedEvent>(clockedClient.readStream('s'));
+      expect(read.map((resolved) => resolved.event?.type)).toEqual(['new']);
+      expect(read[0]?.event?.created.toISOString()).toBe('2026-01-01T00:10:00.000Z');
+    } finally {
+      await clockedClient.dispose();
+      await clocked.close();
+    }
+  });
+
+  it('refuses a delete at the wrong revision with WrongExpectedVersionError, and stream_exists on a soft-deleted stream with StreamDeletedError', async () => {
+    await client.appendToStream('s', events('a', 'b'));
+    const wrong = await client.deleteStream('s', { expectedRevision: 0n }).catch((caught: unknown) => caught);
+    expect(wrong).toBeInstanceOf(WrongExpectedVersionError);
+    expect((wrong as WrongExpectedVersionError).actualVersion).toBe(1n);
+    expect((wrong as WrongExpectedVersionError).expectedVersion).toBe(0n);
+    await client.deleteStream('s', { expectedRevision: 1n });
+    const exists = await client.appendToStream('s', events('c'), { expectedRevision: 'stream_exists' }).catch((caught: unknown) => caught);
+    expect(exists).toBeInstanceOf(StreamDeletedError);
+  });
+
+  it('streams a large read to the client in order (backpressure) and takes concurrent appends to different streams', async () => {
+    const batch = Array.from({ length: 2000 }, (_, index) => jsonEvent({ id: randomUUID(), type: 't', data: { index, padding: 'x'.repeat(200) } }));
+    await client.appendToStream('big', batch);
+    const read = await collect<ResolvedEvent>(client.readStream('big'));
+    expect(read.map((resolved) => (resolved.event?.data as { index: number }).index)).toEqual(batch.map((_, index) => index));
+    await Promise.all(Array.from({ length: 20 }, (_, index) => client.appendToStream(`parallel-${index}`, events('p'), { expectedRevision: 'no_stream' })));
+    for (let index = 0; index < 20; index += 1) expect(await readTypes(`parallel-${index}`)).toEqual(['p']);
+  });
+
+  it('sends ids in the form the client asked for and the created time as Unix-epoch ticks', async () => {
+    const [event] = events('a');
+    if (event === undefined) throw new Error('one event expected');
+    const before = Date.now();
+    await client.appendToStream('s', [event]);
+    const [read] = await collect<ResolvedEvent>(client.readStream('s'));
+    expect(read?.event?.id).toBe(event.id);
+    expect(read?.event?.created.getTime()).toBeGreaterThanOrEqual(before - 1);
+    expect(read?.event?.created.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('a node that goes down and comes back', () => {
+  it('refuses calls with UNAVAILABLE while offline and serves the same log on the same port after', async () => {
+    await client.appendToStream('s', events('a'));
+    await fake.goOffline();
+    const whileDown = await client.appendToStream('s', events('b'), { deadline: 2_000 }).catch((caught: unknown) => caught);
+    // The client asks a new connection for the server's features first, and passes that
+    // call's failure on as the raw gRPC error (not its UnavailableError): code 14 either way.
+    expect(whileDown).toMatchObject({ code: status.UNAVAILABLE });
+    expect(fake.backdoor.streamRecords('s')).toHaveLength(1);
+    await fake.comeBack();
+    await client.appendToStream('s', events('c'));
+    expect(await readTypes('s')).toEqual(['a', 'c']);
+  });
+
+  it('closes cleanly while offline, and frees its port', async () => {
+    const offline = await startFakeEventStoreDb();
+    await offline.goOffline();
+    await offline.close();
+    const again = await startFakeEventStoreDb({ port: offline.port });
+    expect(again.port).toBe(offline.port);
+    await again.close();
   });
 });
