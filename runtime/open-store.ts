@@ -6,9 +6,10 @@
  * first; a reader takes no lock and works beside a running writer.
  *
  * EventStoreDB: the connection string comes from LEDGERCLAW_EVENTSTOREDB_URL only, and the
- * adapter's local index (a cache) lives in the data directory. No file lock: the store is
- * shared between machines, so the one-writer rule is the lease on the `runtime-lease`
- * stream (runtime/lease), which sets the backend's write guard.
+ * adapter's local index (a cache) lives in the data directory. The store is shared between
+ * machines, so its one-writer rule is the lease on the `runtime-lease` stream (runtime/lease),
+ * which sets the backend's write guard; a writer still takes the data directory's lock, for
+ * the caches in it.
  */
 import { join } from 'node:path';
 import { openEventStoreDbBackend, type EventStoreDbBackend } from '../events/adapters/eventstoredb/eventstoredb-backend.js';
@@ -22,6 +23,9 @@ import type { Config } from './config.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { ensurePrivateDataDir, modeText } from './data-dir-permissions.js';
 import { readEventStoreDbUrl } from './eventstoredb-url.js';
+import { leaseAccessOfBackend } from './lease/lease-access.js';
+import type { HeldLease } from './lease/runtime-lease.js';
+import { takeLeaseForCommand } from './lease/store-lease.js';
 
 export const EVENTS_DB_FILE = 'events.db';
 /** The EventStoreDB adapter's local index: a cache, rebuilt from $all when missing. */
@@ -39,6 +43,11 @@ export interface OpenStoreOptions {
   readonly catalogue?: EventCatalogue;
   /** Told when the writer found the data directory open to others (and tightened it). */
   readonly logger?: Logger;
+  /**
+   * EventStoreDB: the caller takes the store's lease itself (the runtime, which stands by
+   * for it). Any other writer takes it here, or is refused while a live runtime holds it.
+   */
+  readonly leaseByCaller?: boolean;
   /** Where LEDGERCLAW_EVENTSTOREDB_URL is read from: process.env unless given (tests). */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -46,7 +55,7 @@ export interface OpenStoreOptions {
 export interface OpenedEventStore {
   readonly store: EventStore;
   readonly backend: SqliteBackend | EventStoreDbBackend;
-  /** The writer lock; undefined for a reader, and for EventStoreDB (the lease is its one-writer rule). */
+  /** The data directory's writer lock; undefined for a reader. On EventStoreDB it covers the local caches; the lease covers the store. */
   readonly lock: DataDirLock | undefined;
   /** Closes the store, then releases the lock. */
   close(): Promise<void>;
@@ -72,21 +81,44 @@ export function eventStoreDbIndexPath(config: Config): string {
 async function openEventStoreDbStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {
   const connectionString = readEventStoreDbUrl(options.env ?? process.env);
   // The index names every stream and correlation id: private like the SQLite store.
-  if (options.mode === 'writer') await makeDataDirPrivate(config.dataDir, options.logger);
-  const backend = await openEventStoreDbBackend({
-    connectionString,
-    mode: options.mode,
-    indexPath: eventStoreDbIndexPath(config),
-    requestTimeoutMs: config.eventStore.eventstoredb.requestTimeoutMs,
-  });
+  let lock: DataDirLock | undefined;
+  if (options.mode === 'writer') {
+    await makeDataDirPrivate(config.dataDir, options.logger);
+    // The lease makes one runtime the store's writer; the data directory's caches (this
+    // index, snapshots, read models, the control socket) still have one writer process,
+    // and a CLI command finds the runtime that holds them by this lock and goes through it.
+    lock = await acquireDataDirLock(config.dataDir, options.command === undefined ? {} : { command: options.command });
+  }
+  let backend: EventStoreDbBackend;
+  try {
+    backend = await openEventStoreDbBackend({
+      connectionString,
+      mode: options.mode,
+      indexPath: eventStoreDbIndexPath(config),
+      requestTimeoutMs: config.eventStore.eventstoredb.requestTimeoutMs,
+    });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  let lease: HeldLease | undefined;
+  if (options.mode === 'writer' && options.leaseByCaller !== true) {
+    try {
+      lease = await takeLeaseForCommand(leaseAccessOfBackend(backend), { config, ...(options.logger ? { logger: options.logger } : {}) });
+    } catch (error) {
+      await backend.close();
+      lock?.release();
+      throw error;
+    }
+  }
   const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
   let closing: Promise<void> | undefined;
   return {
     store,
     backend,
-    lock: undefined,
+    lock,
     close: () => {
-      closing ??= store.close();
+      closing ??= (lease ? lease.release() : Promise.resolve()).then(() => store.close()).finally(() => lock?.release());
       return closing;
     },
   };

@@ -8,6 +8,11 @@ export const ExitCode = {
   failure: 1,
   /** The command was called wrong: unknown command or option, bad value, invalid config. */
   usage: 2,
+  /**
+   * `start` on a shared store: the runtime lost the store's lease to another runtime and
+   * stopped writing. Restart it (a supervisor does) and it stands by.
+   */
+  leaseLost: 3,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -2,6 +2,7 @@
 import { basename, join, relative } from 'node:path';
 import { SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
 import type { Config } from '../config.js';
+import { EVENTSTOREDB_URL_ENV, redactConnectionString } from '../eventstoredb-url.js';
 import { eventsDbPath } from '../open-store.js';
 import { redactCredentials } from '../redaction.js';
 import type { BannerFacts } from '../runtime-session.js';
@@ -29,6 +30,16 @@ function schedulerLine(scheduler: BannerFacts['scheduler']): string {
   return `${scheduler.armedTasks} active task${scheduler.armedTasks === 1 ? '' : 's'} on the clock`;
 }
 
+/** Where the events go: the SQLite file, or the EventStoreDB server (credentials taken out) whose lease this runtime holds. */
+function eventStoreLines(io: CliIo, config: Config, facts: BannerFacts): string[] {
+  if (config.eventStore.backend === 'sqlite') return [`  event store       ${eventsDbPath(config)} (sqlite)`, `  durability        synchronous=${facts.durability}`];
+  const url = io.env[EVENTSTOREDB_URL_ENV];
+  return [
+    `  event store       ${url === undefined ? '?' : redactConnectionString(url)} (eventstoredb; this runtime holds its lease)`,
+    `  durability        ${facts.durability} (EventStoreDB acknowledges an append once a quorum of its nodes wrote it)`,
+  ];
+}
+
 /** The banner with any credential in it (a password in `model.baseUrl`) redacted. */
 export function banner(io: CliIo, config: Config, facts: BannerFacts): string {
   return redactCredentials(bannerText(io, config, facts));
@@ -40,8 +51,7 @@ function bannerText(io: CliIo, config: Config, facts: BannerFacts): string {
   return [
     `ledgerclaw ${ledgerclawVersion()} started`,
     `  data directory    ${config.dataDir}`,
-    `  event store       ${eventsDbPath(config)} (sqlite)`,
-    `  durability        synchronous=${facts.durability}`,
+    ...eventStoreLines(io, config, facts),
     `  snapshots         ${join(config.dataDir, SNAPSHOTS_DB_FILE)}`,
     `  actors            ${kinds}; ${facts.resumedEffects} pending effect${facts.resumedEffects === 1 ? '' : 's'} resumed`,
     `  pid               ${process.pid}`,

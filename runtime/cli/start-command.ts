@@ -4,6 +4,8 @@
  * runtime/run-runtime.ts. `chat` runs the same runtime with a session (chat-command.ts).
  */
 import { Option, type Command } from 'commander';
+import { leaseLine } from '../lease/lease-lines.js';
+import { LeaseLostError } from '../lease/runtime-lease.js';
 import { runRuntime } from '../run-runtime.js';
 import type { RuntimeSession } from '../runtime-session.js';
 import { action, loadCommandConfig, type CommandContext } from './command-context.js';
@@ -59,7 +61,12 @@ export async function startRuntime(context: CommandContext, command: Command, op
       cwd: io.cwd,
       announce: (facts) => io.stdout.write(banner(io, config, facts)),
       warn: (line) => io.stderr.write(line),
+      leaseNews: (news) => io.stdout.write(leaseLine(news)),
     });
+  } catch (error) {
+    if (!(error instanceof LeaseLostError)) throw error;
+    io.stderr.write(`ledgerclaw: stopped: ${error.message}; restart it to stand by\n`);
+    return ExitCode.leaseLost;
   } finally {
     shutdown.stop();
   }

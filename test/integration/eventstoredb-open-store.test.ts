@@ -1,7 +1,8 @@
 /**
  * `openEventStore` with `eventStore.backend: eventstoredb`: the connection string from
- * LEDGERCLAW_EVENTSTOREDB_URL only, the adapter's index under the data directory, no writer
- * lock, and a reader beside the writer. Against the fake EventStoreDB.
+ * LEDGERCLAW_EVENTSTOREDB_URL only, the adapter's index under the data directory, the data
+ * directory's writer lock for a writer (its local caches and control socket; the store's own
+ * one-writer rule is the lease), and a reader beside the writer. Against the fake EventStoreDB.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,16 +34,16 @@ function configFor(env: Record<string, string>) {
 }
 
 describe('openEventStore with the eventstoredb backend', () => {
-  it('opens the store named by LEDGERCLAW_EVENTSTOREDB_URL, with its index in the data directory and no writer lock', async () => {
+  it('opens the store named by LEDGERCLAW_EVENTSTOREDB_URL, with its index in the data directory and the writer lock held while the writer is open', async () => {
     const env = { [EVENTSTOREDB_URL_ENV]: fake.url };
     const config = configFor(env);
     const writer = await openEventStore(config, { mode: 'writer', actor: 'runtime', catalogue: testCatalogue, env });
     try {
-      expect(writer.lock).toBeUndefined();
+      expect(writer.lock?.path).toBe(join(dataDir, LOCK_FILE_NAME));
       expect(writer.backend.location).toBe(fake.url);
       await writer.store.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
       expect(existsSync(join(dataDir, EVENTSTOREDB_INDEX_FILE))).toBe(true);
-      expect(existsSync(join(dataDir, LOCK_FILE_NAME))).toBe(false);
+      expect(existsSync(join(dataDir, LOCK_FILE_NAME))).toBe(true);
       expect(fake.backdoor.streamRecords('order-1')).toHaveLength(1);
 
       const reader = await openEventStore(config, { mode: 'reader', actor: 'cli', catalogue: testCatalogue, env });
@@ -66,6 +67,7 @@ describe('openEventStore with the eventstoredb backend', () => {
     } finally {
       await writer.close();
     }
+    expect(existsSync(join(dataDir, LOCK_FILE_NAME))).toBe(false);
   });
 
   it('refuses to open without LEDGERCLAW_EVENTSTOREDB_URL, naming the variable', async () => {
