@@ -5,6 +5,7 @@
  * hash chain covers.
  */
 import { Command, Option } from 'commander';
+import { EventStoreDbBackend } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
 import type { StoredEvent } from '../../events/envelope.js';
 import type { EventFilter, EventStore, StreamInfo } from '../../events/port.js';
 import { handleEach } from '../../events/subscription.js';
@@ -224,10 +225,10 @@ async function verify(io: CliIo, command: Command): Promise<ExitCode> {
   if (remembered.kind === 'unreadable') {
     io.stderr.write(`ledgerclaw: ignoring ${chainCheckpointPath(config.dataDir)} (${remembered.reason}); the next start verifies the whole store\n`);
   }
-  const result = await withReader(config, (opened) => {
+  const result = await withReader(config, async (opened) => {
     // Nothing to verify is not "intact": a wrong --data would otherwise look like a clean bill.
     if (!opened) throw new CommandFailedError(`there is no event store at ${eventsDbPath(config)}: nothing to verify (is --data right?)`);
-    return verifyHashChains(opened.backend, {
+    const chains = await verifyHashChains(opened.backend, {
       ...(remembered.kind === 'found' ? { remembered: remembered.remembered.checkpoint } : {}),
       ...(showProgress
         ? {
@@ -236,12 +237,29 @@ async function verify(io: CliIo, command: Command): Promise<ExitCode> {
           }
         : {}),
     });
+    // EventStoreDB cannot refuse a write from a runtime that lost its lease; the fence each
+    // event carries shows it afterwards, even where the chain is whole.
+    const staleFences = opened.backend instanceof EventStoreDbBackend ? await opened.backend.staleFenceWrites() : [];
+    return { chains, staleFences };
   });
   if (showProgress) io.stderr.write('\r\x1b[K');
-  if (result.ok) {
-    io.stdout.write(`hash chains intact: ${plural(result.events, 'event')} in ${plural(result.streams, 'stream')}\n`);
-    return ExitCode.ok;
+  const { chains, staleFences } = result;
+  if (!chains.ok) {
+    io.stdout.write(`hash chain broken ${describeBrokenLink(chains)}\n`);
+    return ExitCode.failure;
   }
-  io.stdout.write(`hash chain broken ${describeBrokenLink(result)}\n`);
+  io.stdout.write(`hash chains intact: ${plural(chains.events, 'event')} in ${plural(chains.streams, 'stream')}\n`);
+  if (staleFences.length === 0) return ExitCode.ok;
+  io.stdout.write(
+    `${plural(staleFences.length, 'event')} written under a lease already lost (a fencing token older than one before it in $all): ` +
+      'a runtime went on writing after another took over\n',
+  );
+  for (const stale of staleFences.slice(0, STALE_FENCES_SHOWN)) {
+    io.stdout.write(`  ${stale.streamId}@${stale.revision} (position ${stale.position}): fence ${stale.fence}, after fence ${stale.newerFence}\n`);
+  }
+  if (staleFences.length > STALE_FENCES_SHOWN) io.stdout.write(`  … and ${staleFences.length - STALE_FENCES_SHOWN} more\n`);
   return ExitCode.failure;
 }
+
+/** Enough stale writes to find the episode; the rest are counted. */
+const STALE_FENCES_SHOWN = 20;
