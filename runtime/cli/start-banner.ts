@@ -2,7 +2,6 @@
 import { basename, join, relative } from 'node:path';
 import { SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
 import type { Config } from '../config.js';
-import { eventsDbPath } from '../open-store.js';
 import { redactCredentials } from '../redaction.js';
 import type { BannerFacts } from '../runtime-session.js';
 import { sandboxLine } from '../sandbox/sandbox-line.js';
@@ -29,6 +28,23 @@ function schedulerLine(scheduler: BannerFacts['scheduler']): string {
   return `${scheduler.armedTasks} active task${scheduler.armedTasks === 1 ? '' : 's'} on the clock`;
 }
 
+/**
+ * Where the events are and what an acknowledged append survives. On EventStoreDB the
+ * location is the connection string as the backend shows it (credentials taken out), and
+ * the snapshots and read models, caches rebuilt from the store, stay in the data directory.
+ */
+export function eventStoreLines(backend: Config['eventStore']['backend'], facts: Pick<BannerFacts, 'eventStoreLocation' | 'durability'>): string[] {
+  switch (backend) {
+    case 'sqlite':
+      return [`  event store       ${facts.eventStoreLocation} (sqlite)`, `  durability        synchronous=${facts.durability}`];
+    case 'eventstoredb':
+      return [
+        `  event store       ${facts.eventStoreLocation} (eventstoredb; snapshots and read models are local caches in the data directory)`,
+        `  durability        ${facts.durability === 'quorum' ? "quorum: an append is acknowledged once a majority of the cluster's nodes wrote it" : facts.durability}`,
+      ];
+  }
+}
+
 /** The banner with any credential in it (a password in `model.baseUrl`) redacted. */
 export function banner(io: CliIo, config: Config, facts: BannerFacts): string {
   return redactCredentials(bannerText(io, config, facts));
@@ -40,8 +56,7 @@ function bannerText(io: CliIo, config: Config, facts: BannerFacts): string {
   return [
     `ledgerclaw ${ledgerclawVersion()} started`,
     `  data directory    ${config.dataDir}`,
-    `  event store       ${eventsDbPath(config)} (sqlite)`,
-    `  durability        synchronous=${facts.durability}`,
+    ...eventStoreLines(config.eventStore.backend, facts),
     `  snapshots         ${join(config.dataDir, SNAPSHOTS_DB_FILE)}`,
     `  actors            ${kinds}; ${facts.resumedEffects} pending effect${facts.resumedEffects === 1 ? '' : 's'} resumed`,
     `  pid               ${process.pid}`,
