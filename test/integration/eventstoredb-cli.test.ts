@@ -321,6 +321,39 @@ describe('a store seeded through the CLI and the port', () => {
   });
 });
 
+describe('beside a running runtime on the same data directory', () => {
+  let setup: Setup;
+
+  beforeAll(async () => {
+    setup = await freshSetup();
+  });
+
+  afterAll(async () => {
+    await setup?.close();
+  });
+
+  it('start names the server without its password, and the read commands work while it runs', async () => {
+    const runtime = setup.start('start');
+    const bannerText = await runtime.waitForOutput('Stop with Ctrl-C', { timeoutMs: 45_000 });
+    expect(bannerText).toContain(`event store       esdb://[redacted]@127.0.0.1:${setup.fake.port}?tls=false (eventstoredb;`);
+    expect(bannerText).toContain('durability        quorum');
+
+    const started = (await setup.events('runtime')).find((event) => event.type === 'runtime.started');
+    expect(started?.data).toMatchObject({ eventStore: 'eventstoredb', pid: runtime.pid });
+    const actors = await setup.cli('actors', 'list');
+    expect(actors.code, actors.stderr).toBe(0);
+    expect(actors.stdout).toContain(`LIVE: in the memory of the runtime, pid ${runtime.pid}`);
+    const verify = await setup.cli('events', 'verify');
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^hash chains intact: /);
+
+    runtime.kill('SIGTERM');
+    expect((await runtime.exited).code).toBe(0);
+    expectNoPassword({ stdout: runtime.stdout(), stderr: runtime.stderr() }, ['start']);
+    expect((await setup.events('runtime')).map((event) => event.type)).toEqual(['runtime.started', 'runtime.stopped']);
+  });
+});
+
 describe('a store changed behind the runtime’s back', () => {
   let setup: Setup;
 
