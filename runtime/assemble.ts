@@ -164,6 +164,7 @@ export async function assembleRuntime(inputs: AssemblyInputs, shutdown: OrderedS
   return {
     live: { host: actorRuntime.host, store: opened.store, runs, config },
     facts: {
+      eventStoreLocation: opened.backend.location,
       durability: opened.backend.durability,
       previous: inputs.started.previousShutdown,
       kinds: actorRuntime.host.kindNames,

@@ -15,6 +15,9 @@ import type { PreviousShutdown } from './start-stop-record.js';
 
 /** What started: `start` prints it as its banner, a session shows what it needs of it. */
 export interface BannerFacts {
+  /** Where the events are: the SQLite file, or the EventStoreDB connection string without credentials. */
+  readonly eventStoreLocation: string;
+  /** What an acknowledged append survives: SQLite's synchronous level, or `quorum` on EventStoreDB. */
   readonly durability: string;
   readonly previous: PreviousShutdown;
   readonly kinds: readonly string[];

@@ -2,8 +2,6 @@
 import { basename, join, relative } from 'node:path';
 import { SNAPSHOTS_DB_FILE } from '../actor-runtime.js';
 import type { Config } from '../config.js';
-import { EVENTSTOREDB_URL_ENV, redactConnectionString } from '../eventstoredb-url.js';
-import { eventsDbPath } from '../open-store.js';
 import { redactCredentials } from '../redaction.js';
 import type { BannerFacts } from '../runtime-session.js';
 import { sandboxLine } from '../sandbox/sandbox-line.js';
@@ -30,14 +28,21 @@ function schedulerLine(scheduler: BannerFacts['scheduler']): string {
   return `${scheduler.armedTasks} active task${scheduler.armedTasks === 1 ? '' : 's'} on the clock`;
 }
 
-/** Where the events go: the SQLite file, or the EventStoreDB server (credentials taken out) whose lease this runtime holds. */
-function eventStoreLines(io: CliIo, config: Config, facts: BannerFacts): string[] {
-  if (config.eventStore.backend === 'sqlite') return [`  event store       ${eventsDbPath(config)} (sqlite)`, `  durability        synchronous=${facts.durability}`];
-  const url = io.env[EVENTSTOREDB_URL_ENV];
-  return [
-    `  event store       ${url === undefined ? '?' : redactConnectionString(url)} (eventstoredb; this runtime holds its lease)`,
-    `  durability        ${facts.durability} (EventStoreDB acknowledges an append once a quorum of its nodes wrote it)`,
-  ];
+/**
+ * Where the events are and what an acknowledged append survives. On EventStoreDB the
+ * location is the connection string as the backend shows it (credentials taken out), and
+ * the snapshots and read models, caches rebuilt from the store, stay in the data directory.
+ */
+export function eventStoreLines(backend: Config['eventStore']['backend'], facts: Pick<BannerFacts, 'eventStoreLocation' | 'durability'>): string[] {
+  switch (backend) {
+    case 'sqlite':
+      return [`  event store       ${facts.eventStoreLocation} (sqlite)`, `  durability        synchronous=${facts.durability}`];
+    case 'eventstoredb':
+      return [
+        `  event store       ${facts.eventStoreLocation} (eventstoredb; this runtime holds its lease; snapshots and read models are local caches in the data directory)`,
+        `  durability        ${facts.durability === 'quorum' ? "quorum: an append is acknowledged once a majority of the cluster's nodes wrote it" : facts.durability}`,
+      ];
+  }
 }
 
 /** The banner with any credential in it (a password in `model.baseUrl`) redacted. */
@@ -51,7 +56,7 @@ function bannerText(io: CliIo, config: Config, facts: BannerFacts): string {
   return [
     `ledgerclaw ${ledgerclawVersion()} started`,
     `  data directory    ${config.dataDir}`,
-    ...eventStoreLines(io, config, facts),
+    ...eventStoreLines(config.eventStore.backend, facts),
     `  snapshots         ${join(config.dataDir, SNAPSHOTS_DB_FILE)}`,
     `  actors            ${kinds}; ${facts.resumedEffects} pending effect${facts.resumedEffects === 1 ? '' : 's'} resumed`,
     `  pid               ${process.pid}`,
