@@ -266,7 +266,7 @@ describe('a standby runtime on a shared EventStoreDB', () => {
 
   it('takes over at once when the active one stops cleanly, since a clean stop releases the lease', async () => {
     const active = await start('active');
-    expect(active.child.stdout()).toContain(`  event store       ${esdb.url} (eventstoredb; this runtime holds its lease)`);
+    expect(active.child.stdout()).toContain(`  event store       ${esdb.url} (eventstoredb; this runtime holds its lease; snapshots and read models are local caches in the data directory)`);
     const standby = await start('standby');
     active.child.kill('SIGTERM');
     const stoppedAt = Date.now();
