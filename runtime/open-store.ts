@@ -111,17 +111,7 @@ async function openEventStoreDbStore(config: Config, options: OpenStoreOptions):
       throw error;
     }
   }
-  const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
-  let closing: Promise<void> | undefined;
-  return {
-    store,
-    backend,
-    lock,
-    close: () => {
-      closing ??= (lease ? lease.release() : Promise.resolve()).then(() => store.close()).finally(() => lock?.release());
-      return closing;
-    },
-  };
+  return openedStore(backend, lock, options, () => lease?.release());
 }
 
 async function openSqliteStore(config: Config, options: OpenStoreOptions): Promise<OpenedEventStore> {
@@ -137,6 +127,20 @@ async function openSqliteStore(config: Config, options: OpenStoreOptions): Promi
     lock?.release();
     throw error;
   }
+  return openedStore(backend, lock, options);
+}
+
+/**
+ * The store over an opened backend. Closing it runs `beforeClose` (releasing the lease on
+ * EventStoreDB, so a standby takes over at once), closes the store, then releases the lock;
+ * a second call waits for the first.
+ */
+function openedStore(
+  backend: SqliteBackend | EventStoreDbBackend,
+  lock: DataDirLock | undefined,
+  options: OpenStoreOptions,
+  beforeClose: () => Promise<void> | undefined = () => undefined,
+): OpenedEventStore {
   const store = createEventStore(backend, options.catalogue ?? registeredCatalogue, { defaultActor: options.actor });
   let closing: Promise<void> | undefined;
   return {
@@ -144,7 +148,9 @@ async function openSqliteStore(config: Config, options: OpenStoreOptions): Promi
     backend,
     lock,
     close: () => {
-      closing ??= store.close().finally(() => lock?.release());
+      closing ??= Promise.resolve(beforeClose())
+        .then(() => store.close())
+        .finally(() => lock?.release());
       return closing;
     },
   };

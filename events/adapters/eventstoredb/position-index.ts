@@ -18,7 +18,8 @@ import type { StoredIdLocation } from '../../append-decision.js';
 import type { RawStoredEvent } from '../../envelope.js';
 import { GENESIS_HASH, nextChainTip } from '../../hash-chain.js';
 import type { ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
-import { SqliteConnection, type SqlValue } from '../sqlite/connection.js';
+import { SqliteConnection } from '../sqlite/connection.js';
+import { listStreamsIn } from '../sqlite/stream-list.js';
 import type { EsdbPosition } from './client.js';
 import { SplitWriterError } from './errors.js';
 
@@ -435,29 +436,7 @@ export class PositionIndex {
   }
 
   async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
-    const conditions: string[] = [];
-    const params: SqlValue[] = [];
-    if (options.prefix !== undefined) {
-      // substr, not LIKE: a prefix is matched literally, with no wildcard characters.
-      conditions.push('substr(stream_id, 1, ?) = ?');
-      params.push(options.prefix.length, options.prefix);
-    }
-    if (options.after !== undefined) {
-      conditions.push('stream_id > ?');
-      params.push(options.after);
-    }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const limit = options.limit === undefined || options.limit >= Number.MAX_SAFE_INTEGER ? -1 : options.limit;
-    const rows = await this.connection.all<{ stream_id: string; revision: number; last_position: number; last_recorded_at: string }>(
-      `SELECT stream_id, revision, last_position, last_recorded_at FROM streams ${where} ORDER BY stream_id LIMIT ?`,
-      [...params, limit],
-    );
-    return rows.map((row) => ({
-      streamId: row.stream_id,
-      revision: BigInt(row.revision),
-      lastPosition: BigInt(row.last_position),
-      lastRecordedAt: row.last_recorded_at,
-    }));
+    return listStreamsIn(this.connection, 'last_recorded_at', options);
   }
 
   async close(): Promise<void> {

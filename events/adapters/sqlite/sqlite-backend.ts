@@ -19,6 +19,7 @@ import type { PreparedEvent, RawStoredEvent } from '../../envelope.js';
 import { ReadOnlyStoreError, StoreClosedError, StoreNotFoundError } from '../../errors.js';
 import type { EventFilter, ExpectedRevision, ListStreamsOptions, StreamInfo, StreamMetadata } from '../../port.js';
 import { watchForeignCommits } from './commit-watcher.js';
+import { listStreamsIn } from './stream-list.js';
 import { SqliteConnection, type SqlValue } from './connection.js';
 import { EVENT_SELECT, toRawEvent, type EventRow } from './event-rows.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit-writer.js';
@@ -210,27 +211,7 @@ export class SqliteBackend implements EventBackend, VerbatimImport {
 
   async listStreams(options: ListStreamsOptions): Promise<StreamInfo[]> {
     this.assertOpen();
-    const conditions: string[] = [];
-    const params: SqlValue[] = [];
-    if (options.prefix !== undefined) {
-      conditions.push('substr(stream_id, 1, ?) = ?');
-      params.push(options.prefix.length, options.prefix);
-    }
-    if (options.after !== undefined) {
-      conditions.push('stream_id > ?');
-      params.push(options.after);
-    }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows = await this.reader.all<{ stream_id: string; revision: number; last_position: number; updated_at: string }>(
-      `SELECT stream_id, revision, last_position, updated_at FROM streams ${where} ORDER BY stream_id LIMIT ?`,
-      [...params, sqlLimit(options.limit ?? Number.MAX_SAFE_INTEGER)],
-    );
-    return rows.map((row) => ({
-      streamId: row.stream_id,
-      revision: BigInt(row.revision),
-      lastPosition: BigInt(row.last_position),
-      lastRecordedAt: row.updated_at,
-    }));
+    return listStreamsIn(this.reader, 'updated_at', options);
   }
 
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
