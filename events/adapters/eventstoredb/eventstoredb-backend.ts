@@ -226,7 +226,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
    * catch-up has indexed the group's writes, as a lone append was.
    */
   private async appendGroup(group: readonly QueuedAppend[]): Promise<void> {
-    const settle: Array<() => void> = [];
+    // How each request is answered once the group is indexed; `wrote` marks the ones whose write the final catch-up must index.
+    const settle: Array<{ readonly request: QueuedAppend; readonly wrote: boolean; answer(): void }> = [];
     let view: Unindexed | undefined;
     let unindexedWrites = false;
     let wroteAny = false;
@@ -247,7 +248,7 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
             }
             if (outcome.kind !== 'conflict') {
               const result = outcome.result;
-              settle.push(() => request.resolve(result));
+              settle.push({ request, wrote: outcome.kind === 'written', answer: () => request.resolve(result) });
               break;
             }
             // Someone else wrote to the stream: learn what, and decide once more.
@@ -257,7 +258,7 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
         } catch (error) {
           // The view may no longer match the store (a failed call may or may not have written).
           view = undefined;
-          settle.push(() => request.reject(error));
+          settle.push({ request, wrote: false, answer: () => request.reject(error) });
         }
       }
       if (unindexedWrites) {
@@ -265,14 +266,15 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
         try {
           await this.catchUp();
         } catch (error) {
-          // As for a lone append whose catch-up failed after its write: the caller hears of the failure.
-          settle.length = 0;
-          for (const request of group) settle.push(() => request.reject(error));
+          // As for a lone append whose catch-up failed after its write: its caller hears of the failure.
+          for (const [at, settled] of settle.entries()) {
+            if (settled.wrote) settle[at] = { ...settled, answer: () => settled.request.reject(error) };
+          }
         }
       }
       if (wroteAny) this.ownCommits.next();
     } finally {
-      for (const done of settle) done();
+      for (const settled of settle) settled.answer();
     }
   }
 
