@@ -9,14 +9,16 @@
  * SQLite's, so a migration keeps positions and hashes byte for byte. The local index
  * (position-index.ts, a cache rebuilt from $all) maps it to EventStoreDB's position.
  *
- * One writer. Appends run one at a time. Each first catches the index up with $all, decides
- * with the shared rule (append-decision.ts), asks the write guard (the lease) for its fencing
- * token, hashes, and sends the events with the exact expected revision it decided, so the
- * server enforces it too. A server WrongExpectedVersion means someone else wrote: catch up
- * and decide once more.
+ * One writer. Appends run one at a time, in call order. The index is caught up with $all
+ * first; each append is decided with the shared rule (append-decision.ts), asks the write
+ * guard (the lease) for its fencing token, is hashed, and is sent with the exact expected
+ * revision it decided, so the server enforces it too. Appends that queued up meanwhile run
+ * as a group behind one catch-up, each decided against the index plus the group's earlier
+ * writes, and one catch-up after the group indexes them all (appendGroup). A server
+ * WrongExpectedVersion means someone else wrote: catch up and decide once more.
  */
 import { merge, Observable, share, Subject, takeUntil } from 'rxjs';
-import { decideAppend } from '../../append-decision.js';
+import { decideAppend, type StoredIdLocation } from '../../append-decision.js';
 import {
   firstReadableRevision,
   matchesFilter,
@@ -71,6 +73,59 @@ const PAGE = 1_000;
 const RESUBSCRIBE_FIRST_MS = 100;
 const RESUBSCRIBE_MAX_MS = 5_000;
 
+/** At most this many queued appends are taken together, so one group cannot hold the queue for long. */
+const MAX_GROUP = 64;
+
+interface QueuedAppend {
+  readonly streamId: string;
+  readonly events: readonly PreparedEvent[];
+  readonly expectedRevision: ExpectedRevision;
+  readonly resolve: (result: BackendAppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type GroupOutcome =
+  | { readonly kind: 'written' | 'retry'; readonly result: BackendAppendResult }
+  | { readonly kind: 'conflict'; readonly actual: bigint | 'no_stream' };
+
+/**
+ * The index as it stands plus what the running group wrote since the last catch-up (not
+ * indexed yet): what each append of the group is decided and hashed against.
+ */
+class Unindexed {
+  head: bigint;
+  chainTip: string;
+  private readonly heads = new Map<string, { readonly revision: bigint; readonly hash: string }>();
+  private readonly ids = new Map<string, StoredIdLocation>();
+
+  constructor(private readonly index: PositionIndex) {
+    this.head = index.head;
+    this.chainTip = index.chainTip;
+  }
+
+  async streamHead(streamId: string): Promise<{ readonly revision: bigint; readonly hash: string } | undefined> {
+    return this.heads.get(streamId) ?? (await this.index.streamHead(streamId));
+  }
+
+  async locate(eventIds: readonly string[]): Promise<Map<string, StoredIdLocation>> {
+    const found = await this.index.locate(eventIds);
+    for (const id of eventIds) {
+      const written = this.ids.get(id);
+      if (written && !found.has(id)) found.set(id, written);
+    }
+    return found;
+  }
+
+  wrote(events: readonly RawStoredEvent[]): void {
+    for (const event of events) {
+      this.ids.set(event.id, { streamId: event.streamId, revision: event.revision, position: event.position });
+      this.heads.set(event.streamId, { revision: event.revision, hash: event.hash });
+      this.head = event.position;
+      this.chainTip = event.hash;
+    }
+  }
+}
+
 function samePosition(a: EsdbPosition, b: EsdbPosition): boolean {
   return a.commit === b.commit && a.prepare === b.prepare;
 }
@@ -89,6 +144,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
   private readonly ownCommits = new Subject<void>();
   private readonly closing = new Subject<void>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Appends queued behind the running operation, not started yet: later appends join them. */
+  private openGroup: QueuedAppend[] | undefined;
   private guard: WriteGuard | undefined;
   private closed = false;
 
@@ -142,60 +199,129 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     if (streamId === RUNTIME_LEASE_STREAM) {
       return Promise.reject(new WriteRefusedError(`${RUNTIME_LEASE_STREAM} belongs to the lease; the event store does not append to it`));
     }
-    return this.exclusive(() => this.appendNow(streamId, events, expectedRevision));
+    return new Promise<BackendAppendResult>((resolve, reject) => {
+      const request: QueuedAppend = { streamId, events, expectedRevision, resolve, reject };
+      // Appends that queue up while another operation runs are taken together (see appendGroup).
+      if (this.openGroup && this.openGroup.length < MAX_GROUP) {
+        this.openGroup.push(request);
+        return;
+      }
+      const group = [request];
+      this.openGroup = group;
+      void this.exclusive(async () => {
+        if (this.openGroup === group) this.openGroup = undefined;
+        await this.appendGroup(group);
+      });
+    });
   }
 
-  private async appendNow(streamId: string, events: readonly PreparedEvent[], expectedRevision: ExpectedRevision): Promise<BackendAppendResult> {
-    for (let attempt = 1; ; attempt += 1) {
-      this.assertOpen();
-      await this.catchUp();
-      const head = await this.index.streamHead(streamId);
-      const located = await this.index.locate(events.map((event) => event.id));
-      const decision = decideAppend({
-        streamId,
-        expectedRevision,
-        currentRevision: head ? head.revision : null,
-        eventIds: events.map((event) => event.id),
-        storedAt: (id) => located.get(id),
-      });
-      if (decision.kind === 'refused') throw decision.error;
-      if (decision.kind === 'already_appended') {
-        const first = decision.result.nextExpectedRevision - BigInt(events.length - 1);
-        const stored = await this.gateway.readStream(`read the original of a retried append to ${streamId}`, this.names.esdb(streamId), {
-          from: first,
-          direction: 'forwards',
-          maxCount: events.length,
-        });
-        return { ...decision.result, events: stored.map((record) => this.decodeIn(streamId, record)) };
+  /**
+   * Appends a group of queued appends, in call order, with one catch-up before and one after
+   * instead of two each. Each is still decided with the shared rule, against the index plus
+   * what the group wrote before it (an `Unindexed` view), hashed after it, and sent with the
+   * exact expected revision it decided, so the server enforces each. When the server refuses
+   * one (someone else wrote) or a call fails (whether it was written is unknown), the view is
+   * dropped and the next attempt starts from a fresh catch-up, so the ones after it are
+   * decided against what is really there. Every request is settled only after the final
+   * catch-up has indexed the group's writes, as a lone append was.
+   */
+  private async appendGroup(group: readonly QueuedAppend[]): Promise<void> {
+    // How each request is answered once the group is indexed; `wrote` marks the ones whose write the final catch-up must index.
+    const settle: Array<{ readonly request: QueuedAppend; readonly wrote: boolean; answer(): void }> = [];
+    let view: Unindexed | undefined;
+    let unindexedWrites = false;
+    let wroteAny = false;
+    try {
+      for (const request of group) {
+        try {
+          for (let attempt = 1; ; attempt += 1) {
+            this.assertOpen();
+            if (!view) {
+              await this.catchUp();
+              unindexedWrites = false;
+              view = new Unindexed(this.index);
+            }
+            const outcome = await this.appendWithin(view, request);
+            if (outcome.kind === 'written') {
+              unindexedWrites = true;
+              wroteAny = true;
+            }
+            if (outcome.kind !== 'conflict') {
+              const result = outcome.result;
+              settle.push({ request, wrote: outcome.kind === 'written', answer: () => request.resolve(result) });
+              break;
+            }
+            // Someone else wrote to the stream: learn what, and decide once more.
+            view = undefined;
+            if (attempt >= 2) throw new WrongExpectedRevisionError(request.streamId, request.expectedRevision, outcome.actual);
+          }
+        } catch (error) {
+          // The view may no longer match the store (a failed call may or may not have written).
+          view = undefined;
+          settle.push({ request, wrote: false, answer: () => request.reject(error) });
+        }
       }
-
-      const fence = this.guard ? await this.guard() : undefined;
-      const written = this.chain(streamId, events, decision.firstRevision, head?.hash ?? GENESIS_HASH);
-      const outcome = await this.gateway.appendBinary(
-        `append to ${streamId}`,
-        this.names.esdb(streamId),
-        written.map((event) => encodeEvent(event, fence)),
-        head ? head.revision : 'no_stream',
-      );
-      if (!outcome.ok) {
-        // Someone else wrote to the stream: learn what, and decide once more.
-        if (attempt < 2) continue;
-        throw new WrongExpectedRevisionError(streamId, expectedRevision, outcome.actual);
+      if (unindexedWrites) {
+        // Indexes what was written at the places EventStoreDB gave it.
+        try {
+          await this.catchUp();
+        } catch (error) {
+          // As for a lone append whose catch-up failed after its write: its caller hears of the failure.
+          for (const [at, settled] of settle.entries()) {
+            if (settled.wrote) settle[at] = { ...settled, answer: () => settled.request.reject(error) };
+          }
+        }
       }
-      // Indexes what was written at the places EventStoreDB gave it.
-      await this.catchUp();
-      this.ownCommits.next();
-      const last = written[written.length - 1]!;
-      return { nextExpectedRevision: last.revision, position: last.position, events: written };
+      if (wroteAny) this.ownCommits.next();
+    } finally {
+      for (const settled of settle) settled.answer();
     }
   }
 
-  /** The events hashed at the places after the index's head. */
-  private chain(streamId: string, events: readonly PreparedEvent[], firstRevision: bigint, streamPrevHash: string): RawStoredEvent[] {
+  /** Decides one append against the view, and writes it. */
+  private async appendWithin(view: Unindexed, request: QueuedAppend): Promise<GroupOutcome> {
+    const { streamId, events, expectedRevision } = request;
+    const eventIds = events.map((event) => event.id);
+    const head = await view.streamHead(streamId);
+    const located = await view.locate(eventIds);
+    const decision = decideAppend({
+      streamId,
+      expectedRevision,
+      currentRevision: head ? head.revision : null,
+      eventIds,
+      storedAt: (id) => located.get(id),
+    });
+    if (decision.kind === 'refused') throw decision.error;
+    if (decision.kind === 'already_appended') {
+      const first = decision.result.nextExpectedRevision - BigInt(events.length - 1);
+      const stored = await this.gateway.readStream(`read the original of a retried append to ${streamId}`, this.names.esdb(streamId), {
+        from: first,
+        direction: 'forwards',
+        maxCount: events.length,
+      });
+      return { kind: 'retry', result: { ...decision.result, events: stored.map((record) => this.decodeIn(streamId, record)) } };
+    }
+
+    const fence = this.guard ? await this.guard() : undefined;
+    const written = this.chain(view, streamId, events, decision.firstRevision, head?.hash ?? GENESIS_HASH);
+    const outcome = await this.gateway.appendBinary(
+      `append to ${streamId}`,
+      this.names.esdb(streamId),
+      written.map((event) => encodeEvent(event, fence)),
+      head ? head.revision : 'no_stream',
+    );
+    if (!outcome.ok) return { kind: 'conflict', actual: outcome.actual };
+    view.wrote(written);
+    const last = written[written.length - 1]!;
+    return { kind: 'written', result: { nextExpectedRevision: last.revision, position: last.position, events: written } };
+  }
+
+  /** The events hashed at the places after the view's head. */
+  private chain(view: Unindexed, streamId: string, events: readonly PreparedEvent[], firstRevision: bigint, streamPrevHash: string): RawStoredEvent[] {
     const recordedAt = this.now().toISOString();
     let prevHash = streamPrevHash;
-    let allPrevHash = this.index.chainTip;
-    let position = this.index.head;
+    let allPrevHash = view.chainTip;
+    let position = view.head;
     let revision = firstRevision;
     return events.map((event) => {
       position += 1n;
@@ -212,6 +338,8 @@ export class EventStoreDbBackend implements EventBackend, VerbatimImport {
     this.assertOpen();
     if (this.readOnly) throw new ReadOnlyStoreError('importVerbatim');
     if (events.length === 0) return;
+    // Appends called after this import must not join a group queued before it.
+    this.openGroup = undefined;
     await this.exclusive(async () => {
       await this.catchUp();
       await this.checkContinues(events);
