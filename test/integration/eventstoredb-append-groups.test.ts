@@ -4,48 +4,16 @@
  * as if it ran alone, in call order, and a refused one must not break the ones after it.
  * Real client, fake server (test/fakes/eventstoredb).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openEventStoreDbBackend, type EventStoreDbBackend, type EventStoreDbBackendOptions } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
+import { describe, expect, it } from 'vitest';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../events/errors.js';
-import { createEventStore } from '../../events/event-store.js';
-import type { EventStore } from '../../events/port.js';
 import { verifyHashChains } from '../../events/verify.js';
-import { startFakeEventStoreDb, type FakeEventStoreDb } from '../fakes/eventstoredb/index.js';
-import { happened, testCatalogue } from '../support/test-catalogue.js';
+import { testStoreOf, useEventStoreDbFixture } from '../support/eventstoredb-fixture.js';
+import { happened } from '../support/test-catalogue.js';
 
-let fake: FakeEventStoreDb;
-let dir: string;
-const opened: EventStoreDbBackend[] = [];
-
-beforeEach(async () => {
-  fake = await startFakeEventStoreDb();
-  dir = await mkdtemp(join(tmpdir(), 'ledgerclaw-esdb-groups-'));
-});
-
-afterEach(async () => {
-  for (const backend of opened.splice(0)) await backend.close().catch(() => undefined);
-  await fake.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function open(overrides: Partial<EventStoreDbBackendOptions> = {}): Promise<EventStoreDbBackend> {
-  const backend = await openEventStoreDbBackend({
-    connectionString: fake.url,
-    mode: 'writer',
-    indexPath: join(dir, 'index.db'),
-    requestTimeoutMs: 10_000,
-    ...overrides,
-  });
-  opened.push(backend);
-  return backend;
-}
-
-function storeOf(backend: EventStoreDbBackend): EventStore {
-  return createEventStore(backend, testCatalogue);
-}
+const world = useEventStoreDbFixture('ledgerclaw-esdb-groups-');
+const open = (overrides?: Parameters<typeof world.open>[0]) => world.open(overrides);
+const storeOf = testStoreOf;
 
 async function verifiedEvents(): Promise<number> {
   const result = await verifyHashChains(await open({ mode: 'reader', indexPath: ':memory:' }));
@@ -102,7 +70,7 @@ describe('appends queued together', () => {
   it('decides again the one the server refuses because another writer moved the stream, and the ones after it still land', async () => {
     const backend = await open();
     const store = storeOf(backend);
-    const other = storeOf(await open({ indexPath: join(dir, 'other-index.db') }));
+    const other = storeOf(await open({ indexPath: join(world.dir, 'other-index.db') }));
     await store.append('order-1', [happened(0)], { expectedRevision: 'no_stream' });
     let asked = 0;
     // Between the group's catch-up and its second write, another writer appends to that stream.

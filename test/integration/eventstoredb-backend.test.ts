@@ -5,60 +5,32 @@
  * name the store without its password. Real client, fake server (test/fakes/eventstoredb).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventStoreUnavailableError, SplitWriterError, WriteRefusedError } from '../../events/adapters/eventstoredb/errors.js';
-import { openEventStoreDbBackend, type EventStoreDbBackend, type EventStoreDbBackendOptions } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
+import { openEventStoreDbBackend } from '../../events/adapters/eventstoredb/eventstoredb-backend.js';
 import { LEASE_STREAM_MAX_COUNT, LeaseStreamConflictError } from '../../events/adapters/eventstoredb/lease-stream.js';
 import { encodeEvent, RUNTIME_LEASE_STREAM } from '../../events/adapters/eventstoredb/stored-form.js';
 import { MemoryBackend } from '../../events/adapters/memory.js';
 import { EventIdConflictError, InvalidArgumentError, ReadOnlyStoreError } from '../../events/errors.js';
 import { createEventStore } from '../../events/event-store.js';
-import type { EventStore } from '../../events/port.js';
 import { verifyHashChains } from '../../events/verify.js';
-import { startFakeEventStoreDb, type FakeEventStoreDb } from '../fakes/eventstoredb/index.js';
+import { startFakeEventStoreDb } from '../fakes/eventstoredb/index.js';
+import { testStoreOf, useEventStoreDbFixture } from '../support/eventstoredb-fixture.js';
 import { happened, testCatalogue } from '../support/test-catalogue.js';
 
 const decoder = new TextDecoder();
 
-let fake: FakeEventStoreDb;
-let dir: string;
-const opened: EventStoreDbBackend[] = [];
-
-beforeEach(async () => {
-  fake = await startFakeEventStoreDb();
-  dir = await mkdtemp(join(tmpdir(), 'ledgerclaw-esdb-backend-'));
-});
-
-afterEach(async () => {
-  for (const backend of opened.splice(0)) await backend.close().catch(() => undefined);
-  await fake.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function open(overrides: Partial<EventStoreDbBackendOptions> = {}): Promise<EventStoreDbBackend> {
-  const backend = await openEventStoreDbBackend({
-    connectionString: fake.url,
-    mode: 'writer',
-    indexPath: join(dir, 'index.db'),
-    requestTimeoutMs: 10_000,
-    ...overrides,
-  });
-  opened.push(backend);
-  return backend;
-}
-
-function storeOf(backend: EventStoreDbBackend): EventStore {
-  return createEventStore(backend, testCatalogue);
-}
+const world = useEventStoreDbFixture('ledgerclaw-esdb-backend-');
+const open = (overrides?: Parameters<typeof world.open>[0]) => world.open(overrides);
+const storeOf = testStoreOf;
 
 /** The ledgerclaw envelope of each record of a stream in the fake, as stored. */
 function envelopes(stream: string): Record<string, unknown>[] {
-  return fake.backdoor
+  return world.fake.backdoor
     .streamRecords(stream)
     .map((record) => (JSON.parse(decoder.decode(record.metadata)) as { ledgerclaw: Record<string, unknown> }).ledgerclaw);
 }
@@ -87,7 +59,7 @@ describe('the write guard', () => {
       throw lost;
     });
     await expect(store.append('order-1', [happened(2)], { expectedRevision: 0n })).rejects.toBe(lost);
-    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(1);
+    expect(world.fake.backdoor.streamRecords('order-1')).toHaveLength(1);
     expect(await store.headPosition()).toBe(1n);
   });
 
@@ -133,7 +105,7 @@ describe('the runtime-lease stream', () => {
     const store = storeOf(backend);
     await backend.leaseStream.append('no_stream', { id: uuidv4(), type: 'lease.acquired', data: { holder: 'a' } });
     await store.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
-    const metadata = fake.backdoor.streamRecords(`$$${RUNTIME_LEASE_STREAM}`).map((record) => JSON.parse(decoder.decode(record.data)) as unknown);
+    const metadata = world.fake.backdoor.streamRecords(`$$${RUNTIME_LEASE_STREAM}`).map((record) => JSON.parse(decoder.decode(record.data)) as unknown);
     expect(metadata).toEqual([{ $maxCount: LEASE_STREAM_MAX_COUNT }]);
     expect((await store.readAll()).map((event) => event.streamId)).toEqual(['order-1']);
     expect((await store.listStreams()).map((stream) => stream.streamId)).toEqual(['order-1']);
@@ -144,7 +116,7 @@ describe('the runtime-lease stream', () => {
   it('is refused to the event store', async () => {
     const store = storeOf(await open());
     await expect(store.append(RUNTIME_LEASE_STREAM, [happened(1)], { expectedRevision: 'any' })).rejects.toThrow(WriteRefusedError);
-    expect(fake.backdoor.streamRecords(RUNTIME_LEASE_STREAM)).toEqual([]);
+    expect(world.fake.backdoor.streamRecords(RUNTIME_LEASE_STREAM)).toEqual([]);
   });
 });
 
@@ -153,7 +125,7 @@ describe('stream metadata', () => {
     const store = storeOf(await open());
     await store.append('order-1', [happened(1), happened(2), happened(3)], { expectedRevision: 'no_stream' });
     await store.setStreamMetadata('order-1', { truncateBefore: 1n, maxCount: 5 });
-    const [stored] = fake.backdoor.streamRecords('$$order-1').map((record) => JSON.parse(decoder.decode(record.data)) as Record<string, unknown>);
+    const [stored] = world.fake.backdoor.streamRecords('$$order-1').map((record) => JSON.parse(decoder.decode(record.data)) as Record<string, unknown>);
     expect(stored).toEqual({ ledgerclaw: { truncateBefore: '1', maxCount: 5 } });
     expect((await store.readStream('order-1')).map((event) => event.revision)).toEqual([1n, 2n]);
   });
@@ -163,7 +135,7 @@ describe('a reader beside the writer', () => {
   it('sees what the writer appends, is told of it through the live subscription, and refuses to write', async () => {
     const writer = storeOf(await open());
     await writer.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
-    const readerBackend = await open({ mode: 'reader', indexPath: join(dir, 'reader-index.db') });
+    const readerBackend = await open({ mode: 'reader', indexPath: join(world.dir, 'reader-index.db') });
     const reader = storeOf(readerBackend);
     expect(await reader.headPosition()).toBe(1n);
     const ticked = firstValueFrom(readerBackend.changes.pipe(take(1), timeout(10_000)));
@@ -181,7 +153,7 @@ describe('a reader beside the writer', () => {
 
   it('keeps a subscription delivering across a dropped connection, with no gap and no duplicate', async () => {
     const writer = storeOf(await open());
-    const reader = storeOf(await open({ mode: 'reader', indexPath: join(dir, 'reader-index.db') }));
+    const reader = storeOf(await open({ mode: 'reader', indexPath: join(world.dir, 'reader-index.db') }));
     await writer.append('order-1', [happened(0), happened(1)], { expectedRevision: 'no_stream' });
     const delivered = firstValueFrom(
       reader.subscribe({ fromPosition: 'start' }).pipe(
@@ -191,7 +163,7 @@ describe('a reader beside the writer', () => {
       ),
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await fake.dropConnections();
+    await world.fake.dropConnections();
     let revision = 1n;
     for (let count = 2; count < 6; count += 1) {
       // The client reconnects on the next call after the drop.
@@ -209,15 +181,15 @@ describe('a reader beside the writer', () => {
 describe('a server that is down for a while', () => {
   it('fails calls meanwhile with EventStoreUnavailableError naming the store, then works again, and a subscription resumes', async () => {
     const writer = storeOf(await open({ requestTimeoutMs: 1_000 }));
-    const reader = storeOf(await open({ mode: 'reader', indexPath: join(dir, 'reader-index.db'), requestTimeoutMs: 1_000 }));
+    const reader = storeOf(await open({ mode: 'reader', indexPath: join(world.dir, 'reader-index.db'), requestTimeoutMs: 1_000 }));
     await writer.append('order-1', [happened(0)], { expectedRevision: 'no_stream' });
     const delivered = firstValueFrom(reader.subscribe({ fromPosition: 'start' }).pipe(take(3), toArray(), timeout(30_000)));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await fake.goOffline();
+    await world.fake.goOffline();
     const refused = await writer.append('order-1', [happened(1)], { expectedRevision: 0n }).catch((caught: unknown) => caught);
     expect(refused).toBeInstanceOf(EventStoreUnavailableError);
-    expect((refused as Error).message).toContain(fake.url);
-    await fake.comeBack();
+    expect((refused as Error).message).toContain(world.fake.url);
+    await world.fake.comeBack();
     // The first call after the server returns may still meet the old connection's failure.
     let revision = 0n;
     let failures = 0;
@@ -254,7 +226,7 @@ describe('the index is a cache', () => {
     await store.append('order-2', [happened(3)], { expectedRevision: 'no_stream' });
     const before = await store.listStreams();
     await backend.close();
-    await rm(join(dir, 'index.db'));
+    await rm(join(world.dir, 'index.db'));
     const reopened = storeOf(await open());
     expect(await reopened.listStreams()).toEqual(before);
     expect(await reopened.headPosition()).toBe(3n);
@@ -266,10 +238,8 @@ describe('the index is a cache', () => {
   it('is rebuilt when the store it indexed is not the one it finds at that address', async () => {
     const first = storeOf(await open());
     await first.append('order-1', [happened(1), happened(2), happened(3)], { expectedRevision: 'no_stream' });
-    await opened.pop()!.close();
-    const port = fake.port;
-    await fake.close();
-    fake = await startFakeEventStoreDb({ port });
+    await world.closeLastOpened();
+    await world.restartFake();
     const second = storeOf(await open());
     expect(await second.headPosition()).toBe(0n);
     expect(await second.listStreams()).toEqual([]);
@@ -285,14 +255,14 @@ describe('two writers', () => {
     const result = await store.append('order-1', [happened(1), happened(2)], { expectedRevision: 'no_stream' });
     const [stored] = await backend.readAll({ from: 1n, direction: 'forwards', maxCount: 1 });
     const forged = encodeEvent({ ...stored!, id: uuidv4(), streamId: 'order-2', revision: 0n, position: result.position });
-    fake.backdoor.appendRaw('order-2', [{ id: forged.id, type: forged.type, contentType: 'application/octet-stream', data: forged.data, metadata: forged.metadata }]);
+    world.fake.backdoor.appendRaw('order-2', [{ id: forged.id, type: forged.type, contentType: 'application/octet-stream', data: forged.data, metadata: forged.metadata }]);
     await expect(store.headPosition()).rejects.toThrow(SplitWriterError);
     await expect(store.append('order-1', [happened(3)], { expectedRevision: 1n })).rejects.toThrow(SplitWriterError);
   });
 
   it('decides again when the server says another writer moved the stream first', async () => {
     const first = storeOf(await open());
-    const second = storeOf(await open({ indexPath: join(dir, 'second-index.db') }));
+    const second = storeOf(await open({ indexPath: join(world.dir, 'second-index.db') }));
     await first.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
     // The second writer's index has not seen it: the server's expected-revision check catches up.
     const appended = await second.append('order-1', [happened(2)], { expectedRevision: 'any' });
@@ -340,8 +310,8 @@ describe('importVerbatim', () => {
 
 describe('namespaces', () => {
   it('keeps two stores on one server apart, each numbering its own positions', async () => {
-    const staging = storeOf(await open({ namespace: 'staging.', indexPath: join(dir, 'staging.db') }));
-    const prod = storeOf(await open({ namespace: 'prod.', indexPath: join(dir, 'prod.db') }));
+    const staging = storeOf(await open({ namespace: 'staging.', indexPath: join(world.dir, 'staging.db') }));
+    const prod = storeOf(await open({ namespace: 'prod.', indexPath: join(world.dir, 'prod.db') }));
     await staging.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
     await prod.append('order-1', [happened(2), happened(3)], { expectedRevision: 'no_stream' });
     expect((await staging.readAll()).map((event) => [event.streamId, event.position])).toEqual([['order-1', 1n]]);
@@ -349,21 +319,20 @@ describe('namespaces', () => {
       ['order-1', 1n],
       ['order-1', 2n],
     ]);
-    expect(fake.backdoor.streamRecords('staging.order-1')).toHaveLength(1);
+    expect(world.fake.backdoor.streamRecords('staging.order-1')).toHaveLength(1);
   });
 });
 
 describe('errors', () => {
   it('names the operation and the store, never the password, when the server cannot be reached', async () => {
-    const port = fake.port;
-    await fake.close();
+    const port = world.fake.port;
+    await world.fake.close();
     const error = await openEventStoreDbBackend({
       connectionString: `esdb://admin:s3cret-passw0rd@127.0.0.1:${port}?tls=false`,
       mode: 'writer',
-      indexPath: join(dir, 'index.db'),
+      indexPath: join(world.dir, 'index.db'),
       requestTimeoutMs: 1_000,
     }).catch((caught: unknown) => caught);
-    fake = await startFakeEventStoreDb();
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     const message = (error as Error).message;
     expect(message).toContain('catch up with $all');
@@ -374,9 +343,9 @@ describe('errors', () => {
 
   it('fails a call that outlives the deadline with EventStoreUnavailableError naming the operation', async () => {
     const store = storeOf(await open({ requestTimeoutMs: 300 }));
-    fake.setDelay(2_000);
+    world.fake.setDelay(2_000);
     const error = await store.append('order-1', [happened(1)], { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
-    fake.setDelay(0);
+    world.fake.setDelay(0);
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     expect((error as Error).message).toMatch(/catch up with \$all|append to order-1/);
   });
@@ -387,51 +356,51 @@ describe('errors', () => {
     const events = [happened(1, { id: uuidv4() }), happened(2, { id: uuidv4() })];
     // Slows the server down just before the append is sent: it writes, then answers too late.
     backend.setWriteGuard(() => {
-      fake.setDelay(1_000, { applyBeforeDelay: true });
+      world.fake.setDelay(1_000, { applyBeforeDelay: true });
       return 1n;
     });
     const lost = await store.append('order-1', events, { expectedRevision: 'no_stream' }).catch((caught: unknown) => caught);
-    fake.setDelay(0);
+    world.fake.setDelay(0);
     backend.setWriteGuard(undefined);
     expect(lost).toBeInstanceOf(EventStoreUnavailableError);
     expect((lost as Error).message).toContain('append to order-1');
-    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+    expect(world.fake.backdoor.streamRecords('order-1')).toHaveLength(2);
     const retried = await store.append('order-1', events, { expectedRevision: 'no_stream' });
     expect(retried).toMatchObject({ nextExpectedRevision: 1n, position: 2n });
     expect(retried.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
-    expect(fake.backdoor.streamRecords('order-1')).toHaveLength(2);
+    expect(world.fake.backdoor.streamRecords('order-1')).toHaveLength(2);
   });
 
   it('gives up on a read the server does not answer within the request timeout', async () => {
     const store = storeOf(await open({ requestTimeoutMs: 300 }));
-    fake.setDelay(3_000);
+    world.fake.setDelay(3_000);
     const error = await store.readStream('order-1').catch((caught: unknown) => caught);
-    fake.setDelay(0);
+    world.fake.setDelay(0);
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     expect((error as Error).message).toContain('no answer from the server for 300 ms');
   });
 
   it('reaches the leader when given a follower', async () => {
-    const follower = await startFakeEventStoreDb({ joinClusterOf: fake });
+    const follower = await startFakeEventStoreDb({ joinClusterOf: world.fake });
     try {
       const store = storeOf(await open({ connectionString: follower.url }));
       await store.append('order-1', [happened(1)], { expectedRevision: 'no_stream' });
-      expect(fake.backdoor.streamRecords('order-1')).toHaveLength(1);
+      expect(world.fake.backdoor.streamRecords('order-1')).toHaveLength(1);
       expect(await store.headPosition()).toBe(1n);
     } finally {
-      for (const backend of opened.splice(0)) await backend.close().catch(() => undefined);
+      await world.closeLastOpened();
       await follower.close();
     }
   });
 
   it('refuses a malformed event in a ledgerclaw stream by its stream and revision, rather than skip it', async () => {
     const store = storeOf(await open());
-    fake.backdoor.appendRaw('order-1', [{ id: uuidv4(), type: 'test.happened', contentType: 'application/json', data: new TextEncoder().encode('{}') }]);
+    world.fake.backdoor.appendRaw('order-1', [{ id: uuidv4(), type: 'test.happened', contentType: 'application/json', data: new TextEncoder().encode('{}') }]);
     await expect(store.readAll()).rejects.toThrow('order-1@0');
   });
 
   it('keeps no index file for an index in memory', async () => {
     await open({ indexPath: ':memory:' });
-    expect(existsSync(join(dir, ':memory:'))).toBe(false);
+    expect(existsSync(join(world.dir, ':memory:'))).toBe(false);
   });
 });

@@ -45,18 +45,8 @@ export interface FakeEventStoreDbOptions {
   readonly now?: () => Date;
 }
 
-/** A record as the backdoor shows it (a copy: changing it changes nothing). */
-export interface BackdoorRecord {
-  readonly position: bigint;
-  readonly stream: string;
-  readonly revision: bigint;
-  readonly id: string;
-  readonly type: string;
-  readonly contentType: ContentType;
-  readonly data: Uint8Array;
-  readonly metadata: Uint8Array;
-  readonly created: Date;
-}
+/** A record as the backdoor shows it: a log record, copied (changing it changes nothing). */
+export type BackdoorRecord = LogRecord;
 
 /** An event for `appendRaw` / `insertRecord`. */
 export interface RawEvent {
